@@ -1,0 +1,124 @@
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { createAuthHook } from './auth/auth.hook.js';
+import type { Config } from './config.js';
+import type { Connection } from './db/connect.js';
+import { isUnavailable } from './db/db-errors.js';
+import { AppError, Problem, toProblem, type ErrorCode } from './errors.js';
+import { registerMetrics } from './ops/metrics.js';
+import { opsRoutes } from './ops/ops.routes.js';
+import { parseQueryString, QueryValueError } from './shared/query.js';
+import { validationProblem } from './shared/validation-errors.js';
+import { userReadRoutes } from './users/user.routes.js';
+import { User, UsersPage } from './users/user.schemas.js';
+import { createUserReader } from './users/user.service.js';
+
+export interface AppOptions {
+  /** Pino options or a logger; tests pass `false`. */
+  readonly logger?: FastifyServerOptions['logger'];
+  /** Collect process metrics (the server does; tests building many apps do not). */
+  readonly processMetrics?: boolean;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Never logged: keys travel in these headers. */
+export const REDACTED_PATHS = ['req.headers.authorization', 'req.headers["x-organization-token"]', 'headers.authorization', 'headers["x-organization-token"]'];
+
+/** Fastify's own 4xx codes → the catalog. */
+const fastifyCodes: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'BODY_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'VALIDATION_FAILED',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'MALFORMED_JSON',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'MALFORMED_JSON',
+};
+
+function toAppError(error: FastifyError & { validationContext?: string }): AppError | undefined {
+  if (error instanceof AppError) return error;
+  if (error instanceof QueryValueError) return new AppError('VALIDATION_FAILED', error.message, { errors: [{ parameter: error.parameter, message: 'must not contain NUL' }] });
+  if (error.validation) return validationProblem(error.validation, error.validationContext ?? 'body');
+  const mapped = error.code ? fastifyCodes[error.code] : undefined;
+  if (mapped === 'MALFORMED_JSON') return new AppError(mapped, `The body is not valid JSON: ${error.message.replace(/^Body is not valid JSON but content-type is set to 'application\/json'/, 'empty body')}. Send one JSON object.`);
+  if (mapped === 'BODY_TOO_LARGE') return new AppError(mapped, 'The body is larger than this server accepts; send a smaller body (split a bulk load into several requests).');
+  if (mapped === 'UNSUPPORTED_MEDIA_TYPE') return new AppError(mapped, 'Send the body as application/json (or application/merge-patch+json for PATCH).');
+  if (mapped) return new AppError(mapped, error.message);
+  if (error instanceof SyntaxError && error.statusCode === 400) return new AppError('MALFORMED_JSON', `The body is not valid JSON: ${error.message}. Send one JSON object.`);
+  if (isUnavailable(error)) return new AppError('SERVICE_UNAVAILABLE', 'The database is unavailable right now; retry shortly.', { headers: { 'retry-after': '1' } });
+  return undefined;
+}
+
+/** Builds the Roster app on an open database. Never listens: server.ts and tests decide that. */
+export async function buildApp(config: Config, conn: Connection, options: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: config.bodyLimit,
+    routerOptions: { maxParamLength: 2048, querystringParser: parseQueryString },
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true, verbose: true, useDefaults: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.addSchema(Problem);
+  app.addSchema(User);
+  app.addSchema(UsersPage);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  app.setErrorHandler(async (error: FastifyError, request, reply) => {
+    const known = toAppError(error);
+    if (!known && (error.statusCode ?? 500) < 500) {
+      // Any other 4xx Fastify raises keeps its status with a plain message (never internals).
+      const status = error.statusCode ?? 400;
+      return reply.code(status).type('application/problem+json').send({ ...toProblem('VALIDATION_FAILED', error.message), status, title: 'Bad request' });
+    }
+    const appError = known ?? new AppError('INTERNAL', `Something went wrong on our side. Quote request id ${request.id} when reporting it.`);
+    if (appError.status >= 500) request.log.error({ err: error }, 'request failed');
+    return reply
+      .code(appError.status)
+      .headers(appError.headers)
+      .type('application/problem+json')
+      .send(toProblem(appError.code, appError.message, appError.errors));
+  });
+
+  app.setNotFoundHandler(async (request, reply) =>
+    reply
+      .code(404)
+      .type('application/problem+json')
+      .send(toProblem('NOT_FOUND', `There is no ${request.method} ${request.url.split('?')[0]}; see /docs for the API reference.`)),
+  );
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Roster', version: '1.0.0', description: 'The user directory of a call-tracking and call-analytics platform.' },
+      servers: [{ url: '/' }],
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, organizationToken: { type: 'apiKey', in: 'header', name: 'x-organization-token' } } },
+      tags: [{ name: 'users' }, { name: 'operations' }],
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  const registry = registerMetrics(app, { processMetrics: options.processMetrics ?? false });
+  await app.register(opsRoutes, { db: conn.db, registry });
+
+  const reader = createUserReader(conn.db);
+  const authenticate = createAuthHook(conn.db);
+  await app.register(
+    async (api) => {
+      api.addHook('onRequest', authenticate);
+      await api.register(userReadRoutes, { reader });
+    },
+    { prefix: config.apiRoot },
+  );
+  return app;
+}

@@ -1,0 +1,68 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Db } from '../db/schema.js';
+import { AppError } from '../errors.js';
+import { nowTimestamp } from '../shared/timestamps.js';
+import { hashApiKey, scopeAllows, type Scope } from './api-key.js';
+import { findActiveKeyByHash, touchKey } from './key.repository.js';
+
+/** Who is calling: set on every authenticated request by the hook below. */
+export interface Caller {
+  readonly orgId: number;
+  readonly keyId: number;
+  readonly prefix: string;
+  readonly scope: Scope;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    caller: Caller;
+  }
+  interface FastifyContextConfig {
+    /** The scope a route needs; GET and HEAD default to `read`. */
+    scope?: Scope;
+  }
+}
+
+const CHALLENGE = 'Bearer realm="roster"';
+const TOUCH_INTERVAL_MS = 60_000;
+
+function presentedKey(request: FastifyRequest): string | undefined {
+  const authorization = request.headers.authorization;
+  if (typeof authorization === 'string') {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    if (match) return match[1];
+  }
+  const token = request.headers['x-organization-token'];
+  return typeof token === 'string' && token.trim() !== '' ? token.trim() : undefined;
+}
+
+/** The onRequest hook of the API root: resolves the key to an organization and scope, and enforces the route's scope. */
+export function createAuthHook(db: Db) {
+  const lastTouched = new Map<number, number>();
+  return async function authenticate(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
+    const key = presentedKey(request);
+    if (key === undefined) {
+      throw new AppError('UNAUTHORIZED', 'Send an API key as "Authorization: Bearer <key>" or "x-organization-token: <key>".', {
+        headers: { 'www-authenticate': CHALLENGE },
+      });
+    }
+    const now = nowTimestamp();
+    const row = await findActiveKeyByHash(db, hashApiKey(key), now);
+    if (!row) {
+      throw new AppError('UNAUTHORIZED', 'The API key is unknown, revoked or expired. Ask an administrator of your organization for a valid key.', {
+        headers: { 'www-authenticate': `${CHALLENGE}, error="invalid_token"` },
+      });
+    }
+    request.caller = { orgId: row.org_id, keyId: row.id, prefix: row.prefix, scope: row.scope };
+    const needed = request.routeOptions.config.scope ?? 'read';
+    if (!scopeAllows(row.scope, needed)) {
+      throw new AppError('FORBIDDEN', `This call needs a key with the "${needed}" scope; this key has "${row.scope}".`);
+    }
+    // last_used_at is written at most once a minute per key and process: a read must not cost a write.
+    const at = Date.now();
+    if ((lastTouched.get(row.id) ?? 0) + TOUCH_INTERVAL_MS < at) {
+      lastTouched.set(row.id, at);
+      await touchKey(db, row.id, now);
+    }
+  };
+}

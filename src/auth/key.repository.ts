@@ -1,0 +1,39 @@
+import type { ApiKeyRow, Db } from '../db/schema.js';
+import type { Scope } from './api-key.js';
+
+/** The active (not revoked, not expired at `now`) key with this hash, if any. */
+export async function findActiveKeyByHash(db: Db, hash: string, now: string): Promise<ApiKeyRow | undefined> {
+  return db
+    .selectFrom('api_keys')
+    .selectAll()
+    .where('key_hash', '=', hash)
+    .where('revoked_at', 'is', null)
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+    .executeTakeFirst();
+}
+
+/** Stores a new key's hash for an organization. */
+export async function insertKey(db: Db, key: { orgId: number; prefix: string; hash: string; scope: Scope; createdAt: string; expiresAt: string | null }): Promise<number> {
+  const row = await db
+    .insertInto('api_keys')
+    .values({ org_id: key.orgId, prefix: key.prefix, key_hash: key.hash, scope: key.scope, created_at: key.createdAt, expires_at: key.expiresAt })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+/** Marks the keys whose prefix starts with `prefix` revoked; returns how many. */
+export async function revokeKeysByPrefix(db: Db, prefix: string, now: string): Promise<number> {
+  const result = await db.updateTable('api_keys').set({ revoked_at: now }).where('prefix', '=', prefix).where('revoked_at', 'is', null).executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+/** The keys of an organization, newest first. */
+export async function listKeys(db: Db, orgId: number): Promise<ApiKeyRow[]> {
+  return db.selectFrom('api_keys').selectAll().where('org_id', '=', orgId).orderBy('id', 'desc').execute();
+}
+
+/** Records when a key was last used. */
+export async function touchKey(db: Db, keyId: number, now: string): Promise<void> {
+  await db.updateTable('api_keys').set({ last_used_at: now }).where('id', '=', keyId).execute();
+}

@@ -1,0 +1,71 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+
+/** The environment Roster reads, validated once at start-up. */
+const EnvSchema = Type.Object({
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+  HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
+  DATABASE_URL: Type.String({ pattern: '^(sqlite:|postgres(ql)?://)', default: 'sqlite:./data/roster.db' }),
+  API_ROOT: Type.String({ pattern: '^(/[A-Za-z0-9._~-]+)+$', default: '/api/v1' }),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info' },
+  ),
+  ROSTER_DEMO: Type.Union([Type.Literal('0'), Type.Literal('1')], { default: '1' }),
+  BODY_LIMIT: Type.Integer({ minimum: 1024, default: 1_048_576 }),
+  PG_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
+});
+
+export type DatabaseTarget =
+  | { readonly dialect: 'sqlite'; readonly file: string; readonly url: string }
+  | { readonly dialect: 'postgres'; readonly url: string };
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly database: DatabaseTarget;
+  readonly apiRoot: string;
+  readonly logLevel: Static<typeof EnvSchema>['LOG_LEVEL'];
+  readonly demo: boolean;
+  readonly bodyLimit: number;
+  readonly pgPoolSize: number;
+}
+
+export class ConfigError extends Error {}
+
+/** Parses a DATABASE_URL into the dialect and its connection target. */
+export function parseDatabaseUrl(url: string): DatabaseTarget {
+  if (url.startsWith('sqlite:')) {
+    const file = url.slice('sqlite:'.length);
+    if (file === '') throw new ConfigError('DATABASE_URL "sqlite:" needs a file path, e.g. sqlite:./data/roster.db');
+    return Object.freeze({ dialect: 'sqlite', file, url });
+  }
+  if (/^postgres(ql)?:\/\//.test(url)) return Object.freeze({ dialect: 'postgres', url });
+  throw new ConfigError(`DATABASE_URL must start with sqlite: or postgres://, got "${url}"`);
+}
+
+/** Reads and validates the environment into a frozen Config; throws ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(EnvSchema.properties)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  const converted = Value.Default(EnvSchema, Value.Convert(EnvSchema, raw));
+  const errors = [...Value.Errors(EnvSchema, converted)];
+  if (errors.length > 0) {
+    const lines = errors.map((e) => `  ${e.path.slice(1)}=${JSON.stringify(raw[e.path.slice(1)])}: ${e.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const v = converted as Static<typeof EnvSchema>;
+  return Object.freeze({
+    port: v.PORT,
+    host: v.HOST,
+    database: parseDatabaseUrl(v.DATABASE_URL),
+    apiRoot: v.API_ROOT,
+    logLevel: v.LOG_LEVEL,
+    demo: v.ROSTER_DEMO === '1',
+    bodyLimit: v.BODY_LIMIT,
+    pgPoolSize: v.PG_POOL_SIZE,
+  });
+}

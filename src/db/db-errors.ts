@@ -1,0 +1,39 @@
+/** Recognizes database errors by their driver codes, for both SQLite and PostgreSQL. */
+
+interface DriverError {
+  code?: unknown;
+  message?: unknown;
+}
+
+const code = (error: unknown): string => String((error as DriverError | null)?.code ?? '');
+
+/** A unique constraint refused the write (SQLite SQLITE_CONSTRAINT_UNIQUE/PRIMARYKEY, PostgreSQL 23505). */
+export function isUniqueViolation(error: unknown): boolean {
+  const c = code(error);
+  return c === '23505' || c === 'SQLITE_CONSTRAINT_UNIQUE' || c === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+/** A foreign key refused the write (SQLite SQLITE_CONSTRAINT_FOREIGNKEY, PostgreSQL 23503). */
+export function isForeignKeyViolation(error: unknown): boolean {
+  const c = code(error);
+  return c === '23503' || c === 'SQLITE_CONSTRAINT_FOREIGNKEY';
+}
+
+/** A serialization failure or deadlock: the transaction may be retried (PostgreSQL 40001/40P01). */
+export function isRetryable(error: unknown): boolean {
+  const c = code(error);
+  return c === '40001' || c === '40P01';
+}
+
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN',
+  '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006', '53300',
+  'SQLITE_BUSY', 'SQLITE_LOCKED',
+]);
+
+/** The database cannot be reached or is too busy right now: answer 503 and let the client retry. */
+export function isUnavailable(error: unknown): boolean {
+  if (UNAVAILABLE_CODES.has(code(error))) return true;
+  const message = String((error as DriverError | null)?.message ?? '');
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connection is closed/i.test(message);
+}

@@ -1,0 +1,31 @@
+import { sql, type ColumnDefinitionBuilder, type Kysely, type Migration } from 'kysely';
+import type { Dialect } from '../connect.js';
+
+/** The audit trail: one append-only row per write, written in the write's own transaction. */
+export function auditMigration(dialect: Dialect): Migration {
+  const pg = dialect === 'postgres';
+  const id = (col: ColumnDefinitionBuilder) => (pg ? col.generatedByDefaultAsIdentity().primaryKey() : col.primaryKey().autoIncrement());
+  const text = (col: ColumnDefinitionBuilder) => (pg ? col.modifyEnd(sql`collate "C"`) : col);
+  return {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('audit_entries')
+        .addColumn('id', 'integer', id)
+        .addColumn('org_id', 'integer', (c) => c.notNull().references('organizations.id'))
+        .addColumn('at', 'text', (c) => text(c).notNull())
+        .addColumn('actor_key_id', 'integer')
+        .addColumn('actor', 'text', (c) => text(c).notNull())
+        .addColumn('action', 'text', (c) => text(c).notNull())
+        .addColumn('target_type', 'text', (c) => text(c).notNull())
+        .addColumn('target_id', 'text', (c) => text(c).notNull())
+        .addColumn('changes', 'text', (c) => c.notNull())
+        .addColumn('request_id', 'text')
+        .execute();
+      await db.schema.createIndex('audit_org_idx').on('audit_entries').columns(['org_id', 'id']).execute();
+      await db.schema.createIndex('audit_org_target_idx').on('audit_entries').columns(['org_id', 'target_id', 'id']).execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable('audit_entries').execute();
+    },
+  };
+}

@@ -1,0 +1,41 @@
+import { Migrator, type Migration, type MigrationResultSet } from 'kysely';
+import type { Connection, Dialect } from './connect.js';
+import { coreMigration } from './migrations/001_core.js';
+import { auditMigration } from './migrations/002_audit.js';
+
+/** Every migration, in order. One list for the CLI, the server and the tests. */
+function listMigrations(dialect: Dialect): Record<string, Migration> {
+  return {
+    '001_core': coreMigration(dialect),
+    '002_audit': auditMigration(dialect),
+  };
+}
+
+export class MigrationError extends Error {}
+
+function migratorFor(conn: Connection): Migrator {
+  return new Migrator({
+    db: conn.db,
+    provider: { getMigrations: async () => listMigrations(conn.dialect) },
+    migrationTableName: 'roster_migrations',
+    migrationLockTableName: 'roster_migrations_lock',
+  });
+}
+
+function check({ error, results }: MigrationResultSet): string[] {
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new MigrationError(`migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/** Applies every pending migration; returns the names applied. Safe to call from several processes at once. */
+export async function migrateToLatest(conn: Connection): Promise<string[]> {
+  return check(await migratorFor(conn).migrateToLatest());
+}
+
+/** Reverts the most recent migration; returns its name. */
+export async function migrateDown(conn: Connection): Promise<string[]> {
+  return check(await migratorFor(conn).migrateDown());
+}

@@ -1,0 +1,117 @@
+import type { ColumnType, Generated, Insertable, Kysely, Selectable } from 'kysely';
+
+/** Timestamps are stored as fixed-width text, see shared/timestamps.ts. */
+type Stamp = string;
+
+export interface OrganizationsTable {
+  id: Generated<number>;
+  name: string;
+  created_at: Stamp;
+  /** Bumped by every write to the organization's directory: the key of any per-organization cache. */
+  write_version: ColumnType<number, number | undefined, number>;
+}
+
+export interface ApiKeysTable {
+  id: Generated<number>;
+  org_id: number;
+  prefix: string;
+  key_hash: string;
+  scope: 'read' | 'write' | 'admin';
+  created_at: Stamp;
+  revoked_at: Stamp | null;
+  expires_at: Stamp | null;
+  last_used_at: Stamp | null;
+}
+
+export interface BillingGroupsTable {
+  id: Generated<number>;
+  org_id: number;
+  name: string;
+  status: 'active' | 'inactive';
+  parent_id: number | null;
+  depth: number;
+}
+
+export interface GroupsTable {
+  id: Generated<number>;
+  org_id: number;
+  name: string;
+  billing_group_id: number;
+  status: 'active' | 'inactive';
+}
+
+export interface UsersTable {
+  id: Generated<number>;
+  org_id: number;
+  user_id: string;
+  username: string;
+  /** NFC + lower-cased username: uniqueness, sorting and substring search. */
+  username_fold: string;
+  name: string;
+  name_fold: string;
+  email: string;
+  phone: string;
+  call_detail_level: 'full' | 'no_caller' | 'no_call';
+  restrict_recording_download: number;
+  status: 'awaiting_approval' | 'activated' | 'deactivated';
+  last_login_date: Stamp | null;
+  last_updated_date: Stamp;
+  deactivation_date: Stamp | null;
+  /** Role names in assigned order, comma-separated. */
+  roles: string;
+  /** One bit per role (see users/user.roles.ts), for the `role` filter. */
+  roles_mask: number;
+  /** Billing group ids in assigned order, comma-separated ('' for none); mirrored in user_billing_groups. */
+  billing_groups: string;
+  /** Group ids in assigned order, comma-separated; mirrored in user_group_owners. */
+  group_owners: string;
+  /** Incremented on every write: the user's ETag. */
+  version: number;
+}
+
+export interface UserBillingGroupsTable {
+  org_id: number;
+  user_pk: number;
+  billing_group_id: number;
+}
+
+export interface UserGroupOwnersTable {
+  org_id: number;
+  user_pk: number;
+  group_id: number;
+}
+
+export interface AuditEntriesTable {
+  id: Generated<number>;
+  org_id: number;
+  at: Stamp;
+  /** The acting API key's id; null for the command line. */
+  actor_key_id: number | null;
+  /** The acting key's public prefix, or `cli`: never the key. */
+  actor: string;
+  /** e.g. user.create, user.replace, user.patch, user.activate, user.deactivate, billing_group.create, group.update, key.create, key.revoke */
+  action: string;
+  target_type: 'user' | 'billing_group' | 'group' | 'api_key';
+  target_id: string;
+  /** JSON: { field: { before, after } } for every field the write changed. */
+  changes: string;
+  request_id: string | null;
+}
+
+export interface Database {
+  audit_entries: AuditEntriesTable;
+  organizations: OrganizationsTable;
+  api_keys: ApiKeysTable;
+  billing_groups: BillingGroupsTable;
+  groups: GroupsTable;
+  users: UsersTable;
+  user_billing_groups: UserBillingGroupsTable;
+  user_group_owners: UserGroupOwnersTable;
+}
+
+export type Db = Kysely<Database>;
+export type UserRow = Selectable<UsersTable>;
+export type NewUserRow = Insertable<UsersTable>;
+export type OrganizationRow = Selectable<OrganizationsTable>;
+export type ApiKeyRow = Selectable<ApiKeysTable>;
+export type AuditEntryRow = Selectable<AuditEntriesTable>;

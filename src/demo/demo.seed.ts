@@ -1,0 +1,27 @@
+import { insertBillingGroup, syncIdSequences } from '../billing-groups/billing-group.repository.js';
+import type { Connection } from '../db/connect.js';
+import { insertGroup } from '../groups/group.repository.js';
+import { countOrganizations } from '../orgs/org.repository.js';
+import { createApiKey, createOrganization } from '../orgs/org.service.js';
+import { insertUser, userToRow } from '../users/user.repository.js';
+import { DEMO_BILLING_GROUPS, DEMO_GROUPS, demoUsers } from './demo-data.js';
+
+export const DEMO_ORG = 'demo';
+
+/**
+ * On an empty database, creates the organization `demo` with its billing
+ * groups, groups and 165 users, and an admin key. Returns the key (to be shown
+ * once), or null when the database already holds an organization.
+ */
+export async function seedDemo(conn: Connection): Promise<string | null> {
+  if ((await countOrganizations(conn.db)) > 0) return null;
+  const orgId = await createOrganization(conn.db, DEMO_ORG);
+  await conn.db.transaction().execute(async (trx) => {
+    for (const bg of DEMO_BILLING_GROUPS) await insertBillingGroup(trx, { ...bg, org_id: orgId });
+    for (const g of DEMO_GROUPS) await insertGroup(trx, { ...g, org_id: orgId });
+    await syncIdSequences(trx, conn.dialect);
+    for (const user of demoUsers()) await insertUser(trx, userToRow(orgId, user, 1));
+  });
+  const { key } = await createApiKey(conn.db, orgId, 'admin');
+  return key;
+}

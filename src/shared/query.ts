@@ -1,0 +1,62 @@
+/**
+ * The query-string parser of the whole API. Parameter names match
+ * case-insensitively (`pagesize`, `pageSize` and `PageSize` are one), so names
+ * are lower-cased here; a name given more than once yields an array.
+ * Empty values are kept as '' so that routes can treat them as absent.
+ */
+export function parseQueryString(query: string): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = Object.create(null);
+  for (const [rawName, value] of new URLSearchParams(query)) {
+    const name = rawName.toLowerCase();
+    const prev = out[name];
+    if (prev === undefined) out[name] = value;
+    else if (Array.isArray(prev)) prev.push(value);
+    else out[name] = [prev, value];
+  }
+  return out;
+}
+
+/** Returns the values of a parameter as a list, dropping empty ones (an empty value is the same as none). */
+export function valuesOf(value: unknown): string[] {
+  if (value === undefined) return [];
+  const list = Array.isArray(value) ? value : [value];
+  return list.filter((v): v is string => typeof v === 'string' && v !== '');
+}
+
+/** How a route's parameters are shaped before schema validation. */
+export interface QueryShape {
+  /** Parameters that may repeat (OR): always become arrays. */
+  readonly multi?: readonly string[];
+  /** Integer parameters: a plain run of digits becomes a number; anything else is left for the schema to reject. */
+  readonly integer?: readonly string[];
+  /** Enumerated parameters compared case-insensitively: lower-cased. */
+  readonly lower?: readonly string[];
+}
+
+/** Thrown for a value no parameter can hold (NUL: no backend stores it, so it can only be a mistake or an attack). */
+export class QueryValueError extends Error {
+  constructor(readonly parameter: string) {
+    super(`Query parameter "${parameter}" must not contain the NUL character (U+0000).`);
+  }
+}
+
+/** Shapes a parsed query in place per `shape`: empty values dropped, repeats as arrays, digits as numbers. */
+export function shapeQuery(query: Record<string, unknown>, shape: QueryShape): void {
+  for (const name of Object.keys(query)) {
+    const raw = query[name];
+    const list = valuesOf(raw);
+    if (list.some((v) => v.includes('\u0000'))) throw new QueryValueError(name);
+    const lower = shape.lower?.includes(name) ? list.map((v) => v.toLowerCase()) : list;
+    if (shape.multi?.includes(name)) {
+      if (lower.length === 0) delete query[name];
+      else query[name] = lower;
+      continue;
+    }
+    if (lower.length === 0) {
+      delete query[name];
+      continue;
+    }
+    const single = lower.length === 1 ? lower[0]! : lower;
+    query[name] = shape.integer?.includes(name) && typeof single === 'string' && /^[0-9]+$/.test(single) ? Number(single) : single;
+  }
+}

@@ -1,0 +1,85 @@
+import type { FastifySchemaValidationError } from 'fastify';
+import { AppError, type ProblemItem } from '../errors.js';
+
+type Context = 'body' | 'querystring' | 'params' | 'headers' | string;
+
+function acceptedNames(error: FastifySchemaValidationError): string {
+  const props = (error as { parentSchema?: { properties?: Record<string, unknown> } }).parentSchema?.properties;
+  return props ? Object.keys(props).join(', ') : '';
+}
+
+function describe(error: FastifySchemaValidationError, context: Context): { key: string; message: string } {
+  const params = error.params as Record<string, unknown>;
+  const path = error.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  switch (error.keyword) {
+    case 'additionalProperties': {
+      const name = String(params.additionalProperty);
+      const what = context === 'querystring' ? 'parameter' : 'field';
+      const accepted = acceptedNames(error);
+      return { key: [...path, name].join('/'), message: `is not a known ${what}${accepted ? `; accepted: ${accepted}` : ''}` };
+    }
+    case 'required':
+      return { key: [...path, String(params.missingProperty)].join('/'), message: 'is required' };
+    case 'enum':
+      return { key: path.join('/'), message: `must be one of: ${(params.allowedValues as unknown[]).join(', ')}` };
+    case 'type': {
+      const type = String(params.type);
+      const article = /^[aeiou]/.test(type) ? 'an' : 'a';
+      return { key: path.join('/'), message: `must be ${type.includes(',') ? `one of the types ${type}` : `${article} ${type}`}` };
+    }
+    case 'minimum':
+    case 'maximum':
+      return { key: path.join('/'), message: `must be ${error.keyword === 'minimum' ? '≥' : '≤'} ${String(params.limit)}` };
+    case 'minLength':
+      return { key: path.join('/'), message: `must be at least ${String(params.limit)} character(s) long` };
+    case 'maxLength':
+      return { key: path.join('/'), message: `must be at most ${String(params.limit)} characters long` };
+    case 'minItems':
+      return { key: path.join('/'), message: `must hold at least ${String(params.limit)} item(s)` };
+    case 'maxItems':
+      return { key: path.join('/'), message: `must hold at most ${String(params.limit)} items` };
+    case 'uniqueItems':
+      return { key: path.join('/'), message: 'must not hold the same value twice' };
+    case 'format':
+      return { key: path.join('/'), message: `must be a valid ${String(params.format)}` };
+    case 'pattern': {
+      const description = (error as { parentSchema?: { description?: string } }).parentSchema?.description;
+      return { key: path.join('/'), message: description ? `must be ${description}` : `must match ${String(params.pattern)}` };
+    }
+    default:
+      return { key: path.join('/'), message: error.message ?? 'is invalid' };
+  }
+}
+
+const contextName: Record<string, string> = { body: 'body', querystring: 'query', params: 'path', headers: 'header' };
+
+/** Turns Ajv's errors into one 400 AppError whose items name each parameter or body pointer and what it accepts. */
+export function validationProblem(errors: FastifySchemaValidationError[], context: Context): AppError {
+  const seen = new Set<string>();
+  const items: ProblemItem[] = [];
+  for (const error of errors) {
+    // anyOf/oneOf wrappers repeat what their branches already said.
+    if (error.keyword === 'anyOf' || error.keyword === 'oneOf' || error.keyword === 'if') continue;
+    const { key, message } = describe(error, context);
+    const item: ProblemItem =
+      context === 'body'
+        ? { pointer: key === '' ? '' : `/${key}`, message }
+        : context === 'headers'
+          ? { header: key, message }
+          : { parameter: key.split('/')[0] ?? key, message };
+    const id = JSON.stringify(item);
+    if (!seen.has(id)) {
+      seen.add(id);
+      items.push(item);
+    }
+  }
+  const where = contextName[context] ?? context;
+  const detail = items
+    .map((i) => {
+      if (i.parameter !== undefined) return `${where === 'path' ? 'Path' : 'Query'} parameter "${i.parameter}" ${i.message}.`;
+      if (i.header !== undefined) return `Header "${i.header}" ${i.message}.`;
+      return i.pointer === '' ? `The body ${i.message}.` : `Body field "${i.pointer}" ${i.message}.`;
+    })
+    .join(' ');
+  return new AppError('VALIDATION_FAILED', detail || `The ${where} is invalid.`, { errors: items });
+}

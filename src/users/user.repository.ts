@@ -1,0 +1,177 @@
+import { sql, type Expression, type ExpressionBuilder, type SqlBool, type Transaction } from 'kysely';
+import type { Database, Db, NewUserRow, UserRow } from '../db/schema.js';
+import { formatTimestamp } from '../shared/timestamps.js';
+import { escapeLike, fold } from '../shared/text.js';
+import { ROLES, type Role, type SortField, type User } from './user.schemas.js';
+
+/** What `GET users` filters on, already folded and parsed. Each list is OR; lists combine with AND. */
+export interface UserFilter {
+  readonly usernames: readonly string[];
+  readonly names: readonly string[];
+  readonly statuses: readonly string[];
+  readonly roles: readonly Role[];
+  readonly billingGroups: readonly number[];
+  readonly groupOwners: readonly number[];
+}
+
+export interface UserSort {
+  readonly field: SortField;
+  readonly order: 'asc' | 'desc';
+}
+
+/** The bit of a role in `users.roles_mask`. */
+export function roleBit(role: Role): number {
+  return 1 << ROLES.indexOf(role);
+}
+
+/** The mask of a role list. */
+export function rolesMask(roles: readonly Role[]): number {
+  return roles.reduce((mask, role) => mask | roleBit(role), 0);
+}
+
+// No stored fold is longer than this: a longer needle cannot match (and would exceed SQLite's LIKE pattern limit).
+const MAX_NEEDLE = 2048;
+
+function substring(column: 'username_fold' | 'name_fold', needles: readonly string[]) {
+  return (eb: ExpressionBuilder<Database, 'users'>): Expression<SqlBool> =>
+    eb.or(
+      needles.map((n) =>
+        n.length > MAX_NEEDLE ? sql<SqlBool>`1 = 0` : sql<SqlBool>`${sql.ref(`users.${column}`)} like ${`%${escapeLike(n)}%`} escape '\\'`,
+      ),
+    );
+}
+
+function applyFilter(db: Db | Transaction<Database>, orgId: number, filter: UserFilter) {
+  let query = db.selectFrom('users').where('users.org_id', '=', orgId);
+  if (filter.usernames.length > 0) query = query.where(substring('username_fold', filter.usernames));
+  if (filter.names.length > 0) query = query.where(substring('name_fold', filter.names));
+  if (filter.statuses.length > 0) query = query.where('users.status', 'in', filter.statuses as UserRow['status'][]);
+  if (filter.roles.length > 0) query = query.where(sql<SqlBool>`(users.roles_mask & ${rolesMask(filter.roles)}) <> 0`);
+  if (filter.billingGroups.length > 0) {
+    const ids = filter.billingGroups;
+    query = query.where('users.id', 'in', (eb) =>
+      eb.selectFrom('user_billing_groups').select('user_pk').where('org_id', '=', orgId).where('billing_group_id', 'in', ids),
+    );
+  }
+  if (filter.groupOwners.length > 0) {
+    const ids = filter.groupOwners;
+    query = query.where('users.id', 'in', (eb) =>
+      eb.selectFrom('user_group_owners').select('user_pk').where('org_id', '=', orgId).where('group_id', 'in', ids),
+    );
+  }
+  return query;
+}
+
+const sortColumn = {
+  username: 'users.username_fold',
+  name: 'users.name_fold',
+  last_login_date: 'users.last_login_date',
+  last_updated_date: 'users.last_updated_date',
+} as const;
+
+/** One page of an organization's users matching `filter`, in a total order (ties on user_id, null dates last). */
+export async function findUsers(db: Db, orgId: number, filter: UserFilter, sort: UserSort, limit: number, offset: number): Promise<UserRow[]> {
+  return applyFilter(db, orgId, filter)
+    .selectAll('users')
+    .orderBy(sortColumn[sort.field], (ob) => (sort.order === 'asc' ? ob.asc() : ob.desc()).nullsLast())
+    .orderBy('users.user_id', sort.order)
+    .limit(limit)
+    .offset(offset)
+    .execute();
+}
+
+/** How many of an organization's users match `filter`. */
+export async function countUsers(db: Db, orgId: number, filter: UserFilter): Promise<number> {
+  const row = await applyFilter(db, orgId, filter).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** The user with this user_id in the organization, if any. */
+export async function findUserByUserId(db: Db | Transaction<Database>, orgId: number, userId: string): Promise<UserRow | undefined> {
+  return db.selectFrom('users').selectAll().where('org_id', '=', orgId).where('user_id', '=', userId).executeTakeFirst();
+}
+
+/** The user with this folded username in the organization, if any. */
+export async function findUserByUsernameFold(db: Db | Transaction<Database>, orgId: number, usernameFold: string): Promise<UserRow | undefined> {
+  return db.selectFrom('users').selectAll().where('org_id', '=', orgId).where('username_fold', '=', usernameFold).executeTakeFirst();
+}
+
+/** Inserts a user with its access lists (ordered ids); returns the row's internal id. */
+export async function insertUser(trx: Transaction<Database>, row: NewUserRow): Promise<number> {
+  const { id } = await trx.insertInto('users').values(row).returning('id').executeTakeFirstOrThrow();
+  await writeAccessRows(trx, row.org_id, id, row.billing_groups, row.group_owners);
+  return id;
+}
+
+/** Rewrites the join rows that mirror a user's access lists. */
+export async function writeAccessRows(trx: Transaction<Database>, orgId: number, userPk: number, billingGroups: string, groupOwners: string): Promise<void> {
+  await trx.deleteFrom('user_billing_groups').where('user_pk', '=', userPk).execute();
+  await trx.deleteFrom('user_group_owners').where('user_pk', '=', userPk).execute();
+  const bg = splitIds(billingGroups);
+  const go = splitIds(groupOwners);
+  if (bg.length > 0) await trx.insertInto('user_billing_groups').values(bg.map((b) => ({ org_id: orgId, user_pk: userPk, billing_group_id: b }))).execute();
+  if (go.length > 0) await trx.insertInto('user_group_owners').values(go.map((g) => ({ org_id: orgId, user_pk: userPk, group_id: g }))).execute();
+}
+
+/** Parses a stored comma-separated id list. */
+export function splitIds(list: string): number[] {
+  return list === '' ? [] : list.split(',').map(Number);
+}
+
+/** The one mapping from a row to the API's user object (keys in the contract's order). */
+export function userRowToUser(row: UserRow): User {
+  return {
+    user_id: row.user_id,
+    username: row.username,
+    name: row.name,
+    email: row.email,
+    phone: row.phone,
+    call_detail_level: row.call_detail_level,
+    restrict_recording_download: row.restrict_recording_download === 1,
+    status: row.status,
+    last_login_date: row.last_login_date === null ? null : formatTimestamp(row.last_login_date),
+    last_updated_date: formatTimestamp(row.last_updated_date),
+    ...(row.status === 'deactivated' && row.deactivation_date !== null ? { deactivation_date: formatTimestamp(row.deactivation_date) } : {}),
+    roles: row.roles === '' ? [] : (row.roles.split(',') as Role[]),
+    access: {
+      billing_groups: row.billing_groups === '' ? [] : row.billing_groups.split(','),
+      group_owners: row.group_owners === '' ? [] : row.group_owners.split(','),
+    },
+  };
+}
+
+/** The user's ETag: changes on every write. */
+export function userEtag(row: Pick<UserRow, 'version' | 'user_id'>): string {
+  return `"${row.user_id.slice(0, 8)}.${row.version}"`;
+}
+
+/**
+ * The inverse of userRowToUser: the row that stores a user object as given
+ * (timestamps already in stored form). Used by every path that writes users.
+ */
+export function userToRow(orgId: number, user: StoredUser, version: number): NewUserRow {
+  return {
+    org_id: orgId,
+    user_id: user.user_id,
+    username: user.username,
+    username_fold: fold(user.username),
+    name: user.name,
+    name_fold: fold(user.name),
+    email: user.email,
+    phone: user.phone,
+    call_detail_level: user.call_detail_level,
+    restrict_recording_download: user.restrict_recording_download ? 1 : 0,
+    status: user.status,
+    last_login_date: user.last_login_date,
+    last_updated_date: user.last_updated_date,
+    deactivation_date: user.status === 'deactivated' ? (user.deactivation_date ?? user.last_updated_date) : null,
+    roles: user.roles.join(','),
+    roles_mask: rolesMask(user.roles),
+    billing_groups: user.access.billing_groups.join(','),
+    group_owners: user.access.group_owners.join(','),
+    version,
+  };
+}
+
+/** A user object whose timestamps are in stored form (7 fraction digits). */
+export type StoredUser = Omit<User, 'deactivation_date'> & { deactivation_date?: string | null | undefined };

@@ -1,0 +1,56 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { sendTagged } from '../shared/http.js';
+import { linkHeader } from '../shared/paging.js';
+import { shapeQuery } from '../shared/query.js';
+import { orderedJson, problemResponses } from '../shared/responses.js';
+import { userEtag, userRowToUser } from './user.repository.js';
+import { UserParams, UsersQuery } from './user.schemas.js';
+import type { UserReader } from './user.service.js';
+
+const listShape = {
+  multi: ['username', 'name', 'status', 'role', 'billing_group', 'group_owner'],
+  integer: ['pagenumber', 'pagesize'],
+  lower: ['status', 'role', 'sortby', 'sortorder'],
+} as const;
+
+/** The seed's read endpoints: `GET users` (all, paged, searched) and `GET users/{user}`. */
+export const userReadRoutes: FastifyPluginAsyncTypebox<{ reader: UserReader }> = async (app, { reader }) => {
+  app.get(
+    '/users',
+    {
+      ...orderedJson,
+      preValidation: async (request) => shapeQuery(request.query as Record<string, unknown>, listShape),
+      schema: {
+        tags: ['users'],
+        summary: 'Retrieve all users, paged; search them',
+        description:
+          'Substring search on `username` and `name` (Unicode case-insensitive, literal), exact match on the rest. ' +
+          'Different parameters combine with AND; a repeated parameter matches any of its values. Parameter names match case-insensitively.',
+        querystring: UsersQuery,
+        response: { 200: Type.Ref('UsersPage'), ...problemResponses(400, 401, 403) },
+      },
+    },
+    async (request, reply) => {
+      const { body, page } = await reader.listUsers(request.caller.orgId, request.query);
+      return reply.header('link', linkHeader(request.url, page, body.paging.total)).send(body);
+    },
+  );
+
+  app.get(
+    '/users/:user',
+    {
+      ...orderedJson,
+      schema: {
+        tags: ['users'],
+        summary: 'Retrieve a user by user_id or username',
+        params: UserParams,
+        response: { 200: Type.Ref('User'), 304: Type.Null({ description: 'Not modified (If-None-Match)' }), ...problemResponses(401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      const row = await reader.getUser(request.caller.orgId, request.params.user);
+      return sendTagged(request, reply, userEtag(row), userRowToUser(row));
+    },
+  );
+};
