@@ -39,7 +39,7 @@ const fastifyCodes: Record<string, ErrorCode> = {
 
 function toAppError(error: FastifyError & { validationContext?: string }): AppError | undefined {
   if (error instanceof AppError) return error;
-  if (error instanceof QueryValueError) return new AppError('VALIDATION_FAILED', error.message, { errors: [{ parameter: error.parameter, message: 'must not contain NUL' }] });
+  if (error instanceof QueryValueError) return new AppError('VALIDATION_FAILED', error.message, { errors: [{ parameter: error.parameter, message: error.reason }] });
   if (error.validation) return validationProblem(error.validation, error.validationContext ?? 'body');
   const mapped = error.code ? fastifyCodes[error.code] : undefined;
   if (mapped === 'MALFORMED_JSON') return new AppError(mapped, `The body is not valid JSON: ${error.message.replace(/^Body is not valid JSON but content-type is set to 'application\/json'/, 'empty body')}. Send one JSON object.`);

@@ -31,12 +31,17 @@ export interface QueryShape {
   readonly integer?: readonly string[];
   /** Enumerated parameters compared case-insensitively: lower-cased. */
   readonly lower?: readonly string[];
+  /** Other single-valued parameters (a repeat is an error). */
+  readonly single?: readonly string[];
 }
 
-/** Thrown for a value no parameter can hold (NUL: no backend stores it, so it can only be a mistake or an attack). */
+/** Thrown for a query value no schema should see: NUL (no backend stores it) or a repeated single-valued parameter. */
 export class QueryValueError extends Error {
-  constructor(readonly parameter: string) {
-    super(`Query parameter "${parameter}" must not contain the NUL character (U+0000).`);
+  constructor(
+    readonly parameter: string,
+    readonly reason: string,
+  ) {
+    super(`Query parameter "${parameter}" ${reason}.`);
   }
 }
 
@@ -45,7 +50,7 @@ export function shapeQuery(query: Record<string, unknown>, shape: QueryShape): v
   for (const name of Object.keys(query)) {
     const raw = query[name];
     const list = valuesOf(raw);
-    if (list.some((v) => v.includes('\u0000'))) throw new QueryValueError(name);
+    if (list.some((v) => v.includes('\u0000'))) throw new QueryValueError(name, 'must not contain the NUL character (U+0000)');
     const lower = shape.lower?.includes(name) ? list.map((v) => v.toLowerCase()) : list;
     if (shape.multi?.includes(name)) {
       if (lower.length === 0) delete query[name];
@@ -56,6 +61,8 @@ export function shapeQuery(query: Record<string, unknown>, shape: QueryShape): v
       delete query[name];
       continue;
     }
+    const known = shape.multi?.includes(name) || shape.integer?.includes(name) || shape.lower?.includes(name) || shape.single?.includes(name);
+    if (lower.length > 1 && known) throw new QueryValueError(name, 'was given more than once; give it once');
     const single = lower.length === 1 ? lower[0]! : lower;
     query[name] = shape.integer?.includes(name) && typeof single === 'string' && /^[0-9]+$/.test(single) ? Number(single) : single;
   }
