@@ -14,6 +14,16 @@ const EnvSchema = Type.Object({
   ROSTER_DEMO: Type.Union([Type.Literal('0'), Type.Literal('1')], { default: '1' }),
   BODY_LIMIT: Type.Integer({ minimum: 1024, default: 1_048_576 }),
   PG_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
+  // Hardening (docs/security.md).
+  RATE_LIMIT: Type.Integer({ minimum: 0, default: 1200 }),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  CORS_ORIGINS: Type.Optional(Type.String({ minLength: 1 })),
+  TRUST_PROXY: Type.Optional(Type.String({ minLength: 1 })),
+  REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 30_000 }),
+  HEADERS_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 10_000 }),
+  KEEP_ALIVE_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 5_000 }),
+  IDLE_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 60_000 }),
+  SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, default: 10_000 }),
 });
 
 export type DatabaseTarget =
@@ -29,6 +39,27 @@ export interface Config {
   readonly demo: boolean;
   readonly bodyLimit: number;
   readonly pgPoolSize: number;
+  /** Requests per minute per API key (per client address when unauthenticated); 0 turns limiting off. */
+  readonly rateLimit: number;
+  /** Redis holding the shared rate-limit counters; null: the database holds them. */
+  readonly redisUrl: string | null;
+  /** Origins allowed by CORS; empty: CORS off. */
+  readonly corsOrigins: readonly string[];
+  /** Fastify's trustProxy: false, true, a hop count or a list of addresses/CIDRs. */
+  readonly trustProxy: boolean | number | string[];
+  readonly requestTimeoutMs: number;
+  readonly headersTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly shutdownGraceMs: number;
+}
+
+/** TRUST_PROXY: `true`/`false`, a hop count, or a comma list of addresses/CIDRs of the proxies. */
+function parseTrustProxy(value: string | undefined): boolean | number | string[] {
+  if (value === undefined || value === 'false' || value === '0') return false;
+  if (value === 'true') return true;
+  if (/^[0-9]+$/.test(value)) return Number(value);
+  return value.split(',').map((v) => v.trim()).filter((v) => v !== '');
 }
 
 export class ConfigError extends Error {}
@@ -67,5 +98,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     demo: v.ROSTER_DEMO === '1',
     bodyLimit: v.BODY_LIMIT,
     pgPoolSize: v.PG_POOL_SIZE,
+    rateLimit: v.RATE_LIMIT,
+    redisUrl: v.REDIS_URL ?? null,
+    corsOrigins: Object.freeze((v.CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter((o) => o !== '')),
+    trustProxy: parseTrustProxy(v.TRUST_PROXY),
+    requestTimeoutMs: v.REQUEST_TIMEOUT_MS,
+    headersTimeoutMs: Math.min(v.HEADERS_TIMEOUT_MS, v.REQUEST_TIMEOUT_MS),
+    keepAliveTimeoutMs: v.KEEP_ALIVE_TIMEOUT_MS,
+    idleTimeoutMs: v.IDLE_TIMEOUT_MS,
+    shutdownGraceMs: v.SHUTDOWN_GRACE_MS,
   });
 }
