@@ -14,7 +14,10 @@ export function resolvePage(pageNumber: number, pageSize: number, cap: number): 
 
 /** The `Link` header (first, prev, next, last) for a page, keeping every other query parameter of `url`. */
 export function linkHeader(url: string, page: PageRequest, total: number): string {
-  const [path = '', search = ''] = url.split('?', 2);
+  // Everything after the first `?` is the query (a value may hold another `?`; split('?', 2) would drop it).
+  const at = url.indexOf('?');
+  const path = at === -1 ? url : url.slice(0, at);
+  const search = at === -1 ? '' : url.slice(at + 1);
   const kept = new URLSearchParams(search);
   for (const name of [...kept.keys()]) {
     const lower = name.toLowerCase();
