@@ -27,7 +27,10 @@ export function valuesOf(value: unknown): string[] {
 export interface QueryShape {
   /** Parameters that may repeat (OR): always become arrays. */
   readonly multi?: readonly string[];
-  /** Integer parameters: a plain run of digits becomes a number; anything else is left for the schema to reject. */
+  /**
+   * Integer parameters: a plain run of digits (optionally negative, so that the schema's minimum names the
+   * problem) becomes a number; anything else is left for the schema to reject.
+   */
   readonly integer?: readonly string[];
   /** Enumerated parameters compared case-insensitively: lower-cased. */
   readonly lower?: readonly string[];
@@ -45,12 +48,24 @@ export class QueryValueError extends Error {
   }
 }
 
-/** Shapes a parsed query in place per `shape`: empty values dropped, repeats as arrays, digits as numbers. */
+/** A run of decimal digits as a number; beyond 2^53 it is clamped (still too large for every maximum, still an integer). */
+function toInteger(digits: string): number {
+  const n = Number(digits);
+  return Math.max(-Number.MAX_SAFE_INTEGER, Math.min(Number.MAX_SAFE_INTEGER, n));
+}
+
+/**
+ * Shapes a parsed query in place per `shape`: empty values dropped, repeats as arrays, digits as numbers.
+ * A name the shape does not list is left as sent, even empty, for the schema to reject as unknown: list
+ * every parameter a route accepts.
+ */
 export function shapeQuery(query: Record<string, unknown>, shape: QueryShape): void {
   for (const name of Object.keys(query)) {
     const raw = query[name];
     const list = valuesOf(raw);
     if (list.some((v) => v.includes('\u0000'))) throw new QueryValueError(name, 'must not contain the NUL character (U+0000)');
+    const known = shape.multi?.includes(name) || shape.integer?.includes(name) || shape.lower?.includes(name) || shape.single?.includes(name);
+    if (!known) continue;
     const lower = shape.lower?.includes(name) ? list.map((v) => v.toLowerCase()) : list;
     if (shape.multi?.includes(name)) {
       if (lower.length === 0) delete query[name];
@@ -61,9 +76,8 @@ export function shapeQuery(query: Record<string, unknown>, shape: QueryShape): v
       delete query[name];
       continue;
     }
-    const known = shape.multi?.includes(name) || shape.integer?.includes(name) || shape.lower?.includes(name) || shape.single?.includes(name);
-    if (lower.length > 1 && known) throw new QueryValueError(name, 'was given more than once; give it once');
+    if (lower.length > 1) throw new QueryValueError(name, 'was given more than once; give it once');
     const single = lower.length === 1 ? lower[0]! : lower;
-    query[name] = shape.integer?.includes(name) && typeof single === 'string' && /^[0-9]+$/.test(single) ? Number(single) : single;
+    query[name] = shape.integer?.includes(name) && typeof single === 'string' && /^-?[0-9]+$/.test(single) ? toInteger(single) : single;
   }
 }
