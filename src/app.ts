@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { createAuthHook } from './auth/auth.hook.js';
 import type { Config } from './config.js';
 import type { Connection } from './db/connect.js';
@@ -10,7 +10,7 @@ import { isUnavailable } from './db/db-errors.js';
 import { AppError, Problem, toProblem, type ErrorCode } from './errors.js';
 import { registerMetrics } from './ops/metrics.js';
 import { opsRoutes } from './ops/ops.routes.js';
-import { parseQueryString, QueryValueError } from './shared/query.js';
+import { assertNoNulParams, parseQueryString, QueryValueError } from './shared/query.js';
 import { validationProblem } from './shared/validation-errors.js';
 import { userReadRoutes } from './users/user.routes.js';
 import { User, UsersPage } from './users/user.schemas.js';
@@ -27,6 +27,25 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Never logged: keys travel in these headers. */
 export const REDACTED_PATHS = ['req.headers.authorization', 'req.headers["x-organization-token"]', 'headers.authorization', 'headers["x-organization-token"]'];
+
+/** The pino options of the server (and of the tests that check what it logs). */
+export function loggerOptions(level: string, stream?: { write(line: string): void }) {
+  return { level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, ...(stream ? { stream } : {}) };
+}
+
+/** Every route under the API root needs a key: the OpenAPI document says so on each. */
+const API_SECURITY: Array<Record<string, string[]>> = [{ bearer: [] }, { organizationToken: [] }];
+
+/** Errors the router raises before any hook runs (bad percent-encoding, an over-long path segment). */
+function frameworkProblem(error: FastifyError): AppError {
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    return new AppError('URI_TOO_LONG', 'A path segment is longer than 2048 characters; no user, id or name is that long.');
+  }
+  if (error.code === 'FST_ERR_BAD_URL') {
+    return new AppError('VALIDATION_FAILED', 'The URL path is not valid percent-encoded UTF-8; encode each path segment (encodeURIComponent).');
+  }
+  return new AppError('INTERNAL', 'Something went wrong on our side.');
+}
 
 /** Fastify's own 4xx codes → the catalog. */
 const fastifyCodes: Record<string, ErrorCode> = {
@@ -60,6 +79,10 @@ export async function buildApp(config: Config, conn: Connection, options: AppOpt
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      const problem = frameworkProblem(error);
+      reply.header('x-request-id', request.id).code(problem.status).type('application/problem+json').send(toProblem(problem.code, problem.message));
     },
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true, verbose: true, useDefaults: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -116,6 +139,11 @@ export async function buildApp(config: Config, conn: Connection, options: AppOpt
   await app.register(
     async (api) => {
       api.addHook('onRequest', authenticate);
+      // No backend stores NUL (PostgreSQL refuses it in text): a 400 naming the parameter, never a 500.
+      api.addHook('preValidation', async (request) => assertNoNulParams(request.params));
+      api.addHook('onRoute', (route) => {
+        route.schema = { ...route.schema, security: API_SECURITY };
+      });
       await api.register(userReadRoutes, { reader });
     },
     { prefix: config.apiRoot },

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { buildApp, REDACTED_PATHS } from './app.js';
+import { buildApp, loggerOptions } from './app.js';
 import type { Config } from './config.js';
 import { connect, type Connection } from './db/connect.js';
 import { migrateToLatest } from './db/migrator.js';
@@ -20,7 +20,7 @@ export async function start(config: Config): Promise<RunningServer> {
   await migrateToLatest(conn);
   const demoKey = config.demo ? await seedDemo(conn) : null;
   const app = await buildApp(config, conn, {
-    logger: { level: config.logLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
+    logger: loggerOptions(config.logLevel),
     processMetrics: true,
   });
   await app.listen({ port: config.port, host: config.host });
