@@ -45,6 +45,8 @@ export const userReadRoutes: FastifyPluginAsyncTypebox<{ reader: UserReader }> =
         tags: ['users'],
         summary: 'Retrieve a user by user_id or username',
         params: UserParams,
+        // No query parameters: any is a 400 (nothing is silently ignored).
+        querystring: Type.Object({}, { additionalProperties: false }),
         response: { 200: Type.Ref('User'), 304: Type.Null({ description: 'Not modified (If-None-Match)' }), ...problemResponses(401, 403, 404) },
       },
     },
