@@ -74,7 +74,7 @@ export type UsersPage = { paging: { pageNumber: number; pageSize: number; total:
 const many = (item: ReturnType<typeof Type.String>, description: string) =>
   Type.Optional(Type.Array(item, { description: `${description}. Repeat the parameter to match any of several values.` }));
 
-const Id = Type.String({ pattern: '^[0-9]{1,15}$', description: 'a numeric id' });
+const Id = Type.String({ pattern: '^[0-9]+$', description: 'a numeric id (digits only)' });
 
 /** `GET users` query parameters (names are matched case-insensitively). */
 export const UsersQuery = Type.Object(

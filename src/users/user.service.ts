@@ -5,6 +5,15 @@ import { fold, isUuid } from '../shared/text.js';
 import { countUsers, findUserByUserId, findUserByUsernameFold, findUsers, userRowToUser, type UserFilter } from './user.repository.js';
 import { PAGE_SIZE_MAX, type Role, type UsersPage, type UsersQuery } from './user.schemas.js';
 
+// Ids are stored as 32-bit integers (PostgreSQL `integer`): a larger id cannot exist, and sending it would make
+// PostgreSQL fail ("out of range") where SQLite simply finds nothing. It becomes an id no row holds.
+const MAX_STORED_ID = 2_147_483_647;
+const NO_SUCH_ID = -1;
+const storedId = (value: string): number => {
+  const id = Number(value);
+  return id <= MAX_STORED_ID ? id : NO_SUCH_ID;
+};
+
 /** Builds the repository filter from a validated `GET users` query. */
 export function filterFromQuery(query: UsersQuery): UserFilter {
   return {
@@ -12,8 +21,8 @@ export function filterFromQuery(query: UsersQuery): UserFilter {
     names: (query.name ?? []).map(fold),
     statuses: query.status ?? [],
     roles: (query.role ?? []) as Role[],
-    billingGroups: (query.billing_group ?? []).map(Number),
-    groupOwners: (query.group_owner ?? []).map(Number),
+    billingGroups: (query.billing_group ?? []).map(storedId),
+    groupOwners: (query.group_owner ?? []).map(storedId),
   };
 }
 
