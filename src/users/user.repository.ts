@@ -175,3 +175,42 @@ export function userToRow(orgId: number, user: StoredUser, version: number): New
 
 /** A user object whose timestamps are in stored form (7 fraction digits). */
 export type StoredUser = Omit<User, 'deactivation_date'> & { deactivation_date?: string | null | undefined };
+
+/** Where a keyset page starts: the sort key and user_id of the last row of the previous page. */
+export interface UserKeyset {
+  readonly key: string | null;
+  readonly userId: string;
+}
+
+/** The sort key of a row for keyset paging (the same column findUsers orders by). */
+export function userSortKey(row: UserRow, field: SortField): string | null {
+  return row[sortColumn[field].slice('users.'.length) as 'username_fold' | 'name_fold' | 'last_login_date' | 'last_updated_date'];
+}
+
+/**
+ * The next `limit` users after `after` in findUsers' order (keyset paging: no
+ * OFFSET, so streaming a million users stays linear). Null dates sort last in
+ * both directions, as in findUsers: the non-null part first, then the nulls by user_id.
+ */
+export async function findUsersAfter(db: Db, orgId: number, filter: UserFilter, sort: UserSort, after: UserKeyset | null, limit: number): Promise<UserRow[]> {
+  const col = sortColumn[sort.field];
+  const nullable = sort.field === 'last_login_date';
+  const [gt, ge] = sort.order === 'asc' ? (['>', '>='] as const) : (['<', '<='] as const);
+  const ordered = (q: ReturnType<typeof applyFilter>) =>
+    q.selectAll('users').orderBy(col, sort.order).orderBy('users.user_id', sort.order).limit(limit);
+  const rows: UserRow[] = [];
+  if (after === null || after.key !== null) {
+    let q = applyFilter(db, orgId, filter);
+    if (nullable) q = q.where(col, 'is not', null);
+    if (after !== null) {
+      const { key, userId } = after;
+      q = q.where(col, ge, key as string).where((eb) => eb.or([eb(col, gt, key as string), eb('users.user_id', gt, userId)]));
+    }
+    rows.push(...(await ordered(q).execute()));
+    if (rows.length === limit || !nullable) return rows;
+  }
+  let q = applyFilter(db, orgId, filter).where(col, 'is', null);
+  if (after !== null && after.key === null) q = q.where('users.user_id', gt, after.userId);
+  rows.push(...(await ordered(q).limit(limit - rows.length).execute()));
+  return rows;
+}

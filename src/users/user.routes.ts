@@ -7,6 +7,7 @@ import { orderedJson, problemResponses } from '../shared/responses.js';
 import { userEtag, userRowToUser } from './user.repository.js';
 import { UserParams, UsersQuery } from './user.schemas.js';
 import type { UserReader } from './user.service.js';
+import { sendUserStream, streamFormatOf, usersListResponse } from './user.stream.js';
 
 const listShape = {
   multi: ['username', 'name', 'status', 'role', 'billing_group', 'group_owner'],
@@ -28,10 +29,12 @@ export const userReadRoutes: FastifyPluginAsyncTypebox<{ reader: UserReader }> =
           'Substring search on `username` and `name` (Unicode case-insensitive, literal), exact match on the rest. ' +
           'Different parameters combine with AND; a repeated parameter matches any of its values. Parameter names match case-insensitively.',
         querystring: UsersQuery,
-        response: { 200: Type.Ref('UsersPage'), ...problemResponses(400, 401, 403) },
+        response: { 200: usersListResponse, ...problemResponses(400, 401, 403) },
       },
     },
     async (request, reply) => {
+      const stream = streamFormatOf(request.headers.accept);
+      if (stream) return sendUserStream(request, reply, reader.streamUsers(request.caller.orgId, request.query), stream);
       const { body, page } = await reader.listUsers(request.caller.orgId, request.query);
       return reply.header('link', linkHeader(request.url, page, body.paging.total)).send(body);
     },

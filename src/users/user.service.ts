@@ -3,6 +3,7 @@ import { notFound } from '../errors.js';
 import { resolvePage, type PageRequest } from '../shared/paging.js';
 import { fold, isUuid } from '../shared/text.js';
 import { countUsers, findUserByUserId, findUserByUsernameFold, findUsers, userRowToUser, type UserFilter } from './user.repository.js';
+import { streamUserRows } from './user.stream.js';
 import { PAGE_SIZE_MAX, type Role, type UsersPage, type UsersQuery } from './user.schemas.js';
 
 // Ids are stored as 32-bit integers (PostgreSQL `integer`): a larger id cannot exist, and sending it would make
@@ -48,6 +49,11 @@ export function createUserReader(db: Db) {
         countUsers(db, orgId, filter),
       ]);
       return { body: { paging: { pageNumber: page.pageNumber, pageSize: page.pageSize, total }, results: rows.map(userRowToUser) }, page };
+    },
+
+    /** Every user matching the query's filters, in its sort order, unpaged (keyset-streamed: see user.stream.ts). */
+    streamUsers(orgId: number, query: UsersQuery): AsyncGenerator<UserRow> {
+      return streamUserRows(db, orgId, filterFromQuery(query), { field: query.sortby ?? 'username', order: query.sortorder ?? 'asc' });
     },
 
     /** The user a path segment names; 404 when this organization has none. */
