@@ -3,13 +3,18 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import { auditRoutes } from './audit/audit.routes.js';
+import { AuditEntry, AuditPage } from './audit/audit.schemas.js';
+import { createAuditReader } from './audit/audit.service.js';
 import { createAuthHook } from './auth/auth.hook.js';
 import type { Config } from './config.js';
 import type { Connection } from './db/connect.js';
 import { isUnavailable } from './db/db-errors.js';
 import { AppError, Problem, toProblem, type ErrorCode } from './errors.js';
+import { apiResponseHeaders, registerHttpGuards, serverLimits } from './http/guards.js';
 import { registerMetrics } from './ops/metrics.js';
 import { opsRoutes } from './ops/ops.routes.js';
+import { limitAfterAuthentication, registerRateLimit } from './ratelimit/ratelimit.plugin.js';
 import { assertNoNulParams, parseQueryString, QueryValueError } from './shared/query.js';
 import { validationProblem } from './shared/validation-errors.js';
 import { userReadRoutes } from './users/user.routes.js';
@@ -73,6 +78,7 @@ function toAppError(error: FastifyError & { validationContext?: string }): AppEr
 /** Builds the Roster app on an open database. Never listens: server.ts and tests decide that. */
 export async function buildApp(config: Config, conn: Connection, options: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
+    ...serverLimits(config),
     logger: options.logger ?? false,
     bodyLimit: config.bodyLimit,
     routerOptions: { maxParamLength: 2048, querystringParser: parseQueryString },
@@ -90,10 +96,13 @@ export async function buildApp(config: Config, conn: Connection, options: AppOpt
   app.addSchema(Problem);
   app.addSchema(User);
   app.addSchema(UsersPage);
+  app.addSchema(AuditEntry);
+  app.addSchema(AuditPage);
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  await registerHttpGuards(app, config);
 
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
     const known = toAppError(error);
@@ -124,7 +133,7 @@ export async function buildApp(config: Config, conn: Connection, options: AppOpt
       info: { title: 'Roster', version: '1.0.0', description: 'The user directory of a call-tracking and call-analytics platform.' },
       servers: [{ url: '/' }],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, organizationToken: { type: 'apiKey', in: 'header', name: 'x-organization-token' } } },
-      tags: [{ name: 'users' }, { name: 'operations' }],
+      tags: [{ name: 'users' }, { name: 'audit' }, { name: 'operations' }],
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });
@@ -136,15 +145,18 @@ export async function buildApp(config: Config, conn: Connection, options: AppOpt
 
   const reader = createUserReader(conn.db);
   const authenticate = createAuthHook(conn.db);
+  const limit = await registerRateLimit(app, config, conn);
   await app.register(
     async (api) => {
-      api.addHook('onRequest', authenticate);
+      api.addHook('onRequest', apiResponseHeaders);
+      api.addHook('onRequest', limitAfterAuthentication(authenticate, limit));
       // No backend stores NUL (PostgreSQL refuses it in text): a 400 naming the parameter, never a 500.
       api.addHook('preValidation', async (request) => assertNoNulParams(request.params));
       api.addHook('onRoute', (route) => {
         route.schema = { ...route.schema, security: API_SECURITY };
       });
       await api.register(userReadRoutes, { reader });
+      await api.register(auditRoutes, { reader: createAuditReader(conn.db) });
     },
     { prefix: config.apiRoot },
   );

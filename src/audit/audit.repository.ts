@@ -1,6 +1,6 @@
 import type { Transaction } from 'kysely';
-import type { Database, Db } from '../db/schema.js';
-import { nowTimestamp } from '../shared/timestamps.js';
+import type { AuditEntryRow, Database, Db } from '../db/schema.js';
+import { formatTimestamp, nowTimestamp } from '../shared/timestamps.js';
 
 /** Who did a write: an API key (id and public prefix) or the command line. */
 export interface Actor {
@@ -51,4 +51,55 @@ export function diffFields(before: Record<string, unknown> | null, after: Record
     if (JSON.stringify(b) !== JSON.stringify(a)) changes[key] = { before: b, after: a };
   }
   return changes;
+}
+
+/** What `GET audit` filters on; empty lists and nulls filter nothing. */
+export interface AuditFilter {
+  readonly targetIds: readonly string[];
+  readonly actions: readonly string[];
+  readonly targetTypes: readonly string[];
+  /** Stored-form timestamps: `at >= since` and `at < until`. */
+  readonly since: string | null;
+  readonly until: string | null;
+}
+
+function filtered(db: Db, orgId: number, filter: AuditFilter) {
+  let query = db.selectFrom('audit_entries').where('org_id', '=', orgId);
+  if (filter.targetIds.length > 0) query = query.where('target_id', 'in', [...filter.targetIds]);
+  if (filter.actions.length > 0) query = query.where('action', 'in', [...filter.actions]);
+  if (filter.targetTypes.length > 0) query = query.where('target_type', 'in', [...filter.targetTypes] as AuditEntryRow['target_type'][]);
+  if (filter.since !== null) query = query.where('at', '>=', filter.since);
+  if (filter.until !== null) query = query.where('at', '<', filter.until);
+  return query;
+}
+
+/** One page of an organization's audit entries in the order they were written (or the reverse). */
+export async function findAuditEntries(db: Db, orgId: number, filter: AuditFilter, order: 'asc' | 'desc', limit: number, offset: number): Promise<AuditEntryRow[]> {
+  return filtered(db, orgId, filter).selectAll().orderBy('id', order).limit(limit).offset(offset).execute();
+}
+
+/** How many of an organization's audit entries match. */
+export async function countAuditEntries(db: Db, orgId: number, filter: AuditFilter): Promise<number> {
+  const row = await filtered(db, orgId, filter).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** One audit entry of an organization, if it has one with this id. */
+export async function findAuditEntry(db: Db, orgId: number, id: number): Promise<AuditEntryRow | undefined> {
+  return db.selectFrom('audit_entries').selectAll().where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst();
+}
+
+/** The API form of an audit entry (the one row → API mapper). */
+export function auditRowToEntry(row: AuditEntryRow) {
+  return {
+    audit_id: row.id,
+    at: formatTimestamp(row.at),
+    actor: row.actor,
+    actor_key_id: row.actor_key_id,
+    request_id: row.request_id,
+    action: row.action,
+    target_type: row.target_type,
+    target_id: row.target_id,
+    changes: JSON.parse(row.changes) as FieldChanges,
+  };
 }

@@ -1,0 +1,73 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { AppError } from '../errors.js';
+import { linkHeader } from '../shared/paging.js';
+import { shapeQuery } from '../shared/query.js';
+import { orderedJson, problemResponses } from '../shared/responses.js';
+import { AuditParams, AuditQuery } from './audit.schemas.js';
+import type { AuditReader } from './audit.service.js';
+
+const listShape = {
+  multi: ['target_id', 'action', 'target_type'],
+  integer: ['pagenumber', 'pagesize'],
+  lower: ['target_type', 'sortorder'],
+  single: ['since', 'until'],
+} as const;
+
+const READ_ONLY = 'GET, HEAD';
+
+function readOnly(): never {
+  throw new AppError('METHOD_NOT_ALLOWED', 'The audit trail is append-only: its entries cannot be created, changed or deleted through the API. Use GET.', {
+    headers: { allow: READ_ONLY },
+  });
+}
+
+/** `GET audit` (paged, filtered) and `GET audit/{audit_id}`, admin scope; every other method is 405. */
+export const auditRoutes: FastifyPluginAsyncTypebox<{ reader: AuditReader }> = async (app, { reader }) => {
+  app.get(
+    '/audit',
+    {
+      ...orderedJson,
+      config: { scope: 'admin' },
+      preValidation: async (request) => shapeQuery(request.query as Record<string, unknown>, listShape),
+      schema: {
+        tags: ['audit'],
+        summary: "The organization's audit trail, paged and filtered (admin scope)",
+        description:
+          'One entry per write (users, lifecycle actions, billing groups, groups, API keys), oldest first. ' +
+          'Different parameters combine with AND; a repeated parameter matches any of its values. `since` is inclusive, `until` exclusive.',
+        querystring: AuditQuery,
+        response: { 200: Type.Ref('AuditPage'), ...problemResponses(400, 401, 403, 429) },
+      },
+    },
+    async (request, reply) => {
+      const { body, page } = await reader.listEntries(request.caller.orgId, request.query);
+      return reply.header('link', linkHeader(request.url, page, body.paging.total)).send(body);
+    },
+  );
+
+  app.get(
+    '/audit/:audit_id',
+    {
+      ...orderedJson,
+      config: { scope: 'admin' },
+      schema: {
+        tags: ['audit'],
+        summary: 'One audit entry (admin scope)',
+        params: AuditParams,
+        querystring: Type.Object({}, { additionalProperties: false }),
+        response: { 200: Type.Ref('AuditEntry'), ...problemResponses(400, 401, 403, 404, 429) },
+      },
+    },
+    async (request) => reader.getEntry(request.caller.orgId, request.params.audit_id),
+  );
+
+  for (const url of ['/audit', '/audit/:audit_id']) {
+    app.route({
+      method: ['POST', 'PUT', 'PATCH', 'DELETE'],
+      url,
+      schema: { tags: ['audit'], summary: 'Not allowed: the audit trail is append-only', response: problemResponses(401, 405) },
+      handler: async () => readOnly(),
+    });
+  }
+};

@@ -1,0 +1,51 @@
+import type { Db } from '../db/schema.js';
+import { AppError, notFound } from '../errors.js';
+import { resolvePage, type PageRequest } from '../shared/paging.js';
+import { parseTimestamp } from '../shared/timestamps.js';
+import { auditRowToEntry, countAuditEntries, findAuditEntries, findAuditEntry, type AuditFilter } from './audit.repository.js';
+import { AUDIT_PAGE_SIZE_MAX, type AuditEntry, type AuditPage, type AuditQuery } from './audit.schemas.js';
+
+const TIMESTAMP_HELP = 'must be a timestamp such as 2016-03-03T16:13:59.1917141 (UTC) or 2016-03-03T08:13:59-08:00';
+
+function timeParameter(name: 'since' | 'until', value: string | undefined): string | null {
+  if (value === undefined) return null;
+  const stored = parseTimestamp(value);
+  if (stored === null) throw new AppError('VALIDATION_FAILED', `Query parameter "${name}" ${TIMESTAMP_HELP}.`, { errors: [{ parameter: name, message: TIMESTAMP_HELP }] });
+  return stored;
+}
+
+/** Builds the repository filter from a validated `GET audit` query; 400 for a malformed since/until. */
+export function auditFilterFromQuery(query: AuditQuery): AuditFilter {
+  return {
+    targetIds: query.target_id ?? [],
+    actions: query.action ?? [],
+    targetTypes: query.target_type ?? [],
+    since: timeParameter('since', query.since),
+    until: timeParameter('until', query.until),
+  };
+}
+
+/** The read side of the audit trail. There is no write side: entries are appended by the writes themselves. */
+export function createAuditReader(db: Db) {
+  return {
+    /** One page of the organization's entries matching the query, with the exact total. */
+    async listEntries(orgId: number, query: AuditQuery): Promise<{ body: AuditPage; page: PageRequest }> {
+      const filter = auditFilterFromQuery(query);
+      const page = resolvePage(query.pagenumber ?? 1, query.pagesize ?? AUDIT_PAGE_SIZE_MAX, AUDIT_PAGE_SIZE_MAX);
+      const [rows, total] = await Promise.all([
+        findAuditEntries(db, orgId, filter, query.sortorder ?? 'asc', page.pageSize, page.offset),
+        countAuditEntries(db, orgId, filter),
+      ]);
+      return { body: { paging: { pageNumber: page.pageNumber, pageSize: page.pageSize, total }, results: rows.map(auditRowToEntry) }, page };
+    },
+
+    /** One entry of the organization; 404 when it has none with this id. */
+    async getEntry(orgId: number, id: string): Promise<AuditEntry> {
+      const row = Number(id) <= 2147483647 ? await findAuditEntry(db, orgId, Number(id)) : undefined;
+      if (!row) throw notFound(`Audit entry ${id}`);
+      return auditRowToEntry(row);
+    },
+  };
+}
+
+export type AuditReader = ReturnType<typeof createAuditReader>;

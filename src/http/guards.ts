@@ -1,0 +1,138 @@
+import { STATUS_CODES, type ServerOptions } from 'node:http';
+import type { Socket } from 'node:net';
+import cors from '@fastify/cors';
+import type { FastifyInstance, FastifyRequest, FastifyServerOptions } from 'fastify';
+import type { Config } from '../config.js';
+import { AppError, toProblem, type ErrorCode } from '../errors.js';
+
+/** Longest request target (path and query string) Roster reads, in bytes: longer is 414. */
+export const MAX_URL_BYTES = 8 * 1024;
+/** Largest sum of header field names and values, in bytes: larger is 431. */
+export const MAX_HEADER_BYTES = 16 * 1024;
+/**
+ * Node's parser limit on the request line and headers together. It sits well
+ * above the two limits above so that those answer with a clear problem+json
+ * from the app; past it, the parser stops and clientError answers 414 or 431.
+ */
+export const PARSER_MAX_HEADER_BYTES = 64 * 1024;
+
+/** Seconds a client is told to wait before retrying while this process drains. */
+const DRAIN_RETRY_AFTER = '2';
+
+/** The Fastify/Node server options of the request limits and time-outs (docs/security.md). */
+export function serverLimits(config: Config): Partial<FastifyServerOptions> & { http: ServerOptions } {
+  return {
+    requestTimeout: config.requestTimeoutMs,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    connectionTimeout: config.idleTimeoutMs,
+    http: {
+      maxHeaderSize: PARSER_MAX_HEADER_BYTES,
+      headersTimeout: config.headersTimeoutMs,
+      requestTimeout: config.requestTimeoutMs,
+      // Node checks the two time-outs above this often (its default, 30 s, lets a slow client linger).
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(config.headersTimeoutMs / 4))),
+    },
+    clientErrorHandler,
+    // Draining is answered by the hook below, as problem+json (Fastify's own 503 is plain JSON).
+    return503OnClosing: false,
+    trustProxy: config.trustProxy as FastifyServerOptions['trustProxy'],
+  };
+}
+
+/** True when the bytes received hold no complete request line within MAX_URL_BYTES: the target is what overflowed. */
+function requestLineOverflowed(raw: Buffer | undefined): boolean {
+  if (!raw || raw.length === 0) return false;
+  const end = raw.indexOf('\r\n');
+  return end === -1 || end > MAX_URL_BYTES;
+}
+
+function clientProblem(error: NodeJS.ErrnoException & { rawPacket?: Buffer }): { code: ErrorCode; detail: string } {
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    return { code: 'REQUEST_TIMEOUT', detail: 'The request (its headers or its body) did not arrive in time; send it again without pausing.' };
+  }
+  if (error.code === 'HPE_HEADER_OVERFLOW') {
+    return requestLineOverflowed(error.rawPacket)
+      ? { code: 'URI_TOO_LONG', detail: `The request target is longer than ${MAX_URL_BYTES} bytes; send fewer or shorter query parameters.` }
+      : { code: 'HEADERS_TOO_LARGE', detail: `The header fields are larger than ${MAX_HEADER_BYTES} bytes in total; send fewer or smaller headers.` };
+  }
+  return { code: 'VALIDATION_FAILED', detail: 'The request is not valid HTTP/1.1.' };
+}
+
+/** Node's clientError (before Fastify sees a request): answer problem+json on the socket, then close it. */
+export function clientErrorHandler(connectionError: Error, socket: Socket): void {
+  const error = connectionError as NodeJS.ErrnoException & { rawPacket?: Buffer };
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (socket.writable && !inFlight?.headersSent) {
+    const { code, detail } = clientProblem(error);
+    const problem = toProblem(code, detail);
+    const body = JSON.stringify(problem);
+    socket.end(
+      `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status] ?? ''}\r\n` +
+        'Content-Type: application/problem+json\r\n' +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+        'X-Content-Type-Options: nosniff\r\n' +
+        'Connection: close\r\n\r\n' +
+        body,
+    );
+    setTimeout(() => socket.destroy(), 1000).unref();
+    return;
+  }
+  socket.destroy();
+}
+
+function headerBytes(request: FastifyRequest): number {
+  let total = 0;
+  for (const part of request.raw.rawHeaders) total += Buffer.byteLength(part);
+  return total;
+}
+
+/**
+ * The request guards every route shares: URL and header size limits, security
+ * headers, 503 while draining, and CORS when CORS_ORIGINS is set. Register first.
+ */
+export async function registerHttpGuards(app: FastifyInstance, config: Config): Promise<void> {
+  let draining = false;
+  app.addHook('preClose', async () => {
+    draining = true;
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+    // HSTS only means something on a response that came over TLS (directly, or per a trusted proxy's X-Forwarded-Proto).
+    if (request.protocol === 'https') reply.header('strict-transport-security', 'max-age=31536000');
+    if (draining) {
+      reply.header('connection', 'close');
+      throw new AppError('SERVICE_UNAVAILABLE', 'This server is shutting down; retry shortly (another instance will answer).', {
+        headers: { 'retry-after': DRAIN_RETRY_AFTER },
+      });
+    }
+    const urlBytes = Buffer.byteLength(request.raw.url ?? '');
+    if (urlBytes > MAX_URL_BYTES) {
+      throw new AppError('URI_TOO_LONG', `The request target is ${urlBytes} bytes; at most ${MAX_URL_BYTES} are accepted. Send fewer or shorter query parameters.`);
+    }
+    const headers = headerBytes(request);
+    if (headers > MAX_HEADER_BYTES) {
+      throw new AppError('HEADERS_TOO_LARGE', `The header fields are ${headers} bytes in total; at most ${MAX_HEADER_BYTES} are accepted. Send fewer or smaller headers.`);
+    }
+  });
+
+  if (config.corsOrigins.length > 0) {
+    await app.register(cors, {
+      origin: config.corsOrigins.includes('*') ? '*' : [...config.corsOrigins],
+      methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      allowedHeaders: ['authorization', 'x-organization-token', 'content-type', 'if-match', 'if-none-match', 'x-request-id'],
+      exposedHeaders: ['etag', 'location', 'link', 'ratelimit', 'ratelimit-policy', 'retry-after', 'x-request-id'],
+      // Keys travel in headers, never cookies.
+      credentials: false,
+      maxAge: 600,
+    });
+  }
+}
+
+/** Headers of every response under the API root: personal data, so no shared cache may keep it. */
+export async function apiResponseHeaders(_request: FastifyRequest, reply: { header(name: string, value: string): unknown }): Promise<void> {
+  reply.header('cache-control', 'private, no-cache');
+  reply.header('vary', 'authorization, x-organization-token');
+}
