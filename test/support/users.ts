@@ -1,0 +1,46 @@
+import { randomUUID } from 'node:crypto';
+import type { Connection } from '../../src/db/connect.js';
+import { insertUser, userToRow, type StoredUser } from '../../src/users/user.repository.js';
+
+/** A user to store for a test: only `username` is required; the rest has plain defaults. */
+export type TestUser = Partial<StoredUser> & { username: string };
+
+/** Stores users straight into an organization (the read side's tests need data the demo lacks); returns them. */
+export async function insertTestUsers(conn: Connection, orgId: number, users: readonly TestUser[]): Promise<StoredUser[]> {
+  const stored = users.map(
+    (u): StoredUser => ({
+      user_id: randomUUID(),
+      name: u.username,
+      email: '',
+      phone: '',
+      call_detail_level: 'full',
+      restrict_recording_download: false,
+      status: 'activated',
+      last_login_date: null,
+      last_updated_date: '2020-01-01T00:00:00.0000000',
+      roles: ['reporting'],
+      access: { billing_groups: [], group_owners: [] },
+      ...u,
+    }),
+  );
+  await conn.db.transaction().execute(async (trx) => {
+    for (const user of stored) await insertUser(trx, userToRow(orgId, user, 1));
+  });
+  return stored;
+}
+
+/** The folded form the contract's case-insensitive matching implies: NFC, then Unicode lower case. */
+export const foldText = (s: string): string => s.normalize('NFC').toLowerCase().normalize('NFC');
+
+/** Code-point order (the order of UTF-8 bytes), as both backends sort text. */
+export const byCodePoint = (a: string, b: string): number => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+
+/** Parses an RFC 8288 Link header into rel → URL. */
+export function parseLinks(header: string | undefined): Record<string, string> {
+  const links: Record<string, string> = {};
+  for (const part of (header ?? '').split(/,\s*(?=<)/)) {
+    const m = /^<([^>]*)>;\s*rel="([^"]+)"$/.exec(part.trim());
+    if (m) links[m[2]!] = m[1]!;
+  }
+  return links;
+}
