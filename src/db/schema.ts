@@ -98,6 +98,14 @@ export interface AuditEntriesTable {
   request_id: string | null;
 }
 
+/** Exact user counts per (organization, status, roles_mask), kept by triggers (migration 004); sum `n`. */
+export interface UserCountsTable {
+  org_id: number;
+  status: string;
+  roles_mask: number;
+  n: number;
+}
+
 export interface Database {
   audit_entries: AuditEntriesTable;
   organizations: OrganizationsTable;
@@ -107,6 +115,7 @@ export interface Database {
   users: UsersTable;
   user_billing_groups: UserBillingGroupsTable;
   user_group_owners: UserGroupOwnersTable;
+  user_counts: UserCountsTable;
 }
 
 export type Db = Kysely<Database>;

@@ -1,4 +1,4 @@
-import { sql, type Expression, type ExpressionBuilder, type SqlBool, type Transaction } from 'kysely';
+import { sql, SqliteAdapter, type Expression, type ExpressionBuilder, type Kysely, type SqlBool, type Transaction } from 'kysely';
 import type { Database, Db, NewUserRow, UserRow } from '../db/schema.js';
 import { formatTimestamp } from '../shared/timestamps.js';
 import { escapeLike, fold } from '../shared/text.js';
@@ -32,19 +32,46 @@ export function rolesMask(roles: readonly Role[]): number {
 // No stored fold is longer than this: a longer needle cannot match (and would exceed SQLite's LIKE pattern limit).
 const MAX_NEEDLE = 2048;
 
-function substring(column: 'username_fold' | 'name_fold', needles: readonly string[]) {
+/** True when the Kysely instance (or transaction) speaks SQLite. */
+export function isSqlite(db: Kysely<Database>): boolean {
+  return db.getExecutor().adapter instanceof SqliteAdapter;
+}
+
+/** The shortest needle, in code points, that the trigram indexes can answer (shorter ones scan). */
+export const TRIGRAM_MIN = 3;
+
+/** True when a needle can be answered by the trigram index (SQLite FTS5 phrase). */
+export function usesTrigramIndex(needle: string): boolean {
+  return !needle.includes('\u0000') && [...needle].length >= TRIGRAM_MIN && needle.length <= MAX_NEEDLE;
+}
+
+/**
+ * `column` holds `needle` as a literal substring (both already folded).
+ * SQLite: a needle of 3+ code points is an FTS5 trigram phrase over the folded
+ * column (a phrase of consecutive trigrams is exactly a substring; the
+ * tokenizer is case-sensitive over the folds, so nothing is folded twice);
+ * shorter ones are a LIKE scan. PostgreSQL: LIKE, which the pg_trgm GIN index
+ * serves and rechecks. Both keep `%`, `_`, `\\`, `*` and quotes literal.
+ */
+function substring(column: 'username_fold' | 'name_fold', needles: readonly string[], sqlite: boolean) {
   return (eb: ExpressionBuilder<Database, 'users'>): Expression<SqlBool> =>
     eb.or(
-      needles.map((n) =>
-        n.length > MAX_NEEDLE ? sql<SqlBool>`1 = 0` : sql<SqlBool>`${sql.ref(`users.${column}`)} like ${`%${escapeLike(n)}%`} escape '\\'`,
-      ),
+      needles.map((n) => {
+        if (n.length > MAX_NEEDLE) return sql<SqlBool>`1 = 0`;
+        if (sqlite && usesTrigramIndex(n)) {
+          const phrase = `"${n.replace(/"/g, '""')}"`;
+          return sql<SqlBool>`users.id in (select rowid from users_trgm where ${sql.ref(`users_trgm.${column}`)} match ${phrase})`;
+        }
+        return sql<SqlBool>`${sql.ref(`users.${column}`)} like ${`%${escapeLike(n)}%`} escape '\\'`;
+      }),
     );
 }
 
 function applyFilter(db: Db | Transaction<Database>, orgId: number, filter: UserFilter) {
+  const sqlite = isSqlite(db);
   let query = db.selectFrom('users').where('users.org_id', '=', orgId);
-  if (filter.usernames.length > 0) query = query.where(substring('username_fold', filter.usernames));
-  if (filter.names.length > 0) query = query.where(substring('name_fold', filter.names));
+  if (filter.usernames.length > 0) query = query.where(substring('username_fold', filter.usernames, sqlite));
+  if (filter.names.length > 0) query = query.where(substring('name_fold', filter.names, sqlite));
   if (filter.statuses.length > 0) query = query.where('users.status', 'in', filter.statuses as UserRow['status'][]);
   if (filter.roles.length > 0) query = query.where(sql<SqlBool>`(users.roles_mask & ${rolesMask(filter.roles)}) <> 0`);
   if (filter.billingGroups.length > 0) {
@@ -80,10 +107,47 @@ export async function findUsers(db: Db, orgId: number, filter: UserFilter, sort:
     .execute();
 }
 
-/** How many of an organization's users match `filter`. */
+/** True when only `status`/`role` filter: the maintained counts answer the total. */
+function countedByBuckets(filter: UserFilter): boolean {
+  return filter.usernames.length === 0 && filter.names.length === 0 && filter.billingGroups.length === 0 && filter.groupOwners.length === 0;
+}
+
+// PostgreSQL appends signed deltas to user_counts (see migration 004); past this many rows an organization's are folded.
+const COMPACT_AFTER_ROWS = 2000;
+
+/** How many of an organization's users match `filter`: exact, from the trigger-kept counts when only status/role filter. */
 export async function countUsers(db: Db, orgId: number, filter: UserFilter): Promise<number> {
+  if (countedByBuckets(filter)) {
+    let q = db
+      .selectFrom('user_counts')
+      .select((eb) => [eb.fn.sum<number | string | null>('n').as('n'), eb.fn.countAll<number>().as('rows')])
+      .where('org_id', '=', orgId);
+    if (filter.statuses.length > 0) q = q.where('status', 'in', [...filter.statuses]);
+    if (filter.roles.length > 0) q = q.where(sql<SqlBool>`(roles_mask & ${rolesMask(filter.roles)}) <> 0`);
+    const row = await q.executeTakeFirstOrThrow();
+    if (Number(row.rows) > COMPACT_AFTER_ROWS && !isSqlite(db)) await compactUserCounts(db, orgId);
+    return Number(row.n ?? 0);
+  }
   const row = await applyFilter(db, orgId, filter).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
   return Number(row.n);
+}
+
+/**
+ * PostgreSQL: folds an organization's count deltas into one row per bucket,
+ * in one statement (readers see the sums before or after, never between).
+ * SQLite keeps one row per bucket already.
+ */
+export async function compactUserCounts(db: Db, orgId: number): Promise<void> {
+  if (isSqlite(db)) return;
+  await sql`with gone as (delete from user_counts where org_id = ${orgId} returning status, roles_mask, n)
+    insert into user_counts (org_id, status, roles_mask, n)
+    select ${orgId}, status, roles_mask, sum(n) from gone group by status, roles_mask having sum(n) <> 0`.execute(db);
+}
+
+/** The organization's write_version (bumped by every write): the validator of per-organization caches. */
+export async function findWriteVersion(db: Db, orgId: number): Promise<number> {
+  const row = await db.selectFrom('organizations').select('write_version').where('id', '=', orgId).executeTakeFirst();
+  return row ? Number(row.write_version) : -1;
 }
 
 /** The user with this user_id in the organization, if any. */

@@ -35,8 +35,8 @@ export const userReadRoutes: FastifyPluginAsyncTypebox<{ reader: UserReader }> =
     async (request, reply) => {
       const stream = streamFormatOf(request.headers.accept);
       if (stream) return sendUserStream(request, reply, reader.streamUsers(request.caller.orgId, request.query), stream);
-      const { body, page } = await reader.listUsers(request.caller.orgId, request.query);
-      return reply.header('link', linkHeader(request.url, page, body.paging.total)).send(body);
+      const { body, page, total } = await reader.listUsers(request.caller.orgId, request.query, request.url);
+      return reply.header('link', linkHeader(request.url, page, total)).type('application/json; charset=utf-8').send(body);
     },
   );
 

@@ -1,10 +1,23 @@
+import { Readable } from 'node:stream';
 import type { Db, UserRow } from '../db/schema.js';
 import { notFound } from '../errors.js';
 import { resolvePage, type PageRequest } from '../shared/paging.js';
 import { fold, isUuid } from '../shared/text.js';
-import { countUsers, findUserByUserId, findUserByUsernameFold, findUsers, userRowToUser, type UserFilter } from './user.repository.js';
+import {
+  countUsers,
+  findUserByUserId,
+  findUserByUsernameFold,
+  findUsers,
+  findUsersAfter,
+  findWriteVersion,
+  userSortKey,
+  type UserFilter,
+  type UserSort,
+} from './user.repository.js';
+import { PAGE_TAIL, pageHead, userRowToJson } from './user.json.js';
+import { PageCache } from './user.page-cache.js';
 import { streamUserRows } from './user.stream.js';
-import { PAGE_SIZE_MAX, type Role, type UsersPage, type UsersQuery } from './user.schemas.js';
+import { PAGE_SIZE_MAX, type Role, type UsersQuery } from './user.schemas.js';
 
 // Ids are stored as 32-bit integers (PostgreSQL `integer`): a larger id cannot exist, and sending it would make
 // PostgreSQL fail ("out of range") where SQLite simply finds nothing. It becomes an id no row holds.
@@ -36,19 +49,66 @@ export async function findUserByRef(db: Db, orgId: number, ref: string): Promise
   return findUserByUsernameFold(db, orgId, fold(ref));
 }
 
+/** A `GET users` answer: the JSON text (whole, or streamed for big pages), its page and total (for the Link header). */
+export interface UsersPageAnswer {
+  readonly page: PageRequest;
+  readonly total: number;
+  readonly body: string | Readable;
+}
+
+export interface UserReaderOptions {
+  /** Bytes of `GET users` answers each process keeps (0: none). Default 64 MiB. */
+  readonly cacheBytes?: number;
+}
+
+// Pages are read and written CHUNK users at a time: a 10,000-user page streams in flat memory.
+const CHUNK = 500;
+// Answers up to this size are cached (a page of 25 is ~12 KB; the 10,000-user default page is ~5 MB and streams).
+const MAX_CACHED_BYTES = 512 * 1024;
+
+/** The rest of a big page after its first chunk: keyset reads of CHUNK users, each written as it comes. */
+async function* pageRest(db: Db, orgId: number, filter: UserFilter, sort: UserSort, start: string, last: UserRow, remaining: number) {
+  yield start;
+  let after = last;
+  while (remaining > 0) {
+    const rows = await findUsersAfter(db, orgId, filter, sort, { key: userSortKey(after, sort.field), userId: after.user_id }, Math.min(CHUNK, remaining));
+    if (rows.length === 0) break;
+    yield `,${rows.map(userRowToJson).join(',')}`;
+    remaining -= rows.length;
+    after = rows[rows.length - 1]!;
+    if (rows.length < CHUNK) break;
+  }
+  yield PAGE_TAIL;
+}
+
 /** The read side of the directory. */
-export function createUserReader(db: Db) {
+export function createUserReader(db: Db, options: UserReaderOptions = {}) {
+  const cache = new PageCache(options.cacheBytes ?? 64 * 1024 * 1024, MAX_CACHED_BYTES);
   return {
-    /** One page of users matching the query, with the exact total. */
-    async listUsers(orgId: number, query: UsersQuery): Promise<{ body: UsersPage; page: PageRequest }> {
+    /**
+     * One page of users matching the query, with the exact total, as JSON text.
+     * Answers are cached per organization and URL while the organization's
+     * write_version stands (see user.page-cache.ts); pages bigger than a chunk stream.
+     */
+    async listUsers(orgId: number, query: UsersQuery, url: string): Promise<UsersPageAnswer> {
       const page = resolvePage(query.pagenumber ?? 1, query.pagesize ?? PAGE_SIZE_MAX, PAGE_SIZE_MAX);
+      const key = `${orgId} ${url}`;
+      const version = await findWriteVersion(db, orgId);
+      const hit = cache.get(key, version);
+      if (hit) return { page, total: hit.total, body: hit.body };
+
       const filter = filterFromQuery(query);
-      const sort = { field: query.sortby ?? 'username', order: query.sortorder ?? 'asc' };
-      const [rows, total] = await Promise.all([
-        findUsers(db, orgId, filter, sort, page.pageSize, page.offset),
-        countUsers(db, orgId, filter),
-      ]);
-      return { body: { paging: { pageNumber: page.pageNumber, pageSize: page.pageSize, total }, results: rows.map(userRowToUser) }, page };
+      const sort: UserSort = { field: query.sortby ?? 'username', order: query.sortorder ?? 'asc' };
+      const first = Math.min(page.pageSize, CHUNK);
+      const [rows, total] = await Promise.all([findUsers(db, orgId, filter, sort, first, page.offset), countUsers(db, orgId, filter)]);
+      const start = pageHead(page.pageNumber, page.pageSize, total) + rows.map(userRowToJson).join(',');
+      if (rows.length < first || first === page.pageSize) {
+        const body = start + PAGE_TAIL;
+        cache.set(key, { version, body, total });
+        return { page, total, body };
+      }
+      const rest = pageRest(db, orgId, filter, sort, start, rows[rows.length - 1]!, page.pageSize - rows.length);
+      return { page, total, body: Readable.from(rest, { objectMode: false }) };
     },
 
     /** Every user matching the query's filters, in its sort order, unpaged (keyset-streamed: see user.stream.ts). */
