@@ -2,16 +2,16 @@ import { Migrator, type Migration, type MigrationResultSet } from 'kysely';
 import type { Connection, Dialect } from './connect.js';
 import { coreMigration } from './migrations/001_core.js';
 import { auditMigration } from './migrations/002_audit.js';
-import { hardeningMigration } from './migrations/006_hardening.js';
 import { performanceMigration } from './migrations/004_performance.js';
+import { hardeningMigration } from './migrations/006_hardening.js';
 
 /** Every migration, in order. One list for the CLI, the server and the tests. */
 function listMigrations(dialect: Dialect): Record<string, Migration> {
   return {
     '001_core': coreMigration(dialect),
     '002_audit': auditMigration(dialect),
-    '006_hardening': hardeningMigration(dialect),
     '004_performance': performanceMigration(dialect),
+    '006_hardening': hardeningMigration(dialect),
   };
 }
 
