@@ -20,6 +20,15 @@ import { validationProblem } from './shared/validation-errors.js';
 import { userReadRoutes } from './users/user.routes.js';
 import { User, UsersPage } from './users/user.schemas.js';
 import { createUserReader } from './users/user.service.js';
+import { userWriteRoutes } from './users/user.write.routes.js';
+import { UserCreate, UserDeactivation, UserPatch, UserReplace } from './users/user.write.schemas.js';
+import { createUserWriter } from './users/user.write.service.js';
+import { billingGroupRoutes } from './billing-groups/billing-group.routes.js';
+import { BillingGroup, BillingGroupCreate, BillingGroupList, BillingGroupUpdate } from './billing-groups/billing-group.schemas.js';
+import { createBillingGroupService } from './billing-groups/billing-group.service.js';
+import { groupRoutes } from './groups/group.routes.js';
+import { Group, GroupCreate, GroupList, GroupUpdate } from './groups/group.schemas.js';
+import { createGroupService } from './groups/group.service.js';
 
 export interface AppOptions {
   /** Pino options or a logger; tests pass `false`. */
@@ -98,6 +107,9 @@ export async function buildApp(config: Config, conn: Connection, options: AppOpt
   app.addSchema(UsersPage);
   app.addSchema(AuditEntry);
   app.addSchema(AuditPage);
+  for (const schema of [UserCreate, UserReplace, UserPatch, UserDeactivation, BillingGroup, BillingGroupList, BillingGroupCreate, BillingGroupUpdate, Group, GroupList, GroupCreate, GroupUpdate]) {
+    app.addSchema(schema);
+  }
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -133,7 +145,7 @@ export async function buildApp(config: Config, conn: Connection, options: AppOpt
       info: { title: 'Roster', version: '1.0.0', description: 'The user directory of a call-tracking and call-analytics platform.' },
       servers: [{ url: '/' }],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, organizationToken: { type: 'apiKey', in: 'header', name: 'x-organization-token' } } },
-      tags: [{ name: 'users' }, { name: 'audit' }, { name: 'operations' }],
+      tags: [{ name: 'users' }, { name: 'billing groups' }, { name: 'groups' }, { name: 'audit' }, { name: 'operations' }],
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });
@@ -156,6 +168,9 @@ export async function buildApp(config: Config, conn: Connection, options: AppOpt
         route.schema = { ...route.schema, security: API_SECURITY };
       });
       await api.register(userReadRoutes, { reader });
+      await api.register(userWriteRoutes, { writer: createUserWriter(conn.db) });
+      await api.register(billingGroupRoutes, { service: createBillingGroupService(conn.db) });
+      await api.register(groupRoutes, { service: createGroupService(conn.db) });
       await api.register(auditRoutes, { reader: createAuditReader(conn.db) });
     },
     { prefix: config.apiRoot },

@@ -1,6 +1,6 @@
 import { sql, type Transaction } from 'kysely';
 import type { Dialect } from '../db/connect.js';
-import type { Database } from '../db/schema.js';
+import type { BillingGroupRow, Database, Db } from '../db/schema.js';
 
 /** A billing group row to insert; `id` only when keeping an id given from elsewhere (demo data, imports). */
 export interface NewBillingGroup {
@@ -27,4 +27,47 @@ export async function syncIdSequences(trx: Transaction<Database>, dialect: Diale
   for (const table of ['billing_groups', 'groups']) {
     await sql`select setval(pg_get_serial_sequence(${table}, 'id'), greatest((select max(id) from ${sql.table(table)}), 1))`.execute(trx);
   }
+}
+
+/** The largest id PostgreSQL's integer columns hold: a larger id cannot exist (and must not reach a query). */
+export const MAX_ID = 2_147_483_647;
+
+/** Every billing group of the organization, in id order. */
+export async function findBillingGroups(db: Db, orgId: number): Promise<BillingGroupRow[]> {
+  return db.selectFrom('billing_groups').selectAll().where('org_id', '=', orgId).orderBy('id').execute();
+}
+
+/** The organization's billing group with this id, if any. */
+export async function findBillingGroupById(db: Db, orgId: number, id: number): Promise<BillingGroupRow | undefined> {
+  if (!Number.isSafeInteger(id) || id < 1 || id > MAX_ID) return undefined;
+  return db.selectFrom('billing_groups').selectAll().where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst();
+}
+
+/** Those of `ids` that are billing groups of the organization (another organization's ids are not found). */
+export async function findBillingGroupsByIds(db: Db, orgId: number, ids: readonly number[]): Promise<BillingGroupRow[]> {
+  const valid = ids.filter((id) => id >= 1 && id <= MAX_ID);
+  if (valid.length === 0) return [];
+  return db.selectFrom('billing_groups').selectAll().where('org_id', '=', orgId).where('id', 'in', valid).execute();
+}
+
+/** Whether the billing group has child billing groups. */
+export async function hasChildBillingGroups(db: Db, orgId: number, id: number): Promise<boolean> {
+  const row = await db.selectFrom('billing_groups').select('id').where('org_id', '=', orgId).where('parent_id', '=', id).limit(1).executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Sets a billing group's name and status and bumps its version; returns the new row. */
+export async function updateBillingGroup(
+  trx: Transaction<Database>,
+  orgId: number,
+  id: number,
+  change: { name: string; status: 'active' | 'inactive' },
+): Promise<BillingGroupRow> {
+  return trx
+    .updateTable('billing_groups')
+    .set((eb) => ({ name: change.name, status: change.status, version: eb('version', '+', 1) }))
+    .where('org_id', '=', orgId)
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
 }

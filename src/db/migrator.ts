@@ -2,6 +2,7 @@ import { Migrator, type Migration, type MigrationResultSet } from 'kysely';
 import type { Connection, Dialect } from './connect.js';
 import { coreMigration } from './migrations/001_core.js';
 import { auditMigration } from './migrations/002_audit.js';
+import { writesMigration } from './migrations/003_writes.js';
 import { performanceMigration } from './migrations/004_performance.js';
 import { hardeningMigration } from './migrations/006_hardening.js';
 
@@ -10,6 +11,7 @@ function listMigrations(dialect: Dialect): Record<string, Migration> {
   return {
     '001_core': coreMigration(dialect),
     '002_audit': auditMigration(dialect),
+    '003_writes': writesMigration(dialect),
     '004_performance': performanceMigration(dialect),
     '006_hardening': hardeningMigration(dialect),
   };

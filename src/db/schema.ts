@@ -30,6 +30,8 @@ export interface BillingGroupsTable {
   status: 'active' | 'inactive';
   parent_id: number | null;
   depth: number;
+  /** Incremented on every write: the billing group's ETag (migration 003). */
+  version: ColumnType<number, number | undefined, number>;
 }
 
 export interface GroupsTable {
@@ -38,6 +40,8 @@ export interface GroupsTable {
   name: string;
   billing_group_id: number;
   status: 'active' | 'inactive';
+  /** Incremented on every write: the group's ETag (migration 003). */
+  version: ColumnType<number, number | undefined, number>;
 }
 
 export interface UsersTable {
@@ -98,6 +102,25 @@ export interface AuditEntriesTable {
   request_id: string | null;
 }
 
+/** One row per deactivation, with what the reporting side must do (migration 003). */
+export interface UserDeactivationsTable {
+  id: Generated<number>;
+  org_id: number;
+  /** The deactivated user's user_id. */
+  user_id: string;
+  deactivated_at: Stamp;
+  /** user_id of the user who received the group ownership, or null. */
+  reassign_groups_to_user: string | null;
+  /** The group ids that moved, comma-separated in order ('' for none). */
+  groups_moved: string;
+  /** user_id of the user who is to receive the reports, or null. */
+  reassign_reports_to_user: string | null;
+  delete_scheduled_reports: number;
+  /** The acting key's prefix, or `cli`. */
+  actor: string;
+  request_id: string | null;
+}
+
 /** Exact user counts per (organization, status, roles_mask), kept by triggers (migration 004); sum `n`. */
 export interface UserCountsTable {
   org_id: number;
@@ -116,6 +139,7 @@ export interface Database {
   user_billing_groups: UserBillingGroupsTable;
   user_group_owners: UserGroupOwnersTable;
   user_counts: UserCountsTable;
+  user_deactivations: UserDeactivationsTable;
 }
 
 export type Db = Kysely<Database>;
@@ -124,3 +148,6 @@ export type NewUserRow = Insertable<UsersTable>;
 export type OrganizationRow = Selectable<OrganizationsTable>;
 export type ApiKeyRow = Selectable<ApiKeysTable>;
 export type AuditEntryRow = Selectable<AuditEntriesTable>;
+export type BillingGroupRow = Selectable<BillingGroupsTable>;
+export type GroupRow = Selectable<GroupsTable>;
+export type UserDeactivationRow = Selectable<UserDeactivationsTable>;

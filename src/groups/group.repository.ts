@@ -1,5 +1,6 @@
 import type { Transaction } from 'kysely';
-import type { Database } from '../db/schema.js';
+import { MAX_ID } from '../billing-groups/billing-group.repository.js';
+import type { Database, Db, GroupRow } from '../db/schema.js';
 
 /** A group (advertiser) row to insert; `id` only when keeping an id given from elsewhere. */
 export interface NewGroup {
@@ -14,4 +15,46 @@ export interface NewGroup {
 export async function insertGroup(trx: Transaction<Database>, row: NewGroup): Promise<number> {
   const { id } = await trx.insertInto('groups').values(row).returning('id').executeTakeFirstOrThrow();
   return id;
+}
+
+/** Every group of the organization (only those on one billing group when given), in id order. */
+export async function findGroups(db: Db, orgId: number, billingGroupId?: number): Promise<GroupRow[]> {
+  let query = db.selectFrom('groups').selectAll().where('org_id', '=', orgId);
+  if (billingGroupId !== undefined) query = query.where('billing_group_id', '=', billingGroupId);
+  return query.orderBy('id').execute();
+}
+
+/** The organization's group with this id, if any. */
+export async function findGroupById(db: Db, orgId: number, id: number): Promise<GroupRow | undefined> {
+  if (!Number.isSafeInteger(id) || id < 1 || id > MAX_ID) return undefined;
+  return db.selectFrom('groups').selectAll().where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst();
+}
+
+/** Those of `ids` that are groups of the organization (another organization's ids are not found). */
+export async function findGroupsByIds(db: Db, orgId: number, ids: readonly number[]): Promise<GroupRow[]> {
+  const valid = ids.filter((id) => id >= 1 && id <= MAX_ID);
+  if (valid.length === 0) return [];
+  return db.selectFrom('groups').selectAll().where('org_id', '=', orgId).where('id', 'in', valid).execute();
+}
+
+/** Whether any group hangs on the billing group. */
+export async function hasGroupsOn(db: Db, orgId: number, billingGroupId: number): Promise<boolean> {
+  const row = await db.selectFrom('groups').select('id').where('org_id', '=', orgId).where('billing_group_id', '=', billingGroupId).limit(1).executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Sets a group's name, billing group and status and bumps its version; returns the new row. */
+export async function updateGroup(
+  trx: Transaction<Database>,
+  orgId: number,
+  id: number,
+  change: { name: string; billing_group_id: number; status: 'active' | 'inactive' },
+): Promise<GroupRow> {
+  return trx
+    .updateTable('groups')
+    .set((eb) => ({ name: change.name, billing_group_id: change.billing_group_id, status: change.status, version: eb('version', '+', 1) }))
+    .where('org_id', '=', orgId)
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
 }

@@ -1,4 +1,5 @@
-import type { Db, OrganizationRow } from '../db/schema.js';
+import type { Transaction } from 'kysely';
+import type { Database, Db, OrganizationRow } from '../db/schema.js';
 
 /** Creates an organization; returns its id. */
 export async function insertOrganization(db: Db, name: string, createdAt: string): Promise<number> {
@@ -15,4 +16,25 @@ export async function findOrganizationByName(db: Db, name: string): Promise<Orga
 export async function countOrganizations(db: Db): Promise<number> {
   const row = await db.selectFrom('organizations').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
   return Number(row.n);
+}
+
+/**
+ * Increments the organization's write_version, the key of any per-organization
+ * cache. Call it first in every write transaction: on PostgreSQL the row lock it
+ * takes also serializes the organization's writes, so no two can deadlock.
+ */
+export async function bumpWriteVersion(trx: Transaction<Database>, orgId: number): Promise<number> {
+  const row = await trx
+    .updateTable('organizations')
+    .set((eb) => ({ write_version: eb('write_version', '+', 1) }))
+    .where('id', '=', orgId)
+    .returning('write_version')
+    .executeTakeFirstOrThrow();
+  return Number(row.write_version);
+}
+
+/** The organization's current write_version (changes with every write to its directory). */
+export async function findWriteVersion(db: Db, orgId: number): Promise<number> {
+  const row = await db.selectFrom('organizations').select('write_version').where('id', '=', orgId).executeTakeFirstOrThrow();
+  return Number(row.write_version);
 }

@@ -1,0 +1,91 @@
+import { appendAudit, diffFields } from '../audit/audit.repository.js';
+import type { BillingGroupRow, Db } from '../db/schema.js';
+import { AppError, notFound, type ProblemItem } from '../errors.js';
+import { hasGroupsOn } from '../groups/group.repository.js';
+import { findWriteVersion } from '../orgs/org.repository.js';
+import { checkIfMatch, parseIfMatch } from '../shared/preconditions.js';
+import { inWriteTransaction, type WriteContext } from '../shared/write-context.js';
+import { findBillingGroupById, findBillingGroups, insertBillingGroup, updateBillingGroup } from './billing-group.repository.js';
+import type { BillingGroup, BillingGroupCreate, BillingGroupUpdate } from './billing-group.schemas.js';
+
+/** The hierarchy is at most this deep (the original product's rule). */
+export const MAX_DEPTH = 3;
+
+/** The one mapping from a row to the API's billing group object. */
+export function billingGroupRowToBillingGroup(row: BillingGroupRow): BillingGroup {
+  return { billing_group_id: row.id, billing_group_name: row.name, status: row.status, parent_id: row.parent_id };
+}
+
+/** A billing group's ETag: changes on every write to it. */
+export function billingGroupEtag(row: Pick<BillingGroupRow, 'id' | 'version'>): string {
+  return `"bg${row.id}.${row.version}"`;
+}
+
+/** The ETag of an organization's lists: its write_version changes with every write to its directory. */
+export const listEtag = (kind: string, writeVersion: number): string => `"${kind}.${writeVersion}"`;
+
+const snapshot = (row: BillingGroupRow) => billingGroupRowToBillingGroup(row) as unknown as Record<string, unknown>;
+
+/** Billing groups: a hierarchy of at most three levels; groups hang on its leaves. */
+export function createBillingGroupService(db: Db) {
+  async function requireBillingGroup(dbOrTrx: Db, orgId: number, id: string): Promise<BillingGroupRow> {
+    const row = await findBillingGroupById(dbOrTrx, orgId, Number(id));
+    if (!row) throw notFound(`Billing group ${id}`);
+    return row;
+  }
+
+  return {
+    /** Every billing group, with the list's ETag (read before the rows, so that a tag never outlives its data). */
+    async listBillingGroups(orgId: number): Promise<{ etag: string; body: BillingGroup[] }> {
+      const etag = listEtag('billinggroups', await findWriteVersion(db, orgId));
+      return { etag, body: (await findBillingGroups(db, orgId)).map(billingGroupRowToBillingGroup) };
+    },
+
+    getBillingGroup: (orgId: number, id: string) => requireBillingGroup(db, orgId, id),
+
+    /** Creates a root (parentId undefined) or a child of an active billing group that holds no groups, at most MAX_DEPTH deep. */
+    async createBillingGroup(ctx: WriteContext, parentId: string | undefined, body: BillingGroupCreate): Promise<BillingGroupRow> {
+      return inWriteTransaction(db, ctx.orgId, async (trx) => {
+        let depth = 1;
+        let parent: BillingGroupRow | null = null;
+        if (parentId !== undefined) {
+          parent = await requireBillingGroup(trx, ctx.orgId, parentId);
+          if (parent.depth >= MAX_DEPTH) {
+            throw new AppError('VALIDATION_FAILED', `Billing group ${parent.id} is on level ${parent.depth}: the hierarchy is at most ${MAX_DEPTH} levels deep, so it cannot have children. Create the billing group under a level 1 or 2 billing group.`, {
+              errors: [{ parameter: 'id', message: `is on level ${parent.depth} of at most ${MAX_DEPTH}` }],
+            });
+          }
+          if (parent.status === 'inactive') {
+            throw new AppError('CONFLICT', `Billing group ${parent.id} is inactive: activate it before adding billing groups under it.`);
+          }
+          if (await hasGroupsOn(trx, ctx.orgId, parent.id)) {
+            throw new AppError('CONFLICT', `Billing group ${parent.id} holds groups, and groups hang only on leaf billing groups: move its groups to another leaf (PUT groups/{id}) before adding billing groups under it.`);
+          }
+          depth = parent.depth + 1;
+        }
+        const id = await insertBillingGroup(trx, { org_id: ctx.orgId, name: body.billing_group_name, status: body.status ?? 'active', parent_id: parent?.id ?? null, depth });
+        const row = await requireBillingGroup(trx, ctx.orgId, String(id));
+        await appendAudit(trx, { orgId: ctx.orgId, actor: ctx.actor, action: 'billing_group.create', targetType: 'billing_group', targetId: String(id), changes: diffFields(null, snapshot(row)) });
+        return row;
+      });
+    },
+
+    /** Renames a billing group and/or sets its status; honours If-Match. */
+    async updateBillingGroup(ctx: WriteContext, id: string, body: BillingGroupUpdate, ifMatch: string | string[] | undefined): Promise<BillingGroupRow> {
+      const precondition = parseIfMatch(ifMatch);
+      return inWriteTransaction(db, ctx.orgId, async (trx) => {
+        const row = await requireBillingGroup(trx, ctx.orgId, id);
+        checkIfMatch(precondition, billingGroupEtag(row), `Billing group ${row.id}`);
+        const errors: ProblemItem[] = [];
+        if (body.billing_group_id !== undefined && body.billing_group_id !== row.id) errors.push({ pointer: '/billing_group_id', message: `is read-only: send ${row.id} or leave it out` });
+        if (body.parent_id !== undefined && body.parent_id !== row.parent_id) errors.push({ pointer: '/parent_id', message: `is read-only (billing groups do not move): send ${row.parent_id} or leave it out` });
+        if (errors.length > 0) throw new AppError('VALIDATION_FAILED', errors.map((e) => `Body field "${e.pointer}" ${e.message}.`).join(' '), { errors });
+        const saved = await updateBillingGroup(trx, ctx.orgId, row.id, { name: body.billing_group_name ?? row.name, status: body.status ?? row.status });
+        await appendAudit(trx, { orgId: ctx.orgId, actor: ctx.actor, action: 'billing_group.update', targetType: 'billing_group', targetId: String(row.id), changes: diffFields(snapshot(row), snapshot(saved)) });
+        return saved;
+      });
+    },
+  };
+}
+
+export type BillingGroupService = ReturnType<typeof createBillingGroupService>;

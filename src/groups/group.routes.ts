@@ -1,0 +1,76 @@
+import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { FastifyReply } from 'fastify';
+import { IdParams } from '../billing-groups/billing-group.schemas.js';
+import type { GroupRow } from '../db/schema.js';
+import { acceptJsonOnly } from '../shared/body-parsers.js';
+import { sendTagged } from '../shared/http.js';
+import { problemResponses } from '../shared/responses.js';
+import { writeContextOf } from '../shared/write-context.js';
+import { GroupCreate, GroupsQuery, GroupUpdate } from './group.schemas.js';
+import { groupEtag, groupRowToGroup, type GroupService } from './group.service.js';
+
+const tags = ['groups'];
+const notModified = { 304: Type.Null({ description: 'Not modified (If-None-Match)' }) };
+const IfMatchHeaders = Type.Object({ 'if-match': Type.Optional(Type.String({ description: 'the ETag of your last read (or `*`); 412 if it changed since' })) });
+
+const written = (reply: FastifyReply, row: GroupRow) => reply.header('etag', groupEtag(row)).send(groupRowToGroup(row));
+
+/** Groups (advertisers): reads need `read`, writes `admin`. */
+export const groupRoutes: FastifyPluginAsyncTypebox<{ service: GroupService }> = async (scope, { service }) => {
+  acceptJsonOnly(scope);
+  const app = scope.withTypeProvider<TypeBoxTypeProvider>();
+  const config = { scope: 'admin' as const };
+
+  app.get(
+    '/groups',
+    { schema: { tags, summary: 'List groups', querystring: GroupsQuery, response: { 200: Type.Ref('GroupList'), ...notModified, ...problemResponses(400, 401, 403) } } },
+    async (request, reply) => {
+      const { etag, body } = await service.listGroups(request.caller.orgId, request.query);
+      return sendTagged(request, reply, etag, body);
+    },
+  );
+
+  app.get(
+    '/groups/:id',
+    { schema: { tags, summary: 'Retrieve a group', params: IdParams, response: { 200: Type.Ref('Group'), ...notModified, ...problemResponses(400, 401, 403, 404) } } },
+    async (request, reply) => {
+      const row = await service.getGroup(request.caller.orgId, request.params.id);
+      return sendTagged(request, reply, groupEtag(row), groupRowToGroup(row));
+    },
+  );
+
+  app.post(
+    '/groups',
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Create a group on an active leaf billing group',
+        body: Type.Ref(GroupCreate),
+        response: { 201: Type.Ref('Group'), ...problemResponses(400, 401, 403, 413, 415) },
+      },
+    },
+    async (request, reply) => {
+      const row = await service.createGroup(writeContextOf(request), request.body);
+      const path = (request.url.split('?')[0] ?? '').replace(/\/+$/, '');
+      return written(reply.code(201).header('location', `${path}/${row.id}`), row);
+    },
+  );
+
+  app.put(
+    '/groups/:id',
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Rename a group, move it to another leaf billing group, set its status',
+        params: IdParams,
+        headers: IfMatchHeaders,
+        body: Type.Ref(GroupUpdate),
+        response: { 200: Type.Ref('Group'), ...problemResponses(400, 401, 403, 404, 412, 413, 415) },
+      },
+    },
+    async (request, reply) => written(reply, await service.updateGroup(writeContextOf(request), request.params.id, request.body, request.headers['if-match'])),
+  );
+};

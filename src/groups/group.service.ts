@@ -1,0 +1,93 @@
+import type { Transaction } from 'kysely';
+import { appendAudit, diffFields } from '../audit/audit.repository.js';
+import { findBillingGroupById, hasChildBillingGroups } from '../billing-groups/billing-group.repository.js';
+import { listEtag } from '../billing-groups/billing-group.service.js';
+import type { Database, Db, GroupRow } from '../db/schema.js';
+import { AppError, notFound } from '../errors.js';
+import { findWriteVersion } from '../orgs/org.repository.js';
+import { checkIfMatch, parseIfMatch } from '../shared/preconditions.js';
+import { inWriteTransaction, type WriteContext } from '../shared/write-context.js';
+import { findGroupById, findGroups, insertGroup, updateGroup } from './group.repository.js';
+import type { Group, GroupCreate, GroupsQuery, GroupUpdate } from './group.schemas.js';
+
+/** The one mapping from a row to the API's group object. */
+export function groupRowToGroup(row: GroupRow): Group {
+  return { group_id: row.id, group_name: row.name, billing_group_id: row.billing_group_id, status: row.status };
+}
+
+/** A group's ETag: changes on every write to it. */
+export function groupEtag(row: Pick<GroupRow, 'id' | 'version'>): string {
+  return `"g${row.id}.${row.version}"`;
+}
+
+const snapshot = (row: GroupRow) => groupRowToGroup(row) as unknown as Record<string, unknown>;
+
+/** A group may hang only on an active leaf billing group of the organization: 400 naming the field otherwise. */
+async function checkLeaf(trx: Transaction<Database>, orgId: number, billingGroupId: number): Promise<void> {
+  const pointer = '/billing_group_id';
+  const bg = await findBillingGroupById(trx, orgId, billingGroupId);
+  if (!bg) {
+    throw new AppError('UNKNOWN_REFERENCE', `Body field "${pointer}" names billing group ${billingGroupId}, which does not exist in this organization.`, {
+      errors: [{ pointer, message: `names billing group ${billingGroupId}, which does not exist in this organization` }],
+    });
+  }
+  let message: string | undefined;
+  if (await hasChildBillingGroups(trx, orgId, bg.id)) message = `names billing group ${bg.id}, which has child billing groups: groups hang only on leaf billing groups; choose one of its leaves`;
+  else if (bg.status === 'inactive') message = `names billing group ${bg.id}, which is inactive: activate it first or choose an active leaf`;
+  if (message) throw new AppError('VALIDATION_FAILED', `Body field "${pointer}" ${message}.`, { errors: [{ pointer, message }] });
+}
+
+/** Groups (advertisers), each on a leaf billing group. */
+export function createGroupService(db: Db) {
+  async function requireGroup(dbOrTrx: Db, orgId: number, id: string): Promise<GroupRow> {
+    const row = await findGroupById(dbOrTrx, orgId, Number(id));
+    if (!row) throw notFound(`Group ${id}`);
+    return row;
+  }
+
+  return {
+    /** The organization's groups (optionally those of one billing group), with the list's ETag. */
+    async listGroups(orgId: number, query: GroupsQuery): Promise<{ etag: string; body: Group[] }> {
+      const etag = listEtag('groups', await findWriteVersion(db, orgId));
+      const bg = query.billing_group_id;
+      const rows = bg === undefined || bg === '' ? await findGroups(db, orgId) : (await findBillingGroupById(db, orgId, Number(bg))) ? await findGroups(db, orgId, Number(bg)) : [];
+      return { etag, body: rows.map(groupRowToGroup) };
+    },
+
+    getGroup: (orgId: number, id: string) => requireGroup(db, orgId, id),
+
+    /** Creates a group on an active leaf billing group. */
+    async createGroup(ctx: WriteContext, body: GroupCreate): Promise<GroupRow> {
+      return inWriteTransaction(db, ctx.orgId, async (trx) => {
+        await checkLeaf(trx, ctx.orgId, body.billing_group_id);
+        const id = await insertGroup(trx, { org_id: ctx.orgId, name: body.group_name, billing_group_id: body.billing_group_id, status: body.status ?? 'active' });
+        const row = await requireGroup(trx, ctx.orgId, String(id));
+        await appendAudit(trx, { orgId: ctx.orgId, actor: ctx.actor, action: 'group.create', targetType: 'group', targetId: String(id), changes: diffFields(null, snapshot(row)) });
+        return row;
+      });
+    },
+
+    /** Renames a group, moves it to another active leaf billing group and/or sets its status; honours If-Match. */
+    async updateGroup(ctx: WriteContext, id: string, body: GroupUpdate, ifMatch: string | string[] | undefined): Promise<GroupRow> {
+      const precondition = parseIfMatch(ifMatch);
+      return inWriteTransaction(db, ctx.orgId, async (trx) => {
+        const row = await requireGroup(trx, ctx.orgId, id);
+        checkIfMatch(precondition, groupEtag(row), `Group ${row.id}`);
+        if (body.group_id !== undefined && body.group_id !== row.id) {
+          const message = `is read-only: send ${row.id} or leave it out`;
+          throw new AppError('VALIDATION_FAILED', `Body field "/group_id" ${message}.`, { errors: [{ pointer: '/group_id', message }] });
+        }
+        if (body.billing_group_id !== undefined && body.billing_group_id !== row.billing_group_id) await checkLeaf(trx, ctx.orgId, body.billing_group_id);
+        const saved = await updateGroup(trx, ctx.orgId, row.id, {
+          name: body.group_name ?? row.name,
+          billing_group_id: body.billing_group_id ?? row.billing_group_id,
+          status: body.status ?? row.status,
+        });
+        await appendAudit(trx, { orgId: ctx.orgId, actor: ctx.actor, action: 'group.update', targetType: 'group', targetId: String(row.id), changes: diffFields(snapshot(row), snapshot(saved)) });
+        return saved;
+      });
+    },
+  };
+}
+
+export type GroupService = ReturnType<typeof createGroupService>;
