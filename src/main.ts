@@ -1,7 +1,8 @@
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { SCOPES, type Scope } from './auth/api-key.js';
 import { ConfigError, loadConfig } from './config.js';
-import { createKeyCommand, revokeKeyCommand } from './commands/keys.js';
+import { auditCommand, type AuditOptions } from './commands/audit.js';
+import { createKeyCommand, listKeysCommand, revokeKeyCommand } from './commands/keys.js';
 import { migrateCommand } from './commands/migrate.js';
 import { createOrgCommand } from './commands/orgs.js';
 import { serveCommand } from './commands/serve.js';
@@ -29,11 +30,36 @@ keys
   .description('create an API key; prints the key alone on one line (it is shown only once)')
   .requiredOption('--org <name>', 'organization name')
   .addOption(new Option('--scope <scope>', 'read, write or admin').choices(SCOPES).makeOptionMandatory())
-  .action((opts: { org: string; scope: Scope }) => createKeyCommand(loadConfig(), opts.org, opts.scope));
+  .option('--expires <when>', 'expiry: a duration from now (90m, 12h, 30d, 2w) or a timestamp (2027-01-31T00:00:00Z)')
+  .action((opts: { org: string; scope: Scope; expires?: string }) => createKeyCommand(loadConfig(), opts.org, opts.scope, opts.expires));
+keys
+  .command('list')
+  .description("list an organization's keys: id, prefix, scope, created, last used, expiry, revoked (never the key)")
+  .requiredOption('--org <name>', 'organization name')
+  .action((opts: { org: string }) => listKeysCommand(loadConfig(), opts.org));
 keys
   .command('revoke <key-prefix>')
   .description('revoke a key by its prefix (its first 12 characters)')
   .action((prefix: string) => revokeKeyCommand(loadConfig(), prefix));
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+const positive = (name: string) => (value: string) => {
+  if (!/^[0-9]+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError(`${name} must be an integer ≥ 1`);
+  return Number(value);
+};
+program
+  .command('audit')
+  .description("print an organization's audit trail, one JSON entry per line (as GET audit answers it)")
+  .requiredOption('--org <name>', 'organization name')
+  .option('--target-id <id>', 'only entries about this target (repeat for several)', collect)
+  .option('--action <action>', 'only this action, e.g. user.create (repeat for several)', collect)
+  .option('--target-type <type>', 'only this target type: user, billing_group, group, api_key (repeat for several)', collect)
+  .option('--since <time>', 'entries at or after this time')
+  .option('--until <time>', 'entries before this time')
+  .option('--page-number <n>', 'page number, from 1', positive('--page-number'))
+  .option('--page-size <n>', 'page size, at most 10000', positive('--page-size'))
+  .option('--desc', 'newest first')
+  .action((opts: AuditOptions) => auditCommand(loadConfig(), opts));
 
 
 program.parseAsync(process.argv).catch((error: unknown) => {

@@ -22,10 +22,9 @@ export async function insertKey(db: Db, key: { orgId: number; prefix: string; ha
   return row.id;
 }
 
-/** Marks the keys whose prefix starts with `prefix` revoked; returns how many. */
-export async function revokeKeysByPrefix(db: Db, prefix: string, now: string): Promise<number> {
-  const result = await db.updateTable('api_keys').set({ revoked_at: now }).where('prefix', '=', prefix).where('revoked_at', 'is', null).executeTakeFirst();
-  return Number(result.numUpdatedRows);
+/** Marks the active key with this prefix revoked; returns the keys revoked (none or one: prefixes are unique). */
+export async function revokeKeysByPrefix(db: Db, prefix: string, now: string): Promise<{ id: number; org_id: number }[]> {
+  return db.updateTable('api_keys').set({ revoked_at: now }).where('prefix', '=', prefix).where('revoked_at', 'is', null).returning(['id', 'org_id']).execute();
 }
 
 /** The keys of an organization, newest first. */

@@ -2,14 +2,17 @@ import type { Scope } from '../auth/api-key.js';
 import type { Config } from '../config.js';
 import { connect } from '../db/connect.js';
 import { migrateToLatest } from '../db/migrator.js';
-import { createApiKey, requireOrganization, revokeApiKey } from '../orgs/org.service.js';
+import { listKeys } from '../auth/key.repository.js';
+import { createApiKey, parseKeyExpiry, requireOrganization, revokeApiKey } from '../orgs/org.service.js';
+import { formatTimestamp } from '../shared/timestamps.js';
 
-/** `roster keys create --org <name> --scope <scope>`: prints the key alone on one line (shown once). */
-export async function createKeyCommand(config: Config, orgName: string, scope: Scope): Promise<void> {
+/** `roster keys create --org <name> --scope <scope> [--expires <duration|timestamp>]`: prints the key alone on one line (shown once). */
+export async function createKeyCommand(config: Config, orgName: string, scope: Scope, expires?: string): Promise<void> {
+  const expiresAt = expires === undefined ? null : parseKeyExpiry(expires);
   const conn = connect(config.database);
   try {
     await migrateToLatest(conn);
-    const { key } = await createApiKey(conn.db, await requireOrganization(conn.db, orgName), scope);
+    const { key } = await createApiKey(conn.db, await requireOrganization(conn.db, orgName), scope, expiresAt);
     process.stdout.write(`${key}\n`);
   } finally {
     await conn.close();
@@ -23,6 +26,24 @@ export async function revokeKeyCommand(config: Config, prefix: string): Promise<
     await migrateToLatest(conn);
     await revokeApiKey(conn.db, prefix);
     process.stderr.write(`revoked ${prefix}\n`);
+  } finally {
+    await conn.close();
+  }
+}
+
+/** `roster keys list --org <name>`: one line per key (id, prefix, scope, created, last used, expiry, revoked), never the key. */
+export async function listKeysCommand(config: Config, orgName: string): Promise<void> {
+  const conn = connect(config.database);
+  try {
+    await migrateToLatest(conn);
+    const rows = await listKeys(conn.db, await requireOrganization(conn.db, orgName));
+    const time = (t: string | null) => (t === null ? '-' : formatTimestamp(t));
+    const table = [
+      ['ID', 'PREFIX', 'SCOPE', 'CREATED', 'LAST_USED', 'EXPIRES', 'REVOKED'],
+      ...rows.map((k) => [String(k.id), k.prefix, k.scope, time(k.created_at), time(k.last_used_at), time(k.expires_at), time(k.revoked_at)]),
+    ];
+    const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
+    for (const row of table) process.stdout.write(`${row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
   } finally {
     await conn.close();
   }

@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createApiKey, revokeApiKey } from '../../src/orgs/org.service.js';
+import { bearer, buildTestApp, type TestApp } from '../support/app.js';
+import { DIALECTS } from '../support/databases.js';
+
+const AUDIT = '/api/v1/audit';
+
+for (const dialect of DIALECTS) {
+  describe(`GET audit and the audit entries of key writes (${dialect})`, () => {
+    let t: TestApp;
+    let created: { key: string; prefix: string; id: number }[];
+    before(async () => {
+      t = await buildTestApp(dialect);
+      // "other" holds one key.create already (its admin key); add three keys and revoke the second.
+      created = [];
+      for (const scope of ['read', 'write', 'admin'] as const) created.push(await createApiKey(t.conn.db, t.other.orgId, scope));
+      await revokeApiKey(t.conn.db, created[1]!.prefix);
+    });
+    after(async () => t.close());
+
+    const get = (url: string, key = t.other.admin) => t.app.inject({ url, headers: bearer(key) });
+
+    it('pages the entries like GET users, oldest first, with who did what and never the key', async () => {
+      const res = await get(AUDIT);
+      assert.equal(res.statusCode, 200);
+      const body = res.json();
+      assert.deepEqual(Object.keys(body), ['paging', 'results']);
+      assert.deepEqual(body.paging, { pageNumber: 1, pageSize: 10000, total: 5 });
+      assert.deepEqual(body.results.map((e: { action: string }) => e.action), ['key.create', 'key.create', 'key.create', 'key.create', 'key.revoke']);
+      const entry = body.results[1];
+      assert.deepEqual(Object.keys(entry), ['audit_id', 'at', 'actor', 'actor_key_id', 'request_id', 'action', 'target_type', 'target_id', 'changes']);
+      assert.equal(entry.actor, 'cli');
+      assert.equal(entry.actor_key_id, null);
+      assert.equal(entry.target_type, 'api_key');
+      assert.equal(entry.target_id, String(created[0]!.id));
+      assert.deepEqual(entry.changes, { prefix: { before: null, after: created[0]!.prefix }, scope: { before: null, after: 'read' } });
+      assert.match(entry.at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,7})?$/);
+      const revoke = body.results[4];
+      assert.equal(revoke.target_id, String(created[1]!.id));
+      assert.deepEqual(Object.keys(revoke.changes), ['revoked_at']);
+      for (const { key } of created) assert.ok(!res.body.includes(key), 'an audit entry holds a key');
+      assert.ok(!res.body.includes(t.other.admin));
+    });
+
+    it('filters by target_id, action, target_type, since (inclusive) and until (exclusive), ANDed; repeats are ORed', async () => {
+      const all = (await get(AUDIT)).json().results as { audit_id: number; at: string; target_id: string }[];
+      const ids = (url: string) => get(url).then((r) => {
+        assert.equal(r.statusCode, 200, r.body);
+        return (r.json().results as { audit_id: number }[]).map((e) => e.audit_id);
+      });
+      assert.deepEqual(await ids(`${AUDIT}?target_id=${created[1]!.id}`), [all[2]!.audit_id, all[4]!.audit_id]);
+      assert.deepEqual(await ids(`${AUDIT}?action=key.revoke`), [all[4]!.audit_id]);
+      assert.deepEqual(await ids(`${AUDIT}?Action=key.revoke&action=key.create&target_id=${created[1]!.id}`), [all[2]!.audit_id, all[4]!.audit_id]);
+      assert.deepEqual(await ids(`${AUDIT}?target_type=API_KEY&action=key.revoke`), [all[4]!.audit_id]);
+      assert.deepEqual(await ids(`${AUDIT}?target_type=user`), []);
+      assert.deepEqual(await ids(`${AUDIT}?since=${all[3]!.at}`), [all[3]!.audit_id, all[4]!.audit_id]);
+      assert.deepEqual(await ids(`${AUDIT}?until=${all[1]!.at}`), [all[0]!.audit_id]);
+      assert.deepEqual(await ids(`${AUDIT}?since=${all[1]!.at}Z&until=${all[2]!.at}`), [all[1]!.audit_id]);
+      assert.deepEqual(await ids(`${AUDIT}?since=2999-01-01T00:00:00%2B05:00`), []);
+      assert.deepEqual(await ids(`${AUDIT}?sortorder=desc&pagesize=2`), [all[4]!.audit_id, all[3]!.audit_id]);
+      assert.deepEqual(await ids(`${AUDIT}?action=`), all.map((e) => e.audit_id));
+    });
+
+    it('links pages and keeps the query', async () => {
+      const res = await get(`${AUDIT}?pagesize=2&pagenumber=2&action=key.create`);
+      assert.deepEqual(res.json().paging, { pageNumber: 2, pageSize: 2, total: 4 });
+      const link = String(res.headers.link);
+      assert.match(link, /<\/api\/v1\/audit\?action=key.create&pagenumber=1&pagesize=2>; rel="first"/);
+      assert.match(link, /pagenumber=1&pagesize=2>; rel="prev"/);
+      assert.match(link, /pagenumber=2&pagesize=2>; rel="last"/);
+      assert.doesNotMatch(link, /rel="next"/);
+    });
+
+    it('answers 400 naming the parameter for a bad since/until, an unknown parameter, a bad number or a repeat', async () => {
+      const cases: [string, string][] = [
+        ['since=yesterday', 'since'],
+        ['until=2026-13-01T00:00:00', 'until'],
+        ['since=2026-01-01&since=2026-02-01T00:00:00', 'since'],
+        ['targetid=1', 'targetid'],
+        ['pagesize=0', 'pagesize'],
+        ['pagenumber=x', 'pagenumber'],
+        ['target_type=person', 'target_type'],
+        ['sortorder=up', 'sortorder'],
+      ];
+      for (const [query, parameter] of cases) {
+        const res = await get(`${AUDIT}?${query}`);
+        assert.equal(res.statusCode, 400, query);
+        assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
+        assert.equal(res.json().errors[0].parameter, parameter, query);
+      }
+    });
+
+    it('needs the admin scope', async () => {
+      assert.equal((await get(AUDIT, t.demo.read)).statusCode, 403);
+      assert.equal((await get(AUDIT, t.demo.write)).statusCode, 403);
+      assert.equal((await t.app.inject({ url: AUDIT })).statusCode, 401);
+      assert.equal((await get(AUDIT, t.demo.admin)).statusCode, 200);
+    });
+
+    it("never shows another organization's entries", async () => {
+      const mine = (await get(AUDIT, t.demo.admin)).json();
+      const theirs = (await get(AUDIT)).json().results as { audit_id: number; target_id: string }[];
+      const theirIds = new Set(theirs.map((e) => e.audit_id));
+      assert.ok(mine.results.every((e: { audit_id: number }) => !theirIds.has(e.audit_id)));
+      for (const e of theirs) {
+        assert.equal((await get(`${AUDIT}/${e.audit_id}`, t.demo.admin)).statusCode, 404);
+        assert.equal((await get(`${AUDIT}?target_id=${e.target_id}&action=key.revoke`, t.demo.admin)).json().paging.total, 0);
+      }
+      const one = await get(`${AUDIT}/${theirs[0]!.audit_id}`);
+      assert.equal(one.statusCode, 200);
+      assert.deepEqual(one.json(), theirs[0]);
+      assert.equal((await get(`${AUDIT}/99999999999`)).statusCode, 404);
+      assert.equal((await get(`${AUDIT}/abc`)).statusCode, 400);
+    });
+
+    it('refuses to create, change or delete entries: 405 problem+json with Allow', async () => {
+      const id = (await get(AUDIT)).json().results[0].audit_id;
+      for (const method of ['PUT', 'PATCH', 'DELETE', 'POST'] as const) {
+        for (const url of [AUDIT, `${AUDIT}/${id}`]) {
+          const res = await t.app.inject({ method, url, headers: { ...bearer(t.other.admin), 'content-type': 'application/json' }, payload: '{}' });
+          assert.equal(res.statusCode, 405, `${method} ${url}`);
+          assert.equal(res.headers.allow, 'GET, HEAD');
+          assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
+          assert.equal(res.json().code, 'METHOD_NOT_ALLOWED');
+        }
+      }
+      assert.equal((await get(AUDIT)).json().paging.total, 5);
+    });
+  });
+}
