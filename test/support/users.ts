@@ -1,11 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Connection } from '../../src/db/connect.js';
+import { bumpWriteVersion } from '../../src/orgs/org.repository.js';
 import { insertUser, userToRow, type StoredUser } from '../../src/users/user.repository.js';
 
 /** A user to store for a test: only `username` is required; the rest has plain defaults. */
 export type TestUser = Partial<StoredUser> & { username: string };
 
-/** Stores users straight into an organization (the read side's tests need data the demo lacks); returns them. */
+/**
+ * Stores users straight into an organization (the read side's tests need data the demo lacks), as a write
+ * does: one transaction that bumps the organization's write_version. Returns them.
+ */
 export async function insertTestUsers(conn: Connection, orgId: number, users: readonly TestUser[]): Promise<StoredUser[]> {
   const stored = users.map(
     (u): StoredUser => ({
@@ -25,6 +29,7 @@ export async function insertTestUsers(conn: Connection, orgId: number, users: re
   );
   await conn.db.transaction().execute(async (trx) => {
     for (const user of stored) await insertUser(trx, userToRow(orgId, user, 1));
+    await bumpWriteVersion(trx, orgId);
   });
   return stored;
 }
