@@ -353,6 +353,63 @@ for (const dialect of DIALECTS) {
       }
     });
 
+    describe('pages bigger than one read chunk (an organization of 1,100 users)', () => {
+      let bigKey: string;
+      let bigAll: WireUser[];
+      before(async () => {
+        const orgId = await createOrganization(t.conn.db, 'big');
+        bigKey = (await createApiKey(t.conn.db, orgId, 'read')).key;
+        const stamp = (n: number) => `2020-01-${String(1 + (n % 28)).padStart(2, '0')}T00:00:0${n % 10}.${String(n % 7).padStart(7, '0')}`;
+        await insertTestUsers(
+          t.conn,
+          orgId,
+          Array.from({ length: 1100 }, (_, i) => ({
+            username: `u${String((i * 7919) % 1100).padStart(4, '0')}`,
+            // Few distinct names and dates: long runs of ties that only user_id can order.
+            name: ['Ann', 'ann', 'Bob', 'Émile', 'Zoë'][i % 5]!,
+            last_login_date: i % 3 === 0 ? null : stamp(i % 13),
+            last_updated_date: stamp(i % 4),
+            status: (['activated', 'deactivated', 'awaiting_approval'] as const)[i % 3],
+          })),
+        );
+        const res = await get('?pagesize=10000', bigKey);
+        bigAll = res.json().results;
+      });
+
+      it('serves the whole organization in one page, keys and values as for small pages', () => {
+        assert.equal(bigAll.length, 1100);
+        assert.equal(new Set(ids(bigAll)).size, 1100);
+        assert.deepEqual(ids(bigAll), ids([...bigAll].sort(contractOrder('username', 'asc'))));
+      });
+
+      for (const field of ['username', 'name', 'last_login_date', 'last_updated_date'] as const) {
+        for (const order of ['asc', 'desc'] as const) {
+          it(`sortby=${field}&sortorder=${order}: one big page, and pages of 600, in the contract's total order`, async () => {
+            const expected = ids([...bigAll].sort(contractOrder(field, order)));
+            const whole = await page(`?sortby=${field}&sortorder=${order}`, bigKey);
+            assert.deepEqual(ids(whole.results), expected);
+            const first = await page(`?sortby=${field}&sortorder=${order}&pagesize=600`, bigKey);
+            const second = await page(`?sortby=${field}&sortorder=${order}&pagesize=600&pagenumber=2`, bigKey);
+            assert.deepEqual([...ids(first.results), ...ids(second.results)], expected);
+            const filtered = await page(`?sortby=${field}&sortorder=${order}&status=activated&status=deactivated&name=n`, bigKey);
+            const picked = new Set(bigAll.filter((u) => u.status !== 'awaiting_approval' && foldText(u.name).includes('n')).map((u) => u.user_id));
+            assert.deepEqual(ids(filtered.results), expected.filter((id) => picked.has(id)));
+            assert.equal(filtered.paging.total, picked.size);
+          });
+        }
+      }
+
+      it('answers a write at once: totals and pages are never stale', async () => {
+        const before = await page('?pagesize=2&status=activated', bigKey);
+        const orgId = (await t.conn.db.selectFrom('organizations').select('id').where('name', '=', 'big').executeTakeFirstOrThrow()).id;
+        await insertTestUsers(t.conn, orgId, [{ username: '0000first', status: 'activated' }]);
+        const after = await page('?pagesize=2&status=activated', bigKey);
+        assert.equal(after.paging.total, before.paging.total + 1);
+        assert.equal(after.results[0]!.username, '0000first');
+        assert.equal((await page('', bigKey)).paging.total, 1101);
+      });
+    });
+
     describe('400 problem+json naming the parameter', () => {
       it('malformed numbers', async () => {
         for (const parameter of ['pagenumber', 'pagesize']) {
