@@ -39,11 +39,16 @@ export function serverLimits(config: Config): Partial<FastifyServerOptions> & { 
   };
 }
 
-/** True when the bytes received hold no complete request line within MAX_URL_BYTES: the target is what overflowed. */
+/**
+ * Node reports only that the request line and headers overflowed, and the last
+ * packet read. When that packet ends the request line (`… HTTP/1.1` before its
+ * first CRLF), everything before it was the target: 414. Otherwise 431, whose
+ * detail names both limits.
+ */
 function requestLineOverflowed(raw: Buffer | undefined): boolean {
-  if (!raw || raw.length === 0) return false;
+  if (!raw) return false;
   const end = raw.indexOf('\r\n');
-  return end === -1 || end > MAX_URL_BYTES;
+  return end !== -1 && / HTTP\/\d\.\d$/.test(raw.subarray(Math.max(0, end - 16), end).toString('latin1'));
 }
 
 function clientProblem(error: NodeJS.ErrnoException & { rawPacket?: Buffer }): { code: ErrorCode; detail: string } {
@@ -53,7 +58,10 @@ function clientProblem(error: NodeJS.ErrnoException & { rawPacket?: Buffer }): {
   if (error.code === 'HPE_HEADER_OVERFLOW') {
     return requestLineOverflowed(error.rawPacket)
       ? { code: 'URI_TOO_LONG', detail: `The request target is longer than ${MAX_URL_BYTES} bytes; send fewer or shorter query parameters.` }
-      : { code: 'HEADERS_TOO_LARGE', detail: `The header fields are larger than ${MAX_HEADER_BYTES} bytes in total; send fewer or smaller headers.` };
+      : {
+          code: 'HEADERS_TOO_LARGE',
+          detail: `The request line and header fields together pass ${PARSER_MAX_HEADER_BYTES} bytes; the target may have at most ${MAX_URL_BYTES} bytes and the header fields ${MAX_HEADER_BYTES} in total.`,
+        };
   }
   return { code: 'VALIDATION_FAILED', detail: 'The request is not valid HTTP/1.1.' };
 }
