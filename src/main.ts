@@ -2,6 +2,8 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { SCOPES, type Scope } from './auth/api-key.js';
 import { ConfigError, loadConfig } from './config.js';
 import { auditCommand, type AuditOptions } from './commands/audit.js';
+import { registerExportCommand } from './commands/export.js';
+import { registerImportCommand } from './commands/import.js';
 import { createKeyCommand, listKeysCommand, revokeKeyCommand } from './commands/keys.js';
 import { migrateCommand } from './commands/migrate.js';
 import { createOrgCommand } from './commands/orgs.js';
@@ -61,6 +63,8 @@ program
   .option('--desc', 'newest first')
   .action((opts: AuditOptions) => auditCommand(loadConfig(), opts));
 
+registerImportCommand(program);
+registerExportCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof ConfigError || error instanceof OrgError || error instanceof MigrationError) {

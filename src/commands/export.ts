@@ -1,0 +1,79 @@
+import { pipeline } from 'node:stream/promises';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { loadConfig, type Config } from '../config.js';
+import { connect } from '../db/connect.js';
+import { migrateToLatest } from '../db/migrator.js';
+import { requireOrganization } from '../orgs/org.service.js';
+import { filterFromQuery } from '../users/user.service.js';
+import { ROLES, SORT_FIELDS, STATUSES, type UsersQuery } from '../users/user.schemas.js';
+import { formatUserStream, streamUserRows, type StreamFormat } from '../users/user.stream.js';
+
+export interface ExportCommandOptions {
+  readonly org: string;
+  readonly format: StreamFormat;
+  readonly username?: string[];
+  readonly name?: string[];
+  readonly status?: string[];
+  readonly role?: string[];
+  readonly billingGroup?: string[];
+  readonly groupOwner?: string[];
+  readonly sortby?: UsersQuery['sortby'];
+  readonly sortorder?: UsersQuery['sortorder'];
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+const lowered = (choices: readonly string[]) => (value: string, previous: string[] = []) => {
+  const v = value.toLowerCase();
+  if (!choices.includes(v)) throw new InvalidArgumentError(`"${value}" is not one of ${choices.join(', ')}`);
+  return [...previous, v];
+};
+const ids = (value: string, previous: string[] = []) => {
+  if (!/^[0-9]{1,15}$/.test(value)) throw new InvalidArgumentError(`"${value}" is not an id (digits)`);
+  return [...previous, value];
+};
+
+/** Registers `roster export` on the program. */
+export function registerExportCommand(program: Command): void {
+  program
+    .command('export')
+    .description("stream an organization's users to stdout (NDJSON, as GET users answers them, or CSV), in GET users' order")
+    .requiredOption('--org <name>', 'organization name')
+    .addOption(new Option('--format <format>', 'ndjson or csv').choices(['ndjson', 'csv']).default('ndjson'))
+    .option('--username <text>', 'username contains (case-insensitive); repeat for any of several', collect)
+    .option('--name <text>', 'name contains (case-insensitive); repeat for any of several', collect)
+    .option('--status <status>', `exact status (${STATUSES.join(', ')}); repeatable`, lowered(STATUSES))
+    .option('--role <role>', 'exact role; repeatable', lowered(ROLES))
+    .option('--billing-group <id>', 'billing group id in access.billing_groups; repeatable', ids)
+    .option('--group-owner <id>', 'group id in access.group_owners; repeatable', ids)
+    .addOption(new Option('--sortby <field>', 'sort field').choices(SORT_FIELDS).default('username'))
+    .addOption(new Option('--sortorder <order>', 'asc or desc').choices(['asc', 'desc']).default('asc'))
+    .action((opts: ExportCommandOptions) => exportCommand(loadConfig(), opts));
+}
+
+/** `roster export --org <name>`: every matching user to stdout, streamed with keyset paging (flat memory). */
+export async function exportCommand(config: Config, opts: ExportCommandOptions, out: NodeJS.WritableStream = process.stdout): Promise<void> {
+  const conn = connect(config.database);
+  try {
+    await migrateToLatest(conn);
+    const orgId = await requireOrganization(conn.db, opts.org);
+    // Empty values mean "not given", as in GET users.
+    const given = (list?: string[]) => list?.filter((v) => v !== '');
+    const query: UsersQuery = {
+      username: given(opts.username),
+      name: given(opts.name),
+      status: given(opts.status) as UsersQuery['status'],
+      role: given(opts.role) as UsersQuery['role'],
+      billing_group: given(opts.billingGroup),
+      group_owner: given(opts.groupOwner),
+    };
+    const rows = streamUserRows(conn.db, orgId, filterFromQuery(query), { field: opts.sortby ?? 'username', order: opts.sortorder ?? 'asc' });
+    try {
+      await pipeline(formatUserStream(rows, opts.format), out, { end: out !== process.stdout });
+    } catch (error) {
+      // A closed stdout (`roster export ... | head`) is the reader's choice, not a failure.
+      if ((error as NodeJS.ErrnoException).code !== 'EPIPE') throw error;
+    }
+  } finally {
+    await conn.close();
+  }
+}

@@ -1,0 +1,147 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { basename } from 'node:path';
+import { MultiBar, Presets } from 'cli-progress';
+import { Option, type Command } from 'commander';
+import { loadConfig, type Config } from '../config.js';
+import { connect } from '../db/connect.js';
+import { migrateToLatest } from '../db/migrator.js';
+import { IMPORT_FORMATS, ImportFileError, openImportSource, type ImportFormat, type ImportSource } from '../import/import.source.js';
+import { importUsers, type ImportCounts, type Rejection } from '../import/import.service.js';
+import { requireOrganization } from '../orgs/org.service.js';
+
+export interface ImportCommandOptions {
+  readonly org: string;
+  readonly format?: ImportFormat;
+  readonly createMissing?: boolean;
+  readonly rejects?: string;
+  readonly strict?: boolean;
+  readonly batchSize?: number;
+}
+
+/** Registers `roster import` on the program. */
+export function registerImportCommand(program: Command): void {
+  program
+    .command('import <file>')
+    .description('import users from CSV, NDJSON or a JSON array: upserts by user_id, else by username (case-insensitive)')
+    .requiredOption('--org <name>', 'organization name')
+    .addOption(new Option('--format <format>', 'the file format (default: from the extension, else the content)').choices(IMPORT_FORMATS))
+    .option('--create-missing', 'create the billing groups and groups the file names that do not exist yet, keeping their ids')
+    .option('--rejects <file>', 'write the rejected rows, verbatim, to this file (to fix and import again)')
+    .option('--strict', 'write nothing at all if any row is rejected')
+    .addOption(new Option('--batch-size <n>', 'rows per transaction').argParser((v) => Math.max(1, Number.parseInt(v, 10) || 2000)).hideHelp())
+    .action((file: string, opts: ImportCommandOptions) => importCommand(loadConfig(), file, opts));
+}
+
+/** `roster import --org <name> <file>`: prints each rejected row (stderr) and a one-line summary (stdout). Exit 1 when a row was rejected, 2 when the file cannot be read. */
+export async function importCommand(config: Config, file: string, opts: ImportCommandOptions): Promise<void> {
+  const conn = connect(config.database);
+  const started = performance.now();
+  let rejects: RejectsWriter | null = null;
+  const progress = process.stderr.isTTY ? new Progress() : null;
+  try {
+    await migrateToLatest(conn);
+    const orgId = await requireOrganization(conn.db, opts.org);
+    const source = await openImportSource(file, opts.format);
+    rejects = opts.rejects ? new RejectsWriter(opts.rejects, source) : null;
+    progress?.start(source);
+    const counts = await importUsers(
+      conn.db,
+      source.rows(),
+      { orgId, dialect: conn.dialect, createMissing: opts.createMissing ?? false, strict: opts.strict ?? false, batchSize: opts.batchSize, label: basename(file) },
+      {
+        onRejected(r) {
+          const text = describeRejection(r);
+          if (progress) progress.log(text);
+          else process.stderr.write(text);
+          rejects?.write(r);
+        },
+        onProgress: (c) => progress?.update(source, c),
+      },
+    );
+    progress?.stop(source, counts);
+    await rejects?.close();
+    process.stdout.write(`${summary(counts, opts.strict ?? false, (performance.now() - started) / 1000)}\n`);
+    if (counts.rejected > 0) process.exitCode = 1;
+  } catch (error) {
+    progress?.abort();
+    await rejects?.close();
+    if (!(error instanceof ImportFileError)) throw error;
+    process.stderr.write(`roster: ${error.message}\n`);
+    process.exitCode = 2;
+  } finally {
+    await conn.close();
+  }
+}
+
+/** One line per problem: `line 12, email: "x" is not an email address ...`. */
+export function describeRejection(r: Rejection): string {
+  return r.problems.map((p) => `line ${r.line}, ${p.field}: ${p.reason}\n`).join('');
+}
+
+function summary(c: ImportCounts, strict: boolean, seconds: number): string {
+  const line = `imported ${c.imported}, updated ${c.updated}, unchanged ${c.unchanged}, rejected ${c.rejected} in ${seconds.toFixed(1)} s`;
+  return strict && c.rejected > 0 ? `${line}; --strict: nothing was written` : line;
+}
+
+/** Writes rejected rows as they were in the file: CSV after the file's header line, NDJSON one per line, a JSON array's elements as an array. */
+class RejectsWriter {
+  private readonly out: WriteStream;
+  private count = 0;
+
+  constructor(
+    path: string,
+    private readonly source: ImportSource,
+  ) {
+    this.out = createWriteStream(path);
+    this.out.on('error', (error) => process.stderr.write(`roster: cannot write ${path}: ${error.message}\n`));
+  }
+
+  write(r: Rejection): void {
+    const first = this.count++ === 0;
+    if (this.source.format === 'csv') {
+      if (first) this.out.write(this.source.header() ?? '');
+      this.out.write(`${r.raw}\n`);
+    } else if (this.source.format === 'json') this.out.write(`${first ? '[\n' : ',\n'}${r.raw}`);
+    else this.out.write(`${r.raw}\n`);
+  }
+
+  async close(): Promise<void> {
+    if (this.source.format === 'json' && this.count > 0) this.out.write('\n]\n');
+    if (this.source.format === 'csv' && this.count === 0) this.out.write(this.source.header() ?? '');
+    await new Promise<void>((resolve) => this.out.end(resolve));
+  }
+}
+
+/** The progress bar on a terminal: bytes read drive the percentage and ETA; rows and rows/s are shown. */
+class Progress {
+  private readonly bars = new MultiBar(
+    { format: 'importing |{bar}| {percentage}% | {rows} rows | {rate} rows/s | ETA {eta_formatted}', hideCursor: true, stream: process.stderr, etaBuffer: 50 },
+    Presets.shades_classic,
+  );
+  private bar: ReturnType<MultiBar['create']> | null = null;
+  private readonly started = performance.now();
+
+  start(source: ImportSource): void {
+    this.bar = this.bars.create(Math.max(1, source.size), 0, { rows: 0, rate: 0 });
+  }
+
+  update(source: ImportSource, c: Readonly<ImportCounts>): void {
+    const rows = c.imported + c.updated + c.unchanged + c.rejected;
+    const rate = Math.round(rows / Math.max(0.001, (performance.now() - this.started) / 1000));
+    this.bar?.update(source.bytesRead(), { rows, rate });
+  }
+
+  log(text: string): void {
+    this.bars.log(text);
+  }
+
+  stop(source: ImportSource, c: Readonly<ImportCounts>): void {
+    this.update(source, c);
+    this.bar?.update(Math.max(1, source.size));
+    this.bars.stop();
+  }
+
+  abort(): void {
+    this.bars.stop();
+  }
+}

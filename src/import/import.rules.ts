@@ -1,0 +1,139 @@
+/**
+ * The field rules an imported user must meet: the API's user object rules
+ * (API.md §1, and the write side's user.write.schemas.ts patterns), with
+ * reasons worded for the person fixing the file. An import keeps what the
+ * API's writes set themselves: user_id, status and every date.
+ */
+import { parseTimestamp } from '../shared/timestamps.js';
+import { isUuid } from '../shared/text.js';
+import { CALL_DETAIL_LEVELS, ROLES, STATUSES, type CallDetailLevel, type Role, type UserStatus } from '../users/user.schemas.js';
+
+/** What is wrong with one field of a row. */
+export interface FieldProblem {
+  readonly field: string;
+  readonly reason: string;
+}
+
+/** The fields a row gives, already checked and in stored form (timestamps with 7 fraction digits). Absent = not given. */
+export interface UserInput {
+  user_id?: string;
+  username?: string;
+  name?: string;
+  email?: string;
+  phone?: string;
+  call_detail_level?: CallDetailLevel;
+  restrict_recording_download?: boolean;
+  status?: UserStatus;
+  last_login_date?: string | null;
+  last_updated_date?: string;
+  deactivation_date?: string;
+  roles?: Role[];
+  billing_groups?: string[];
+  group_owners?: string[];
+}
+
+const CONTROL = /\p{Cc}/u;
+const EMAIL = /^[^\s@\p{Cc}"(),:;<>[\]\\]{1,64}@(?:[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?\.)+\p{L}{2,63}$/u;
+const PHONE_CHARS = /^[0-9 ().-]*$/;
+const ID = /^[1-9][0-9]{0,14}$/;
+const length = (s: string) => [...s].length;
+const show = (value: string) => JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+
+/** Each rule returns the reason the value is wrong, or null. */
+export const rules = {
+  user_id: (v: string) => (isUuid(v) ? null : `${show(v)} is not a UUID (like 627b4c86-1ff1-4ca7-8827-95c214666636)`),
+  username(v: string): string | null {
+    if (v === '') return 'is empty; give 1 to 128 characters';
+    if (length(v) > 128) return `has ${length(v)} characters; at most 128 are allowed`;
+    if (CONTROL.test(v)) return `${show(v)} holds a control character (such as a tab or line break); remove it`;
+    if (v.includes('/')) return `${show(v)} holds "/", which a username may not contain`;
+    if (/^\s|\s$/.test(v)) return `${show(v)} starts or ends with a space; remove it`;
+    if (v === '.' || v === '..') return `"${v}" is not allowed as a username`;
+    return null;
+  },
+  name(v: string): string | null {
+    if (v.trim() === '') return 'is empty; give 1 to 256 characters';
+    if (length(v) > 256) return `has ${length(v)} characters; at most 256 are allowed`;
+    if (CONTROL.test(v)) return `${show(v)} holds a control character (such as a tab or line break); remove it`;
+    return null;
+  },
+  email: (v: string) => (v === '' || (v.length <= 254 && EMAIL.test(v)) ? null : `${show(v)} is not an email address (like name@example.com); leave it empty when unknown`),
+  phone(v: string): string | null {
+    if (v === '') return null;
+    const digits = v.replace(/[^0-9]/g, '').length;
+    if (!PHONE_CHARS.test(v) || v.length > 40) return `${show(v)} may hold only digits and the separators space - . ( )`;
+    return digits === 10 ? null : `${show(v)} has ${digits} digits; a phone number has exactly 10 (like 705-722-4398), or leave it empty`;
+  },
+} as const;
+
+const oneOf = (list: readonly string[]) => list.map((v) => `"${v}"`).join(', ');
+
+function checkEnum<T extends string>(list: readonly T[], value: string, what: string): { value?: T; reason?: string } {
+  return (list as readonly string[]).includes(value) ? { value: value as T } : { reason: `${show(value)} is not ${what}; use one of ${oneOf(list)}` };
+}
+
+function checkTimestamp(value: string): { value?: string; reason?: string } {
+  const stored = parseTimestamp(value);
+  return stored === null ? { reason: `${show(value)} is not a UTC timestamp like 2016-03-03T16:13:59.1917141 (or RFC 3339 with Z or an offset)` } : { value: stored };
+}
+
+function checkRoles(items: readonly string[]): { value?: Role[]; reason?: string } {
+  if (items.length === 0) return { reason: `needs at least one role: ${oneOf(ROLES)}` };
+  const unknown = items.filter((r) => !(ROLES as readonly string[]).includes(r));
+  if (unknown.length > 0) return { reason: `${oneOf(unknown)} ${unknown.length === 1 ? 'is not a role' : 'are not roles'}; roles are ${oneOf(ROLES)}` };
+  const dup = items.find((r, i) => items.indexOf(r) !== i);
+  if (dup !== undefined) return { reason: `names "${dup}" twice; list each role once` };
+  return { value: items as Role[] };
+}
+
+function checkIds(items: readonly string[], what: string): { value?: string[]; reason?: string } {
+  const bad = items.filter((id) => !ID.test(id));
+  if (bad.length > 0) return { reason: `${oneOf(bad)} ${bad.length === 1 ? 'is not a' : 'are not'} ${what} id${bad.length === 1 ? '' : 's'} (positive whole numbers like 1234)` };
+  const dup = items.find((id, i) => items.indexOf(id) !== i);
+  if (dup !== undefined) return { reason: `names ${what} ${dup} twice; list each once` };
+  return { value: [...items] };
+}
+
+/**
+ * Checks one field's value (already a string, boolean or list of strings) and
+ * stores it in `input`, or records why it is wrong.
+ */
+export function acceptField(input: UserInput, problems: FieldProblem[], field: keyof UserInput, value: string | boolean | null | readonly string[]): void {
+  const fail = (reason: string): void => void problems.push({ field, reason });
+  const put = <K extends keyof UserInput>(key: K, r: { value?: UserInput[K]; reason?: string }): void => {
+    if (r.reason !== undefined) fail(r.reason);
+    else input[key] = r.value;
+  };
+  switch (field) {
+    case 'user_id':
+    case 'username':
+    case 'name':
+    case 'email':
+    case 'phone': {
+      const reason = rules[field](value as string);
+      if (reason !== null) return fail(reason);
+      input[field] = field === 'user_id' ? (value as string).toLowerCase() : (value as string);
+      return;
+    }
+    case 'call_detail_level':
+      return put(field, checkEnum(CALL_DETAIL_LEVELS, value as string, 'a call detail level'));
+    case 'status':
+      return put(field, checkEnum(STATUSES, value as string, 'a status'));
+    case 'restrict_recording_download':
+      input[field] = value as boolean;
+      return;
+    case 'last_login_date':
+      if (value === null) input[field] = null;
+      else put(field, checkTimestamp(value as string));
+      return;
+    case 'last_updated_date':
+    case 'deactivation_date':
+      return put(field, checkTimestamp(value as string));
+    case 'roles':
+      return put(field, checkRoles(value as string[]));
+    case 'billing_groups':
+      return put(field, checkIds(value as string[], 'billing group'));
+    case 'group_owners':
+      return put(field, checkIds(value as string[], 'group'));
+  }
+}
