@@ -18,12 +18,13 @@ declare module 'fastify' {
     caller: Caller;
   }
   interface FastifyContextConfig {
-    /** The scope a route needs; GET and HEAD default to `read`. */
+    /** The scope a route needs; GET and HEAD default to `read`, every other method to `write`. */
     scope?: Scope;
   }
 }
 
 const CHALLENGE = 'Bearer realm="roster"';
+const READ_METHODS = new Set(['GET', 'HEAD']);
 const TOUCH_INTERVAL_MS = 60_000;
 
 function presentedKey(request: FastifyRequest): string | undefined {
@@ -54,7 +55,8 @@ export function createAuthHook(db: Db) {
       });
     }
     request.caller = { orgId: row.org_id, keyId: row.id, prefix: row.prefix, scope: row.scope };
-    const needed = request.routeOptions.config.scope ?? 'read';
+    // A route that does not say defaults by method: a read key may only read (GET, HEAD), so anything else needs write.
+    const needed = request.routeOptions.config.scope ?? (READ_METHODS.has(request.method) ? 'read' : 'write');
     if (!scopeAllows(row.scope, needed)) {
       throw new AppError('FORBIDDEN', `This call needs a key with the "${needed}" scope; this key has "${row.scope}".`);
     }
