@@ -207,7 +207,7 @@ for (const dialect of DIALECTS) {
         const seen: string[] = [];
         let pages = 0;
         while (next) {
-          const res = await t.app.inject({ url: next, headers: bearer(t.demo.read) });
+          const res: { statusCode: number; headers: Record<string, unknown>; json(): { results: WireUser[] } } = await t.app.inject({ url: next, headers: bearer(t.demo.read) });
           assert.equal(res.statusCode, 200);
           const links = parseLinks(res.headers.link as string);
           if (pages === 0) assert.equal(links.prev, undefined);
