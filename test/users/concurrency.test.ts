@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.js';
+import { connect, type Connection } from '../../src/db/connect.js';
+import { buildTestApp, type TestApp } from '../support/app.js';
+import { DIALECTS } from '../support/databases.js';
+import { auditCount, caller, newUser, writeVersionOf } from '../support/writes.js';
+
+const statuses = (responses: { statusCode: number }[]) => responses.map((r) => r.statusCode).sort();
+const count = (list: number[], status: number) => list.filter((s) => s === status).length;
+
+for (const dialect of DIALECTS) {
+  describe(`concurrent writes (${dialect})`, () => {
+    let t: TestApp;
+    // A second app on its own connection to the same database: a second server process.
+    let secondConn: Connection;
+    let second: FastifyInstance;
+    let calls: ReturnType<typeof caller>[];
+    before(async () => {
+      t = await buildTestApp(dialect);
+      secondConn = connect(t.config.database);
+      second = await buildApp(t.config, secondConn);
+      await second.ready();
+      calls = [caller(t, t.demo.write), caller({ ...t, app: second }, t.demo.write)];
+    });
+    after(async () => {
+      await second.close();
+      await secondConn.close();
+      await t.close();
+    });
+    const call = (i: number) => calls[i % 2]!;
+
+    it('25 simultaneous creates of one username: exactly one 201, the rest 409, never a 500', async () => {
+      const audits = await auditCount(t, t.demo.orgId);
+      const responses = await Promise.all(
+        Array.from({ length: 25 }, (_, i) => call(i)('POST', 'users', { body: newUser(i % 2 ? 'Racer' : 'racer', { name: `Racer ${i}` }) })),
+      );
+      const codes = statuses(responses);
+      assert.equal(count(codes, 201), 1, codes.join(','));
+      assert.equal(count(codes, 409), 24, codes.join(','));
+      for (const r of responses.filter((r) => r.statusCode === 409)) assert.equal(r.json().code, 'CONFLICT');
+      const search = await call(0)('GET', 'users?username=racer', { key: t.demo.read });
+      assert.equal(search.json().paging.total, 1);
+      assert.equal(await auditCount(t, t.demo.orgId), audits + 1);
+    });
+
+    it('25 simultaneous creates of different users all land, each counted once', async () => {
+      const total = (await call(0)('GET', 'users?pagesize=1', { key: t.demo.read })).json().paging.total;
+      const version = await writeVersionOf(t, t.demo.orgId);
+      const responses = await Promise.all(Array.from({ length: 25 }, (_, i) => call(i)('POST', 'users', { body: newUser(`crowd${i}`) })));
+      assert.deepEqual([...new Set(statuses(responses))], [201]);
+      assert.equal((await call(1)('GET', 'users?pagesize=1', { key: t.demo.read })).json().paging.total, total + 25);
+      assert.equal((await call(0)('GET', 'users?username=crowd', { key: t.demo.read })).json().paging.total, 25);
+      assert.equal(await writeVersionOf(t, t.demo.orgId), version + 25);
+    });
+
+    it('25 simultaneous PATCHes with the same If-Match: exactly one wins, the rest are 412', async () => {
+      const created = await call(0)('POST', 'users', { body: newUser('contested') });
+      const etag = String(created.headers.etag);
+      const responses = await Promise.all(
+        Array.from({ length: 25 }, (_, i) => call(i)('PATCH', 'users/contested', { body: { name: `Writer ${i}` }, headers: { 'if-match': etag } })),
+      );
+      const codes = statuses(responses);
+      assert.equal(count(codes, 200), 1, codes.join(','));
+      assert.equal(count(codes, 412), 24, codes.join(','));
+      const winner = responses.find((r) => r.statusCode === 200)!;
+      const now = await call(1)('GET', 'users/contested', { key: t.demo.read });
+      assert.equal(now.json().name, winner.json().name);
+      assert.equal(now.headers.etag, winner.headers.etag);
+    });
+
+    it('simultaneous renames to one free username: one wins, the rest 409', async () => {
+      const ids = await Promise.all(Array.from({ length: 10 }, async (_, i) => (await call(i)('POST', 'users', { body: newUser(`renamer${i}`) })).json().user_id as string));
+      const responses = await Promise.all(ids.map((id, i) => call(i)('PATCH', `users/${id}`, { body: { username: 'TheName' } })));
+      const codes = statuses(responses);
+      assert.equal(count(codes, 200), 1, codes.join(','));
+      assert.equal(count(codes, 409), 9, codes.join(','));
+    });
+
+    it('two users deactivated at once, each reassigning to the other: one succeeds, the other is refused, no deadlock', async () => {
+      await call(0)('POST', 'users', { body: newUser('twin-a', { access: { group_owners: ['7001'] } }) });
+      await call(0)('POST', 'users', { body: newUser('twin-b', { access: { group_owners: ['7002'] } }) });
+      const [a, b] = await Promise.all([
+        call(0)('PUT', 'users/twin-a/deactivate', { body: { reassign_groups_to_user: 'twin-b' } }),
+        call(1)('PUT', 'users/twin-b/deactivate', { body: { reassign_groups_to_user: 'twin-a' } }),
+      ]);
+      assert.deepEqual([a!.statusCode, b!.statusCode].sort(), [200, 400]);
+      const winner = a!.statusCode === 200 ? 'twin-b' : 'twin-a';
+      const heir = (await call(0)('GET', `users/${winner}`, { key: t.demo.read })).json();
+      assert.equal(heir.status, 'awaiting_approval');
+      assert.deepEqual([...heir.access.group_owners].sort(), ['7001', '7002']);
+    });
+
+    it('a child billing group and a group added to one leaf at once: the leaf rule holds (exactly one succeeds)', async () => {
+      const adminCalls = [caller(t, t.demo.admin), caller({ ...t, app: second }, t.demo.admin)];
+      for (let round = 0; round < 5; round++) {
+        const leaf = (await adminCalls[0]!('POST', 'billinggroups/1000', { body: { billing_group_name: `Leaf ${round}` } })).json().billing_group_id;
+        const [child, group] = await Promise.all([
+          adminCalls[round % 2]!('POST', `billinggroups/${leaf}`, { body: { billing_group_name: 'Child' } }),
+          adminCalls[(round + 1) % 2]!('POST', 'groups', { body: { group_name: 'Group', billing_group_id: leaf } }),
+        ]);
+        assert.deepEqual([child!.statusCode, group!.statusCode].sort(), child!.statusCode === 201 ? [201, 400] : [201, 409]);
+      }
+    });
+  });
+}
