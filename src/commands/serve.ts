@@ -1,3 +1,4 @@
+import closeWithGrace from 'close-with-grace';
 import type { Config } from '../config.js';
 import { start } from '../server.js';
 
@@ -13,13 +14,11 @@ export async function serveCommand(config: Config): Promise<void> {
         `Try it:\n\n  curl -H "Authorization: Bearer ${server.demoKey}" '${base}/users?pagesize=3'\n\n`,
     );
   }
-  const stop = (signal: string) => {
-    server.app.log.info({ signal }, 'shutting down');
-    server.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  // SIGTERM/SIGINT (or a crash): stop accepting, let in-flight requests finish (new ones on open connections get
+  // 503 + Retry-After), close the database, exit 0; past SHUTDOWN_GRACE_MS, exit 1 whatever is still running.
+  closeWithGrace({ delay: config.shutdownGraceMs, logger: false }, async ({ signal, err }) => {
+    if (err) server.app.log.error({ err }, 'fatal error: shutting down');
+    else server.app.log.info({ signal }, 'shutting down: draining in-flight requests');
+    await server.close();
+  });
 }

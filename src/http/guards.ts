@@ -104,6 +104,10 @@ export async function registerHttpGuards(app: FastifyInstance, config: Config): 
   app.addHook('preClose', async () => {
     draining = true;
   });
+  // A response finished while draining closes its connection, so the process can exit without waiting out keep-alive.
+  app.addHook('onSend', async (_request, reply) => {
+    if (draining) reply.header('connection', 'close');
+  });
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-content-type-options', 'nosniff');
