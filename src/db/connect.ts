@@ -43,6 +43,9 @@ export function connect(target: DatabaseTarget, options: { poolSize?: number } =
   });
   // An idle client's error (e.g. the server restarting) must not crash the process; the next query reports it.
   pool.on('error', () => {});
+  // Nor may a checked-out client's (pg-pool listens only to idle ones): the query it was about to run fails as
+  // "not queryable", which is a 503, and the pool drops the client on release.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, dialect: 'postgres', close: () => db.destroy() };
 }
