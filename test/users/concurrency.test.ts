@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
+import { randomUUID } from 'node:crypto';
 import { buildApp } from '../../src/app.js';
 import { connect, type Connection } from '../../src/db/connect.js';
+import { nowTimestamp } from '../../src/shared/timestamps.js';
+import { userToRow } from '../../src/users/user.repository.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/databases.js';
 import { auditCount, caller, newUser, writeVersionOf } from '../support/writes.js';
@@ -76,6 +79,23 @@ for (const dialect of DIALECTS) {
       const codes = statuses(responses);
       assert.equal(count(codes, 200), 1, codes.join(','));
       assert.equal(count(codes, 409), 9, codes.join(','));
+    });
+
+    it('a username taken by a transaction that commits while the create waits on the unique index is a 409', async () => {
+      // Another writer that does not queue on the organization (e.g. an older build): the create's own check cannot
+      // see the uncommitted row, so the unique index decides (PostgreSQL 23505; on SQLite the file lock queues it first).
+      let pending: Promise<{ statusCode: number; json(): { code: string } }> | undefined;
+      await secondConn.db.transaction().execute(async (trx) => {
+        const row = userToRow(t.demo.orgId, { user_id: randomUUID(), username: 'sneaky', name: 'Sneaky', email: 'sneaky@example.com', call_detail_level: 'full', roles: ['reporting'], phone: '', restrict_recording_download: false, status: 'awaiting_approval', last_login_date: null, last_updated_date: nowTimestamp(), access: { billing_groups: [], group_owners: [] } }, 1);
+        await trx.insertInto('users').values(row).execute();
+        if (dialect === 'postgres') {
+          pending = call(0)('POST', 'users', { body: newUser('SNEAKY') });
+          await new Promise((resolve) => setTimeout(resolve, 300));
+        }
+      });
+      const res = await (pending ?? call(0)('POST', 'users', { body: newUser('SNEAKY') }));
+      assert.equal(res.statusCode, 409);
+      assert.equal(res.json().code, 'CONFLICT');
     });
 
     it('two users deactivated at once, each reassigning to the other: one succeeds, the other is refused, no deadlock', async () => {
