@@ -4,6 +4,7 @@ import cors from '@fastify/cors';
 import type { FastifyInstance, FastifyRequest, FastifyServerOptions } from 'fastify';
 import type { Config } from '../config.js';
 import { AppError, toProblem, type ErrorCode } from '../errors.js';
+import { problemResponses } from '../shared/responses.js';
 
 /** Longest request target (path and query string) Roster reads, in bytes: longer is 414. */
 export const MAX_URL_BYTES = 8 * 1024;
@@ -147,4 +148,17 @@ export async function registerHttpGuards(app: FastifyInstance, config: Config): 
 export async function apiResponseHeaders(_request: FastifyRequest, reply: { header(name: string, value: string): unknown }): Promise<void> {
   reply.header('cache-control', 'private, no-cache');
   reply.header('vary', 'authorization, x-organization-token');
+}
+
+/** onRoute under the API root: every operation documents the answers the guards may give (413 only with a body). */
+export function documentGuardAnswers(rateLimited: boolean) {
+  return (route: { method: string | string[]; schema?: Record<string, unknown> }): void => {
+    const schema = (route.schema ??= {});
+    if (schema.hide) return;
+    const response = { ...((schema.response as Record<string, unknown> | undefined) ?? {}) };
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const statuses = [414, 431, ...(rateLimited ? [429] : []), 503, ...(methods.some((m) => m !== 'GET' && m !== 'HEAD') ? [413] : [])];
+    for (const [status, entry] of Object.entries(problemResponses(...statuses))) if (!(status in response)) response[status] = entry;
+    schema.response = response;
+  };
 }

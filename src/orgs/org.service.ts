@@ -3,7 +3,7 @@ import { insertKey, revokeKeysByPrefix } from '../auth/key.repository.js';
 import { appendAudit, CLI_ACTOR, diffFields } from '../audit/audit.repository.js';
 import type { Db } from '../db/schema.js';
 import { formatTimestamp, nowTimestamp, parseTimestamp } from '../shared/timestamps.js';
-import { findOrganizationByName, insertOrganization } from './org.repository.js';
+import { bumpWriteVersion, findOrganizationByName, insertOrganization } from './org.repository.js';
 
 /** A mistake in a CLI or service call about organizations and keys: its message is shown as is. */
 export class OrgError extends Error {}
@@ -28,6 +28,7 @@ export async function requireOrganization(db: Db, name: string): Promise<number>
 export async function createApiKey(db: Db, orgId: number, scope: Scope, expiresAt: string | null = null): Promise<{ key: string; prefix: string; id: number }> {
   const { key, prefix, hash } = generateApiKey();
   return db.transaction().execute(async (trx) => {
+    await bumpWriteVersion(trx, orgId);
     const id = await insertKey(trx, { orgId, prefix, hash, scope, createdAt: nowTimestamp(), expiresAt });
     await appendAudit(trx, {
       orgId,
@@ -51,6 +52,7 @@ export async function revokeApiKey(db: Db, keyOrPrefix: string): Promise<void> {
     const revoked = await revokeKeysByPrefix(trx, prefix, now);
     if (revoked.length === 0) throw new OrgError(`no active key with prefix "${prefix}"`);
     for (const key of revoked) {
+      await bumpWriteVersion(trx, key.org_id);
       await appendAudit(trx, {
         orgId: key.org_id,
         actor: CLI_ACTOR,
