@@ -7,7 +7,7 @@ import { registerImportCommand } from './commands/import.js';
 import { createKeyCommand, listKeysCommand, revokeKeyCommand } from './commands/keys.js';
 import { migrateCommand } from './commands/migrate.js';
 import { createOrgCommand } from './commands/orgs.js';
-import { serveCommand } from './commands/serve.js';
+import { parseWorkers, serveCommand } from './commands/serve.js';
 import { MigrationError } from './db/migrator.js';
 import { OrgError } from './orgs/org.service.js';
 
@@ -16,7 +16,19 @@ const program = new Command('roster')
   .description('Roster, the user directory. Reads PORT, HOST, DATABASE_URL and API_ROOT from the environment.')
   .showHelpAfterError();
 
-program.command('serve').description('serve the API (npm start runs this)').action(() => serveCommand(loadConfig()));
+function workersArg(value: string): number {
+  try {
+    return parseWorkers(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+}
+
+program
+  .command('serve')
+  .description('serve the API (npm start runs this)')
+  .option('--workers <n>', 'worker processes sharing the port: a count, or "auto" for one per core', workersArg, 1)
+  .action((opts: { workers: number }) => serveCommand(loadConfig(), { workers: opts.workers }));
 program
   .command('migrate')
   .description('apply pending database migrations')

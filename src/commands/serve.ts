@@ -1,18 +1,90 @@
+import cluster, { type Worker } from 'node:cluster';
+import { availableParallelism } from 'node:os';
 import closeWithGrace from 'close-with-grace';
 import type { Config } from '../config.js';
+import { connect } from '../db/connect.js';
+import { migrateToLatest } from '../db/migrator.js';
+import { seedDemo } from '../demo/demo.seed.js';
 import { start } from '../server.js';
 
+export interface ServeOptions {
+  /** Worker processes sharing the port (node:cluster); 1: serve in this process. */
+  readonly workers?: number;
+}
+
+/** `--workers`: a count, or `auto` for one per core. */
+export function parseWorkers(value: string): number {
+  if (value === 'auto') return availableParallelism();
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw new Error(`--workers takes a count from 1 to 256 or "auto", not "${value}"`);
+  return n;
+}
+
+function printDemoKey(base: string, key: string | null): void {
+  if (!key) return;
+  process.stdout.write(
+    `\nCreated the demo organization "demo" with 165 users. Its admin key, shown only this once:\n\n  ${key}\n\n` +
+      `Try it:\n\n  curl -H "Authorization: Bearer ${key}" '${base}/users?pagesize=3'\n\n`,
+  );
+}
+
+/**
+ * `roster serve --workers N`: the primary migrates and seeds once, then forks
+ * N workers that share the port (node:cluster hands them connections in
+ * turn). Workers are stateless: every answer comes from the database, and
+ * their caches are validated against it on every request, so any worker
+ * answers any request the same. A worker that dies is replaced; SIGTERM or
+ * SIGINT drains every worker, then the primary exits.
+ */
+async function servePrimary(config: Config, workers: number): Promise<void> {
+  const conn = connect(config.database);
+  let demoKey: string | null = null;
+  try {
+    await migrateToLatest(conn);
+    demoKey = config.demo ? await seedDemo(conn) : null;
+  } finally {
+    await conn.close();
+  }
+  let stopping = false;
+  let listening = 0;
+  const fork = (): Worker => cluster.fork({ ROSTER_DEMO: '0', ROSTER_WORKER: '1' });
+  cluster.on('listening', (_worker, address) => {
+    if (++listening !== workers) return;
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    const url = `http://${host}:${address.port}`;
+    process.stdout.write(`Roster is serving ${url}${config.apiRoot} with ${workers} workers (database: ${config.database.dialect})\n`);
+    process.stdout.write(`API reference: ${url}/docs\n`);
+    printDemoKey(`${url}${config.apiRoot}`, demoKey);
+  });
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) {
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      return;
+    }
+    process.stderr.write(`worker ${worker.process.pid} exited (${signal ?? code}); starting another\n`);
+    fork();
+  });
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
+    setTimeout(() => process.exit(1), config.shutdownGraceMs + 1000).unref();
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  for (let i = 0; i < workers; i++) fork();
+}
+
 /** `roster serve`: runs the API until SIGINT/SIGTERM, then drains in-flight requests and exits. */
-export async function serveCommand(config: Config): Promise<void> {
+export async function serveCommand(config: Config, options: ServeOptions = {}): Promise<void> {
+  const workers = options.workers ?? 1;
+  if (workers > 1 && cluster.isPrimary) return servePrimary(config, workers);
   const server = await start(config);
   const base = `${server.url}${config.apiRoot}`;
-  process.stdout.write(`Roster is serving ${base} (database: ${config.database.dialect})\n`);
-  process.stdout.write(`API reference: ${server.url}/docs\n`);
-  if (server.demoKey) {
-    process.stdout.write(
-      `\nCreated the demo organization "demo" with 165 users. Its admin key, shown only this once:\n\n  ${server.demoKey}\n\n` +
-        `Try it:\n\n  curl -H "Authorization: Bearer ${server.demoKey}" '${base}/users?pagesize=3'\n\n`,
-    );
+  if (cluster.isPrimary) {
+    process.stdout.write(`Roster is serving ${base} (database: ${config.database.dialect})\n`);
+    process.stdout.write(`API reference: ${server.url}/docs\n`);
+    printDemoKey(base, server.demoKey);
   }
   // SIGTERM/SIGINT (or a crash): stop accepting, let in-flight requests finish (new ones on open connections get
   // 503 + Retry-After), close the database, exit 0; past SHUTDOWN_GRACE_MS, exit 1 whatever is still running.

@@ -9,7 +9,7 @@ import { extname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Transform } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { CsvError, parse } from 'csv-parse';
+import { CsvError, parse, type Options } from 'csv-parse';
 import { USER_CSV_COLUMNS, type UserCsvColumn } from '../users/user.stream.js';
 import { checkCsvRecord, checkJsonUser, type CheckedRow } from './import.rows.js';
 
@@ -65,11 +65,14 @@ export async function openImportSource(path: string, given?: ImportFormat): Prom
   if (format === 'json' && first === '{') format = 'ndjson';
   if (format === 'ndjson' && first === '[') format = 'json';
 
-  let read = 0;
-  const counted = () => createReadStream(path).on('data', (chunk) => (read += chunk.length));
+  if (format === 'csv' && (first === '{' || first === '[')) {
+    throw new ImportFileError(`${path} does not start with a CSV header row naming user fields. It looks like JSON: import it with --format ndjson or --format json.`);
+  }
+  let stream: ReturnType<typeof createReadStream> | null = null;
+  const counted = () => (stream = createReadStream(path));
   let header: string | null = null;
-  const rows = format === 'csv' ? () => csvRows(counted(), path, first, (h) => (header = h)) : format === 'ndjson' ? () => ndjsonRows(counted()) : () => jsonArrayRows(counted(), path);
-  return { format, size, bytesRead: () => read, header: () => header, rows };
+  const rows = format === 'csv' ? () => csvRows(counted(), path, (h) => (header = h)) : format === 'ndjson' ? () => ndjsonRows(counted()) : () => jsonArrayRows(counted(), path);
+  return { format, size, bytesRead: () => stream?.bytesRead ?? 0, header: () => header, rows };
 }
 
 const BLANK_LINE = /^(?:[ \t]*\r?\n)*/;
@@ -110,7 +113,15 @@ function countNewlines(text: string): number {
   return n;
 }
 
-async function* csvRows(input: NodeJS.ReadableStream, path: string, first: string | undefined, onHeader: (line: string) => void): AsyncGenerator<CheckedRow> {
+interface CsvRecord {
+  readonly record: string[];
+  /** The line the record starts on. */
+  readonly line: number;
+  /** The record's text as in the file, without its line end. */
+  readonly raw: string;
+}
+
+async function* csvRows(input: NodeJS.ReadableStream, path: string, onHeader: (line: string) => void): AsyncGenerator<CheckedRow> {
   const window = new ByteWindow();
   const tap = new Transform({
     transform(chunk: Buffer, _enc, done) {
@@ -118,43 +129,54 @@ async function* csvRows(input: NodeJS.ReadableStream, path: string, first: strin
       done(null, chunk);
     },
   });
-  const parser = input.pipe(tap).pipe(parse({ bom: true, info: true, relax_column_count: true, skip_empty_lines: true }));
+  let line = 1; // where the next record starts (before any blank lines)
+  let first = true;
+  // on_record runs as each record is parsed, so `line` is exact when the parser fails on the next one.
+  const parser = input.pipe(tap).pipe(
+    parse({
+      bom: true,
+      relax_column_count: true,
+      skip_empty_lines: true,
+      on_record: (record: string[], info: { bytes: number }): CsvRecord => {
+        let text = window.take(info.bytes).toString('utf8');
+        if (first) text = text.replace(/^\uFEFF/, '');
+        first = false;
+        const blank = BLANK_LINE.exec(text)![0];
+        const start = line + countNewlines(blank);
+        line += countNewlines(text);
+        return { record, line: start, raw: text.slice(blank.length).replace(/\r?\n$/, '') };
+      },
+    } as unknown as Options),
+  );
   input.on('error', (error) => parser.destroy(error));
-  let line = 1; // the line the next record starts on (before skipping blank lines)
   let columns: UserCsvColumn[] | null = null;
   try {
-    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { bytes: number } }>) {
-      let text = window.take(info.bytes).toString('utf8');
-      if (columns === null) text = text.replace(/^\uFEFF/, '');
-      const blank = BLANK_LINE.exec(text)![0];
-      const start = line + countNewlines(blank);
-      line += countNewlines(text);
-      text = text.slice(blank.length);
+    for await (const { record, line: start, raw } of parser as AsyncIterable<CsvRecord>) {
       if (columns === null) {
-        columns = checkHeader(record, path, first);
-        onHeader(text.endsWith('\n') ? text : `${text}\n`);
+        columns = checkHeader(record, path);
+        onHeader(`${raw}\n`);
         continue;
       }
-      const raw = text.replace(/\r?\n$/, '');
       yield { line: start, raw, source: 'csv', ...checkCsvRecord(columns, record) };
     }
   } catch (error) {
-    if (error instanceof ImportFileError || !(error instanceof CsvError)) throw error;
+    if (!(error instanceof CsvError)) throw error;
     const at = `line ${line}`;
     if (error.code === 'CSV_QUOTE_NOT_CLOSED') throw new ImportFileError(`${path}, ${at}: a quoted field starts in this row and is never closed (an unterminated "); close the quote, or double each " inside a quoted field ("")`);
-    if (error.code === 'CSV_INVALID_CLOSING_QUOTE') throw new ImportFileError(`${path}, ${at}: a " in the middle of a field; put the whole field in quotes and double each " inside it ("")`);
+    if (error.code === 'CSV_INVALID_CLOSING_QUOTE' || error.code === 'INVALID_OPENING_QUOTE') {
+      throw new ImportFileError(`${path}, ${at}: a " in the middle of a field; put the whole field in quotes and double each " inside it ("")`);
+    }
     throw new ImportFileError(`${path}, ${at}: not valid CSV (${error.message})`);
   }
 }
 
-function checkHeader(record: string[], path: string, first: string | undefined): UserCsvColumn[] {
+function checkHeader(record: string[], path: string): UserCsvColumn[] {
   const names = record.map((n) => n.trim().toLowerCase());
   const known = new Set<string>(USER_CSV_COLUMNS);
   const unknown = names.filter((n) => !known.has(n));
   if (unknown.length > 0) {
-    const hint = first === '{' || first === '[' ? ' It looks like JSON: import it with --format ndjson or --format json.' : '';
     const none = unknown.length === names.length ? `${path} does not start with a CSV header row naming user fields.` : `${path}: unknown column${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => JSON.stringify(u)).join(', ')} in the header.`;
-    throw new ImportFileError(`${none} The columns are ${USER_CSV_COLUMNS.join(', ')} (any order, any subset with user_id or username).${hint}`);
+    throw new ImportFileError(`${none} The columns are ${USER_CSV_COLUMNS.join(', ')} (any order, any subset with user_id or username).`);
   }
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup !== undefined) throw new ImportFileError(`${path}: the header names the column "${dup}" twice`);

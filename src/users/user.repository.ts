@@ -1,4 +1,4 @@
-import { sql, SqliteAdapter, type Expression, type ExpressionBuilder, type Kysely, type SqlBool, type Transaction } from 'kysely';
+import { sql, SqliteAdapter, type CompiledQuery, type Expression, type ExpressionBuilder, type Kysely, type SqlBool, type Transaction } from 'kysely';
 import type { Database, Db, NewUserRow, UserRow } from '../db/schema.js';
 import { formatTimestamp } from '../shared/timestamps.js';
 import { escapeLike, fold } from '../shared/text.js';
@@ -144,20 +144,38 @@ export async function compactUserCounts(db: Db, orgId: number): Promise<void> {
     select ${orgId}, status, roles_mask, sum(n) from gone group by status, roles_mask having sum(n) <> 0`.execute(db);
 }
 
+/**
+ * A query compiled once per dialect and run with new parameters (in the
+ * order the builder placed them): the hottest reads skip Kysely's builder and
+ * compiler on every request.
+ */
+function precompiled<R>(build: (db: Kysely<Database>) => { compile(): CompiledQuery<R> }) {
+  const compiled: { sqlite?: CompiledQuery<R>; postgres?: CompiledQuery<R> } = {};
+  return async (db: Kysely<Database>, parameters: readonly unknown[]): Promise<R | undefined> => {
+    const query = isSqlite(db) ? (compiled.sqlite ??= build(db).compile()) : (compiled.postgres ??= build(db).compile());
+    const result = await db.executeQuery<R>({ ...query, parameters });
+    return result.rows[0];
+  };
+}
+
+const writeVersionQuery = precompiled((db) => db.selectFrom('organizations').select('write_version').where('id', '=', 0));
+const userByUserIdQuery = precompiled((db) => db.selectFrom('users').selectAll().where('org_id', '=', 0).where('user_id', '=', ''));
+const userByUsernameFoldQuery = precompiled((db) => db.selectFrom('users').selectAll().where('org_id', '=', 0).where('username_fold', '=', ''));
+
 /** The organization's write_version (bumped by every write): the validator of per-organization caches. */
 export async function findWriteVersion(db: Db, orgId: number): Promise<number> {
-  const row = await db.selectFrom('organizations').select('write_version').where('id', '=', orgId).executeTakeFirst();
+  const row = await writeVersionQuery(db, [orgId]);
   return row ? Number(row.write_version) : -1;
 }
 
 /** The user with this user_id in the organization, if any. */
 export async function findUserByUserId(db: Db | Transaction<Database>, orgId: number, userId: string): Promise<UserRow | undefined> {
-  return db.selectFrom('users').selectAll().where('org_id', '=', orgId).where('user_id', '=', userId).executeTakeFirst();
+  return userByUserIdQuery(db, [orgId, userId]);
 }
 
 /** The user with this folded username in the organization, if any. */
 export async function findUserByUsernameFold(db: Db | Transaction<Database>, orgId: number, usernameFold: string): Promise<UserRow | undefined> {
-  return db.selectFrom('users').selectAll().where('org_id', '=', orgId).where('username_fold', '=', usernameFold).executeTakeFirst();
+  return userByUsernameFoldQuery(db, [orgId, usernameFold]);
 }
 
 /** Inserts a user with its access lists (ordered ids); returns the row's internal id. */

@@ -1,0 +1,120 @@
+/**
+ * The benchmark's cases Q1–Q9 (issue 4), each as the request stream Roster
+ * gets and the equivalent stream the peer (Platformatic DB's generated REST
+ * API over the same PostgreSQL table: where/limit/offset/totalCount) gets.
+ */
+import { fold } from '../src/shared/text.js';
+import { userAt, usernameSearchTerms, type DatasetOptions } from './dataset.js';
+
+export interface BenchRequest {
+  readonly method: 'GET' | 'PATCH' | 'PUT';
+  readonly path: string;
+  readonly body?: string;
+  /** PATCH through Roster needs the write key. */
+  readonly write?: boolean;
+}
+
+export interface BenchCase {
+  readonly id: string;
+  readonly title: string;
+  /** Roster's requests, used in rotation. */
+  readonly roster: readonly BenchRequest[];
+  /** The peer's equivalents (null: no equivalent measured). */
+  readonly peer: readonly BenchRequest[] | null;
+  /** Whether the ceiling row is measured (it replays Roster's answers to `roster`). */
+  readonly ceiling: boolean;
+  /** Sample Roster's memory during the run (Q8). */
+  readonly watchMemory?: boolean;
+}
+
+const get = (path: string): BenchRequest => ({ method: 'GET', path });
+const enc = encodeURIComponent;
+
+/** Builds the cases for an organization `orgId` holding the data set `big` (the peer has no API key: it serves the table). */
+export function buildCases(big: DatasetOptions, orgId: number, apiRoot: string, options: { rotation: number; terms: number; coldTerms: number }): BenchCase[] {
+  const users = `${apiRoot}/users`;
+  const org = `where.or=(orgId.eq=${orgId})`; // Platformatic reads `where.orgId…` as `where.or…`: this is its one-condition form
+  const peerPage = (where: string, limit: number, offset = 0) =>
+    get(`/users?${org}${where}&orderby.usernameFold=asc&limit=${limit}&offset=${offset}&totalCount=true`);
+  const step = Math.max(1, Math.floor(big.count / options.rotation));
+  const sample = Array.from({ length: Math.min(options.rotation, big.count) }, (_, i) => userAt((i * step + 7) % big.count, big));
+  const terms = usernameSearchTerms(options.terms, big);
+  const deepPage = Math.min(20000, Math.max(2, Math.floor(big.count / 50)));
+
+  const q2 = sample.map((u) => get(`${users}/${enc(u.username)}`));
+  const q1 = get(`${users}?pagesize=25`);
+  const patches: BenchRequest[] = sample.map((u, i) => ({
+    method: 'PATCH',
+    path: `${users}/${enc(u.user_id)}`,
+    body: JSON.stringify({ phone: `206-555-${String(i % 10000).padStart(4, '0')}` }),
+    write: true,
+  }));
+  // 90% reads (alternating the first page and a user by username), 10% PATCH of a user.
+  const mixed: BenchRequest[] = [];
+  const peerMixed: BenchRequest[] = [];
+  for (let i = 0; i < 100; i++) {
+    const u = sample[i % sample.length]!;
+    if (i % 10 === 9) {
+      mixed.push(patches[i % sample.length]!);
+      // Platformatic's update of one row by primary key (users are loaded with ids 1..count in index order).
+      peerMixed.push({ method: 'PUT', path: `/users/${((i % sample.length) * step + 7) % big.count + 1}`, body: patches[i % patches.length]!.body! });
+    } else if (i % 2 === 0) {
+      mixed.push(q1);
+      peerMixed.push(peerPage('', 25));
+    } else {
+      mixed.push(get(`${users}/${enc(u.username)}`));
+      peerMixed.push(get(`/users?${org}&where.usernameFold.eq=${enc(fold(u.username))}&limit=1`));
+    }
+  }
+
+  return [
+    { id: 'Q1', title: 'first page (pagesize=25) with total', roster: [q1], peer: [peerPage('', 25)], ceiling: true },
+    {
+      id: 'Q2',
+      title: `get by username (${q2.length} users)`,
+      roster: q2,
+      peer: sample.map((u) => get(`/users?${org}&where.usernameFold.eq=${enc(fold(u.username))}&limit=1`)),
+      ceiling: true,
+    },
+    {
+      id: 'Q3',
+      title: `get by user_id (${sample.length} users)`,
+      roster: sample.map((u) => get(`${users}/${u.user_id}`)),
+      peer: sample.map((u) => get(`/users?${org}&where.userId.eq=${u.user_id}&limit=1`)),
+      ceiling: true,
+    },
+    {
+      id: 'Q4',
+      title: `username substring with total (${terms.length} terms, pagesize=25)`,
+      roster: terms.map((t) => get(`${users}?username=${enc(t)}&pagesize=25`)),
+      peer: terms.map((t) => peerPage(`&where.usernameFold.like=${enc(`%${t}%`)}`, 25)),
+      ceiling: true,
+    },
+    { id: 'Q5', title: 'name substring of two characters (name=an, pagesize=25)', roster: [get(`${users}?name=an&pagesize=25`)], peer: [peerPage(`&where.nameFold.like=${enc('%an%')}`, 25)], ceiling: true },
+    {
+      id: 'Q6',
+      title: 'status + role exact filters (pagesize=25)',
+      roster: [get(`${users}?status=activated&role=reporting&pagesize=25`)],
+      peer: [peerPage(`&where.status.eq=activated&where.roles.like=${enc('%reporting%')}`, 25)],
+      ceiling: true,
+    },
+    {
+      id: 'Q7',
+      title: `deep page (pagenumber=${deepPage}&pagesize=25)`,
+      roster: [get(`${users}?pagenumber=${deepPage}&pagesize=25`)],
+      peer: [peerPage('', 25, (deepPage - 1) * 25)],
+      ceiling: true,
+    },
+    { id: 'Q8', title: 'default page (10,000 users) with total', roster: [get(users)], peer: [peerPage('', 10000)], ceiling: true, watchMemory: true },
+    { id: 'Q9', title: 'mixed: 90% reads (Q1, Q2), 10% PATCH', roster: mixed, peer: peerMixed, ceiling: true },
+    {
+      id: 'Q4c',
+      title: `username substring, cold (${options.coldTerms} fresh terms, no cache warm-up)`,
+      roster: usernameSearchTerms(options.terms + options.coldTerms, big)
+        .slice(options.terms)
+        .map((t) => get(`${users}?username=${enc(t)}&pagesize=25`)),
+      peer: null,
+      ceiling: false,
+    },
+  ];
+}
