@@ -63,7 +63,11 @@ describe('a PostgreSQL restart under load (postgres, private cluster)', { skip: 
     await sleep(1000);
     const stoppedAt = Date.now();
     await cluster.stop();
-    await sleep(2500);
+    await sleep(500);
+    const notReady = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(CLIENT_TIMEOUT_MS) });
+    assert.equal(notReady.status, 503);
+    assert.ok(Number(notReady.headers.get('retry-after')) >= 1);
+    await sleep(2000);
     await cluster.start();
     const restartedAt = Date.now();
     // Recovered: every request answered in the last stretch succeeded, within 20 s of the restart.
