@@ -1,0 +1,236 @@
+import assert from 'node:assert/strict';
+import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { loadConfig } from '../../src/config.js';
+import { connect } from '../../src/db/connect.js';
+import { start, type RunningServer } from '../../src/server.js';
+import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/databases.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const KEY_LINE = /^rst_[A-Za-z0-9_-]{32}\n$/;
+const STACK = /\n\s+at |node:internal|\.ts:\d+|\.js:\d+/;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `roster <args>` as a real process (node --import tsx src/main.ts) against a database. */
+function roster(databaseUrl: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'src/main.ts', ...args],
+      { cwd: ROOT, env: { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent', ...env }, timeout: 180_000 },
+      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+/** Asserts a failed command: non-zero exit, the message on stderr, nothing on stdout, no stack trace. */
+function assertFails(run: Run, says: RegExp, what: string): void {
+  assert.notEqual(run.code, 0, `${what} must fail`);
+  assert.equal(run.stdout, '', `${what}: nothing on stdout`);
+  assert.match(run.stderr, says, what);
+  assert.doesNotMatch(run.stderr, STACK, `${what}: no stack trace`);
+}
+
+/** Spawns `roster serve` on PORT 0 and resolves once it has printed what `until` wants. */
+async function serve(databaseUrl: string, env: Record<string, string>, until: RegExp): Promise<{ child: ChildProcessWithoutNullStreams; out: () => string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
+    cwd: ROOT,
+    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: '0', HOST: '127.0.0.1', ...env },
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serve did not print ${until} in time:\n${out}\n${err}`)), 180_000);
+    const check = () => {
+      if (until.test(out)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited with ${code}:\n${out}\n${err}`));
+    });
+  });
+  return { child, out: () => out };
+}
+
+/** Stops a spawned server with SIGTERM and resolves with its exit code. */
+function stop(child: ChildProcessWithoutNullStreams): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve(child.exitCode);
+    child.once('exit', (code) => resolve(code));
+    child.kill('SIGTERM');
+  });
+}
+
+for (const dialect of DIALECTS) {
+  describe(`the roster command line, beside a running server (${dialect})`, () => {
+    let database: TestDatabase;
+    let server: RunningServer;
+    let url: string;
+    const api = (path: string, key: string) => fetch(`${server.url}/api/v1${path}`, { headers: { authorization: `Bearer ${key}` } });
+
+    before(async () => {
+      database = await createTestDatabase(dialect);
+      url = database.target.url;
+      server = await start(loadConfig({ DATABASE_URL: url, PORT: '0', LOG_LEVEL: 'silent' }));
+      assert.ok(server.demoKey, 'start() on an empty database seeds the demo');
+    });
+    after(async () => {
+      await server.close();
+      await database.drop();
+    });
+
+    it('start() migrated the database it serves', async () => {
+      const applied = await server.conn.db.selectFrom('roster_migrations' as never).select('name' as never).execute();
+      assert.ok((applied as Array<{ name: string }>).some((m) => m.name === '001_core'));
+      const res = await fetch(`${server.url}/readyz`);
+      assert.equal(res.status, 200);
+    });
+
+    it('orgs create prints the new id; a duplicate or bad name fails with a clear message', async () => {
+      const created = await roster(url, ['orgs', 'create', 'acme']);
+      assert.equal(created.code, 0, created.stderr);
+      assert.match(created.stdout, /^\d+\n$/);
+      const [duplicate, demo, bad] = await Promise.all([
+        roster(url, ['orgs', 'create', 'acme']),
+        roster(url, ['orgs', 'create', 'demo']),
+        roster(url, ['orgs', 'create', 'bad name']),
+      ]);
+      assertFails(duplicate, /already exists/, 'duplicate organization');
+      assertFails(demo, /already exists/, 'duplicate of the demo');
+      assertFails(bad, /organization name/, 'bad name');
+    });
+
+    it('keys create prints the key alone on one line; it works over a real socket at once', async () => {
+      const acme = await roster(url, ['keys', 'create', '--org', 'acme', '--scope', 'read']);
+      assert.equal(acme.code, 0, acme.stderr);
+      assert.match(acme.stdout, KEY_LINE);
+      const acmeKey = acme.stdout.trim();
+      const empty = await api('/users', acmeKey);
+      assert.equal(empty.status, 200);
+      assert.deepEqual(await empty.json(), { paging: { pageNumber: 1, pageSize: 10000, total: 0 }, results: [] });
+
+      const demo = await roster(url, ['keys', 'create', '--org', 'demo', '--scope', 'write']);
+      assert.match(demo.stdout, KEY_LINE);
+      const res = await api('/users?pagesize=3', demo.stdout.trim());
+      assert.equal(res.status, 200);
+      assert.deepEqual((await res.json()).paging, { pageNumber: 1, pageSize: 3, total: 165 });
+      assert.equal((await api('/users/rsmith', acmeKey)).status, 404, "acme's key does not see the demo");
+    });
+
+    it('keys create refuses an unknown organization, a bad scope and a missing scope', async () => {
+      const [unknown, badScope, noScope, noOrg] = await Promise.all([
+        roster(url, ['keys', 'create', '--org', 'nope', '--scope', 'read']),
+        roster(url, ['keys', 'create', '--org', 'demo', '--scope', 'root']),
+        roster(url, ['keys', 'create', '--org', 'demo']),
+        roster(url, ['keys', 'create', '--scope', 'read']),
+      ]);
+      assertFails(unknown, /no organization named "nope"/, 'unknown org');
+      assertFails(badScope, /read, write, admin/, 'bad scope');
+      assertFails(noScope, /--scope/, 'missing scope');
+      assertFails(noOrg, /--org/, 'missing org');
+    });
+
+    it('keys revoke <prefix> refuses the key at once on the running server', async () => {
+      const { stdout } = await roster(url, ['keys', 'create', '--org', 'demo', '--scope', 'read']);
+      const key = stdout.trim();
+      assert.equal((await api('/users?pagesize=1', key)).status, 200);
+      const revoked = await roster(url, ['keys', 'revoke', key.slice(0, 12)]);
+      assert.equal(revoked.code, 0, revoked.stderr);
+      assert.equal(revoked.stdout, '', 'nothing on stdout');
+      const refused = await api('/users?pagesize=1', key);
+      assert.equal(refused.status, 401);
+      assert.match(String(refused.headers.get('www-authenticate')), /^Bearer/);
+      assertFails(await roster(url, ['keys', 'revoke', key.slice(0, 12)]), /no active key/, 'revoking twice');
+      assertFails(await roster(url, ['keys', 'revoke', 'abc']), /prefix/, 'a short prefix');
+      assert.equal((await api('/users?pagesize=1', server.demoKey!)).status, 200, 'other keys still work');
+    });
+
+    it('roster migrate on a database the server already migrated has nothing to do', async () => {
+      const run = await roster(url, ['migrate']);
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, /nothing to migrate/);
+    });
+
+    it('an unknown command or a bad DATABASE_URL fails with a clear message', async () => {
+      const [unknown, badUrl] = await Promise.all([roster(url, ['bogus']), roster('mysql://x', ['orgs', 'create', 'x'])]);
+      assertFails(unknown, /unknown command/, 'unknown command');
+      assertFails(badUrl, /DATABASE_URL/, 'bad DATABASE_URL');
+    });
+  });
+
+  describe(`roster migrate and roster serve on empty databases (${dialect})`, () => {
+    const made: TestDatabase[] = [];
+    const fresh = async () => {
+      const database = await createTestDatabase(dialect);
+      made.push(database);
+      return database.target.url;
+    };
+    after(async () => {
+      for (const database of made) await database.drop();
+    });
+
+    it('roster migrate applies every migration once', async () => {
+      const url = await fresh();
+      const first = await roster(url, ['migrate']);
+      assert.equal(first.code, 0, first.stderr);
+      assert.match(first.stdout, /^applied: 001_core, 002_audit/);
+      const second = await roster(url, ['migrate']);
+      assert.match(second.stdout, /nothing to migrate/);
+    });
+
+    it('serve prints the URL, the demo key and a curl line that answers total 165 over a real socket', async () => {
+      const url = await fresh();
+      const { child, out } = await serve(url, {}, /curl -H "Authorization: Bearer rst_[^"]+" '[^']+'/);
+      try {
+        const text = out();
+        const base = /Roster is serving (http:\/\/127\.0\.0\.1:\d+\/api\/v1)/.exec(text)?.[1];
+        assert.ok(base, text);
+        const key = /^\s+(rst_[A-Za-z0-9_-]{32})$/m.exec(text)?.[1];
+        assert.ok(key, 'the demo key on a line of its own');
+        const curl = /curl -H "Authorization: Bearer (rst_[^"]+)" '([^']+)'/.exec(text)!;
+        assert.equal(curl[1], key);
+        assert.equal(curl[2], `${base}/users?pagesize=3`);
+        const res = await fetch(curl[2]!, { headers: { Authorization: `Bearer ${curl[1]}` } });
+        assert.equal(res.status, 200);
+        const body = (await res.json()) as { paging: unknown; results: unknown[] };
+        assert.deepEqual(body.paging, { pageNumber: 1, pageSize: 3, total: 165 });
+        assert.equal(body.results.length, 3);
+      } finally {
+        assert.equal(await stop(child), 0, 'SIGTERM stops it cleanly');
+      }
+    });
+
+    it('ROSTER_DEMO=0 serves an empty database and creates nothing', async () => {
+      const url = await fresh();
+      const { child, out } = await serve(url, { ROSTER_DEMO: '0' }, /Roster is serving/);
+      try {
+        const base = /Roster is serving (http:\/\/\S+)\/api\/v1/.exec(out())![1]!;
+        assert.equal((await fetch(`${base}/readyz`)).status, 200);
+      } finally {
+        await stop(child);
+      }
+      assert.doesNotMatch(out(), /rst_|curl/);
+      const conn = connect(loadConfig({ DATABASE_URL: url }).database);
+      try {
+        const orgs = await conn.db.selectFrom('organizations').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+        const users = await conn.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+        assert.equal(Number(orgs.n), 0);
+        assert.equal(Number(users.n), 0);
+      } finally {
+        await conn.close();
+      }
+    });
+  });
+}
