@@ -25,7 +25,10 @@ function describe(error: FastifySchemaValidationError, context: Context): { key:
     case 'type': {
       const type = String(params.type);
       const article = /^[aeiou]/.test(type) ? 'an' : 'a';
-      return { key: path.join('/'), message: `must be ${type.includes(',') ? `one of the types ${type}` : `${article} ${type}`}` };
+      // Say the whole accepted range ("an integer ≥ 1"), not just the type: `pagesize=abc` should learn both.
+      const bounds = (error as { parentSchema?: { minimum?: number; maximum?: number } }).parentSchema ?? {};
+      const range = [bounds.minimum !== undefined ? `≥ ${bounds.minimum}` : '', bounds.maximum !== undefined ? `≤ ${bounds.maximum}` : ''].filter(Boolean).join(' and ');
+      return { key: path.join('/'), message: `must be ${type.includes(',') ? `one of the types ${type}` : `${article} ${type}`}${range ? ` ${range}` : ''}` };
     }
     case 'minimum':
     case 'maximum':
