@@ -99,8 +99,9 @@ class RejectsWriter {
   write(r: Rejection): void {
     const first = this.count++ === 0;
     if (this.source.format === 'csv') {
-      if (first) this.out.write(this.source.header() ?? '');
-      this.out.write(`${r.raw}\n`);
+      const header = this.source.header() ?? '';
+      if (first) this.out.write(header);
+      this.out.write(`${r.raw}${header.endsWith('\r\n') ? '\r\n' : '\n'}`);
     } else if (this.source.format === 'json') this.out.write(`${first ? '[\n' : ',\n'}${r.raw}`);
     else this.out.write(`${r.raw}\n`);
   }

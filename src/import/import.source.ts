@@ -26,7 +26,7 @@ export interface ImportSource {
   readonly size: number;
   /** Bytes read so far (for the progress bar). */
   bytesRead(): number;
-  /** CSV only: the header line as in the file, for the rejects file. */
+  /** CSV only: the header line as in the file, with its line end, for the rejects file. */
   header(): string | null;
   /** The records after the header, checked, in file order. */
   rows(): AsyncGenerator<CheckedRow>;
@@ -119,6 +119,8 @@ interface CsvRecord {
   readonly line: number;
   /** The record's text as in the file, without its line end. */
   readonly raw: string;
+  /** Its line end (\n or \r\n). */
+  readonly eol: string;
 }
 
 async function* csvRows(input: NodeJS.ReadableStream, path: string, onHeader: (line: string) => void): AsyncGenerator<CheckedRow> {
@@ -144,17 +146,19 @@ async function* csvRows(input: NodeJS.ReadableStream, path: string, onHeader: (l
         const blank = BLANK_LINE.exec(text)![0];
         const start = line + countNewlines(blank);
         line += countNewlines(text);
-        return { record, line: start, raw: text.slice(blank.length).replace(/\r?\n$/, '') };
+        const body = text.slice(blank.length);
+        const raw = body.replace(/\r?\n$/, '');
+        return { record, line: start, raw, eol: body.slice(raw.length) || '\n' };
       },
     } as unknown as Options),
   );
   input.on('error', (error) => parser.destroy(error));
   let columns: UserCsvColumn[] | null = null;
   try {
-    for await (const { record, line: start, raw } of parser as AsyncIterable<CsvRecord>) {
+    for await (const { record, line: start, raw, eol } of parser as AsyncIterable<CsvRecord>) {
       if (columns === null) {
         columns = checkHeader(record, path);
-        onHeader(`${raw}\n`);
+        onHeader(raw + eol);
         continue;
       }
       yield { line: start, raw, source: 'csv', ...checkCsvRecord(columns, record) };
