@@ -324,8 +324,9 @@ async function main(): Promise<void> {
         if (c.id === 'Q4c') continue;
         const run = async (base: string, requests: readonly BenchRequest[], pid?: number) => {
           const h = { read: readHeaders, write: writeHeaders };
-          await measure(autocannon, base, requests, h, opts.warmup, opts.connections);
-          return measure(autocannon, base, requests, h, opts.duration, opts.connections, pid);
+          const connections = c.connections ?? opts.connections;
+          await measure(autocannon, base, requests, h, opts.warmup, connections);
+          return measure(autocannon, base, requests, h, opts.duration, connections, pid);
         };
         log(`[${dialect}] ${c.id} ${c.title}`);
         const r = await run(`http://127.0.0.1:${PORTS.roster}`, c.roster, c.watchMemory ? roster.pid : undefined);
