@@ -55,7 +55,7 @@ export type IdParams = Static<typeof IdParams>;
 
 /** `POST billinggroups/{id}`: the id is the new billing group's parent (one path template, as OpenAPI requires). */
 export const ParentParams = Type.Object({
-  id: Type.String({ pattern: '^[0-9]{1,15}$', description: "the parent billing group's id" }),
+  id: Type.String({ pattern: '^[0-9]{1,15}$', description: "the parent billing group's id, a number" }),
 });
 
 export const NoQuery = Type.Object({}, { additionalProperties: false });

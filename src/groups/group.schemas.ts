@@ -42,7 +42,7 @@ export const GroupUpdate = Type.Object(
 export type GroupUpdate = Static<typeof GroupUpdate>;
 
 export const GroupsQuery = Type.Object(
-  { billing_group_id: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description: 'only the groups on this billing group' })) },
+  { billing_group_id: Type.Optional(Type.String({ pattern: '^([0-9]{1,15})?$', description: 'a billing group id: only the groups on it are listed (an empty value is the same as none)' })) },
   { additionalProperties: false },
 );
 export type GroupsQuery = Static<typeof GroupsQuery>;

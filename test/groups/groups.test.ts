@@ -22,6 +22,8 @@ for (const dialect of DIALECTS) {
       assert.equal((await admin('GET', 'groups', { headers: { 'if-none-match': String(res.headers.etag) } })).statusCode, 304);
       assert.deepEqual((await admin('GET', 'groups?billing_group_id=1234')).json().map((g: { group_id: number }) => g.group_id), [7001, 7002]);
       assert.deepEqual((await admin('GET', 'groups?billing_group_id=424242')).json(), []);
+      assert.equal((await admin('GET', 'groups?billing_group_id=')).json().length, 6);
+      assert.deepEqual((await admin('GET', 'groups?Billing_Group_ID=5555')).json().map((g: { group_id: number }) => g.group_id), [7003]);
       assert.equal((await admin('GET', 'groups?billing_group_id=abc')).statusCode, 400);
       assert.equal((await admin('GET', 'groups?owner=1')).statusCode, 400);
       assert.deepEqual((await caller(t, t.other.admin)('GET', 'groups')).json(), []);
