@@ -43,7 +43,7 @@ export const billingGroupRoutes: FastifyPluginAsyncTypebox<{ service: BillingGro
     '/billinggroups',
     {
       config,
-      schema: { tags, summary: 'Create a root billing group', body: Type.Ref(BillingGroupCreate), response: { 201: Type.Ref('BillingGroup'), ...problemResponses(400, 401, 403, 413, 415) } },
+      schema: { tags, summary: 'Create a root billing group', body: Type.Ref(BillingGroupCreate), response: { 201: Type.Ref('BillingGroup', { description: 'Created; Location names it' }), ...problemResponses(400, 401, 403, 413, 415) } },
     },
     async (request, reply) => created(request.url, reply, await service.createBillingGroup(writeContextOf(request), undefined, request.body)),
   );
@@ -58,7 +58,7 @@ export const billingGroupRoutes: FastifyPluginAsyncTypebox<{ service: BillingGro
         description: 'A 4th level is 400. The parent must be active and hold no groups (groups hang only on leaves): else 409.',
         params: ParentParams,
         body: Type.Ref(BillingGroupCreate),
-        response: { 201: Type.Ref('BillingGroup'), ...problemResponses(400, 401, 403, 404, 409, 413, 415) },
+        response: { 201: Type.Ref('BillingGroup', { description: 'Created; Location names it' }), ...problemResponses(400, 401, 403, 404, 409, 413, 415) },
       },
     },
     async (request, reply) => created(request.url, reply, await service.createBillingGroup(writeContextOf(request), request.params.id, request.body)),
@@ -74,7 +74,7 @@ export const billingGroupRoutes: FastifyPluginAsyncTypebox<{ service: BillingGro
         params: IdParams,
         headers: IfMatchHeaders,
         body: Type.Ref(BillingGroupUpdate),
-        response: { 200: Type.Ref('BillingGroup'), ...problemResponses(400, 401, 403, 404, 412, 413, 415) },
+        response: { 200: Type.Ref('BillingGroup', { description: 'The billing group as it now is, with its new ETag' }), ...problemResponses(400, 401, 403, 404, 412, 413, 415) },
       },
     },
     async (request, reply) => written(reply, await service.updateBillingGroup(writeContextOf(request), request.params.id, request.body, request.headers['if-match'])),

@@ -48,7 +48,7 @@ export const groupRoutes: FastifyPluginAsyncTypebox<{ service: GroupService }> =
         tags,
         summary: 'Create a group on an active leaf billing group',
         body: Type.Ref(GroupCreate),
-        response: { 201: Type.Ref('Group'), ...problemResponses(400, 401, 403, 413, 415) },
+        response: { 201: Type.Ref('Group', { description: 'Created; Location names it' }), ...problemResponses(400, 401, 403, 413, 415) },
       },
     },
     async (request, reply) => {
@@ -68,7 +68,7 @@ export const groupRoutes: FastifyPluginAsyncTypebox<{ service: GroupService }> =
         params: IdParams,
         headers: IfMatchHeaders,
         body: Type.Ref(GroupUpdate),
-        response: { 200: Type.Ref('Group'), ...problemResponses(400, 401, 403, 404, 412, 413, 415) },
+        response: { 200: Type.Ref('Group', { description: 'The group as it now is, with its new ETag' }), ...problemResponses(400, 401, 403, 404, 412, 413, 415) },
       },
     },
     async (request, reply) => written(reply, await service.updateGroup(writeContextOf(request), request.params.id, request.body, request.headers['if-match'])),

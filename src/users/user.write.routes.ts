@@ -23,7 +23,7 @@ const emptyBodyIsObject = async (request: FastifyRequest) => {
   if (request.body === undefined || request.body === null) request.body = {};
 };
 
-const user = { 200: Type.Ref('User') };
+const user = { 200: Type.Ref('User', { description: 'The user as it now is; the ETag header holds its new ETag' }) };
 
 /** The user writes of §3: create, replace, merge-patch, activate and deactivate. All need the `write` scope. */
 export const userWriteRoutes: FastifyPluginAsyncTypebox<{ writer: UserWriter }> = async (app, { writer }) => {
@@ -41,7 +41,7 @@ export const userWriteRoutes: FastifyPluginAsyncTypebox<{ writer: UserWriter }> 
           tags: ['users'],
           summary: 'Create a user (status awaiting_approval)',
           body: Type.Ref(UserCreate),
-          response: { 201: Type.Ref('User'), ...problemResponses(400, 401, 403, 409, 413, 415) },
+          response: { 201: Type.Ref('User', { description: 'Created: the new user; Location names it, ETag tags it' }), ...problemResponses(400, 401, 403, 409, 413, 415) },
         },
       },
       async (request, reply) => {

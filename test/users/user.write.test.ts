@@ -203,6 +203,25 @@ for (const dialect of DIALECTS) {
       });
     });
 
+    it('the OpenAPI document describes every user write with its errors', async () => {
+      const spec = (await t.app.inject({ url: '/openapi.json' })).json();
+      const users = spec.paths['/api/v1/users'];
+      const one = spec.paths['/api/v1/users/{user}'];
+      for (const code of ['201', '400', '401', '403', '409', '413', '415']) assert.ok(users.post.responses[code], `POST ${code}`);
+      assert.ok(users.post.requestBody.content['application/json'].schema.$ref.endsWith('UserCreate'));
+      for (const code of ['400', '404', '409', '412', '415']) {
+        assert.ok(one.put.responses[code], `PUT ${code}`);
+        assert.ok(one.patch.responses[code], `PATCH ${code}`);
+      }
+      assert.deepEqual(Object.keys(one.patch.requestBody.content).sort(), ['application/json', 'application/merge-patch+json']);
+      assert.ok(one.put.parameters.some((p: { in: string; name: string }) => p.in === 'header' && p.name === 'if-match'));
+      assert.ok(spec.paths['/api/v1/users/{user}/activate'].put.responses['412']);
+      const deactivate = spec.paths['/api/v1/users/{user}/deactivate'];
+      assert.ok(deactivate.put.requestBody.content['application/json'].schema.$ref.endsWith('UserDeactivation'));
+      assert.ok(deactivate.delete.responses['200']);
+      for (const name of ['UserCreate', 'UserReplace', 'UserPatch', 'UserDeactivation', 'BillingGroup', 'Group']) assert.ok(spec.components.schemas[name], name);
+    });
+
     describe('bad bodies', () => {
       it('wrong content types are 415', async () => {
         for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/merge-patch+json', 'application/xml']) {
