@@ -48,6 +48,23 @@ for (const dialect of DIALECTS) {
       assert.equal(await auditCount(t, t.demo.orgId), audits + 1);
     });
 
+    it('over real sockets too: 25 simultaneous creates of one username give one 201 and 24 409', async () => {
+      const address = await second.listen({ port: 0, host: '127.0.0.1' });
+      const responses = await Promise.all(
+        Array.from({ length: 25 }, (_, i) =>
+          fetch(`${address}/api/v1/users`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${t.demo.write}`, 'content-type': 'application/json' },
+            body: JSON.stringify(newUser(i % 3 ? 'SocketRacer' : 'socketracer')),
+          }),
+        ),
+      );
+      const codes = responses.map((r) => r.status).sort();
+      assert.equal(count(codes, 201), 1, codes.join(','));
+      assert.equal(count(codes, 409), 24, codes.join(','));
+      for (const r of responses) assert.match(String(r.headers.get('content-type')), r.status === 201 ? /application\/json/ : /application\/problem\+json/);
+    });
+
     it('25 simultaneous creates of different users all land, each counted once', async () => {
       const total = (await call(0)('GET', 'users?pagesize=1', { key: t.demo.read })).json().paging.total;
       const version = await writeVersionOf(t, t.demo.orgId);
