@@ -12,7 +12,7 @@ import { DIALECTS } from '../support/databases.js';
  * script-shaped values are only data.
  */
 
-const RUNS = Number(process.env.ROSTER_PROPERTY_RUNS ?? 120);
+const RUNS = Number(process.env.ROSTER_PROPERTY_RUNS ?? 100);
 const ascii = (max: number) => fc.string({ unit: fc.constantFrom(...Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i))), maxLength: max });
 
 interface Secrets {

@@ -72,22 +72,23 @@ for (const dialect of DIALECTS) {
       const prefix = key.slice(0, 12);
       for (const app of [t.app, b.app]) assert.equal((await app.inject({ url: USERS, headers: bearer(key) })).statusCode, 200);
 
+      await roster(url, 'keys', 'revoke', prefix);
+      for (const app of [t.app, b.app]) assert.equal((await app.inject({ url: USERS, headers: bearer(key) })).statusCode, 401);
+
       const listed = (await roster(url, 'keys', 'list', '--org', 'other')).stdout;
       const lines = listed.trim().split('\n');
       assert.match(lines[0]!, /^ID\s+PREFIX\s+SCOPE\s+CREATED\s+LAST_USED\s+EXPIRES\s+REVOKED$/);
       assert.equal(lines.length, 3, listed);
       const row = lines.find((l) => l.includes(prefix))!.split(/\s+/);
       assert.equal(row[2], 'read');
+      assert.match(row[3]!, /^\d{4}-\d\d-\d\dT/);
       assert.match(row[4]!, /^\d{4}-\d\d-\d\dT/, 'last used is recorded');
       const expires = Date.parse(`${row[5]}Z`);
       assert.ok(Math.abs(expires - (Date.now() + 30 * 86_400_000)) < 600_000, row[5]);
-      assert.equal(row[6], '-');
-      assert.ok(!listed.includes(key), 'keys list shows a key');
-
-      await roster(url, 'keys', 'revoke', prefix);
-      for (const app of [t.app, b.app]) assert.equal((await app.inject({ url: USERS, headers: bearer(key) })).statusCode, 401);
-      const revokedRow = (await roster(url, 'keys', 'list', '--org', 'other')).stdout.split('\n').find((l) => l.includes(prefix))!;
-      assert.match(revokedRow.split(/\s+/)[6]!, /^\d{4}-\d\d-\d\dT/);
+      assert.match(row[6]!, /^\d{4}-\d\d-\d\dT/, 'revoked is shown');
+      const adminRow = lines.find((l) => !l.includes(prefix) && !l.startsWith('ID'))!.split(/\s+/);
+      assert.deepEqual([adminRow[2], adminRow[5], adminRow[6]], ['admin', '-', '-']);
+      assert.ok(!listed.includes(key) && !listed.includes(t.other.admin), 'keys list shows a key');
 
       const audit = await roster(url, 'audit', '--org', 'other', '--action', 'key.create', '--action', 'key.revoke', '--since', '2000-01-01T00:00:00Z');
       const entries = audit.stdout.trim().split('\n').map((l) => JSON.parse(l));
@@ -99,9 +100,6 @@ for (const dialect of DIALECTS) {
       // The same entries as GET audit.
       const api = (await t.app.inject({ url: '/api/v1/audit?action=key.create&action=key.revoke', headers: bearer(t.other.admin) })).json();
       assert.deepEqual(api.results, entries);
-
-      await assert.rejects(roster(url, 'audit', '--org', 'other', '--since', 'yesterday'), (e: { stderr: string }) => /since/.test(e.stderr));
-      await assert.rejects(roster(url, 'keys', 'create', '--org', 'other', '--scope', 'read', '--expires', 'soon'), (e: { stderr: string }) => /--expires/.test(e.stderr));
     });
   });
 }
