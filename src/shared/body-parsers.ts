@@ -1,4 +1,25 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { AppError } from '../errors.js';
+
+/**
+ * JSON is UTF-8 (RFC 8259) and Roster decodes no content coding: a body in
+ * another charset or compressed would be misread, so it is a 415 that says so.
+ */
+async function refuseUnreadableBodies(request: FastifyRequest): Promise<void> {
+  const encoding = request.headers['content-encoding'];
+  if (typeof encoding === 'string' && encoding.trim() !== '' && encoding.trim().toLowerCase() !== 'identity') {
+    throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Encoding "${encoding}" is not supported: send the body uncompressed.`, {
+      headers: { 'accept-encoding': 'identity' },
+      errors: [{ header: 'content-encoding', message: 'must be absent or identity' }],
+    });
+  }
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(request.headers['content-type'] ?? '')?.[1]?.toLowerCase();
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    throw new AppError('UNSUPPORTED_MEDIA_TYPE', `The charset "${charset}" is not supported: send JSON as UTF-8.`, {
+      errors: [{ header: 'content-type', message: 'must have no charset or charset=utf-8' }],
+    });
+  }
+}
 
 /**
  * Content types of the write routes, set per plugin (Fastify encapsulates
@@ -7,6 +28,10 @@ import type { FastifyInstance } from 'fastify';
  */
 export function acceptJsonOnly(app: FastifyInstance): void {
   app.removeContentTypeParser('text/plain');
+  app.addHook('preParsing', async (request, _reply, payload) => {
+    await refuseUnreadableBodies(request);
+    return payload;
+  });
 }
 
 /** PATCH bodies: RFC 7396 `application/merge-patch+json`, and `application/json` as many clients send. */
