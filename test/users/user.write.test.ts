@@ -91,6 +91,9 @@ for (const dialect of DIALECTS) {
         assert.equal((await call('POST', 'users', { body: newUser('ÉMILE') })).statusCode, 409);
         assert.equal(await auditCount(t, t.demo.orgId), audits + 1);
         assert.equal(await writeVersionOf(t, t.demo.orgId), version + 1);
+        const elsewhere = await caller(t, t.other.admin)('POST', 'users', { body: newUser('RSmith') });
+        assert.equal(elsewhere.statusCode, 201, 'usernames are unique per organization only');
+        assert.equal((await call('GET', 'users/rsmith', { key: t.demo.read })).json().user_id, '627b4c86-1ff1-4ca7-8827-95c214666636');
       });
 
       it('rejects every broken field with a 400 naming it', async () => {
