@@ -29,6 +29,14 @@ for (const dialect of DIALECTS) {
         `POST /api/v1/users HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${write}\r\n` +
           `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, half)}`,
       );
+      // Another client whose request headers are half sent when SIGTERM arrives.
+      const late = tcpConnect({ host: hostname, port: Number(port) });
+      let lateResponse = '';
+      const lateClosed = new Promise<void>((resolve) => late.on('close', () => resolve()));
+      late.on('data', (d) => (lateResponse += d.toString()));
+      late.on('error', () => {});
+      await new Promise<void>((resolve) => late.on('connect', () => resolve()));
+      late.write(`GET /api/v1/users?pagesize=1 HTTP/1.1\r\nHost: ${hostname}\r\n`);
       await sleep(300);
       const signalledAt = Date.now();
       roster.child.kill('SIGTERM');
@@ -41,6 +49,14 @@ for (const dialect of DIALECTS) {
       );
       assert.ok(refused, 'a new connection was accepted after SIGTERM');
       assert.equal(roster.child.exitCode, null, 'the process exited before its in-flight request finished');
+
+      // It completes its request while the server drains: 503 problem+json with Retry-After, and the connection closes.
+      late.write(`Authorization: Bearer ${write}\r\n\r\n`);
+      await lateClosed;
+      assert.match(lateResponse, /^HTTP\/1\.1 503 /, lateResponse);
+      assert.match(lateResponse, /\r\nretry-after: \d+\r\n/i);
+      assert.match(lateResponse, /\r\ncontent-type: application\/problem\+json/i);
+      assert.match(lateResponse, /"code":"SERVICE_UNAVAILABLE"/);
 
       socket.write(body.slice(half));
       await closed;
