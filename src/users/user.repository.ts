@@ -67,8 +67,8 @@ function substring(column: 'username_fold' | 'name_fold', needles: readonly stri
     );
 }
 
-function applyFilter(db: Db | Transaction<Database>, orgId: number, filter: UserFilter) {
-  const sqlite = isSqlite(db);
+function applyFilter(db: Db | Transaction<Database>, orgId: number, filter: UserFilter, scanSubstrings = false) {
+  const sqlite = isSqlite(db) && !scanSubstrings;
   let query = db.selectFrom('users').where('users.org_id', '=', orgId);
   if (filter.usernames.length > 0) query = query.where(substring('username_fold', filter.usernames, sqlite));
   if (filter.names.length > 0) query = query.where(substring('name_fold', filter.names, sqlite));
@@ -96,9 +96,31 @@ const sortColumn = {
   last_updated_date: 'users.last_updated_date',
 } as const;
 
-/** One page of an organization's users matching `filter`, in a total order (ties on user_id, null dates last). */
-export async function findUsers(db: Db, orgId: number, filter: UserFilter, sort: UserSort, limit: number, offset: number): Promise<UserRow[]> {
-  return applyFilter(db, orgId, filter)
+/** What the caller already knows about a page's query: its total and the organization's. */
+export interface PageHint {
+  readonly total: number;
+  readonly orgTotal: number;
+}
+
+/**
+ * One page of an organization's users matching `filter`, in a total order (ties on user_id, null dates last).
+ *
+ * With a substring filter and a hint, SQLite picks the cheaper of two plans:
+ * many matches: walk the sort order's index testing each row with LIKE, which
+ * reaches the page after about (offset+limit) × orgTotal / total rows; few
+ * matches: take them from the trigram index and sort them (about total rows).
+ */
+export async function findUsers(
+  db: Db,
+  orgId: number,
+  filter: UserFilter,
+  sort: UserSort,
+  limit: number,
+  offset: number,
+  hint?: PageHint,
+): Promise<UserRow[]> {
+  const scan = hint !== undefined && hint.total * hint.total > (offset + limit) * hint.orgTotal;
+  return applyFilter(db, orgId, filter, scan)
     .selectAll('users')
     .orderBy(sortColumn[sort.field], (ob) => (sort.order === 'asc' ? ob.asc() : ob.desc()).nullsLast())
     .orderBy('users.user_id', sort.order)

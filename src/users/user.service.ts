@@ -10,6 +10,7 @@ import {
   findUsers,
   findUsersAfter,
   findWriteVersion,
+  isSqlite,
   userSortKey,
   type UserFilter,
   type UserSort,
@@ -61,6 +62,8 @@ export interface UserReaderOptions {
   readonly cacheBytes?: number;
 }
 
+const NO_FILTER: UserFilter = { usernames: [], names: [], statuses: [], roles: [], billingGroups: [], groupOwners: [] };
+
 // Pages are read and written CHUNK users at a time: a 10,000-user page streams in flat memory.
 const CHUNK = 500;
 // Answers up to this size are cached (a page of 25 is ~12 KB; the 10,000-user default page is ~5 MB and streams).
@@ -84,6 +87,7 @@ async function* pageRest(db: Db, orgId: number, filter: UserFilter, sort: UserSo
 /** The read side of the directory. */
 export function createUserReader(db: Db, options: UserReaderOptions = {}) {
   const cache = new PageCache(options.cacheBytes ?? 64 * 1024 * 1024, MAX_CACHED_BYTES);
+  const sqlite = isSqlite(db);
   return {
     /**
      * One page of users matching the query, with the exact total, as JSON text.
@@ -100,7 +104,16 @@ export function createUserReader(db: Db, options: UserReaderOptions = {}) {
       const filter = filterFromQuery(query);
       const sort: UserSort = { field: query.sortby ?? 'username', order: query.sortorder ?? 'asc' };
       const first = Math.min(page.pageSize, CHUNK);
-      const [rows, total] = await Promise.all([findUsers(db, orgId, filter, sort, first, page.offset), countUsers(db, orgId, filter)]);
+      let rows: UserRow[];
+      let total: number;
+      if (sqlite && (filter.usernames.length > 0 || filter.names.length > 0)) {
+        // The page's plan depends on how many match (see findUsers); SQLite answers synchronously anyway.
+        total = await countUsers(db, orgId, filter);
+        const orgTotal = await countUsers(db, orgId, NO_FILTER);
+        rows = await findUsers(db, orgId, filter, sort, first, page.offset, { total, orgTotal });
+      } else {
+        [rows, total] = await Promise.all([findUsers(db, orgId, filter, sort, first, page.offset), countUsers(db, orgId, filter)]);
+      }
       const start = pageHead(page.pageNumber, page.pageSize, total) + rows.map(userRowToJson).join(',');
       if (rows.length < first || first === page.pageSize) {
         const body = start + PAGE_TAIL;
