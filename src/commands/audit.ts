@@ -1,5 +1,4 @@
-import { Value } from '@sinclair/typebox/value';
-import { AuditQuery } from '../audit/audit.schemas.js';
+import { TARGET_TYPES, type AuditQuery } from '../audit/audit.schemas.js';
 import { createAuditReader } from '../audit/audit.service.js';
 import type { Config } from '../config.js';
 import { connect } from '../db/connect.js';
@@ -23,24 +22,23 @@ export interface AuditOptions {
  * answer, one JSON object per line (the same objects), and the paging on stderr.
  */
 export async function auditCommand(config: Config, options: AuditOptions): Promise<void> {
-  const query = {
-    pagenumber: options.pageNumber,
-    pagesize: options.pageSize,
-    target_id: options.targetId,
-    action: options.action,
-    target_type: options.targetType,
-    since: options.since,
-    until: options.until,
-    sortorder: options.desc ? 'desc' : undefined,
+  const bad = options.targetType?.find((t) => !(TARGET_TYPES as readonly string[]).includes(t.toLowerCase()));
+  if (bad !== undefined) throw new Error(`--target-type "${bad}" must be one of: ${TARGET_TYPES.join(', ')}`);
+  const query: AuditQuery = {
+    ...(options.pageNumber !== undefined && { pagenumber: options.pageNumber }),
+    ...(options.pageSize !== undefined && { pagesize: options.pageSize }),
+    ...(options.targetId && { target_id: options.targetId }),
+    ...(options.action && { action: options.action }),
+    ...(options.targetType && { target_type: options.targetType.map((t) => t.toLowerCase()) as AuditQuery['target_type'] }),
+    ...(options.since !== undefined && { since: options.since }),
+    ...(options.until !== undefined && { until: options.until }),
+    ...(options.desc && { sortorder: 'desc' as const }),
   };
-  const defined = Object.fromEntries(Object.entries(query).filter(([, v]) => v !== undefined));
-  const problem = [...Value.Errors(AuditQuery, defined)][0];
-  if (problem) throw new Error(`${problem.path.slice(1).replace(/\/\d+$/, '')} ${problem.message.toLowerCase()}`);
   const conn = connect(config.database);
   try {
     await migrateToLatest(conn);
     const orgId = await requireOrganization(conn.db, options.org);
-    const { body } = await createAuditReader(conn.db).listEntries(orgId, defined as AuditQuery);
+    const { body } = await createAuditReader(conn.db).listEntries(orgId, query);
     for (const entry of body.results) process.stdout.write(`${JSON.stringify(entry)}\n`);
     const { pageNumber, pageSize, total } = body.paging;
     const first = (pageNumber - 1) * pageSize;
