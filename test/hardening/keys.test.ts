@@ -90,15 +90,15 @@ for (const dialect of DIALECTS) {
       assert.deepEqual([adminRow[2], adminRow[5], adminRow[6]], ['admin', '-', '-']);
       assert.ok(!listed.includes(key) && !listed.includes(t.other.admin), 'keys list shows a key');
 
-      const audit = await roster(url, 'audit', '--org', 'other', '--action', 'key.create', '--action', 'key.revoke', '--since', '2000-01-01T00:00:00Z');
+      const audit = await roster(url, 'audit', '--org', 'other', '--action', 'key.create', '--action', 'key.revoke', '--target-type', 'API_KEY', '--since', '2000-01-01T00:00:00Z', '--desc');
       const entries = audit.stdout.trim().split('\n').map((l) => JSON.parse(l));
-      assert.deepEqual(entries.map((e) => e.action), ['key.create', 'key.create', 'key.revoke']);
+      assert.deepEqual(entries.map((e) => e.action), ['key.revoke', 'key.create', 'key.create']);
       assert.equal(entries[1].changes.prefix.after, prefix);
       assert.ok(entries[1].changes.expires_at.after);
       assert.ok(!audit.stdout.includes(key));
       assert.match(audit.stderr, /entries 1–3 of 3/);
       // The same entries as GET audit.
-      const api = (await t.app.inject({ url: '/api/v1/audit?action=key.create&action=key.revoke', headers: bearer(t.other.admin) })).json();
+      const api = (await t.app.inject({ url: '/api/v1/audit?action=key.create&action=key.revoke&sortorder=desc', headers: bearer(t.other.admin) })).json();
       assert.deepEqual(api.results, entries);
     });
   });
