@@ -25,13 +25,23 @@ function migratorFor(conn: Connection): Migrator {
     provider: { getMigrations: async () => listMigrations(conn.dialect) },
     migrationTableName: 'roster_migrations',
     migrationLockTableName: 'roster_migrations_lock',
+    // Numbers are reserved per issue and land in any order (006 may be applied before 005 exists).
+    allowUnorderedMigrations: true,
   });
+}
+
+/** A driver error in words: some (an AggregateError of refused connections) have an empty message but a code. */
+function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as { code?: unknown }).code;
+  return error.message || (typeof code === 'string' ? code : error.name);
 }
 
 function check({ error, results }: MigrationResultSet): string[] {
   if (error) {
-    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
-    throw new MigrationError(`migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`);
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+    // No failed migration means none ran: the database could not be reached or read at all.
+    throw new MigrationError(failed ? `migration ${failed} failed: ${describeError(error)}` : `cannot migrate the database: ${describeError(error)}`);
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
