@@ -6,6 +6,7 @@ import { loadConfig, type Config } from '../config.js';
 import { connect } from '../db/connect.js';
 import { migrateToLatest } from '../db/migrator.js';
 import { IMPORT_FORMATS, ImportFileError, openImportSource, type ImportFormat, type ImportSource } from '../import/import.source.js';
+import { tuneForBulkImport } from '../import/import.repository.js';
 import { importUsers, type ImportCounts, type Rejection } from '../import/import.service.js';
 import { requireOrganization } from '../orgs/org.service.js';
 
@@ -40,6 +41,7 @@ export async function importCommand(config: Config, file: string, opts: ImportCo
   const progress = process.stderr.isTTY ? new Progress() : null;
   try {
     await migrateToLatest(conn);
+    await tuneForBulkImport(conn);
     const orgId = await requireOrganization(conn.db, opts.org);
     const source = await openImportSource(file, opts.format);
     rejects = opts.rejects ? new RejectsWriter(opts.rejects, source) : null;

@@ -1,5 +1,6 @@
 /** The SQL of bulk import: batch look-ups and multi-row writes, every query scoped to the organization. */
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
+import type { Connection } from '../db/connect.js';
 import type { Database, NewUserRow, UserRow } from '../db/schema.js';
 
 type Trx = Transaction<Database>;
@@ -15,22 +16,33 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
-/** The organization's users with any of these user_ids or folded usernames. */
-export async function findUsersByIdsOrFolds(trx: Trx, orgId: number, userIds: readonly string[], folds: readonly string[]): Promise<UserRow[]> {
+/**
+ * The organization's users with any of these user_ids or folded usernames, and
+ * which of the user_ids another organization holds (user_id is unique across
+ * the database). The user_id look-up goes by the global unique index alone:
+ * with `org_id = ?` beside it SQLite would walk the organization's whole index.
+ */
+export async function findUsersByIdsOrFolds(
+  trx: Trx,
+  orgId: number,
+  userIds: readonly string[],
+  folds: readonly string[],
+): Promise<{ rows: UserRow[]; elsewhere: Set<string> }> {
   const rows: UserRow[] = [];
-  for (const ids of chunks(userIds, LOOKUP_CHUNK)) rows.push(...(await trx.selectFrom('users').selectAll().where('org_id', '=', orgId).where('user_id', 'in', ids).execute()));
-  for (const fs of chunks(folds, LOOKUP_CHUNK)) rows.push(...(await trx.selectFrom('users').selectAll().where('org_id', '=', orgId).where('username_fold', 'in', fs).execute()));
-  return rows;
-}
-
-/** Which of these user_ids another organization holds (user_id is unique across the database). */
-export async function findUserIdsOutsideOrg(trx: Trx, orgId: number, userIds: readonly string[]): Promise<Set<string>> {
-  const taken = new Set<string>();
+  const elsewhere = new Set<string>();
+  const found = new Set<string>();
   for (const ids of chunks(userIds, LOOKUP_CHUNK)) {
-    const rows = await trx.selectFrom('users').select('user_id').where('org_id', '<>', orgId).where('user_id', 'in', ids).execute();
-    for (const r of rows) taken.add(r.user_id);
+    for (const row of await trx.selectFrom('users').selectAll().where('user_id', 'in', ids).execute()) {
+      if (row.org_id !== orgId) elsewhere.add(row.user_id);
+      else {
+        rows.push(row);
+        found.add(row.username_fold);
+      }
+    }
   }
-  return taken;
+  const rest = folds.filter((f) => !found.has(f));
+  for (const fs of chunks(rest, LOOKUP_CHUNK)) rows.push(...(await trx.selectFrom('users').selectAll().where('org_id', '=', orgId).where('username_fold', 'in', fs).execute()));
+  return { rows, elsewhere };
 }
 
 /** The ids of the organization's billing groups and groups. */
@@ -83,4 +95,21 @@ export async function insertAccessRows(
 export async function updateUserRow(trx: Trx, orgId: number, pk: number, row: NewUserRow): Promise<void> {
   const { org_id: _org, ...values } = row;
   await trx.updateTable('users').set(values).where('org_id', '=', orgId).where('id', '=', pk).execute();
+}
+
+/**
+ * Connection settings for a bulk import. SQLite: NORMAL sync in WAL mode (a
+ * crash may lose the last committed batches, never consistency; the import is
+ * idempotent, so re-running it finishes the job) and a 64 MB page cache for
+ * the index inserts of a big file.
+ */
+export async function tuneForBulkImport(conn: Connection): Promise<void> {
+  if (conn.dialect !== 'sqlite') return;
+  await sql`pragma synchronous = normal`.execute(conn.db);
+  await sql`pragma cache_size = -65536`.execute(conn.db);
+}
+
+/** PostgreSQL: this batch's commit does not wait for the WAL flush (the same trade as SQLite's NORMAL sync). */
+export async function relaxBatchCommit(trx: Trx, dialect: Connection['dialect']): Promise<void> {
+  if (dialect === 'postgres') await sql`set local synchronous_commit = off`.execute(trx);
 }

@@ -20,10 +20,10 @@ import {
   findAccessIds,
   findAccessIdsOutsideOrg,
   findRootBillingGroupByName,
-  findUserIdsOutsideOrg,
   findUsersByIdsOrFolds,
   insertAccessRows,
   insertUsers,
+  relaxBatchCommit,
   updateUserRow,
 } from './import.repository.js';
 import type { CheckedRow } from './import.rows.js';
@@ -163,6 +163,7 @@ class ImportRun {
   async processBatch(trx: Trx, batch: readonly CheckedRow[]): Promise<boolean> {
     const { orgId } = this.options;
     await bumpWriteVersion(trx, orgId);
+    await relaxBatchCommit(trx, this.options.dialect);
     const rejections: Rejection[] = [];
     const good = batch.filter((row) => {
       if (row.problems.length === 0) return true;
@@ -174,12 +175,11 @@ class ImportRun {
     const givenFolds = [...new Set(good.flatMap((r) => (r.input.username !== undefined ? [fold(r.input.username)] : [])))];
     const byId = new Map<string, UserRow>();
     const byFold = new Map<string, UserRow>();
-    for (const u of await findUsersByIdsOrFolds(trx, orgId, givenIds, givenFolds)) {
+    const { rows: existing, elsewhere } = await findUsersByIdsOrFolds(trx, orgId, givenIds, givenFolds);
+    for (const u of existing) {
       byId.set(u.user_id, u);
       byFold.set(u.username_fold, u);
     }
-    const missingIds = givenIds.filter((id) => !byId.has(id));
-    const elsewhere = missingIds.length > 0 ? await findUserIdsOutsideOrg(trx, orgId, missingIds) : new Set<string>();
     this.foreignIds = await this.findForeignAccessIds(trx, good);
     this.batchPending = { billingGroups: new Set(), groups: new Set() };
 
