@@ -50,7 +50,7 @@ export const userReadRoutes: FastifyPluginAsyncTypebox<{ reader: UserReader }> =
         params: UserParams,
         // No query parameters: any is a 400 (nothing is silently ignored).
         querystring: Type.Object({}, { additionalProperties: false }),
-        response: { 200: Type.Ref('User'), 304: Type.Null({ description: 'Not modified (If-None-Match)' }), ...problemResponses(401, 403, 404) },
+        response: { 200: Type.Ref('User'), 304: Type.Null({ description: 'Not modified (If-None-Match)' }), ...problemResponses(400, 401, 403, 404) },
       },
     },
     async (request, reply) => {
