@@ -46,32 +46,41 @@ export function usesTrigramIndex(needle: string): boolean {
 }
 
 /**
- * `column` holds `needle` as a literal substring (both already folded).
- * SQLite: a needle of 3+ code points is an FTS5 trigram phrase over the folded
- * column (a phrase of consecutive trigrams is exactly a substring; the
- * tokenizer is case-sensitive over the folds, so nothing is folded twice);
- * shorter ones are a LIKE scan. PostgreSQL: LIKE, which the pg_trgm GIN index
- * serves and rechecks. Both keep `%`, `_`, `\\`, `*` and quotes literal.
+ * How a substring filter is answered: `index` uses the trigram index (SQLite:
+ * an FTS5 phrase for needles of 3+ code points; PostgreSQL: LIKE, which the
+ * pg_trgm GIN index serves and rechecks); `walk` tests rows one by one with
+ * LIKE as another index (the sort order's) is walked (on PostgreSQL the
+ * column is wrapped so that the GIN index cannot be chosen).
  */
-function substring(column: 'username_fold' | 'name_fold', needles: readonly string[], sqlite: boolean) {
+export type SubstringPlan = 'index' | 'walk';
+
+/**
+ * `column` holds `needle` as a literal substring (both already folded). An
+ * FTS5 phrase of consecutive trigrams is exactly a substring, and its
+ * tokenizer is case-sensitive over the folds, so nothing is folded twice;
+ * LIKE escapes `%`, `_` and `\`. Needles shorter than 3 code points scan.
+ */
+function substring(column: 'username_fold' | 'name_fold', needles: readonly string[], sqlite: boolean, plan: SubstringPlan) {
   return (eb: ExpressionBuilder<Database, 'users'>): Expression<SqlBool> =>
     eb.or(
       needles.map((n) => {
         if (n.length > MAX_NEEDLE) return sql<SqlBool>`1 = 0`;
-        if (sqlite && usesTrigramIndex(n)) {
+        if (sqlite && plan === 'index' && usesTrigramIndex(n)) {
           const phrase = `"${n.replace(/"/g, '""')}"`;
           return sql<SqlBool>`users.id in (select rowid from users_trgm where ${sql.ref(`users_trgm.${column}`)} match ${phrase})`;
         }
-        return sql<SqlBool>`${sql.ref(`users.${column}`)} like ${`%${escapeLike(n)}%`} escape '\\'`;
+        const pattern = `%${escapeLike(n)}%`;
+        if (!sqlite && plan === 'walk') return sql<SqlBool>`(${sql.ref(`users.${column}`)} || '') like ${pattern} escape '\\'`;
+        return sql<SqlBool>`${sql.ref(`users.${column}`)} like ${pattern} escape '\\'`;
       }),
     );
 }
 
-function applyFilter(db: Db | Transaction<Database>, orgId: number, filter: UserFilter, scanSubstrings = false) {
-  const sqlite = isSqlite(db) && !scanSubstrings;
+function applyFilter(db: Db | Transaction<Database>, orgId: number, filter: UserFilter, plan: SubstringPlan = 'index') {
+  const sqlite = isSqlite(db);
   let query = db.selectFrom('users').where('users.org_id', '=', orgId);
-  if (filter.usernames.length > 0) query = query.where(substring('username_fold', filter.usernames, sqlite));
-  if (filter.names.length > 0) query = query.where(substring('name_fold', filter.names, sqlite));
+  if (filter.usernames.length > 0) query = query.where(substring('username_fold', filter.usernames, sqlite, plan));
+  if (filter.names.length > 0) query = query.where(substring('name_fold', filter.names, sqlite, plan));
   if (filter.statuses.length > 0) query = query.where('users.status', 'in', filter.statuses as UserRow['status'][]);
   if (filter.roles.length > 0) query = query.where(sql<SqlBool>`(users.roles_mask & ${rolesMask(filter.roles)}) <> 0`);
   if (filter.billingGroups.length > 0) {
@@ -102,13 +111,17 @@ export interface PageHint {
   readonly orgTotal: number;
 }
 
+// Past this offset a page is found by its keys alone first (an index-only walk), then its rows are read.
+const DEFERRED_OFFSET = 1000;
+
 /**
  * One page of an organization's users matching `filter`, in a total order (ties on user_id, null dates last).
  *
- * With a substring filter and a hint, SQLite picks the cheaper of two plans:
- * many matches: walk the sort order's index testing each row with LIKE, which
- * reaches the page after about (offset+limit) × orgTotal / total rows; few
- * matches: take them from the trigram index and sort them (about total rows).
+ * With a substring filter and a hint, the cheaper of two plans: many matches:
+ * walk the sort order's index testing rows with LIKE, which reaches the page
+ * after about (offset+limit) × orgTotal / total rows; few matches: take them
+ * from the trigram index and sort them (about `total` rows). Deep pages skip
+ * over keys only (a covering index walk), then read the page's rows.
  */
 export async function findUsers(
   db: Db,
@@ -119,14 +132,21 @@ export async function findUsers(
   offset: number,
   hint?: PageHint,
 ): Promise<UserRow[]> {
-  const scan = hint !== undefined && hint.total * hint.total > (offset + limit) * hint.orgTotal;
-  return applyFilter(db, orgId, filter, scan)
-    .selectAll('users')
-    .orderBy(sortColumn[sort.field], (ob) => (sort.order === 'asc' ? ob.asc() : ob.desc()).nullsLast())
-    .orderBy('users.user_id', sort.order)
-    .limit(limit)
-    .offset(offset)
-    .execute();
+  const sqlite = isSqlite(db);
+  const walk = hint !== undefined && hint.total * hint.total > (offset + limit) * hint.orgTotal;
+  const plan: SubstringPlan = walk ? 'walk' : 'index';
+  // PostgreSQL: with few matches, keep the planner off the sort index (it would walk it all for a rare needle).
+  const col = sortColumn[sort.field];
+  const sortKey = !sqlite && hint !== undefined && !walk ? sql<string>`(${sql.ref(col)} || '')` : sql.ref<string>(col);
+  const order = <Q extends { orderBy: (...args: any[]) => Q }>(q: Q): Q =>
+    q
+      .orderBy(sortKey, (ob: any) => (sort.order === 'asc' ? ob.asc() : ob.desc()).nullsLast())
+      .orderBy('users.user_id', sort.order);
+  if (offset < DEFERRED_OFFSET) return order(applyFilter(db, orgId, filter, plan).selectAll('users')).limit(limit).offset(offset).execute();
+  // SQLite's indexes hold the rowid; PostgreSQL's (org_id, sort column, user_id) indexes hold user_id.
+  const key = sqlite ? 'id' : 'user_id';
+  const keys = order(applyFilter(db, orgId, filter, plan).select(sql.ref<string>(`users.${key}`).as('k'))).limit(limit).offset(offset);
+  return order(db.selectFrom('users').innerJoin(keys.as('page'), 'page.k', `users.${key}`).selectAll('users')).execute();
 }
 
 /** True when only `status`/`role` filter: the maintained counts answer the total. */

@@ -10,7 +10,6 @@ import {
   findUsers,
   findUsersAfter,
   findWriteVersion,
-  isSqlite,
   userSortKey,
   type UserFilter,
   type UserSort,
@@ -87,7 +86,6 @@ async function* pageRest(db: Db, orgId: number, filter: UserFilter, sort: UserSo
 /** The read side of the directory. */
 export function createUserReader(db: Db, options: UserReaderOptions = {}) {
   const cache = new PageCache(options.cacheBytes ?? 64 * 1024 * 1024, MAX_CACHED_BYTES);
-  const sqlite = isSqlite(db);
   return {
     /**
      * One page of users matching the query, with the exact total, as JSON text.
@@ -106,8 +104,8 @@ export function createUserReader(db: Db, options: UserReaderOptions = {}) {
       const first = Math.min(page.pageSize, CHUNK);
       let rows: UserRow[];
       let total: number;
-      if (sqlite && (filter.usernames.length > 0 || filter.names.length > 0)) {
-        // The page's plan depends on how many match (see findUsers); SQLite answers synchronously anyway.
+      if (filter.usernames.length > 0 || filter.names.length > 0) {
+        // A substring search's plan depends on how many match (see findUsers): count first.
         total = await countUsers(db, orgId, filter);
         const orgTotal = await countUsers(db, orgId, NO_FILTER);
         rows = await findUsers(db, orgId, filter, sort, first, page.offset, { total, orgTotal });
