@@ -3,6 +3,19 @@ export function fold(value: string): string {
   return value.normalize('NFC').toLowerCase().normalize('NFC');
 }
 
+/**
+ * The folded forms a substring needle must be searched as. Lower-casing writes Greek capital sigma as final
+ * `ς` at the end of a word and `σ` elsewhere, so a needle ending in either (`ΝΙΚΟΣ` → `νικος`) may sit inside
+ * a word (`νικοσθένης`) or at its end: both forms are searched. Elsewhere in a needle the context is the
+ * stored one's, so one form is right.
+ */
+export function needleFolds(value: string): string[] {
+  const folded = fold(value);
+  if (!/[σς]$/.test(folded)) return [folded];
+  const stem = folded.slice(0, -1);
+  return [`${stem}σ`, `${stem}ς`];
+}
+
 /** Escapes `%`, `_` and `\` so that a LIKE pattern matches them literally (with `escape '\'`). */
 export function escapeLike(value: string): string {
   return value.replace(/[\\%_]/g, (c) => `\\${c}`);

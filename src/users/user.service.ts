@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import type { Db, UserRow } from '../db/schema.js';
 import { notFound } from '../errors.js';
 import { resolvePage, type PageRequest } from '../shared/paging.js';
-import { fold, isUuid } from '../shared/text.js';
+import { fold, isUuid, needleFolds } from '../shared/text.js';
 import {
   countUsers,
   findUserByUserId,
@@ -31,8 +31,8 @@ const storedId = (value: string): number => {
 /** Builds the repository filter from a validated `GET users` query. */
 export function filterFromQuery(query: UsersQuery): UserFilter {
   return {
-    usernames: (query.username ?? []).map(fold),
-    names: (query.name ?? []).map(fold),
+    usernames: (query.username ?? []).flatMap(needleFolds),
+    names: (query.name ?? []).flatMap(needleFolds),
     statuses: query.status ?? [],
     roles: (query.role ?? []) as Role[],
     billingGroups: (query.billing_group ?? []).map(storedId),
