@@ -37,6 +37,17 @@ export async function insertTestUsers(conn: Connection, orgId: number, users: re
 /** The folded form the contract's case-insensitive matching implies: NFC, then Unicode lower case. */
 export const foldText = (s: string): string => s.normalize('NFC').toLowerCase().normalize('NFC');
 
+/**
+ * The contract's substring match: folded `hay` holds folded `needle`. A needle ending in a Greek sigma matches
+ * either form of it (lower-casing writes `ς` at a word's end, `σ` elsewhere, and a needle may end mid-word).
+ */
+export function holdsNeedle(hay: string, needle: string): boolean {
+  const h = foldText(hay);
+  const n = foldText(needle);
+  const forms = /[σς]$/.test(n) ? [`${n.slice(0, -1)}σ`, `${n.slice(0, -1)}ς`] : [n];
+  return forms.some((form) => h.includes(form));
+}
+
 /** Code-point order (the order of UTF-8 bytes), as both backends sort text. */
 export const byCodePoint = (a: string, b: string): number => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 

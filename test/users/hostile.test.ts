@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { bearer, buildTestApp, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/databases.js';
-import { foldText, insertTestUsers } from '../support/users.js';
+import { foldText, holdsNeedle, insertTestUsers } from '../support/users.js';
 
 interface WireUser {
   user_id: string;
@@ -57,6 +57,7 @@ for (const dialect of DIALECTS) {
         { username: 'zoe\u0308y', name: 'Zoe\u0308 Decomposed' }, { username: 'chloé.nfc', name: 'Chloé Composed' },
         { username: "robert'); drop table users;--", name: "Robert'); DROP TABLE users;--" },
         { username: 'ǆemal', name: 'ǅemal Titlecase' }, { username: 'σοφία', name: 'ΣΟΦΊΑ Greek' },
+        { username: 'νικοσθένης', name: 'ΝΙΚΟΣΘΈΝΗΣ ΠΑΠΑΔΌΠΟΥΛΟΣ' }, { username: 'οδυσσεας', name: 'Οδυσσέας Ελύτης' },
       ]);
       const others = await insertTestUsers(t.conn, t.other.orgId, [
         { username: 'rsmith', name: `Rob ${OTHER_MARK}` },
@@ -66,7 +67,7 @@ for (const dialect of DIALECTS) {
       ]);
       otherIds = others.map((u) => u.user_id);
       demoUsers = (await list('')).json().results;
-      assert.equal(demoUsers.length, 180);
+      assert.equal(demoUsers.length, 182);
     });
     after(async () => t.close());
 
@@ -77,7 +78,7 @@ for (const dialect of DIALECTS) {
           assertSafe(res, `${param}=${value}`);
           if (mayBe414(value, res.statusCode)) continue;
           assert.equal(res.statusCode, 200, `${param}=${value.slice(0, 40)}`);
-          const expected = demoUsers.filter((u) => foldText(u[param]).includes(foldText(value))).map((u) => u.user_id);
+          const expected = demoUsers.filter((u) => holdsNeedle(u[param], value)).map((u) => u.user_id);
           const body = res.json();
           assert.deepEqual(body.results.map((u: WireUser) => u.user_id), expected, `${param}=${value.slice(0, 40)}`);
           assert.equal(body.paging.total, expected.length);
@@ -110,6 +111,17 @@ for (const dialect of DIALECTS) {
       }
       assert.equal((await list(qs('name', 'ZOË DECOMPOSED'))).json().paging.total, 1);
       assert.equal((await list(qs('name', 'σοφία'))).json().paging.total, 1, 'ΣΟΦΊΑ found lower-cased');
+    });
+
+    it('Greek sigma: a needle ending in Σ finds it inside a word and at its end', async () => {
+      const usernames = async (query: string) => (await list(query)).json().results.map((u: WireUser) => u.username).sort();
+      assert.deepEqual(await usernames(qs('name', 'ΝΙΚΟΣ')), ['νικοσθένης'], 'ΝΙΚΟΣ → νικος finds νικοσθένης');
+      assert.deepEqual(await usernames(qs('name', 'νικοσ')), ['νικοσθένης']);
+      assert.deepEqual(await usernames(qs('name', 'ΠΑΠΑΔΌΠΟΥΛΟΣ')), ['νικοσθένης']);
+      assert.deepEqual(await usernames(qs('name', 'παπαδόπουλοσ')), ['νικοσθένης'], 'a needle typed with σ finds a final ς');
+      assert.deepEqual(await usernames(qs('name', 'ΟΔΥΣ')), ['οδυσσεας']);
+      assert.deepEqual(await usernames(qs('name', 'ΕΛΎΤΗΣ')), ['οδυσσεας']);
+      assert.deepEqual(await usernames(qs('username', 'ΟΔΥΣΣΕΑΣ')), ['οδυσσεας']);
     });
 
     it('NUL in any search parameter is a 400 naming it', async () => {
@@ -210,7 +222,7 @@ for (const dialect of DIALECTS) {
 
     it('after all of it the directory is intact', async () => {
       const res = await list('');
-      assert.equal(res.json().paging.total, 180);
+      assert.equal(res.json().paging.total, 182);
       assert.equal((await list('', t.other.admin)).json().paging.total, 4);
     });
   });
