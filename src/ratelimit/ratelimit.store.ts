@@ -45,18 +45,24 @@ export async function pruneBuckets(db: RateLimitDb, now: number): Promise<void> 
 const PRUNE_EVERY = 1000;
 
 /**
- * A @fastify/rate-limit store over the database. On SQLite it writes through a
- * connection of its own with synchronous=NORMAL: a counter needs no fsync per
- * request (the directory's own connection keeps FULL; WAL checkpoints stay synced).
+ * A @fastify/rate-limit store over the database. On PostgreSQL it is the
+ * rate_limits table of migration 006. On SQLite the counters live in a file of
+ * their own beside the database (`<file>-ratelimit`, same table): SQLite has one
+ * writer per file, and a counter must never wait behind a long directory write
+ * (a strict import holds the write lock for its whole file), nor cost an fsync
+ * (synchronous=NORMAL there; the directory keeps FULL).
  */
 export function createDatabaseStore(target: DatabaseTarget, conn: Connection): { Store: FastifyRateLimitStoreCtor; close(): Promise<void> } {
   let db: RateLimitDb;
   let own: Kysely<RateLimitTables> | undefined;
   if (target.dialect === 'sqlite' && target.file !== ':memory:') {
-    const sqlite = new SQLite(target.file);
+    const sqlite = new SQLite(`${target.file}-ratelimit`);
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 10000');
+    // The same table as migration 006; this file holds nothing else, so it is created here.
+    sqlite.exec('create table if not exists rate_limits (bucket text primary key, hits integer not null, reset_at bigint not null)');
+    sqlite.exec('create index if not exists rate_limits_reset_idx on rate_limits (reset_at)');
     own = new Kysely<RateLimitTables>({ dialect: new SqliteDialect({ database: sqlite }) });
     db = own;
   } else {

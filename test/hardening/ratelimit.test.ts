@@ -124,3 +124,30 @@ for (const dialect of DIALECTS) {
     });
   });
 }
+
+describe('rate limits on SQLite do not wait behind a long directory write', { skip: !DIALECTS.includes('sqlite') && 'ROSTER_TEST_DIALECTS has no sqlite' }, () => {
+  let t: TestApp;
+  before(async () => {
+    t = await buildTestApp('sqlite', { RATE_LIMIT: '100' });
+  });
+  after(async () => t.close());
+
+  it('serves reads while another connection holds the write lock (counters live in their own file)', async () => {
+    const SQLite = (await import('better-sqlite3')).default;
+    const target = t.database.target;
+    assert.equal(target.dialect, 'sqlite');
+    // Used once first: the key's last-used time is written at most once a minute, and that write would wait.
+    assert.equal((await t.app.inject({ url: USERS, headers: bearer(t.demo.read) })).statusCode, 200);
+    const writer = new SQLite(target.dialect === 'sqlite' ? target.file : '');
+    writer.pragma('busy_timeout = 0');
+    writer.exec('begin immediate');
+    try {
+      const res = await t.app.inject({ url: USERS, headers: bearer(t.demo.read) });
+      assert.equal(res.statusCode, 200, res.body);
+      assert.match(String(res.headers.ratelimit), /^"per-key";r=98;/);
+    } finally {
+      writer.exec('rollback');
+      writer.close();
+    }
+  });
+});

@@ -6,6 +6,8 @@ import type { Dialect } from '../connect.js';
  * no REDIS_URL is set): one row per budget (an API key or a client address) and
  * fixed window. On PostgreSQL the table is UNLOGGED: counters need no crash
  * safety, and skipping the WAL keeps a counted request from costing a WAL flush.
+ * A file-backed SQLite database keeps its counters in a sidecar file instead
+ * (see ratelimit/ratelimit.store.ts); the table here serves an in-memory one.
  */
 export function hardeningMigration(dialect: Dialect): Migration {
   const pg = dialect === 'postgres';
