@@ -232,7 +232,8 @@ for (const dialect of DIALECTS) {
           assert.equal(res.statusCode, 415, type);
           assert.equal(res.json().code, 'UNSUPPORTED_MEDIA_TYPE');
         }
-        for (const headers of [{ 'content-type': 'application/json', 'content-encoding': 'gzip' }, { 'content-type': 'application/json; charset=utf-16' }, { 'content-type': 'application/json; charset=latin1' }]) {
+        const unreadable: Record<string, string>[] = [{ 'content-type': 'application/json', 'content-encoding': 'gzip' }, { 'content-type': 'application/json; charset=utf-16' }, { 'content-type': 'application/json; charset=latin1' }];
+        for (const headers of unreadable) {
           const res = await call('POST', 'users', { raw: JSON.stringify(newUser('ivy')), headers });
           assert.equal(res.statusCode, 415, JSON.stringify(headers));
           assert.match(res.json().detail, /uncompressed|UTF-8/);
