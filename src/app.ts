@@ -11,7 +11,7 @@ import type { Config } from './config.js';
 import type { Connection } from './db/connect.js';
 import { isUnavailable } from './db/db-errors.js';
 import { AppError, Problem, toProblem, type ErrorCode } from './errors.js';
-import { apiResponseHeaders, documentGuardAnswers, registerHttpGuards, serverLimits } from './http/guards.js';
+import { apiResponseHeaders, documentGuardAnswers, registerHttpGuards, serverLimits, varyByKey } from './http/guards.js';
 import { registerMetrics } from './ops/metrics.js';
 import { opsRoutes } from './ops/ops.routes.js';
 import { limitAfterAuthentication, registerRateLimit } from './ratelimit/ratelimit.plugin.js';
@@ -161,6 +161,7 @@ export async function buildApp(config: Config, conn: Connection, options: AppOpt
   await app.register(
     async (api) => {
       api.addHook('onRequest', apiResponseHeaders);
+      api.addHook('onSend', varyByKey);
       api.addHook('onRequest', limitAfterAuthentication(authenticate, limit));
       api.addHook('onRoute', documentGuardAnswers(limit !== null));
       // No backend stores NUL (PostgreSQL refuses it in text): a 400 naming the parameter, never a 500.

@@ -1,7 +1,7 @@
 import { STATUS_CODES, type ServerOptions } from 'node:http';
 import type { Socket } from 'node:net';
 import cors from '@fastify/cors';
-import type { FastifyInstance, FastifyRequest, FastifyServerOptions } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import type { Config } from '../config.js';
 import { AppError, toProblem, type ErrorCode } from '../errors.js';
 import { problemResponses } from '../shared/responses.js';
@@ -144,10 +144,20 @@ export async function registerHttpGuards(app: FastifyInstance, config: Config): 
   }
 }
 
-/** Headers of every response under the API root: personal data, so no shared cache may keep it. */
-export async function apiResponseHeaders(_request: FastifyRequest, reply: { header(name: string, value: string): unknown }): Promise<void> {
+/** onRequest under the API root: the data is personal, so no shared cache may keep it (clients may, and revalidate). */
+export async function apiResponseHeaders(_request: FastifyRequest, reply: FastifyReply): Promise<void> {
   reply.header('cache-control', 'private, no-cache');
-  reply.header('vary', 'authorization, x-organization-token');
+}
+
+/** onSend under the API root: answers vary with the key that asked, added to whatever Vary a route set (e.g. accept). */
+export async function varyByKey(_request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> {
+  const names = String(reply.getHeader('vary') ?? '')
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n !== '');
+  for (const name of ['authorization', 'x-organization-token']) if (!names.some((n) => n.toLowerCase() === name)) names.push(name);
+  reply.header('vary', names.join(', '));
+  return payload;
 }
 
 /** onRoute under the API root: every operation documents the answers the guards may give (413 only with a body). */
