@@ -3,9 +3,11 @@ import { catalog } from '../errors.js';
 
 const titleOf = (status: number) => Object.values(catalog).find((e) => e.status === status)?.title ?? 'Error';
 
-/** Response entries for the given error statuses, each an RFC 9457 problem, for a route's schema. */
+/** Response entries for the given error statuses, each an RFC 9457 problem sent as application/problem+json. */
 export function problemResponses(...statuses: number[]) {
-  return Object.fromEntries(statuses.map((s) => [s, Type.Ref('Problem', { description: titleOf(s) })]));
+  return Object.fromEntries(
+    statuses.map((s) => [s, { description: titleOf(s), content: { 'application/problem+json': { schema: Type.Ref('Problem') } } }]),
+  );
 }
 
 /**
