@@ -481,6 +481,24 @@ for (const dialect of DIALECTS) {
         }
       });
 
+      it('every demo user obeys the user object rules of §1', () => {
+        const roles = ['administrator', 'org_group_admin', 'ordering', 'reporting', 'browse_inventory', 'view_stop_call_data', 'call_record_listen', 'rescue'];
+        for (const u of all) {
+          assert.match(u.user_id, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+          assert.ok(u.username.length >= 1 && u.username.length <= 128 && !/[\u0000-\u001f\u007f/]/.test(u.username) && u.username.trim() === u.username, u.username);
+          assert.ok(u.name.length >= 1 && u.name.length <= 256, u.username);
+          assert.equal(typeof u.email, 'string');
+          assert.ok(u.email === '' || /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(u.email as string), `${u.username}: ${u.email}`);
+          const phone = u.phone as string;
+          assert.ok(phone === '' || (/^[0-9 ().-]+$/.test(phone) && phone.replace(/\D/g, '').length === 10), `${u.username}: ${phone}`);
+          assert.ok(['full', 'no_caller', 'no_call'].includes(u.call_detail_level as string));
+          assert.equal(typeof u.restrict_recording_download, 'boolean');
+          assert.ok(u.roles.length >= 1 && new Set(u.roles).size === u.roles.length && u.roles.every((r) => roles.includes(r)), u.username);
+          for (const id of u.access.billing_groups) assert.ok(['1000', '1234', '5555', '2000', '2001', '2002', '3000'].includes(id), `${u.username}: billing group ${id}`);
+          for (const id of u.access.group_owners) assert.ok(['7001', '7002', '7003', '7004', '7005', '7006'].includes(id), `${u.username}: group ${id}`);
+        }
+      });
+
       it('the demo covers every status, role and call detail level, access patterns, null and non-null logins, Unicode names', () => {
         assert.equal(new Set(all.map((u) => u.status)).size, 3);
         assert.equal(new Set(all.flatMap((u) => u.roles)).size, 8);
