@@ -18,6 +18,7 @@ const HOSTILE = [
   '🦄', '🦄UNI', '👩‍👩‍👧', 'Zoe\u0308', 'Zoë', 'ZOË', 'e\u0301', 'É', 'İ', 'ß', 'ǅ', 'Σ', '\uFEFF', '\u200B', '\uFFFD', ' ', '+', '&', '=', '#', '/', '..', '../..',
   "' OR '1'='1", "'; DROP TABLE users; --", '" OR ""="', "1' UNION SELECT key_hash FROM api_keys --", "admin'--", "%' AND 1=1 --",
   "\\'; select 1; --", '$1', ':name', '@p1', '${x}', '<script>alert(1)</script>', '{"$ne":null}', 'null', 'undefined', '0', '-1', '1e999',
+  '   ', ' . ', '---', '\t\t\t', '"""', "'''", '%%%', '___', '***', '\\\\\\', 'a b', ' sm', 'th ', 'é\u0301\u0301', 'NEAR', 'AND', 'OR', 'NOT', 'a*', '^ab', 'col:val', '(a)', '{ab}', 'a+b',
   LONG, `${LONG}%`, 'x'.repeat(3000), 'é'.repeat(1000), '\u0001\u0002\u001f', '\r\n', '\t',
 ];
 
