@@ -4,6 +4,7 @@
  * API over the same PostgreSQL table: where/limit/offset/totalCount) gets.
  */
 import { fold } from '../src/shared/text.js';
+import { userToRow } from '../src/users/user.repository.js';
 import { userAt, usernameSearchTerms, type DatasetOptions } from './dataset.js';
 
 export interface BenchRequest {
@@ -58,8 +59,11 @@ export function buildCases(big: DatasetOptions, orgId: number, apiRoot: string, 
     const u = sample[i % sample.length]!;
     if (i % 10 === 9) {
       mixed.push(patches[i % sample.length]!);
-      // Platformatic's update of one row by primary key (users are loaded with ids 1..count in index order).
-      peerMixed.push({ method: 'PUT', path: `/users/${((i % sample.length) * step + 7) % big.count + 1}`, body: patches[i % patches.length]!.body! });
+      // Platformatic's update of one row by primary key (users are loaded with ids 1..count in index order): its PUT
+      // takes the whole row, so the peer gets the stored row with the same phone change.
+      const row = { ...userToRow(orgId, u, 1), phone: (JSON.parse(patches[i % sample.length]!.body!) as { phone: string }).phone };
+      const camel = Object.fromEntries(Object.entries(row).map(([k, v]) => [k.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase()), v]));
+      peerMixed.push({ method: 'PUT', path: `/users/${((i % sample.length) * step + 7) % big.count + 1}`, body: JSON.stringify(camel) });
     } else if (i % 2 === 0) {
       mixed.push(q1);
       peerMixed.push(peerPage('', 25));

@@ -72,16 +72,35 @@ function benchRequire(): NodeJS.Require {
 }
 
 /**
- * Compiles Roster to bench/data/dist so that it runs as plain JavaScript (as
+ * Compiles Roster to node_modules/.cache/roster-bench-dist so that it runs as plain JavaScript (as
  * `npm start` runs it), without tsx's loader; falls back to tsx if that fails.
  */
 function rosterCommand(): string[] {
-  const out = join(BENCH, 'data', 'dist');
+  // Outside bench/: from there, imports would resolve to bench/node_modules (the peer's dependency versions).
+  const out = join(ROOT, 'node_modules', '.cache', 'roster-bench-dist');
   log('compiling Roster (tsc -p tsconfig.build.json)…');
   spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json', '--outDir', out], { cwd: ROOT, stdio: 'ignore' });
   if (existsSync(join(out, 'main.js'))) return [join(out, 'main.js'), 'serve'];
   log('  (compilation produced nothing: running Roster through tsx)');
   return ['--import', 'tsx', 'src/main.ts', 'serve'];
+}
+
+/**
+ * After a run, the server may still be working through requests whose
+ * connections autocannon closed at the deadline: wait until it answers a
+ * database round trip promptly, so that the next run starts on an idle server.
+ */
+async function settle(base: string): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    const t = performance.now();
+    try {
+      await fetch(`${base}/readyz`);
+    } catch {
+      // a server without /readyz (the ceiling, the peer) answers 404 quickly enough
+    }
+    if (performance.now() - t < 50) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 async function waitForUrl(url: string, child: ChildProcess, what: string): Promise<void> {
@@ -195,16 +214,9 @@ async function measure(
 /** Roster's answers to every distinct GET of the cases, for the ceiling to replay (and to compare across backends). */
 async function fetchBodies(cases: BenchCase[], headers: Record<string, string>, writeHeaders: Record<string, string>): Promise<Record<string, string>> {
   const bodies: Record<string, string> = {};
+  // The write first: it bumps the organization's write_version, which would void the answers fetched before it.
   for (const c of cases) {
-    if (!c.ceiling) continue;
-    for (const r of c.roster) {
-      if (r.method === 'GET' && bodies[r.path] === undefined) {
-        const res = await fetch(`http://127.0.0.1:${PORTS.roster}${r.path}`, { headers });
-        if (res.status !== 200) throw new Error(`GET ${r.path} answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
-        bodies[r.path] = await res.text();
-      }
-    }
-    const patch = c.roster.find((r) => r.method === 'PATCH');
+    const patch = c.ceiling ? c.roster.find((r) => r.method === 'PATCH') : undefined;
     if (patch && bodies['*PATCH'] === undefined) {
       const res = await fetch(`http://127.0.0.1:${PORTS.roster}${patch.path}`, {
         method: 'PATCH',
@@ -213,6 +225,16 @@ async function fetchBodies(cases: BenchCase[], headers: Record<string, string>, 
       });
       if (res.status !== 200) throw new Error(`PATCH ${patch.path} answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
       bodies['*PATCH'] = await res.text();
+    }
+  }
+  for (const c of cases) {
+    if (!c.ceiling) continue;
+    for (const r of c.roster) {
+      if (r.method === 'GET' && bodies[r.path] === undefined) {
+        const res = await fetch(`http://127.0.0.1:${PORTS.roster}${r.path}`, { headers });
+        if (res.status !== 200) throw new Error(`GET ${r.path} answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
+        bodies[r.path] = await res.text();
+      }
     }
   }
   return bodies;
@@ -309,6 +331,7 @@ async function main(): Promise<void> {
       if (cold) {
         log(`[${dialect}] Q4c (cold)`);
         coldResult = await measure(autocannon, `http://127.0.0.1:${PORTS.roster}`, cold.roster, { read: readHeaders, write: writeHeaders }, opts.duration, opts.connections);
+        await settle(`http://127.0.0.1:${PORTS.roster}`);
       }
       const bodies = await fetchBodies(cases, readHeaders, writeHeaders);
       bodiesByDialect[dialect] = bodies;
@@ -326,7 +349,10 @@ async function main(): Promise<void> {
           const h = { read: readHeaders, write: writeHeaders };
           const connections = c.connections ?? opts.connections;
           await measure(autocannon, base, requests, h, opts.warmup, connections);
-          return measure(autocannon, base, requests, h, opts.duration, connections, pid);
+          await settle(base);
+          const m = await measure(autocannon, base, requests, h, opts.duration, connections, pid);
+          await settle(base);
+          return m;
         };
         log(`[${dialect}] ${c.id} ${c.title}`);
         const r = await run(`http://127.0.0.1:${PORTS.roster}`, c.roster, c.watchMemory ? roster.pid : undefined);
