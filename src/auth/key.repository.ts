@@ -1,14 +1,20 @@
 import type { ApiKeyRow, Db } from '../db/schema.js';
 import type { Scope } from './api-key.js';
 
-/** The active (not revoked, not expired at `now`) key with this hash, if any. */
-export async function findActiveKeyByHash(db: Db, hash: string, now: string): Promise<ApiKeyRow | undefined> {
+/**
+ * The active (not revoked, not expired at `now`) key with this hash, if any,
+ * with its organization's write_version read in the same round trip (the
+ * validator of per-organization caches: see users/user.page-cache.ts).
+ */
+export async function findActiveKeyByHash(db: Db, hash: string, now: string): Promise<(ApiKeyRow & { write_version: number }) | undefined> {
   return db
     .selectFrom('api_keys')
-    .selectAll()
-    .where('key_hash', '=', hash)
-    .where('revoked_at', 'is', null)
-    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+    .innerJoin('organizations', 'organizations.id', 'api_keys.org_id')
+    .selectAll('api_keys')
+    .select('organizations.write_version')
+    .where('api_keys.key_hash', '=', hash)
+    .where('api_keys.revoked_at', 'is', null)
+    .where((eb) => eb.or([eb('api_keys.expires_at', 'is', null), eb('api_keys.expires_at', '>', now)]))
     .executeTakeFirst();
 }
 

@@ -35,7 +35,7 @@ export const userReadRoutes: FastifyPluginAsyncTypebox<{ reader: UserReader }> =
     async (request, reply) => {
       const stream = streamFormatOf(request.headers.accept);
       if (stream) return sendUserStream(request, reply, reader.streamUsers(request.caller.orgId, request.query), stream);
-      const { body, page, total } = await reader.listUsers(request.caller.orgId, request.query, request.url);
+      const { body, page, total } = await reader.listUsers(request.caller.orgId, request.query, request.url, request.caller.writeVersion);
       return reply.header('link', linkHeader(request.url, page, total)).type('application/json; charset=utf-8').send(body);
     },
   );

@@ -64,7 +64,7 @@ export interface UserReaderOptions {
 const NO_FILTER: UserFilter = { usernames: [], names: [], statuses: [], roles: [], billingGroups: [], groupOwners: [] };
 
 // Pages are read and written CHUNK users at a time: a 10,000-user page streams in flat memory.
-const CHUNK = 500;
+const CHUNK = 200;
 // Answers up to this size are cached (a page of 25 is ~12 KB; the 10,000-user default page is ~5 MB and streams).
 const MAX_CACHED_BYTES = 512 * 1024;
 
@@ -92,10 +92,11 @@ export function createUserReader(db: Db, options: UserReaderOptions = {}) {
      * Answers are cached per organization and URL while the organization's
      * write_version stands (see user.page-cache.ts); pages bigger than a chunk stream.
      */
-    async listUsers(orgId: number, query: UsersQuery, url: string): Promise<UsersPageAnswer> {
+    async listUsers(orgId: number, query: UsersQuery, url: string, writeVersion?: number): Promise<UsersPageAnswer> {
       const page = resolvePage(query.pagenumber ?? 1, query.pagesize ?? PAGE_SIZE_MAX, PAGE_SIZE_MAX);
       const key = `${orgId} ${url}`;
-      const version = await findWriteVersion(db, orgId);
+      // The version must be read before the data (the auth hook reads it with the key, at the request's start).
+      const version = writeVersion ?? (await findWriteVersion(db, orgId));
       const hit = cache.get(key, version);
       if (hit) return { page, total: hit.total, body: hit.body };
 
