@@ -14,25 +14,37 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Opens the database, migrates it, seeds the demo (when enabled and empty), builds the app and listens. */
+/**
+ * Opens the database, migrates it, builds the app, listens, then seeds the demo (when enabled and the
+ * database is empty). The demo comes last so that a start that cannot listen (port taken) does not use up
+ * the demo key it could never show; on any failure the database is closed before the error is rethrown.
+ */
 export async function start(config: Config): Promise<RunningServer> {
   const conn = connect(config.database, { poolSize: config.pgPoolSize });
-  await migrateToLatest(conn);
-  const demoKey = config.demo ? await seedDemo(conn) : null;
-  const app = await buildApp(config, conn, {
-    logger: loggerOptions(config.logLevel),
-    processMetrics: true,
-  });
-  await app.listen({ port: config.port, host: config.host });
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  let closing: Promise<void> | undefined;
-  return {
-    app,
-    conn,
-    url: `http://${host}:${port}`,
-    demoKey,
-    close: () => (closing ??= app.close().then(() => conn.close())),
-  };
+  let app: FastifyInstance | undefined;
+  try {
+    await migrateToLatest(conn);
+    app = await buildApp(config, conn, {
+      logger: loggerOptions(config.logLevel),
+      processMetrics: true,
+    });
+    await app.listen({ port: config.port, host: config.host });
+    const demoKey = config.demo ? await seedDemo(conn) : null;
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    const running = app;
+    let closing: Promise<void> | undefined;
+    return {
+      app: running,
+      conn,
+      url: `http://${host}:${port}`,
+      demoKey,
+      close: () => (closing ??= running.close().then(() => conn.close())),
+    };
+  } catch (error) {
+    await app?.close().catch(() => {});
+    await conn.close().catch(() => {});
+    throw error;
+  }
 }
