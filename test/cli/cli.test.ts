@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config.js';
@@ -209,6 +210,26 @@ for (const dialect of DIALECTS) {
         assert.equal(body.results.length, 3);
       } finally {
         assert.equal(await stop(child), 0, 'SIGTERM stops it cleanly');
+      }
+    });
+
+    it('a start that cannot listen seeds nothing, so the next start still shows the demo key', async () => {
+      const url = await fresh();
+      const blocker = createServer();
+      await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+      const port = (blocker.address() as { port: number }).port;
+      try {
+        await assert.rejects(start(loadConfig({ DATABASE_URL: url, PORT: String(port), LOG_LEVEL: 'silent' })), /EADDRINUSE/);
+      } finally {
+        await new Promise((resolve) => blocker.close(resolve));
+      }
+      const second = await start(loadConfig({ DATABASE_URL: url, PORT: '0', LOG_LEVEL: 'silent' }));
+      try {
+        assert.match(second.demoKey ?? '', /^rst_/);
+        const res = await fetch(`${second.url}/api/v1/users?pagesize=1`, { headers: { authorization: `Bearer ${second.demoKey}` } });
+        assert.equal(((await res.json()) as { paging: { total: number } }).paging.total, 165);
+      } finally {
+        await second.close();
       }
     });
 
