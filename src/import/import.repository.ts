@@ -1,13 +1,13 @@
 /** The SQL of bulk import: batch look-ups and multi-row writes, every query scoped to the organization. */
 import { sql, type Transaction } from 'kysely';
-import type { Connection } from '../db/connect.js';
+import type { Connection, Dialect } from '../db/connect.js';
 import type { Database, NewUserRow, UserRow } from '../db/schema.js';
 
 type Trx = Transaction<Database>;
 
-// Well under SQLite's 32766 and PostgreSQL's 65535 bound parameters per statement.
-const USER_CHUNK = 500;
-const PAIR_CHUNK = 2000;
+// Rows per insert statement (each statement carries its rows as one JSON parameter).
+const USER_CHUNK = 1000;
+const PAIR_CHUNK = 5000;
 const LOOKUP_CHUNK = 1000;
 
 function chunks<T>(items: readonly T[], size: number): T[][] {
@@ -67,27 +67,72 @@ export async function findRootBillingGroupByName(trx: Trx, orgId: number, name: 
   return row?.id;
 }
 
-/** Inserts users (multi-row); returns each new row's internal id by user_id. */
-export async function insertUsers(trx: Trx, rows: readonly NewUserRow[]): Promise<Map<string, number>> {
+// The users columns an import writes, in one order, with PostgreSQL's type for each.
+const USER_COLUMNS = [
+  ['org_id', 'integer'],
+  ['user_id', 'text'],
+  ['username', 'text'],
+  ['username_fold', 'text'],
+  ['name', 'text'],
+  ['name_fold', 'text'],
+  ['email', 'text'],
+  ['phone', 'text'],
+  ['call_detail_level', 'text'],
+  ['restrict_recording_download', 'integer'],
+  ['status', 'text'],
+  ['last_login_date', 'text'],
+  ['last_updated_date', 'text'],
+  ['deactivation_date', 'text'],
+  ['roles', 'text'],
+  ['roles_mask', 'integer'],
+  ['billing_groups', 'text'],
+  ['group_owners', 'text'],
+  ['version', 'integer'],
+] as const satisfies readonly (readonly [keyof NewUserRow, 'text' | 'integer'])[];
+
+/**
+ * `select` of the rows of a JSON array of arrays, one column per position:
+ * the whole batch travels as one parameter. (A multi-row VALUES statement
+ * would bind thousands of parameters, and on SQLite each such statement holds
+ * about a megabyte of native memory until a full garbage collection: a
+ * million-row import would grow by gigabytes.)
+ */
+function selectJsonRows(dialect: Dialect, columns: readonly (readonly [string, 'text' | 'integer'])[], rows: readonly unknown[][]) {
+  const json = JSON.stringify(rows);
+  if (dialect === 'sqlite') {
+    const cols = sql.join(columns.map((_, i) => sql.raw(`json_extract(value, '$[${i}]')`)));
+    return sql`select ${cols} from json_each(${json}) order by key`;
+  }
+  const cols = sql.join(columns.map(([, type], i) => sql.raw(type === 'integer' ? `(e->>${i})::integer` : `e->>${i}`)));
+  return sql`select ${cols} from json_array_elements(${json}::json) with ordinality as t(e, n) order by n`;
+}
+
+/** Inserts users (one statement per chunk); returns each new row's internal id by user_id. */
+export async function insertUsers(trx: Trx, dialect: Dialect, rows: readonly NewUserRow[]): Promise<Map<string, number>> {
   const ids = new Map<string, number>();
+  const names = sql.join(USER_COLUMNS.map(([c]) => sql.ref(c)));
   for (const part of chunks(rows, USER_CHUNK)) {
-    for (const r of await trx.insertInto('users').values(part).returning(['id', 'user_id']).execute()) ids.set(r.user_id, r.id);
+    const values = part.map((r) => USER_COLUMNS.map(([c]) => r[c] ?? null));
+    const { rows: inserted } = await sql<{ id: number; user_id: string }>`insert into users (${names}) ${selectJsonRows(dialect, USER_COLUMNS, values)} returning id, user_id`.execute(trx);
+    for (const r of inserted) ids.set(r.user_id, Number(r.id));
   }
   return ids;
 }
 
-/** Inserts the join rows mirroring new users' access lists (multi-row). */
+/** Inserts the join rows mirroring new users' access lists. */
 export async function insertAccessRows(
   trx: Trx,
+  dialect: Dialect,
   orgId: number,
   billingGroups: readonly { user_pk: number; id: number }[],
   groupOwners: readonly { user_pk: number; id: number }[],
 ): Promise<void> {
+  const pair = [['org_id', 'integer'], ['user_pk', 'integer'], ['id', 'integer']] as const;
   for (const part of chunks(billingGroups, PAIR_CHUNK)) {
-    await trx.insertInto('user_billing_groups').values(part.map((p) => ({ org_id: orgId, user_pk: p.user_pk, billing_group_id: p.id }))).execute();
+    await sql`insert into user_billing_groups (org_id, user_pk, billing_group_id) ${selectJsonRows(dialect, pair, part.map((p) => [orgId, p.user_pk, p.id]))}`.execute(trx);
   }
   for (const part of chunks(groupOwners, PAIR_CHUNK)) {
-    await trx.insertInto('user_group_owners').values(part.map((p) => ({ org_id: orgId, user_pk: p.user_pk, group_id: p.id }))).execute();
+    await sql`insert into user_group_owners (org_id, user_pk, group_id) ${selectJsonRows(dialect, pair, part.map((p) => [orgId, p.user_pk, p.id]))}`.execute(trx);
   }
 }
 

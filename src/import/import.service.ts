@@ -344,7 +344,7 @@ class ImportRun {
     await this.createMissing(trx, inserts.concat(updates));
 
     if (inserts.length > 0) {
-      const pks = await insertUsers(trx, inserts.map((p) => p.next));
+      const pks = await insertUsers(trx, this.options.dialect, inserts.map((p) => p.next));
       const bg: { user_pk: number; id: number }[] = [];
       const go: { user_pk: number; id: number }[] = [];
       for (const p of inserts) {
@@ -353,7 +353,7 @@ class ImportRun {
         for (const id of splitIds(p.next.billing_groups)) bg.push({ user_pk: pk, id });
         for (const id of splitIds(p.next.group_owners)) go.push({ user_pk: pk, id });
       }
-      await insertAccessRows(trx, orgId, bg, go);
+      await insertAccessRows(trx, this.options.dialect, orgId, bg, go);
       await appendAudit(trx, {
         orgId,
         actor: CLI_ACTOR,
