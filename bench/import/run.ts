@@ -30,7 +30,7 @@ interface Measured {
 
 /** Runs the CLI under /usr/bin/time: wall seconds and peak RSS of the process. */
 function runCli(args: string[], env: Record<string, string>, stdoutFile?: string): Promise<Measured> {
-  const timeFile = join(DATA, 'time.txt');
+  const timeFile = join(DATA, 'import-time.txt');
   const command = ['-f', '%e %M', '-o', timeFile, process.execPath, 'dist/main.js', ...args];
   const shell = stdoutFile ? `exec /usr/bin/time ${command.map((a) => `'${a}'`).join(' ')} > '${stdoutFile}'` : null;
   return new Promise((resolve, reject) => {
@@ -51,7 +51,7 @@ function runCli(args: string[], env: Record<string, string>, stdoutFile?: string
 
 async function freshDatabase(dialect: string): Promise<{ url: string; drop(): Promise<void> }> {
   if (dialect === 'sqlite') {
-    const file = join(DATA, 'bench-import.db');
+    const file = join(DATA, 'import-bench.db');
     for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
     return { url: `sqlite:${file}`, drop: async () => void 0 };
   }
@@ -80,7 +80,7 @@ async function main(): Promise<void> {
   mkdirSync(DATA, { recursive: true });
   const build = spawnSync('npm', ['run', 'build'], { stdio: 'inherit' });
   if (build.status !== 0) throw new Error('npm run build failed');
-  const file = join(DATA, `users-${COUNT}.ndjson`);
+  const file = join(DATA, `import-users-${COUNT}.ndjson`);
   if (!existsSync(file)) {
     const t = performance.now();
     await writeDatasetNdjson(file, COUNT, SEED);
@@ -97,12 +97,12 @@ async function main(): Promise<void> {
       console.log(`${dialect} import ${COUNT.toLocaleString('en-US')} users from NDJSON: ${fmt(imported, COUNT)} — ${imported.stdout.trim()}`);
       const again = await runCli(['import', '--org', 'bench', file], env);
       console.log(`${dialect} re-import (all unchanged): ${fmt(again, COUNT)} — ${again.stdout.trim()}`);
-      const out = join(DATA, `export-${dialect}.ndjson`);
+      const out = join(DATA, `import-export-${dialect}.ndjson`);
       const exported = await runCli(['export', '--org', 'bench'], env, out);
       if (exported.code !== 0) throw new Error(`export failed: ${exported.stderr.slice(0, 2000)}`);
       const lines = readFileSync(out, 'utf8').split('\n').length - 1;
       console.log(`${dialect} export ${lines.toLocaleString('en-US')} users as NDJSON: ${fmt(exported, lines)}`);
-      const csv = await runCli(['export', '--org', 'bench', '--format', 'csv'], env, join(DATA, `export-${dialect}.csv`));
+      const csv = await runCli(['export', '--org', 'bench', '--format', 'csv'], env, join(DATA, `import-export-${dialect}.csv`));
       console.log(`${dialect} export as CSV: ${fmt(csv, lines)}`);
     } finally {
       await db.drop();

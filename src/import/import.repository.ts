@@ -1,5 +1,5 @@
 /** The SQL of bulk import: batch look-ups and multi-row writes, every query scoped to the organization. */
-import { sql, type Transaction } from 'kysely';
+import { sql, type SqlBool, type Transaction } from 'kysely';
 import type { Connection, Dialect } from '../db/connect.js';
 import type { Database, NewUserRow, UserRow } from '../db/schema.js';
 
@@ -24,6 +24,7 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
  */
 export async function findUsersByIdsOrFolds(
   trx: Trx,
+  dialect: Dialect,
   orgId: number,
   userIds: readonly string[],
   folds: readonly string[],
@@ -32,7 +33,7 @@ export async function findUsersByIdsOrFolds(
   const elsewhere = new Set<string>();
   const found = new Set<string>();
   for (const ids of chunks(userIds, LOOKUP_CHUNK)) {
-    for (const row of await trx.selectFrom('users').selectAll().where('user_id', 'in', ids).execute()) {
+    for (const row of await trx.selectFrom('users').selectAll().where(inList(dialect, 'user_id', ids)).execute()) {
       if (row.org_id !== orgId) elsewhere.add(row.user_id);
       else {
         rows.push(row);
@@ -41,8 +42,17 @@ export async function findUsersByIdsOrFolds(
     }
   }
   const rest = folds.filter((f) => !found.has(f));
-  for (const fs of chunks(rest, LOOKUP_CHUNK)) rows.push(...(await trx.selectFrom('users').selectAll().where('org_id', '=', orgId).where('username_fold', 'in', fs).execute()));
+  for (const fs of chunks(rest, LOOKUP_CHUNK)) {
+    rows.push(...(await trx.selectFrom('users').selectAll().where('org_id', '=', orgId).where(inList(dialect, 'username_fold', fs)).execute()));
+  }
   return { rows, elsewhere };
+}
+
+/** `column in (values)` with the values as one parameter (see selectJsonRows for why). */
+function inList(dialect: Dialect, column: 'user_id' | 'username_fold', values: readonly string[]) {
+  return dialect === 'sqlite'
+    ? sql<SqlBool>`${sql.ref(column)} in (select value from json_each(${JSON.stringify(values)}))`
+    : sql<SqlBool>`${sql.ref(column)} = any(${[...values]}::text[])`;
 }
 
 /** The ids of the organization's billing groups and groups. */

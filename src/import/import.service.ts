@@ -175,7 +175,7 @@ class ImportRun {
     const givenFolds = [...new Set(good.flatMap((r) => (r.input.username !== undefined ? [fold(r.input.username)] : [])))];
     const byId = new Map<string, UserRow>();
     const byFold = new Map<string, UserRow>();
-    const { rows: existing, elsewhere } = await findUsersByIdsOrFolds(trx, orgId, givenIds, givenFolds);
+    const { rows: existing, elsewhere } = await findUsersByIdsOrFolds(trx, this.options.dialect, orgId, givenIds, givenFolds);
     for (const u of existing) {
       byId.set(u.user_id, u);
       byFold.set(u.username_fold, u);
