@@ -66,7 +66,8 @@ export function createAuthHook(db: Db) {
     const at = Date.now();
     if ((lastTouched.get(row.id) ?? 0) + TOUCH_INTERVAL_MS < at) {
       lastTouched.set(row.id, at);
-      await touchKey(db, row.id, now);
+      // Best effort: a busy database (a long import holding SQLite's write lock) must not fail a read.
+      await touchKey(db, row.id, now).catch((error: unknown) => request.log.warn({ err: error }, 'could not record key use'));
     }
   };
 }

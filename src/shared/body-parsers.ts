@@ -21,6 +21,34 @@ async function refuseUnreadableBodies(request: FastifyRequest): Promise<void> {
   }
 }
 
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
+/** The JSON Pointer of the first string (key or value) holding a lone UTF-16 surrogate, if any. */
+function illFormedPointer(value: unknown, pointer: string): string | undefined {
+  if (typeof value === 'string') return LONE_SURROGATE.test(value) ? pointer : undefined;
+  if (value === null || typeof value !== 'object') return undefined;
+  for (const [key, child] of Object.entries(value)) {
+    const at = `${pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+    if (LONE_SURROGATE.test(key)) return at;
+    const found = illFormedPointer(child, at);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/**
+ * JSON may escape a lone surrogate (`"\ud800"`), which is no Unicode text: the
+ * backends would store it differently (or not at all), so it is a 400.
+ */
+async function refuseIllFormedText(request: FastifyRequest): Promise<void> {
+  const pointer = illFormedPointer(request.body, '');
+  if (pointer !== undefined) {
+    throw new AppError('VALIDATION_FAILED', `Body field "${pointer}" holds a lone UTF-16 surrogate, which is not Unicode text; send well-formed UTF-8.`, {
+      errors: [{ pointer, message: 'must be well-formed Unicode text (no lone surrogates)' }],
+    });
+  }
+}
+
 /**
  * Content types of the write routes, set per plugin (Fastify encapsulates
  * parsers). Only JSON is accepted: `text/plain`, which Fastify parses by
@@ -32,6 +60,7 @@ export function acceptJsonOnly(app: FastifyInstance): void {
     await refuseUnreadableBodies(request);
     return payload;
   });
+  app.addHook('preValidation', refuseIllFormedText);
 }
 
 /** PATCH bodies: RFC 7396 `application/merge-patch+json`, and `application/json` as many clients send. */
