@@ -1,12 +1,13 @@
 /**
- * The field rules an imported user must meet: the API's user object rules
- * (API.md §1, and the write side's user.write.schemas.ts patterns), with
+ * The field rules an imported user must meet: the API's user object rules,
+ * with the patterns of the write side's schemas (user.write.schemas.ts) and
  * reasons worded for the person fixing the file. An import keeps what the
  * API's writes set themselves: user_id, status and every date.
  */
 import { parseTimestamp } from '../shared/timestamps.js';
 import { isUuid } from '../shared/text.js';
 import { CALL_DETAIL_LEVELS, ROLES, STATUSES, type CallDetailLevel, type Role, type UserStatus } from '../users/user.schemas.js';
+import { Email, PersonName, Phone, Username } from '../users/user.write.schemas.js';
 
 /** What is wrong with one field of a row. */
 export interface FieldProblem {
@@ -32,38 +33,44 @@ export interface UserInput {
   group_owners?: string[];
 }
 
+// The write side's field schemas are the one source of the patterns; the import adds reasons in plain words.
+const compiled = (schema: { pattern?: string }) => new RegExp(schema.pattern!, 'u');
+const USERNAME = compiled(Username);
+const PERSON_NAME = compiled(PersonName);
+const EMAIL = compiled(Email);
+const PHONE = compiled(Phone);
 const CONTROL = /\p{Cc}/u;
-const EMAIL = /^[^\s@\p{Cc}"(),:;<>[\]\\]{1,64}@(?:[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?\.)+\p{L}{2,63}$/u;
-const PHONE_CHARS = /^[0-9 ().-]*$/;
 const ID = /^[1-9][0-9]{0,14}$/;
 // A string of n UTF-16 units has at most n characters: count code points only when it could matter.
-const length = (s: string) => (s.length <= 128 ? s.length : [...s].length);
+const length = (s: string, max: number) => (s.length <= max ? s.length : [...s].length);
 const show = (value: string) => JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
 
 /** Each rule returns the reason the value is wrong, or null. */
 export const rules = {
   user_id: (v: string) => (isUuid(v) ? null : `${show(v)} is not a UUID (like 627b4c86-1ff1-4ca7-8827-95c214666636)`),
   username(v: string): string | null {
-    if (v === '') return 'is empty; give 1 to 128 characters';
-    if (length(v) > 128) return `has ${length(v)} characters; at most 128 are allowed`;
+    const max = Username.maxLength!;
+    if (v === '') return `is empty; give 1 to ${max} characters`;
+    if (length(v, max) > max) return `has ${length(v, max)} characters; at most ${max} are allowed`;
+    if (USERNAME.test(v)) return null;
     if (CONTROL.test(v)) return `${show(v)} holds a control character (such as a tab or line break); remove it`;
     if (v.includes('/')) return `${show(v)} holds "/", which a username may not contain`;
     if (/^\s|\s$/.test(v)) return `${show(v)} starts or ends with a space; remove it`;
-    if (v === '.' || v === '..') return `"${v}" is not allowed as a username`;
-    return null;
+    return `${show(v)} is not allowed: a username is ${Username.description}`;
   },
   name(v: string): string | null {
-    if (v.trim() === '') return 'is empty; give 1 to 256 characters';
-    if (length(v) > 256) return `has ${length(v)} characters; at most 256 are allowed`;
+    const max = PersonName.maxLength!;
+    if (v.trim() === '') return `is empty; give 1 to ${max} characters`;
+    if (length(v, max) > max) return `has ${length(v, max)} characters; at most ${max} are allowed`;
+    if (PERSON_NAME.test(v)) return null;
     if (CONTROL.test(v)) return `${show(v)} holds a control character (such as a tab or line break); remove it`;
-    return null;
+    return `${show(v)} is not allowed: a name is ${PersonName.description}`;
   },
-  email: (v: string) => (v === '' || (v.length <= 254 && EMAIL.test(v)) ? null : `${show(v)} is not an email address (like name@example.com); leave it empty when unknown`),
+  email: (v: string) => (v === '' || (v.length <= Email.maxLength! && EMAIL.test(v)) ? null : `${show(v)} is not an email address (like name@example.com); leave it empty when unknown`),
   phone(v: string): string | null {
-    if (v === '') return null;
-    const digits = v.replace(/[^0-9]/g, '').length;
-    if (!PHONE_CHARS.test(v) || v.length > 40) return `${show(v)} may hold only digits and the separators space - . ( )`;
-    return digits === 10 ? null : `${show(v)} has ${digits} digits; a phone number has exactly 10 (like 705-722-4398), or leave it empty`;
+    if (v.length <= Phone.maxLength! && PHONE.test(v)) return null;
+    if (!/^[0-9 ().-]*$/.test(v) || v.length > Phone.maxLength!) return `${show(v)} may hold only digits and the separators space - . ( )`;
+    return `${show(v)} has ${v.replace(/[^0-9]/g, '').length} digits; a phone number has exactly 10 (like 705-722-4398), or leave it empty`;
   },
 } as const;
 
