@@ -3,6 +3,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { loadConfig, type Config } from '../config.js';
 import { connect } from '../db/connect.js';
 import { migrateToLatest } from '../db/migrator.js';
+import { tuneForExport } from '../export/export.repository.js';
 import { requireOrganization } from '../orgs/org.service.js';
 import { filterFromQuery } from '../users/user.service.js';
 import { ROLES, SORT_FIELDS, STATUSES, type UsersQuery } from '../users/user.schemas.js';
@@ -55,6 +56,7 @@ export async function exportCommand(config: Config, opts: ExportCommandOptions, 
   const conn = connect(config.database);
   try {
     await migrateToLatest(conn);
+    await tuneForExport(conn);
     const orgId = await requireOrganization(conn.db, opts.org);
     // Empty values mean "not given", as in GET users.
     const given = (list?: string[]) => list?.filter((v) => v !== '');
