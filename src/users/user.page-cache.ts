@@ -1,6 +1,6 @@
 /**
- * A per-process cache of `GET users` answers, keyed by organization and
- * request URL, each entry stamped with the organization's write_version at
+ * A per-process cache of `GET users` and `GET users/{user}` answers, keyed
+ * by organization and request URL (or user reference), each entry stamped with the organization's write_version at
  * the time it was computed. An entry is served only while the organization's
  * current write_version (read on every request) still equals its stamp, so a
  * write through any process invalidates every process's entries at once:
@@ -13,6 +13,8 @@ export interface CachedPage {
   readonly version: number;
   readonly body: string;
   readonly total: number;
+  /** The ETag of a cached single user. */
+  readonly etag?: string;
 }
 
 export class PageCache {

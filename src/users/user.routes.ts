@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { sendTagged } from '../shared/http.js';
+import type { FastifyReply } from 'fastify';
+import { noneMatchHits } from '../shared/http.js';
 import { linkHeader } from '../shared/paging.js';
 import { shapeQuery } from '../shared/query.js';
 import { orderedJson, problemResponses } from '../shared/responses.js';
-import { userEtag, userRowToUser } from './user.repository.js';
 import { UserParams, UsersQuery } from './user.schemas.js';
 import type { UserReader } from './user.service.js';
 import { sendUserStream, streamFormatOf, usersListResponse } from './user.stream.js';
@@ -54,8 +54,10 @@ export const userReadRoutes: FastifyPluginAsyncTypebox<{ reader: UserReader }> =
       },
     },
     async (request, reply) => {
-      const row = await reader.getUser(request.caller.orgId, request.params.user);
-      return sendTagged(request, reply, userEtag(row), userRowToUser(row));
+      const { etag, body } = await reader.getUserAnswer(request.caller.orgId, request.params.user, request.caller.writeVersion);
+      reply.header('etag', etag);
+      if (noneMatchHits(request.headers['if-none-match'], etag)) return (reply as FastifyReply).code(304).send();
+      return reply.type('application/json; charset=utf-8').send(body);
     },
   );
 };

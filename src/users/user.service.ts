@@ -10,6 +10,7 @@ import {
   findUsers,
   findUsersAfter,
   findWriteVersion,
+  userEtag,
   userSortKey,
   type UserFilter,
   type UserSort,
@@ -126,6 +127,22 @@ export function createUserReader(db: Db, options: UserReaderOptions = {}) {
     /** Every user matching the query's filters, in its sort order, unpaged (keyset-streamed: see user.stream.ts). */
     streamUsers(orgId: number, query: UsersQuery): AsyncGenerator<UserRow> {
       return streamUserRows(db, orgId, filterFromQuery(query), { field: query.sortby ?? 'username', order: query.sortorder ?? 'asc' });
+    },
+
+    /**
+     * The user a path segment names as JSON text with its ETag, cached like
+     * pages (per organization and reference, while write_version stands).
+     */
+    async getUserAnswer(orgId: number, ref: string, writeVersion?: number): Promise<{ etag: string; body: string }> {
+      const key = `${orgId}/${ref}`;
+      const version = writeVersion ?? (await findWriteVersion(db, orgId));
+      const hit = cache.get(key, version);
+      if (hit) return { etag: hit.etag!, body: hit.body };
+      const row = await findUserByRef(db, orgId, ref);
+      if (!row) throw notFound(`User "${ref}"`);
+      const answer = { etag: userEtag(row), body: userRowToJson(row) };
+      cache.set(key, { version, total: 1, ...answer });
+      return answer;
     },
 
     /** The user a path segment names; 404 when this organization has none. */
