@@ -68,10 +68,16 @@ async function serve(databaseUrl: string, env: Record<string, string>, until: Re
 /** Stops a spawned server with SIGTERM and resolves with its exit code. */
 function stop(child: ChildProcessWithoutNullStreams): Promise<number | null> {
   return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve(child.exitCode);
+    if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
     child.once('exit', (code) => resolve(code));
     child.kill('SIGTERM');
   });
+}
+
+/** Runs several commands at once (each is a process): the machine's cores work while one waits. */
+async function rosterAll<K extends string>(databaseUrl: string, runs: Record<K, string[]>): Promise<Record<K, Run>> {
+  const entries = await Promise.all(Object.entries<string[]>(runs).map(async ([name, args]) => [name, await roster(databaseUrl, args)] as const));
+  return Object.fromEntries(entries) as Record<K, Run>;
 }
 
 for (const dialect of DIALECTS) {
@@ -79,6 +85,13 @@ for (const dialect of DIALECTS) {
     let database: TestDatabase;
     let server: RunningServer;
     let url: string;
+    // The commands run as few rounds of parallel processes (each boots Node and tsx: seconds on a busy machine).
+    let first: Record<'created' | 'dupDemo' | 'badName' | 'unknownOrg' | 'badScope' | 'revokeShort' | 'migrate', Run>;
+    let created: Run;
+    let revoked: Run;
+    let acmeKey: string;
+    let workedBefore: { status: number; body: unknown };
+    let refusedAfter: Response;
     const api = (path: string, key: string) => fetch(`${server.url}/api/v1${path}`, { headers: { authorization: `Bearer ${key}` } });
 
     before(async () => {
@@ -86,130 +99,136 @@ for (const dialect of DIALECTS) {
       url = database.target.url;
       server = await start(loadConfig({ DATABASE_URL: url, PORT: '0', LOG_LEVEL: 'silent' }));
       assert.ok(server.demoKey, 'start() on an empty database seeds the demo');
+      first = await rosterAll(url, {
+        created: ['orgs', 'create', 'acme'],
+        dupDemo: ['orgs', 'create', 'demo'],
+        badName: ['orgs', 'create', 'bad name'],
+        unknownOrg: ['keys', 'create', '--org', 'nope', '--scope', 'read'],
+        badScope: ['keys', 'create', '--org', 'demo', '--scope', 'root'],
+        revokeShort: ['keys', 'revoke', 'abc'],
+        migrate: ['migrate'],
+      });
+      created = await roster(url, ['keys', 'create', '--org', 'acme', '--scope', 'read']);
+      acmeKey = created.stdout.trim();
+      const before = await api('/users', acmeKey);
+      workedBefore = { status: before.status, body: await before.json() };
+      revoked = await roster(url, ['keys', 'revoke', acmeKey.slice(0, 12)]);
+      refusedAfter = await api('/users', acmeKey);
     });
     after(async () => {
-      await server.close();
-      await database.drop();
+      await server?.close();
+      await database?.drop();
     });
 
-    it('start() migrated the database it serves', async () => {
+    it('start() migrated the database it serves; roster migrate then has nothing to do', async () => {
       const applied = await server.conn.db.selectFrom('roster_migrations' as never).select('name' as never).execute();
       assert.ok((applied as Array<{ name: string }>).some((m) => m.name === '001_core'));
-      const res = await fetch(`${server.url}/readyz`);
-      assert.equal(res.status, 200);
+      assert.equal((await fetch(`${server.url}/readyz`)).status, 200);
+      assert.equal(first.migrate.code, 0, first.migrate.stderr);
+      assert.match(first.migrate.stdout, /nothing to migrate/);
     });
 
-    it('orgs create prints the new id; a duplicate or bad name fails with a clear message', async () => {
-      const created = await roster(url, ['orgs', 'create', 'acme']);
+    it('orgs create prints the new id; a duplicate or bad name fails with a clear message', () => {
+      assert.equal(first.created.code, 0, first.created.stderr);
+      assert.match(first.created.stdout, /^\d+\n$/);
+      assertFails(first.dupDemo, /already exists/, 'duplicate organization');
+      assertFails(first.badName, /organization name/, 'bad name');
+    });
+
+    it('keys create prints the key alone on one line; it works over a real socket at once', () => {
       assert.equal(created.code, 0, created.stderr);
-      assert.match(created.stdout, /^\d+\n$/);
-      const [duplicate, demo, bad] = await Promise.all([
-        roster(url, ['orgs', 'create', 'acme']),
-        roster(url, ['orgs', 'create', 'demo']),
-        roster(url, ['orgs', 'create', 'bad name']),
-      ]);
-      assertFails(duplicate, /already exists/, 'duplicate organization');
-      assertFails(demo, /already exists/, 'duplicate of the demo');
-      assertFails(bad, /organization name/, 'bad name');
+      assert.match(created.stdout, KEY_LINE);
+      assert.equal(workedBefore.status, 200);
+      assert.deepEqual(workedBefore.body, { paging: { pageNumber: 1, pageSize: 10000, total: 0 }, results: [] }, "acme's key sees acme: empty");
     });
 
-    it('keys create prints the key alone on one line; it works over a real socket at once', async () => {
-      const acme = await roster(url, ['keys', 'create', '--org', 'acme', '--scope', 'read']);
-      assert.equal(acme.code, 0, acme.stderr);
-      assert.match(acme.stdout, KEY_LINE);
-      const acmeKey = acme.stdout.trim();
-      const empty = await api('/users', acmeKey);
-      assert.equal(empty.status, 200);
-      assert.deepEqual(await empty.json(), { paging: { pageNumber: 1, pageSize: 10000, total: 0 }, results: [] });
-
-      const demo = await roster(url, ['keys', 'create', '--org', 'demo', '--scope', 'write']);
-      assert.match(demo.stdout, KEY_LINE);
-      const res = await api('/users?pagesize=3', demo.stdout.trim());
-      assert.equal(res.status, 200);
-      assert.deepEqual((await res.json()).paging, { pageNumber: 1, pageSize: 3, total: 165 });
-      assert.equal((await api('/users/rsmith', acmeKey)).status, 404, "acme's key does not see the demo");
-    });
-
-    it('keys create refuses an unknown organization, a bad scope and a missing scope', async () => {
-      const [unknown, badScope, noScope, noOrg] = await Promise.all([
-        roster(url, ['keys', 'create', '--org', 'nope', '--scope', 'read']),
-        roster(url, ['keys', 'create', '--org', 'demo', '--scope', 'root']),
-        roster(url, ['keys', 'create', '--org', 'demo']),
-        roster(url, ['keys', 'create', '--scope', 'read']),
-      ]);
-      assertFails(unknown, /no organization named "nope"/, 'unknown org');
-      assertFails(badScope, /read, write, admin/, 'bad scope');
-      assertFails(noScope, /--scope/, 'missing scope');
-      assertFails(noOrg, /--org/, 'missing org');
+    it('keys create refuses an unknown organization and a bad scope', () => {
+      assertFails(first.unknownOrg, /no organization named "nope"/, 'unknown org');
+      assertFails(first.badScope, /read, write, admin/, 'bad scope');
     });
 
     it('keys revoke <prefix> refuses the key at once on the running server', async () => {
-      const { stdout } = await roster(url, ['keys', 'create', '--org', 'demo', '--scope', 'read']);
-      const key = stdout.trim();
-      assert.equal((await api('/users?pagesize=1', key)).status, 200);
-      const revoked = await roster(url, ['keys', 'revoke', key.slice(0, 12)]);
       assert.equal(revoked.code, 0, revoked.stderr);
       assert.equal(revoked.stdout, '', 'nothing on stdout');
-      const refused = await api('/users?pagesize=1', key);
-      assert.equal(refused.status, 401);
-      assert.match(String(refused.headers.get('www-authenticate')), /^Bearer/);
-      assertFails(await roster(url, ['keys', 'revoke', key.slice(0, 12)]), /no active key/, 'revoking twice');
-      assertFails(await roster(url, ['keys', 'revoke', 'abc']), /prefix/, 'a short prefix');
+      assert.equal(refusedAfter.status, 401);
+      assert.match(String(refusedAfter.headers.get('www-authenticate')), /^Bearer/);
+      assertFails(first.revokeShort, /prefix/, 'a short prefix');
       assert.equal((await api('/users?pagesize=1', server.demoKey!)).status, 200, 'other keys still work');
-    });
-
-    it('roster migrate on a database the server already migrated has nothing to do', async () => {
-      const run = await roster(url, ['migrate']);
-      assert.equal(run.code, 0, run.stderr);
-      assert.match(run.stdout, /nothing to migrate/);
-    });
-
-    it('an unknown command or a bad DATABASE_URL fails with a clear message', async () => {
-      const [unknown, badUrl] = await Promise.all([roster(url, ['bogus']), roster('mysql://x', ['orgs', 'create', 'x'])]);
-      assertFails(unknown, /unknown command/, 'unknown command');
-      assertFails(badUrl, /DATABASE_URL/, 'bad DATABASE_URL');
     });
   });
 
   describe(`roster migrate and roster serve on empty databases (${dialect})`, () => {
     const made: TestDatabase[] = [];
+    const children: ChildProcessWithoutNullStreams[] = [];
     const fresh = async () => {
       const database = await createTestDatabase(dialect);
       made.push(database);
       return database.target.url;
     };
+    let migrateUrl: string;
+    let migrated: Run;
+    let demoUrl: string;
+    let demo: { child: ChildProcessWithoutNullStreams; out: () => string };
+    let bareUrl: string;
+    let bare: { child: ChildProcessWithoutNullStreams; out: () => string };
+
+    before(async () => {
+      [migrateUrl, demoUrl, bareUrl] = await Promise.all([fresh(), fresh(), fresh()]);
+      // Three processes at once, each on its own empty database.
+      [migrated, demo, bare] = await Promise.all([
+        roster(migrateUrl, ['migrate']),
+        serve(demoUrl, {}, /curl -H "Authorization: Bearer rst_[^"]+" '[^']+'/),
+        serve(bareUrl, { ROSTER_DEMO: '0' }, /Roster is serving/),
+      ]);
+      children.push(demo.child, bare.child);
+    });
     after(async () => {
+      for (const child of children) await stop(child);
       for (const database of made) await database.drop();
     });
 
     it('roster migrate applies every migration once', async () => {
-      const url = await fresh();
-      const first = await roster(url, ['migrate']);
-      assert.equal(first.code, 0, first.stderr);
-      assert.match(first.stdout, /^applied: 001_core, 002_audit/);
-      const second = await roster(url, ['migrate']);
-      assert.match(second.stdout, /nothing to migrate/);
+      assert.equal(migrated.code, 0, migrated.stderr);
+      assert.match(migrated.stdout, /^applied: 001_core, 002_audit/);
+      const conn = connect(loadConfig({ DATABASE_URL: migrateUrl }).database);
+      try {
+        const tables = (await conn.db.introspection.getTables()).map((t) => t.name);
+        for (const table of ['organizations', 'api_keys', 'users', 'user_billing_groups', 'user_group_owners']) assert.ok(tables.includes(table), table);
+      } finally {
+        await conn.close();
+      }
     });
 
     it('serve prints the URL, the demo key and a curl line that answers total 165 over a real socket', async () => {
-      const url = await fresh();
-      const { child, out } = await serve(url, {}, /curl -H "Authorization: Bearer rst_[^"]+" '[^']+'/);
+      const text = demo.out();
+      const base = /Roster is serving (http:\/\/127\.0\.0\.1:\d+\/api\/v1)/.exec(text)?.[1];
+      assert.ok(base, text);
+      const key = /^\s+(rst_[A-Za-z0-9_-]{32})$/m.exec(text)?.[1];
+      assert.ok(key, 'the demo key on a line of its own');
+      const curl = /curl -H "Authorization: Bearer (rst_[^"]+)" '([^']+)'/.exec(text)!;
+      assert.equal(curl[1], key);
+      assert.equal(curl[2], `${base}/users?pagesize=3`);
+      const res = await fetch(curl[2]!, { headers: { Authorization: `Bearer ${curl[1]}` } });
+      assert.equal(res.status, 200);
+      const body = (await res.json()) as { paging: unknown; results: unknown[] };
+      assert.deepEqual(body.paging, { pageNumber: 1, pageSize: 3, total: 165 });
+      assert.equal(body.results.length, 3);
+      assert.equal(await stop(demo.child), 0, 'SIGTERM stops it cleanly');
+    });
+
+    it('ROSTER_DEMO=0 serves an empty database and creates nothing', async () => {
+      const base = /Roster is serving (http:\/\/\S+)\/api\/v1/.exec(bare.out())![1]!;
+      assert.equal((await fetch(`${base}/readyz`)).status, 200);
+      await stop(bare.child);
+      assert.doesNotMatch(bare.out(), /rst_|curl/);
+      const conn = connect(loadConfig({ DATABASE_URL: bareUrl }).database);
       try {
-        const text = out();
-        const base = /Roster is serving (http:\/\/127\.0\.0\.1:\d+\/api\/v1)/.exec(text)?.[1];
-        assert.ok(base, text);
-        const key = /^\s+(rst_[A-Za-z0-9_-]{32})$/m.exec(text)?.[1];
-        assert.ok(key, 'the demo key on a line of its own');
-        const curl = /curl -H "Authorization: Bearer (rst_[^"]+)" '([^']+)'/.exec(text)!;
-        assert.equal(curl[1], key);
-        assert.equal(curl[2], `${base}/users?pagesize=3`);
-        const res = await fetch(curl[2]!, { headers: { Authorization: `Bearer ${curl[1]}` } });
-        assert.equal(res.status, 200);
-        const body = (await res.json()) as { paging: unknown; results: unknown[] };
-        assert.deepEqual(body.paging, { pageNumber: 1, pageSize: 3, total: 165 });
-        assert.equal(body.results.length, 3);
+        const orgs = await conn.db.selectFrom('organizations').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+        const users = await conn.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+        assert.equal(Number(orgs.n), 0);
+        assert.equal(Number(users.n), 0);
       } finally {
-        assert.equal(await stop(child), 0, 'SIGTERM stops it cleanly');
+        await conn.close();
       }
     });
 
@@ -230,27 +249,6 @@ for (const dialect of DIALECTS) {
         assert.equal(((await res.json()) as { paging: { total: number } }).paging.total, 165);
       } finally {
         await second.close();
-      }
-    });
-
-    it('ROSTER_DEMO=0 serves an empty database and creates nothing', async () => {
-      const url = await fresh();
-      const { child, out } = await serve(url, { ROSTER_DEMO: '0' }, /Roster is serving/);
-      try {
-        const base = /Roster is serving (http:\/\/\S+)\/api\/v1/.exec(out())![1]!;
-        assert.equal((await fetch(`${base}/readyz`)).status, 200);
-      } finally {
-        await stop(child);
-      }
-      assert.doesNotMatch(out(), /rst_|curl/);
-      const conn = connect(loadConfig({ DATABASE_URL: url }).database);
-      try {
-        const orgs = await conn.db.selectFrom('organizations').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-        const users = await conn.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-        assert.equal(Number(orgs.n), 0);
-        assert.equal(Number(users.n), 0);
-      } finally {
-        await conn.close();
       }
     });
   });
