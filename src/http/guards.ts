@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { STATUS_CODES, type ServerOptions } from 'node:http';
 import type { Socket } from 'node:net';
 import cors from '@fastify/cors';
@@ -79,6 +80,8 @@ export function clientErrorHandler(connectionError: Error, socket: Socket): void
     socket.end(
       `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status] ?? ''}\r\n` +
         'Content-Type: application/problem+json\r\n' +
+        // §6: every response carries X-Request-Id, even one Node answers before Fastify has a request.
+        `X-Request-Id: ${randomUUID()}\r\n` +
         `Content-Length: ${Buffer.byteLength(body)}\r\n` +
         'X-Content-Type-Options: nosniff\r\n' +
         'Connection: close\r\n\r\n' +
