@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { connect as connectSocket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, loggerOptions } from '../../src/app.js';
@@ -157,6 +158,28 @@ for (const dialect of DIALECTS) {
         assert.ok(notModified.headers['x-request-id']);
         const head = await t.app.inject({ method: 'HEAD', url: '/api/v1/users/rsmith', headers: bearer(t.demo.read) });
         assert.ok(head.headers['x-request-id']);
+      });
+
+      it('is on answers Node gives before Fastify sees a request (headers beyond the parser limit), over a real socket', async () => {
+        const app = await buildApp(t.config, t.conn);
+        await app.listen({ port: 0, host: '127.0.0.1' });
+        try {
+          const { port } = app.server.address() as { port: number };
+          for (const request of [`GET /api/v1/users HTTP/1.1\r\nHost: x\r\nX-Big: ${'x'.repeat(70_000)}\r\n\r\n`, `GET /api/v1/users?q=${'x'.repeat(70_000)} HTTP/1.1\r\nHost: x\r\n\r\n`]) {
+            const answer = await new Promise<string>((resolve, reject) => {
+              let text = '';
+              const socket = connectSocket(port, '127.0.0.1', () => socket.write(request));
+              socket.on('data', (chunk) => (text += chunk.toString('latin1')));
+              socket.on('close', () => resolve(text));
+              socket.on('error', reject);
+            });
+            assert.match(answer, /^HTTP\/1\.1 4(14|31) /);
+            assert.match(answer, /\r\nX-Request-Id: [0-9a-f-]{36}\r\n/i);
+            assert.match(answer, /\r\nContent-Type: application\/problem\+json/i);
+          }
+        } finally {
+          await app.close();
+        }
       });
 
       it("echoes a client's sane X-Request-Id, on success and on errors; replaces one that is not sane", async () => {
