@@ -36,7 +36,8 @@ export type UserCsvColumn = (typeof USER_CSV_COLUMNS)[number];
 /** Separates the items of a list inside one CSV field. */
 export const CSV_LIST_SEPARATOR = ';';
 
-const PAGE = 5000;
+// Users per keyset read: big enough to amortize a query, small enough to keep memory flat.
+const PAGE = 1000;
 
 /**
  * Every user matching `filter`, in `sort` order, read page by page with keyset
