@@ -138,7 +138,7 @@ class ImportRun {
   private billingGroups = new Set<number>();
   private groups = new Set<number>();
   /** Internal id of every user a row of this file resolved to → that row's line (to name duplicates). */
-  private readonly seen = new Map<number, number>();
+  private readonly seen = new LineByPk();
   private pending: { billingGroups: number[]; groups: number[] } = { billingGroups: [], groups: [] };
 
   constructor(
@@ -397,6 +397,25 @@ class ImportRun {
       await syncIdSequences(trx, dialect);
     }
     this.pending = { billingGroups: bg, groups: g };
+  }
+}
+
+/**
+ * A map from a user's internal id to a line number, in 16 KB pages of a
+ * typed array: a million users take ~4 MB where a Map took ~100 MB of heap.
+ */
+class LineByPk {
+  private readonly pages = new Map<number, Uint32Array>();
+
+  get(pk: number): number | undefined {
+    const line = this.pages.get(pk >>> 12)?.[pk & 4095];
+    return line ? line : undefined;
+  }
+
+  set(pk: number, line: number): void {
+    let page = this.pages.get(pk >>> 12);
+    if (!page) this.pages.set(pk >>> 12, (page = new Uint32Array(4096)));
+    page[pk & 4095] = line;
   }
 }
 
