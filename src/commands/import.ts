@@ -6,7 +6,7 @@ import { loadConfig, type Config } from '../config.js';
 import { connect } from '../db/connect.js';
 import { migrateToLatest } from '../db/migrator.js';
 import { IMPORT_FORMATS, ImportFileError, openImportSource, type ImportFormat, type ImportSource } from '../import/import.source.js';
-import { tuneForBulkImport } from '../import/import.repository.js';
+import { refreshStatistics, tuneForBulkImport } from '../import/import.repository.js';
 import { importUsers, type ImportCounts, type Rejection } from '../import/import.service.js';
 import { requireOrganization } from '../orgs/org.service.js';
 
@@ -60,6 +60,7 @@ export async function importCommand(config: Config, file: string, opts: ImportCo
         onProgress: (c) => progress?.update(source, c),
       },
     );
+    if (counts.imported + counts.updated > 0 && !(opts.strict && counts.rejected > 0)) await refreshStatistics(conn);
     progress?.stop(source, counts);
     await rejects?.close();
     process.stdout.write(`${summary(counts, opts.strict ?? false, (performance.now() - started) / 1000)}\n`);
