@@ -11,6 +11,7 @@
  * (random v4 UUIDs), so two organizations must use two different seeds
  * (user_id is unique across the whole database).
  */
+import { prng } from '../src/shared/prng.js';
 import type { StoredUser } from '../src/users/user.repository.js';
 import { CALL_DETAIL_LEVELS, ROLES, STATUSES, type Role } from '../src/users/user.schemas.js';
 
@@ -85,17 +86,6 @@ function mix(x: number): number {
   return x >>> 0;
 }
 
-/** mulberry32: small, fast, deterministic. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const hex8 = (x: number) => (x >>> 0).toString(16).padStart(8, '0');
 

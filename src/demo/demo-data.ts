@@ -1,3 +1,4 @@
+import { prng } from '../shared/prng.js';
 import type { StoredUser } from '../users/user.repository.js';
 import { CALL_DETAIL_LEVELS, ROLES, STATUSES, type Role } from '../users/user.schemas.js';
 
@@ -56,17 +57,6 @@ const FIRST = ['Ava', 'Émile', 'Zoë', 'José', 'Søren', 'Łukasz', 'Mei', 'Aa
 const LAST = ['Smith', 'Müller', 'García', 'Nguyễn', 'O’Brien', 'Kowalski', 'Dubois', 'Johansson', 'Rossi', 'Tanaka', 'Okafor', 'Patel', 'Ivanova', 'Haddad', 'Larsen', 'Fernández', 'Chen', 'Novák', 'Andersen', 'Silva', 'Kim', 'Wójcik', 'Brennan', 'Costa'];
 const ASCII: Record<string, string> = { É: 'E', é: 'e', ë: 'e', è: 'e', ø: 'o', Ø: 'O', ł: 'l', Ł: 'L', ü: 'u', í: 'i', á: 'a', ó: 'o', ñ: 'n', ễ: 'e', ã: 'a', ń: 'n', ö: 'o', '’': '' };
 
-/** A small deterministic PRNG (mulberry32): the same 161 users on every machine. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function uuidFrom(next: () => number): string {
   const hex = Array.from({ length: 32 }, () => Math.floor(next() * 16).toString(16));

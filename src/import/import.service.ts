@@ -14,7 +14,7 @@ import { insertGroup } from '../groups/group.repository.js';
 import { bumpWriteVersion } from '../orgs/org.repository.js';
 import { fold } from '../shared/text.js';
 import { nowTimestamp } from '../shared/timestamps.js';
-import { splitIds, userRowToUser, userToRow, writeAccessRows, type StoredUser } from '../users/user.repository.js';
+import { splitIds, userRowToStoredUser, userRowToUser, userToRow, writeAccessRows, type StoredUser } from '../users/user.repository.js';
 import type { Role } from '../users/user.schemas.js';
 import {
   findAccessIds,
@@ -287,7 +287,7 @@ class ImportRun {
 
   /** The whole user the row describes: its fields over the existing user's, or over a new user's defaults. */
   private merge(input: UserInput, target: UserRow | undefined, problems: FieldProblem[], listPrefix: string): StoredUser | null {
-    const base = target ? storedOf(target) : null;
+    const base = target ? userRowToStoredUser(target) : null;
     if (!base) {
       for (const field of ['username', 'name', 'call_detail_level', 'roles'] as const) {
         if (input[field] === undefined) problems.push({ field, reason: 'is required for a new user (no user of this organization has this user_id or username)' });
@@ -419,24 +419,6 @@ class LineByPk {
   }
 }
 
-/** A stored row as the user object userToRow takes back. */
-function storedOf(row: UserRow): StoredUser {
-  return {
-    user_id: row.user_id,
-    username: row.username,
-    name: row.name,
-    email: row.email,
-    phone: row.phone,
-    call_detail_level: row.call_detail_level,
-    restrict_recording_download: row.restrict_recording_download === 1,
-    status: row.status,
-    last_login_date: row.last_login_date,
-    last_updated_date: row.last_updated_date,
-    deactivation_date: row.deactivation_date,
-    roles: row.roles === '' ? [] : (row.roles.split(',') as Role[]),
-    access: { billing_groups: row.billing_groups === '' ? [] : row.billing_groups.split(','), group_owners: row.group_owners === '' ? [] : row.group_owners.split(',') },
-  };
-}
 
 /** True when writing `next` would change nothing a reader sees. */
 function sameUser(row: UserRow, next: NewUserRow): boolean {

@@ -242,6 +242,16 @@ export function splitIds(list: string): number[] {
   return list === '' ? [] : list.split(',').map(Number);
 }
 
+/** A row as the user object userToRow takes back (timestamps kept in stored form). */
+export function userRowToStoredUser(row: UserRow): StoredUser {
+  return {
+    ...userRowToUser(row),
+    last_login_date: row.last_login_date,
+    last_updated_date: row.last_updated_date,
+    deactivation_date: row.deactivation_date,
+  };
+}
+
 /** The one mapping from a row to the API's user object (keys in the contract's order). */
 export function userRowToUser(row: UserRow): User {
   return {
