@@ -5,7 +5,7 @@ import { AppError, notFound, type ProblemItem } from '../errors.js';
 import { findGroupsByIds } from '../groups/group.repository.js';
 import { fold } from '../shared/text.js';
 import { parseTimestamp } from '../shared/timestamps.js';
-import { findUserByUsernameFold, userRowToUser, type StoredUser } from './user.repository.js';
+import { findUserByUsernameFold, userRowToUser } from './user.repository.js';
 import type { Role } from './user.schemas.js';
 import { findUserByRef } from './user.service.js';
 import type { UserCreate, UserFields, UserReplace } from './user.write.schemas.js';
@@ -27,16 +27,6 @@ export async function requireUser(trx: Trx, orgId: number, ref: string): Promise
   const row = await findRef(trx, orgId, ref);
   if (!row) throw notFound(`User "${ref}"`);
   return row;
-}
-
-/** A row as a user object with timestamps in stored form (the input of userToRow). */
-export function storedFromRow(row: UserRow): StoredUser {
-  return {
-    ...userRowToUser(row),
-    last_login_date: row.last_login_date,
-    last_updated_date: row.last_updated_date,
-    deactivation_date: row.deactivation_date,
-  };
 }
 
 /** The writable fields of a row (timestamps in stored form): what a merge patch applies to. */

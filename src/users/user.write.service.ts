@@ -6,10 +6,10 @@ import { AppError, type ProblemItem } from '../errors.js';
 import { checkIfMatch, parseIfMatch } from '../shared/preconditions.js';
 import { nowTimestamp } from '../shared/timestamps.js';
 import { inWriteTransaction, type WriteContext } from '../shared/write-context.js';
-import { findUserByUserId, insertUser, userEtag, userRowToUser, userToRow, type StoredUser } from './user.repository.js';
+import { findUserByUserId, insertUser, userEtag, userRowToStoredUser, userRowToUser, userToRow, type StoredUser } from './user.repository.js';
 import type { UserCreate, UserDeactivation, UserFields, UserPatch, UserReplace } from './user.write.schemas.js';
 import { insertDeactivation, updateUserRow } from './user.write.repository.js';
-import { applyMergePatch, checkEchoes, checkFields, fieldsFrom, fieldsOf, invalid, list, requireUser, resolveTarget, storedFromRow, type Trx } from './user.write.rules.js';
+import { applyMergePatch, checkEchoes, checkFields, fieldsFrom, fieldsOf, invalid, list, requireUser, resolveTarget, type Trx } from './user.write.rules.js';
 
 type Header = string | string[] | undefined;
 
@@ -35,7 +35,7 @@ export function createUserWriter(db: Db) {
   /** Replaces the writable fields of a user (PUT, and PATCH after merging). */
   async function replaceFields(trx: Trx, ctx: WriteContext, row: UserRow, fields: UserFields, action: string): Promise<UserRow> {
     const lastLogin = await checkFields(trx, ctx.orgId, fields, row);
-    const user: StoredUser = { ...storedFromRow(row), ...fields, last_login_date: lastLogin, last_updated_date: nowTimestamp() };
+    const user: StoredUser = { ...userRowToStoredUser(row), ...fields, last_login_date: lastLogin, last_updated_date: nowTimestamp() };
     return save(trx, ctx, row, user, action);
   }
 
@@ -85,7 +85,7 @@ export function createUserWriter(db: Db) {
       return write(ctx, async (trx) => {
         const row = await requireUser(trx, ctx.orgId, ref);
         checkIfMatch(precondition, userEtag(row), `User "${row.username}"`);
-        const user: StoredUser = { ...storedFromRow(row), status: 'activated', deactivation_date: null, last_updated_date: nowTimestamp() };
+        const user: StoredUser = { ...userRowToStoredUser(row), status: 'activated', deactivation_date: null, last_updated_date: nowTimestamp() };
         return save(trx, ctx, row, user, 'user.activate');
       });
     },
@@ -106,7 +106,7 @@ export function createUserWriter(db: Db) {
 
         const now = nowTimestamp();
         const moved = groupsTo ? list(row.group_owners) : [];
-        const before = storedFromRow(row);
+        const before = userRowToStoredUser(row);
         const user: StoredUser = {
           ...before,
           status: 'deactivated',
@@ -118,7 +118,7 @@ export function createUserWriter(db: Db) {
         const saved = await save(trx, ctx, row, user, 'user.deactivate');
         if (groupsTo && moved.length > 0) {
           const owned = list(groupsTo.group_owners);
-          const target = storedFromRow(groupsTo);
+          const target = userRowToStoredUser(groupsTo);
           const next: StoredUser = { ...target, last_updated_date: nowTimestamp(), access: { ...target.access, group_owners: [...owned, ...moved.filter((g) => !owned.includes(g))] } };
           await save(trx, ctx, groupsTo, next, 'user.reassign');
         }

@@ -1,5 +1,6 @@
 import { sql, type ColumnDefinitionBuilder, type Kysely, type Migration } from 'kysely';
 import type { Dialect } from '../connect.js';
+import { columnsFor } from './columns.js';
 
 /**
  * The directory's tables. Per-dialect branches: PostgreSQL ids are identity
@@ -7,9 +8,7 @@ import type { Dialect } from '../connect.js';
  * code point, exactly as on SQLite (the answers must not depend on the backend).
  */
 export function coreMigration(dialect: Dialect): Migration {
-  const pg = dialect === 'postgres';
-  const id = (col: ColumnDefinitionBuilder) => (pg ? col.generatedByDefaultAsIdentity().primaryKey() : col.primaryKey().autoIncrement());
-  const text = (col: ColumnDefinitionBuilder) => (pg ? col.modifyEnd(sql`collate "C"`) : col);
+  const { id, text } = columnsFor(dialect);
   const textNotNull = (col: ColumnDefinitionBuilder) => text(col).notNull();
 
   return {

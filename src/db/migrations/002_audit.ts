@@ -1,11 +1,10 @@
-import { sql, type ColumnDefinitionBuilder, type Kysely, type Migration } from 'kysely';
+import type { Kysely, Migration } from 'kysely';
 import type { Dialect } from '../connect.js';
+import { columnsFor } from './columns.js';
 
 /** The audit trail: one append-only row per write, written in the write's own transaction. */
 export function auditMigration(dialect: Dialect): Migration {
-  const pg = dialect === 'postgres';
-  const id = (col: ColumnDefinitionBuilder) => (pg ? col.generatedByDefaultAsIdentity().primaryKey() : col.primaryKey().autoIncrement());
-  const text = (col: ColumnDefinitionBuilder) => (pg ? col.modifyEnd(sql`collate "C"`) : col);
+  const { id, text } = columnsFor(dialect);
   return {
     async up(db: Kysely<any>) {
       await db.schema

@@ -1,14 +1,13 @@
-import { sql, type ColumnDefinitionBuilder, type Kysely, type Migration } from 'kysely';
+import type { Kysely, Migration } from 'kysely';
 import type { Dialect } from '../connect.js';
+import { columnsFor } from './columns.js';
 
 /**
  * The write side: a version (the ETag) on billing groups and groups, and the
  * record of each deactivation with its instructions for the reporting side.
  */
 export function writesMigration(dialect: Dialect): Migration {
-  const pg = dialect === 'postgres';
-  const id = (col: ColumnDefinitionBuilder) => (pg ? col.generatedByDefaultAsIdentity().primaryKey() : col.primaryKey().autoIncrement());
-  const text = (col: ColumnDefinitionBuilder) => (pg ? col.modifyEnd(sql`collate "C"`) : col);
+  const { id, text } = columnsFor(dialect);
   return {
     async up(db: Kysely<any>) {
       await db.schema.alterTable('billing_groups').addColumn('version', 'integer', (c) => c.notNull().defaultTo(1)).execute();

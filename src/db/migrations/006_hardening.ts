@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Migration } from 'kysely';
 import type { Dialect } from '../connect.js';
+import { columnsFor } from './columns.js';
 
 /**
  * Rate-limit counters shared by every Roster process on this database (used when
@@ -11,12 +12,13 @@ import type { Dialect } from '../connect.js';
  */
 export function hardeningMigration(dialect: Dialect): Migration {
   const pg = dialect === 'postgres';
+  const { text } = columnsFor(dialect);
   return {
     async up(db: Kysely<any>) {
       let table = db.schema.createTable('rate_limits');
       if (pg) table = table.modifyFront(sql`unlogged`);
       await table
-        .addColumn('bucket', 'text', (c) => (pg ? c.modifyEnd(sql`collate "C"`) : c).primaryKey())
+        .addColumn('bucket', 'text', (c) => text(c).primaryKey())
         .addColumn('hits', 'integer', (c) => c.notNull())
         // Milliseconds since the epoch at which the window ends (bigint: past 2^31).
         .addColumn('reset_at', 'bigint', (c) => c.notNull())
