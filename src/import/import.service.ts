@@ -23,7 +23,11 @@ import {
   findUsersByIdsOrFolds,
   insertAccessRows,
   insertUsers,
+  organizationIsEmpty,
+  refreshUserStatistics,
   relaxBatchCommit,
+  restoreIndexes,
+  setIndexesAside,
   updateUserRow,
 } from './import.repository.js';
 import type { CheckedRow } from './import.rows.js';
@@ -67,6 +71,8 @@ export interface ImportHooks {
 export const IMPORTED_GROUPS_HOLDER = 'Imported groups';
 
 const BATCH = 2000;
+/** Refresh the planner's statistics once this many users were created, and again each time that count doubles. */
+const STATISTICS_FROM = 10_000;
 const ROLLBACK = Symbol('rollback');
 type Trx = Transaction<Database>;
 
@@ -76,18 +82,31 @@ interface Planned {
   readonly next: NewUserRow;
 }
 
-/** Imports the rows into the organization; returns the counts (with --strict and a bad row, nothing was written). */
+/**
+ * Imports the rows into the organization; returns the counts (with --strict and a bad row, nothing was written).
+ *
+ * Three ways to write: --strict runs one transaction for the whole file; a
+ * first load into an organization with no users (SQLite) runs one transaction
+ * with the user tables' secondary indexes set aside and rebuilt at its end;
+ * otherwise each batch commits on its own, so an interrupted import keeps what
+ * it wrote and re-running it finishes the job.
+ */
 export async function importUsers(db: Db, rows: AsyncIterable<CheckedRow>, options: ImportOptions, hooks: ImportHooks): Promise<ImportCounts> {
   const run = new ImportRun(options, hooks);
   await run.start(db);
-  if (options.strict) {
+  const firstLoad = options.dialect === 'sqlite' && (await organizationIsEmpty(db, options.orgId));
+  if (options.strict || firstLoad) {
     try {
       await db.transaction().execute(async (trx) => {
+        // Take the write lock before looking: no other writer can add users to the organization while this runs.
+        await bumpWriteVersion(trx, options.orgId);
+        const aside = firstLoad && (await organizationIsEmpty(trx, options.orgId)) ? await setIndexesAside(trx) : null;
         for await (const batch of batches(rows, options.batchSize ?? BATCH)) {
           await run.processBatch(trx, batch);
           run.commit();
         }
-        if (run.counts.rejected > 0 || !run.changedAny) throw ROLLBACK;
+        if ((options.strict && run.counts.rejected > 0) || !run.changedAny) throw ROLLBACK;
+        if (aside) await restoreIndexes(trx, options.orgId, aside);
       });
     } catch (error) {
       if (error !== ROLLBACK) throw error;
@@ -118,7 +137,26 @@ export class ImportBatchError extends Error {
   }
 }
 
+/**
+ * The rows in batches, reading one batch ahead: while a batch waits on
+ * PostgreSQL, the next is parsed and checked (the two processes run on
+ * separate cores). With SQLite every query runs on this thread, so nothing
+ * overlaps, and reading ahead costs only one batch of memory.
+ */
 async function* batches<T>(items: AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
+  const source = chunked(items, size);
+  let next = source.next();
+  for (;;) {
+    const current = await next;
+    if (current.done) return;
+    next = source.next();
+    // A failure reading ahead surfaces when that batch is awaited; until then it must not count as unhandled.
+    next.catch(() => {});
+    yield current.value;
+  }
+}
+
+async function* chunked<T>(items: AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
   let batch: T[] = [];
   for await (const item of items) {
     batch.push(item);
@@ -135,6 +173,8 @@ const toIds = (list: readonly string[] | undefined) => (list ?? []).map(Number);
 class ImportRun {
   readonly counts: ImportCounts = { imported: 0, updated: 0, unchanged: 0, rejected: 0 };
   changedAny = false;
+  /** How many users the import had created when it last refreshed the planner's statistics. */
+  private analyzedAt = 0;
   private billingGroups = new Set<number>();
   private groups = new Set<number>();
   /** Internal id of every user a row of this file resolved to → that row's line (to name duplicates). */
@@ -200,6 +240,10 @@ class ImportRun {
 
     const changed = inserts.length > 0 || updates.length > 0;
     if (changed) await this.write(trx, inserts, updates);
+    if (this.counts.imported + inserts.length >= Math.max(STATISTICS_FROM, 2 * this.analyzedAt)) {
+      this.analyzedAt = this.counts.imported + inserts.length;
+      await refreshUserStatistics(trx, this.options.dialect);
+    }
     this.counts.imported += inserts.length;
     this.counts.updated += updates.length;
     this.counts.rejected += rejections.length;
