@@ -74,6 +74,15 @@ async function freshDatabase(dialect: string): Promise<{ url: string; drop(): Pr
   };
 }
 
+interface Row {
+  dialect: string;
+  step: string;
+  rows: number;
+  m: Measured;
+  target: string;
+}
+const table: Row[] = [];
+
 const fmt = (m: Measured, rows: number) => `${m.seconds.toFixed(1)} s, ${Math.round(rows / Math.max(m.seconds, 0.001)).toLocaleString('en-US')} rows/s, peak RSS ${Math.round(m.peakMb)} MB`;
 
 async function main(): Promise<void> {
@@ -95,19 +104,40 @@ async function main(): Promise<void> {
       const imported = await runCli(['import', '--org', 'bench', '--create-missing', file], env);
       if (imported.code !== 0) throw new Error(`import failed (${imported.code}): ${imported.stderr.slice(0, 2000)}`);
       console.log(`${dialect} import ${COUNT.toLocaleString('en-US')} users from NDJSON: ${fmt(imported, COUNT)} — ${imported.stdout.trim()}`);
+      table.push({ dialect, step: 'import (first load)', rows: COUNT, m: imported, target: dialect === 'sqlite' ? '≤ 60 s' : '≤ 90 s' });
       const again = await runCli(['import', '--org', 'bench', file], env);
       console.log(`${dialect} re-import (all unchanged): ${fmt(again, COUNT)} — ${again.stdout.trim()}`);
+      table.push({ dialect, step: 're-import (unchanged)', rows: COUNT, m: again, target: '–' });
       const out = join(DATA, `import-export-${dialect}.ndjson`);
       const exported = await runCli(['export', '--org', 'bench'], env, out);
       if (exported.code !== 0) throw new Error(`export failed: ${exported.stderr.slice(0, 2000)}`);
       const lines = readFileSync(out, 'utf8').split('\n').length - 1;
       console.log(`${dialect} export ${lines.toLocaleString('en-US')} users as NDJSON: ${fmt(exported, lines)}`);
+      table.push({ dialect, step: 'export NDJSON', rows: lines, m: exported, target: '≤ 30 s' });
       const csv = await runCli(['export', '--org', 'bench', '--format', 'csv'], env, join(DATA, `import-export-${dialect}.csv`));
       console.log(`${dialect} export as CSV: ${fmt(csv, lines)}`);
+      table.push({ dialect, step: 'export CSV', rows: lines, m: csv, target: '≤ 30 s' });
     } finally {
       await db.drop();
     }
   }
 }
 
+/** The run as one table (peak memory target: below 300 MB for every step). */
+function printTable(): void {
+  const header = ['db', 'step', 'rows', 'seconds', 'rows/s', 'peak RSS MB', 'target'];
+  const lines = table.map((r) => [
+    r.dialect,
+    r.step,
+    r.rows.toLocaleString('en-US'),
+    r.m.seconds.toFixed(1),
+    Math.round(r.rows / Math.max(r.m.seconds, 0.001)).toLocaleString('en-US'),
+    String(Math.round(r.m.peakMb)),
+    r.target,
+  ]);
+  console.log(`\n| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|`);
+  for (const l of lines) console.log(`| ${l.join(' | ')} |`);
+}
+
 await main();
+printTable();

@@ -31,6 +31,7 @@ import {
   updateUserRow,
 } from './import.repository.js';
 import type { CheckedRow } from './import.rows.js';
+import { ImportFileError } from './import.source.js';
 import type { FieldProblem, UserInput } from './import.rules.js';
 
 export interface ImportOptions {
@@ -89,28 +90,44 @@ interface Planned {
  * first load into an organization with no users (SQLite) runs one transaction
  * with the user tables' secondary indexes set aside and rebuilt at its end;
  * otherwise each batch commits on its own, so an interrupted import keeps what
- * it wrote and re-running it finishes the job.
+ * it wrote and re-running it finishes the job. A file that turns out malformed
+ * part-way keeps the rows before the problem, except under --strict.
  */
 export async function importUsers(db: Db, rows: AsyncIterable<CheckedRow>, options: ImportOptions, hooks: ImportHooks): Promise<ImportCounts> {
   const run = new ImportRun(options, hooks);
   await run.start(db);
   const firstLoad = options.dialect === 'sqlite' && (await organizationIsEmpty(db, options.orgId));
   if (options.strict || firstLoad) {
+    let fileError: ImportFileError | null = null;
+    let line = 0;
     try {
       await db.transaction().execute(async (trx) => {
         // Take the write lock before looking: no other writer can add users to the organization while this runs.
         await bumpWriteVersion(trx, options.orgId);
         const aside = firstLoad && (await organizationIsEmpty(trx, options.orgId)) ? await setIndexesAside(trx) : null;
-        for await (const batch of batches(rows, options.batchSize ?? BATCH)) {
-          await run.processBatch(trx, batch);
-          run.commit();
+        try {
+          for await (const batch of batches(rows, options.batchSize ?? BATCH)) {
+            line = batch[0]?.line ?? line;
+            await run.processBatch(trx, batch);
+            run.commit();
+          }
+        } catch (error) {
+          // A first load keeps the rows read before the file went bad, as the batched path does.
+          if (options.strict || !(error instanceof ImportFileError)) throw error;
+          fileError = error;
         }
         if ((options.strict && run.counts.rejected > 0) || !run.changedAny) throw ROLLBACK;
         if (aside) await restoreIndexes(trx, options.orgId, aside);
       });
     } catch (error) {
-      if (error !== ROLLBACK) throw error;
+      if (error === ROLLBACK) {
+        if (fileError) throw fileError;
+        return run.counts;
+      }
+      if (error instanceof ImportFileError || options.strict) throw error;
+      throw new ImportBatchError(line, error, 'nothing was imported: a first load into an organization with no users is one transaction');
     }
+    if (fileError) throw fileError;
     return run.counts;
   }
   for await (const batch of batches(rows, options.batchSize ?? BATCH)) {
@@ -120,20 +137,21 @@ export async function importUsers(db: Db, rows: AsyncIterable<CheckedRow>, optio
         if (!(await run.processBatch(trx, batch))) throw ROLLBACK;
       });
     } catch (error) {
-      if (error !== ROLLBACK) throw new ImportBatchError(batch[0]?.line ?? 0, error);
+      if (error !== ROLLBACK) throw new ImportBatchError(batch[0]?.line ?? 0, error, `the rows before line ${batch[0]?.line ?? 0} were imported`);
     }
     run.commit();
   }
   return run.counts;
 }
 
-/** The database failed while writing a batch: the rows before it were imported. */
+/** The database failed while writing a batch; `kept` says what was imported. */
 export class ImportBatchError extends Error {
   constructor(
     readonly line: number,
     override readonly cause: unknown,
+    kept: string,
   ) {
-    super(`the database failed while importing the rows from line ${line} on (${cause instanceof Error ? cause.message : String(cause)}); the rows before line ${line} were imported`);
+    super(`the database failed while importing the rows from line ${line} on (${cause instanceof Error ? cause.message : String(cause)}); ${kept}`);
   }
 }
 
