@@ -132,6 +132,9 @@ for (const dialect of DIALECTS) {
         assert.deepEqual(run.counts, { imported: 300, updated: 0, unchanged: 0, rejected: 0 });
         assert.deepEqual(await schema(), before);
         await assertSearchIndexSound();
+        // The rebuild's larger FTS5 hashsize was put back to FTS5's default (1 MB), so later writes flush as before.
+        const config = await sql<{ k: string; v: unknown }>`select k, v from users_trgm_config where k = 'hashsize'`.execute(t.conn.db);
+        assert.deepEqual(config.rows.map((r) => Number(r.v)), [1024 * 1024]);
         assert.deepEqual(await countsOf(orgId), await actualCounts(orgId));
         // The access join tables were filled too (their indexes were set aside while they were).
         const bgRows = await t.conn.db.selectFrom('user_billing_groups').select('user_pk').where('org_id', '=', orgId).execute();
