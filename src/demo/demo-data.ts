@@ -57,7 +57,6 @@ const FIRST = ['Ava', 'Émile', 'Zoë', 'José', 'Søren', 'Łukasz', 'Mei', 'Aa
 const LAST = ['Smith', 'Müller', 'García', 'Nguyễn', 'O’Brien', 'Kowalski', 'Dubois', 'Johansson', 'Rossi', 'Tanaka', 'Okafor', 'Patel', 'Ivanova', 'Haddad', 'Larsen', 'Fernández', 'Chen', 'Novák', 'Andersen', 'Silva', 'Kim', 'Wójcik', 'Brennan', 'Costa'];
 const ASCII: Record<string, string> = { É: 'E', é: 'e', ë: 'e', è: 'e', ø: 'o', Ø: 'O', ł: 'l', Ł: 'L', ü: 'u', í: 'i', á: 'a', ó: 'o', ñ: 'n', ễ: 'e', ã: 'a', ń: 'n', ö: 'o', '’': '' };
 
-
 function uuidFrom(next: () => number): string {
   const hex = Array.from({ length: 32 }, () => Math.floor(next() * 16).toString(16));
   hex[12] = '4';

@@ -202,11 +202,11 @@ export async function refreshStatistics(conn: Connection): Promise<void> {
 }
 
 /**
- * PostgreSQL, during a large import: refresh the users table's statistics.
- * Planned against the near-empty table the import started from, the
- * username look-up of each batch became a sequential scan (80 ms a batch at
- * 300k users and growing); the import calls this each time its user count
- * doubles. ANALYZE reads a sample and blocks no reader or writer.
+ * PostgreSQL, during a large import: refresh the users table's statistics,
+ * so that each batch's look-ups and inserts are not planned against the
+ * near-empty table the import started from (300k new users: 64 s without,
+ * 31 s with). The import calls this at 10,000 created users and each time
+ * that count doubles. ANALYZE reads a sample and blocks no reader or writer.
  */
 export async function refreshUserStatistics(trx: Trx, dialect: Dialect): Promise<void> {
   if (dialect === 'postgres') await sql`analyze users`.execute(trx);

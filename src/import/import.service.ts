@@ -15,7 +15,6 @@ import { bumpWriteVersion } from '../orgs/org.repository.js';
 import { fold } from '../shared/text.js';
 import { nowTimestamp } from '../shared/timestamps.js';
 import { splitIds, userRowToStoredUser, userRowToUser, userToRow, writeAccessRows, type StoredUser } from '../users/user.repository.js';
-import type { Role } from '../users/user.schemas.js';
 import {
   findAccessIds,
   findAccessIdsOutsideOrg,
@@ -258,13 +257,13 @@ class ImportRun {
 
     const changed = inserts.length > 0 || updates.length > 0;
     if (changed) await this.write(trx, inserts, updates);
-    if (this.counts.imported + inserts.length >= Math.max(STATISTICS_FROM, 2 * this.analyzedAt)) {
-      this.analyzedAt = this.counts.imported + inserts.length;
-      await refreshUserStatistics(trx, this.options.dialect);
-    }
     this.counts.imported += inserts.length;
     this.counts.updated += updates.length;
     this.counts.rejected += rejections.length;
+    if (this.counts.imported >= Math.max(STATISTICS_FROM, 2 * this.analyzedAt)) {
+      this.analyzedAt = this.counts.imported;
+      await refreshUserStatistics(trx, this.options.dialect);
+    }
     this.changedAny ||= changed;
     rejections.sort((a, b) => a.line - b.line);
     for (const r of rejections) this.hooks.onRejected(r);
@@ -480,7 +479,6 @@ class LineByPk {
     page[pk & 4095] = line;
   }
 }
-
 
 /** True when writing `next` would change nothing a reader sees. */
 function sameUser(row: UserRow, next: NewUserRow): boolean {
