@@ -16,7 +16,7 @@ import { insertBillingGroup, syncIdSequences } from '../src/billing-groups/billi
 import { insertGroup } from '../src/groups/group.repository.js';
 import { createApiKey, createOrganization } from '../src/orgs/org.service.js';
 import { userToRow } from '../src/users/user.repository.js';
-import type { NewUserRow } from '../src/db/schema.js';
+import type { NewUserRow } from '../src/db/tables.js';
 import { datasetBillingGroups, datasetGroups, generateUsers, type DatasetOptions } from './dataset.js';
 
 export interface OrgSpec extends DatasetOptions {

@@ -5,7 +5,7 @@
  */
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import type { UserRow } from '../../src/db/schema.js';
+import type { UserRow } from '../../src/db/tables.js';
 import { userAt } from '../dataset.js';
 import { userRowToUser, userToRow } from '../../src/users/user.repository.js';
 

@@ -1,5 +1,5 @@
 import type { Transaction } from 'kysely';
-import type { AuditEntryRow, Database, Db } from '../db/schema.js';
+import type { AuditEntryRow, Database, Db } from '../db/tables.js';
 import { formatTimestamp, nowTimestamp } from '../shared/timestamps.js';
 
 /** Who did a write: an API key (id and public prefix) or the command line. */

@@ -1,4 +1,4 @@
-import type { Db } from '../db/schema.js';
+import type { Db } from '../db/tables.js';
 import { AppError, notFound } from '../errors.js';
 import { resolvePage, type PageRequest } from '../shared/paging.js';
 import { parseTimestamp } from '../shared/timestamps.js';

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Db } from '../db/schema.js';
+import type { Db } from '../db/tables.js';
 import { AppError } from '../errors.js';
 import { nowTimestamp } from '../shared/timestamps.js';
 import { hashApiKey, scopeAllows, type Scope } from './api-key.js';

@@ -1,4 +1,4 @@
-import type { ApiKeyRow, Db } from '../db/schema.js';
+import type { ApiKeyRow, Db } from '../db/tables.js';
 import type { Scope } from './api-key.js';
 
 /**

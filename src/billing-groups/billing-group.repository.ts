@@ -1,6 +1,6 @@
 import { sql, type Transaction } from 'kysely';
 import type { Dialect } from '../db/connect.js';
-import type { BillingGroupRow, Database, Db } from '../db/schema.js';
+import type { BillingGroupRow, Database, Db } from '../db/tables.js';
 
 /** A billing group row to insert; `id` only when keeping an id given from elsewhere (demo data, imports). */
 export interface NewBillingGroup {

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply } from 'fastify';
-import type { BillingGroupRow } from '../db/schema.js';
+import type { BillingGroupRow } from '../db/tables.js';
 import { acceptJsonOnly } from '../shared/body-parsers.js';
 import { sendTagged } from '../shared/http.js';
 import { problemResponses } from '../shared/responses.js';

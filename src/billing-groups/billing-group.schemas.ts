@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Nullable, StringEnum } from '../shared/schema.js';
+import { Nullable, StringEnum } from '../shared/typebox.js';
 
 export const ACTIVITY = ['active', 'inactive'] as const;
 

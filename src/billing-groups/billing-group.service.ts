@@ -1,5 +1,5 @@
 import { appendAudit, diffFields } from '../audit/audit.repository.js';
-import type { BillingGroupRow, Db } from '../db/schema.js';
+import type { BillingGroupRow, Db } from '../db/tables.js';
 import { AppError, notFound, type ProblemItem } from '../errors.js';
 import { hasGroupsOn } from '../groups/group.repository.js';
 import { findWriteVersion } from '../orgs/org.repository.js';

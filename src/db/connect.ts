@@ -4,7 +4,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import type { DatabaseTarget } from '../config.js';
-import type { Database } from './schema.js';
+import type { Database } from './tables.js';
 
 export type Dialect = DatabaseTarget['dialect'];
 

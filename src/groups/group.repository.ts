@@ -1,6 +1,6 @@
 import type { Transaction } from 'kysely';
 import { MAX_ID } from '../billing-groups/billing-group.repository.js';
-import type { Database, Db, GroupRow } from '../db/schema.js';
+import type { Database, Db, GroupRow } from '../db/tables.js';
 
 /** A group (advertiser) row to insert; `id` only when keeping an id given from elsewhere. */
 export interface NewGroup {

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/ty
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply } from 'fastify';
 import { IdParams } from '../billing-groups/billing-group.schemas.js';
-import type { GroupRow } from '../db/schema.js';
+import type { GroupRow } from '../db/tables.js';
 import { acceptJsonOnly } from '../shared/body-parsers.js';
 import { sendTagged } from '../shared/http.js';
 import { problemResponses } from '../shared/responses.js';

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { ACTIVITY, DisplayName } from '../billing-groups/billing-group.schemas.js';
-import { StringEnum } from '../shared/schema.js';
+import { StringEnum } from '../shared/typebox.js';
 
 const BillingGroupId = Type.Integer({ minimum: 1, maximum: 2147483647, description: 'a leaf billing group of this organization' });
 

@@ -2,7 +2,7 @@ import type { Transaction } from 'kysely';
 import { appendAudit, diffFields } from '../audit/audit.repository.js';
 import { findBillingGroupById, hasChildBillingGroups } from '../billing-groups/billing-group.repository.js';
 import { listEtag } from '../billing-groups/billing-group.service.js';
-import type { Database, Db, GroupRow } from '../db/schema.js';
+import type { Database, Db, GroupRow } from '../db/tables.js';
 import { AppError, notFound } from '../errors.js';
 import { findWriteVersion } from '../orgs/org.repository.js';
 import { checkIfMatch, parseIfMatch } from '../shared/preconditions.js';

@@ -1,7 +1,7 @@
 /** The SQL of bulk import: batch look-ups and multi-row writes, every query scoped to the organization. */
 import { sql, type SqlBool, type Transaction } from 'kysely';
 import type { Connection, Dialect } from '../db/connect.js';
-import type { Database, Db, NewUserRow, UserRow } from '../db/schema.js';
+import type { Database, Db, NewUserRow, UserRow } from '../db/tables.js';
 
 type Trx = Transaction<Database>;
 

@@ -9,7 +9,7 @@ import type { Transaction } from 'kysely';
 import { appendAudit, CLI_ACTOR, diffFields } from '../audit/audit.repository.js';
 import { insertBillingGroup, syncIdSequences } from '../billing-groups/billing-group.repository.js';
 import type { Dialect } from '../db/connect.js';
-import type { Database, Db, NewUserRow, UserRow } from '../db/schema.js';
+import type { Database, Db, NewUserRow, UserRow } from '../db/tables.js';
 import { insertGroup } from '../groups/group.repository.js';
 import { bumpWriteVersion } from '../orgs/org.repository.js';
 import { fold } from '../shared/text.js';

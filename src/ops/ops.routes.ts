@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { sql } from 'kysely';
 import type { Registry } from 'prom-client';
-import type { Db } from '../db/schema.js';
+import type { Db } from '../db/tables.js';
 import { AppError } from '../errors.js';
 import { problemResponses } from '../shared/responses.js';
 

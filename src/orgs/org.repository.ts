@@ -1,5 +1,5 @@
 import type { Transaction } from 'kysely';
-import type { Database, Db, OrganizationRow } from '../db/schema.js';
+import type { Database, Db, OrganizationRow } from '../db/tables.js';
 
 /** Creates an organization; returns its id. */
 export async function insertOrganization(db: Db, name: string, createdAt: string): Promise<number> {

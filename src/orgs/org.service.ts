@@ -1,7 +1,7 @@
 import { generateApiKey, PREFIX_LENGTH, type Scope } from '../auth/api-key.js';
 import { insertKey, revokeKeysByPrefix } from '../auth/key.repository.js';
 import { appendAudit, CLI_ACTOR, diffFields } from '../audit/audit.repository.js';
-import type { Db } from '../db/schema.js';
+import type { Db } from '../db/tables.js';
 import { formatTimestamp, nowTimestamp, parseTimestamp } from '../shared/timestamps.js';
 import { bumpWriteVersion, findOrganizationByName, insertOrganization } from './org.repository.js';
 

@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Transaction } from 'kysely';
 import type { Actor } from '../audit/audit.repository.js';
 import { isRetryable } from '../db/db-errors.js';
-import type { Database, Db } from '../db/schema.js';
+import type { Database, Db } from '../db/tables.js';
 import { bumpWriteVersion } from '../orgs/org.repository.js';
 
 /** Who writes, for which organization: what every write service takes. */

@@ -1,4 +1,4 @@
-import type { UserRow } from '../db/schema.js';
+import type { UserRow } from '../db/tables.js';
 import { formatTimestamp } from '../shared/timestamps.js';
 
 const str = JSON.stringify;

@@ -1,5 +1,5 @@
 import { sql, SqliteAdapter, type CompiledQuery, type Expression, type ExpressionBuilder, type Kysely, type SqlBool, type Transaction } from 'kysely';
-import type { Database, Db, NewUserRow, UserRow } from '../db/schema.js';
+import type { Database, Db, NewUserRow, UserRow } from '../db/tables.js';
 import { formatTimestamp } from '../shared/timestamps.js';
 import { escapeLike, fold } from '../shared/text.js';
 import { ROLES, type Role, type SortField, type User } from './user.schemas.js';

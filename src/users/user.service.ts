@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import type { Db, UserRow } from '../db/schema.js';
+import type { Db, UserRow } from '../db/tables.js';
 import { notFound } from '../errors.js';
 import { resolvePage, type PageRequest } from '../shared/paging.js';
 import { fold, isUuid, needleFolds } from '../shared/text.js';

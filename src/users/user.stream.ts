@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { stringify } from 'csv-stringify';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Db, UserRow } from '../db/schema.js';
+import type { Db, UserRow } from '../db/tables.js';
 import { findUsersAfter, userRowToUser, userSortKey, type UserFilter, type UserSort } from './user.repository.js';
 import type { User } from './user.schemas.js';
 

@@ -1,5 +1,5 @@
 import type { Transaction } from 'kysely';
-import type { Database, NewUserRow, UserRow } from '../db/schema.js';
+import type { Database, NewUserRow, UserRow } from '../db/tables.js';
 import { writeAccessRows } from './user.repository.js';
 
 /** Rewrites an organization's user row (found by its internal id) and its access rows; returns the stored row. */

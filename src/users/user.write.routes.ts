@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { UserRow } from '../db/schema.js';
+import type { UserRow } from '../db/tables.js';
 import { acceptEmptyJson, acceptJsonOnly, acceptMergePatch } from '../shared/body-parsers.js';
 import { orderedJson, problemResponses } from '../shared/responses.js';
 import { writeContextOf } from '../shared/write-context.js';

@@ -1,6 +1,6 @@
 import type { Transaction } from 'kysely';
 import { findBillingGroupsByIds } from '../billing-groups/billing-group.repository.js';
-import type { Database, UserRow } from '../db/schema.js';
+import type { Database, UserRow } from '../db/tables.js';
 import { AppError, notFound, type ProblemItem } from '../errors.js';
 import { findGroupsByIds } from '../groups/group.repository.js';
 import { fold } from '../shared/text.js';

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Nullable, StringEnum } from '../shared/schema.js';
+import { Nullable, StringEnum } from '../shared/typebox.js';
 import { CALL_DETAIL_LEVELS, ROLES, STATUSES } from './user.schemas.js';
 
 /**

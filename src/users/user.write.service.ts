@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { appendAudit, diffFields } from '../audit/audit.repository.js';
 import { isUniqueViolation } from '../db/db-errors.js';
-import type { Db, UserRow } from '../db/schema.js';
+import type { Db, UserRow } from '../db/tables.js';
 import { AppError, type ProblemItem } from '../errors.js';
 import { checkIfMatch, parseIfMatch } from '../shared/preconditions.js';
 import { nowTimestamp } from '../shared/timestamps.js';
