@@ -3,7 +3,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { loadConfig, type Config } from '../config.js';
 import { connect } from '../db/connect.js';
 import { migrateToLatest } from '../db/migrator.js';
-import { tuneForExport } from '../export/export.repository.js';
+import { tuneForExport } from '../db/tuning.js';
 import { requireOrganization } from '../orgs/org.service.js';
 import { filterFromQuery } from '../users/user.service.js';
 import { ROLES, SORT_FIELDS, STATUSES, type UsersQuery } from '../users/user.schemas.js';

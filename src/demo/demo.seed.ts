@@ -1,4 +1,5 @@
-import { insertBillingGroup, syncIdSequences } from '../billing-groups/billing-group.repository.js';
+import { insertBillingGroup } from '../billing-groups/billing-group.repository.js';
+import { syncIdSequences } from '../db/dialect.js';
 import type { Connection } from '../db/connect.js';
 import { insertGroup } from '../groups/group.repository.js';
 import { countOrganizations } from '../orgs/org.repository.js';

@@ -7,7 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import { appendAudit, CLI_ACTOR, diffFields } from '../audit/audit.repository.js';
-import { insertBillingGroup, syncIdSequences } from '../billing-groups/billing-group.repository.js';
+import { insertBillingGroup } from '../billing-groups/billing-group.repository.js';
+import { syncIdSequences } from '../db/dialect.js';
 import type { Dialect } from '../db/connect.js';
 import type { Database, Db, NewUserRow, UserRow } from '../db/tables.js';
 import { insertGroup } from '../groups/group.repository.js';

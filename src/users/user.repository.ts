@@ -1,4 +1,5 @@
-import { sql, SqliteAdapter, type CompiledQuery, type Expression, type ExpressionBuilder, type Kysely, type SqlBool, type Transaction } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type SqlBool, type Transaction } from 'kysely';
+import { isSqlite, precompiled } from '../db/dialect.js';
 import type { Database, Db, NewUserRow, UserRow } from '../db/tables.js';
 import { formatTimestamp } from '../shared/timestamps.js';
 import { escapeLike, fold } from '../shared/text.js';
@@ -31,11 +32,6 @@ export function rolesMask(roles: readonly Role[]): number {
 
 // No stored fold is longer than this: a longer needle cannot match (and would exceed SQLite's LIKE pattern limit).
 const MAX_NEEDLE = 2048;
-
-/** True when the Kysely instance (or transaction) speaks SQLite. */
-export function isSqlite(db: Kysely<Database>): boolean {
-  return db.getExecutor().adapter instanceof SqliteAdapter;
-}
 
 /** The shortest needle, in code points, that the trigram indexes can answer (shorter ones scan). */
 export const TRIGRAM_MIN = 3;
@@ -184,20 +180,6 @@ export async function compactUserCounts(db: Db, orgId: number): Promise<void> {
   await sql`with gone as (delete from user_counts where org_id = ${orgId} returning status, roles_mask, n)
     insert into user_counts (org_id, status, roles_mask, n)
     select ${orgId}, status, roles_mask, sum(n) from gone group by status, roles_mask having sum(n) <> 0`.execute(db);
-}
-
-/**
- * A query compiled once per dialect and run with new parameters (in the
- * order the builder placed them): the hottest reads skip Kysely's builder and
- * compiler on every request.
- */
-function precompiled<R>(build: (db: Kysely<Database>) => { compile(): CompiledQuery<R> }) {
-  const compiled: { sqlite?: CompiledQuery<R>; postgres?: CompiledQuery<R> } = {};
-  return async (db: Kysely<Database>, parameters: readonly unknown[]): Promise<R | undefined> => {
-    const query = isSqlite(db) ? (compiled.sqlite ??= build(db).compile()) : (compiled.postgres ??= build(db).compile());
-    const result = await db.executeQuery<R>({ ...query, parameters });
-    return result.rows[0];
-  };
 }
 
 const writeVersionQuery = precompiled((db) => db.selectFrom('organizations').select('write_version').where('id', '=', 0));

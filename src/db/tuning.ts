@@ -1,11 +1,12 @@
 import { sql } from 'kysely';
-import type { Connection } from '../db/connect.js';
+import type { Connection } from './connect.js';
 
 /**
  * Connection settings for `roster export`: on SQLite, no memory-mapped reads
- * and a small page cache. A one-pass keyset scan reads each page about once:
- * the server's 64 MB cache and 1 GB map would only count in the process's
- * memory (measured on a million users: peak RSS 311 MB → 142 MB, and faster).
+ * and a small page cache. A one-pass keyset scan reads each page about once,
+ * so the server's large cache and map would only add to the process's memory
+ * (docs/import-export.md, memory). The import's own settings are in
+ * import/import.repository.ts.
  */
 export async function tuneForExport(conn: Connection): Promise<void> {
   if (conn.dialect !== 'sqlite') return;

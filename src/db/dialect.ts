@@ -1,0 +1,33 @@
+import { sql, SqliteAdapter, type CompiledQuery, type Kysely, type Transaction } from 'kysely';
+import type { Dialect } from './connect.js';
+import type { Database } from './tables.js';
+
+/** True when the Kysely instance (or transaction) speaks SQLite. */
+export function isSqlite(db: Kysely<Database>): boolean {
+  return db.getExecutor().adapter instanceof SqliteAdapter;
+}
+
+/**
+ * A query compiled once per dialect and run with new parameters (in the
+ * order the builder placed them): the hottest reads skip Kysely's builder and
+ * compiler on every request.
+ */
+export function precompiled<R>(build: (db: Kysely<Database>) => { compile(): CompiledQuery<R> }) {
+  const compiled: { sqlite?: CompiledQuery<R>; postgres?: CompiledQuery<R> } = {};
+  return async (db: Kysely<Database>, parameters: readonly unknown[]): Promise<R | undefined> => {
+    const query = isSqlite(db) ? (compiled.sqlite ??= build(db).compile()) : (compiled.postgres ??= build(db).compile());
+    const result = await db.executeQuery<R>({ ...query, parameters });
+    return result.rows[0];
+  };
+}
+
+/**
+ * After rows were inserted with explicit ids, moves PostgreSQL's identity
+ * sequences past them (SQLite's AUTOINCREMENT follows the largest id by itself).
+ */
+export async function syncIdSequences(trx: Transaction<Database>, dialect: Dialect): Promise<void> {
+  if (dialect !== 'postgres') return;
+  for (const table of ['billing_groups', 'groups']) {
+    await sql`select setval(pg_get_serial_sequence(${table}, 'id'), greatest((select max(id) from ${sql.table(table)}), 1))`.execute(trx);
+  }
+}
