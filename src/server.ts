@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import { buildApp, loggerOptions } from './app.js';
+import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { connect, type Connection } from './db/connect.js';
 import { migrateToLatest } from './db/migrator.js';
 import { seedDemo } from './demo/demo.seed.js';
+import { loggerOptions } from './http/logger.js';
 
 export interface RunningServer {
   readonly app: FastifyInstance;

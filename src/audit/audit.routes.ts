@@ -2,8 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { AppError } from '../errors.js';
 import { linkHeader } from '../shared/paging.js';
-import { shapeQuery } from '../shared/query.js';
-import { orderedJson, problemResponses } from '../shared/responses.js';
+import { shapeQuery } from '../http/query-string.js';
+import { orderedJson, problemResponses } from '../http/responses.js';
 import { AuditParams, AuditQuery } from './audit.schemas.js';
 import type { AuditReader } from './audit.service.js';
 

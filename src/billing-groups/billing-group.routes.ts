@@ -2,16 +2,16 @@ import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/ty
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply } from 'fastify';
 import type { BillingGroupRow } from '../db/tables.js';
-import { acceptJsonOnly } from '../shared/body-parsers.js';
-import { sendTagged } from '../shared/http.js';
-import { problemResponses } from '../shared/responses.js';
+import { acceptJsonOnly } from '../http/body-parsers.js';
+import { notModifiedResponse as notModified, sendTagged } from '../http/etags.js';
+import { createdLocation } from '../http/location.js';
+import { ifMatchHeaders } from '../http/preconditions.js';
+import { problemResponses } from '../http/responses.js';
 import { writeContextOf } from '../shared/write-context.js';
 import { BillingGroupCreate, BillingGroupUpdate, IdParams, NoQuery, ParentParams } from './billing-group.schemas.js';
 import { billingGroupEtag, billingGroupRowToBillingGroup, type BillingGroupService } from './billing-group.service.js';
 
 const tags = ['billing groups'];
-const notModified = { 304: Type.Null({ description: 'Not modified (If-None-Match)' }) };
-const IfMatchHeaders = Type.Object({ 'if-match': Type.Optional(Type.String({ description: 'the ETag of your last read (or `*`); 412 if it changed since' })) });
 
 const written = (reply: FastifyReply, row: BillingGroupRow) => reply.header('etag', billingGroupEtag(row)).send(billingGroupRowToBillingGroup(row));
 
@@ -72,7 +72,7 @@ export const billingGroupRoutes: FastifyPluginAsyncTypebox<{ service: BillingGro
         tags,
         summary: 'Rename a billing group and/or set its status',
         params: IdParams,
-        headers: IfMatchHeaders,
+        headers: ifMatchHeaders(),
         body: Type.Ref(BillingGroupUpdate),
         response: { 200: Type.Ref('BillingGroup', { description: 'The billing group as it now is, with its new ETag' }), ...problemResponses(400, 401, 403, 404, 412, 413, 415) },
       },
@@ -82,7 +82,5 @@ export const billingGroupRoutes: FastifyPluginAsyncTypebox<{ service: BillingGro
 };
 
 function created(url: string, reply: FastifyReply, row: BillingGroupRow) {
-  // The new billing group's URL: the collection, whatever parent the POST named.
-  const collection = (url.split('?')[0] ?? '').replace(/\/billinggroups(\/.*)?$/, '/billinggroups');
-  return written(reply.code(201).header('location', `${collection}/${row.id}`), row);
+  return written(reply.code(201).header('location', createdLocation(url, 'billinggroups', row.id)), row);
 }

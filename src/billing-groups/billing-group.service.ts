@@ -3,7 +3,8 @@ import type { BillingGroupRow, Db } from '../db/tables.js';
 import { AppError, notFound, type ProblemItem } from '../errors.js';
 import { hasGroupsOn } from '../groups/group.repository.js';
 import { findWriteVersion } from '../orgs/org.repository.js';
-import { checkIfMatch, parseIfMatch } from '../shared/preconditions.js';
+import { listEtag } from '../http/etags.js';
+import { checkIfMatch, parseIfMatch } from '../http/preconditions.js';
 import { inWriteTransaction, type WriteContext } from '../shared/write-context.js';
 import { findBillingGroupById, findBillingGroups, insertBillingGroup, updateBillingGroup } from './billing-group.repository.js';
 import type { BillingGroup, BillingGroupCreate, BillingGroupUpdate } from './billing-group.schemas.js';
@@ -20,9 +21,6 @@ export function billingGroupRowToBillingGroup(row: BillingGroupRow): BillingGrou
 export function billingGroupEtag(row: Pick<BillingGroupRow, 'id' | 'version'>): string {
   return `"bg${row.id}.${row.version}"`;
 }
-
-/** The ETag of an organization's lists: its write_version changes with every write to its directory. */
-export const listEtag = (kind: string, writeVersion: number): string => `"${kind}.${writeVersion}"`;
 
 const snapshot = (row: BillingGroupRow) => billingGroupRowToBillingGroup(row) as unknown as Record<string, unknown>;
 

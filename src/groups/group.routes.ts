@@ -3,16 +3,16 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyReply } from 'fastify';
 import { IdParams } from '../billing-groups/billing-group.schemas.js';
 import type { GroupRow } from '../db/tables.js';
-import { acceptJsonOnly } from '../shared/body-parsers.js';
-import { sendTagged } from '../shared/http.js';
-import { problemResponses } from '../shared/responses.js';
+import { acceptJsonOnly } from '../http/body-parsers.js';
+import { notModifiedResponse as notModified, sendTagged } from '../http/etags.js';
+import { createdLocation } from '../http/location.js';
+import { ifMatchHeaders } from '../http/preconditions.js';
+import { problemResponses } from '../http/responses.js';
 import { writeContextOf } from '../shared/write-context.js';
 import { GroupCreate, GroupsQuery, GroupUpdate } from './group.schemas.js';
 import { groupEtag, groupRowToGroup, type GroupService } from './group.service.js';
 
 const tags = ['groups'];
-const notModified = { 304: Type.Null({ description: 'Not modified (If-None-Match)' }) };
-const IfMatchHeaders = Type.Object({ 'if-match': Type.Optional(Type.String({ description: 'the ETag of your last read (or `*`); 412 if it changed since' })) });
 
 const written = (reply: FastifyReply, row: GroupRow) => reply.header('etag', groupEtag(row)).send(groupRowToGroup(row));
 
@@ -53,8 +53,7 @@ export const groupRoutes: FastifyPluginAsyncTypebox<{ service: GroupService }> =
     },
     async (request, reply) => {
       const row = await service.createGroup(writeContextOf(request), request.body);
-      const path = (request.url.split('?')[0] ?? '').replace(/\/+$/, '');
-      return written(reply.code(201).header('location', `${path}/${row.id}`), row);
+      return written(reply.code(201).header('location', createdLocation(request.url, 'groups', row.id)), row);
     },
   );
 
@@ -66,7 +65,7 @@ export const groupRoutes: FastifyPluginAsyncTypebox<{ service: GroupService }> =
         tags,
         summary: 'Rename a group, move it to another leaf billing group, set its status',
         params: IdParams,
-        headers: IfMatchHeaders,
+        headers: ifMatchHeaders(),
         body: Type.Ref(GroupUpdate),
         response: { 200: Type.Ref('Group', { description: 'The group as it now is, with its new ETag' }), ...problemResponses(400, 401, 403, 404, 412, 413, 415) },
       },

@@ -1,11 +1,11 @@
 import type { Transaction } from 'kysely';
 import { appendAudit, diffFields } from '../audit/audit.repository.js';
 import { findBillingGroupById, hasChildBillingGroups } from '../billing-groups/billing-group.repository.js';
-import { listEtag } from '../billing-groups/billing-group.service.js';
 import type { Database, Db, GroupRow } from '../db/tables.js';
 import { AppError, notFound } from '../errors.js';
 import { findWriteVersion } from '../orgs/org.repository.js';
-import { checkIfMatch, parseIfMatch } from '../shared/preconditions.js';
+import { listEtag } from '../http/etags.js';
+import { checkIfMatch, parseIfMatch } from '../http/preconditions.js';
 import { inWriteTransaction, type WriteContext } from '../shared/write-context.js';
 import { findGroupById, findGroups, insertGroup, updateGroup } from './group.repository.js';
 import type { Group, GroupCreate, GroupsQuery, GroupUpdate } from './group.schemas.js';

@@ -4,7 +4,7 @@ import { sql } from 'kysely';
 import type { Registry } from 'prom-client';
 import type { Db } from '../db/tables.js';
 import { AppError } from '../errors.js';
-import { problemResponses } from '../shared/responses.js';
+import { problemResponses } from '../http/responses.js';
 
 const Status = Type.Object({ status: Type.String() });
 

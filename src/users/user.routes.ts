@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply } from 'fastify';
-import { noneMatchHits } from '../shared/http.js';
+import { noneMatchHits, notModifiedResponse } from '../http/etags.js';
 import { linkHeader } from '../shared/paging.js';
-import { shapeQuery } from '../shared/query.js';
-import { orderedJson, problemResponses } from '../shared/responses.js';
+import { shapeQuery } from '../http/query-string.js';
+import { orderedJson, problemResponses } from '../http/responses.js';
 import { UserParams, UsersQuery } from './user.schemas.js';
 import type { UserReader } from './user.service.js';
 import { sendUserStream, streamFormatOf, usersListResponse } from './user.stream.js';
@@ -50,7 +50,7 @@ export const userReadRoutes: FastifyPluginAsyncTypebox<{ reader: UserReader }> =
         params: UserParams,
         // No query parameters: any is a 400 (nothing is silently ignored).
         querystring: Type.Object({}, { additionalProperties: false }),
-        response: { 200: Type.Ref('User'), 304: Type.Null({ description: 'Not modified (If-None-Match)' }), ...problemResponses(400, 401, 403, 404) },
+        response: { 200: Type.Ref('User'), ...notModifiedResponse, ...problemResponses(400, 401, 403, 404) },
       },
     },
     async (request, reply) => {

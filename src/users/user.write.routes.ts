@@ -2,17 +2,17 @@ import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/ty
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { UserRow } from '../db/tables.js';
-import { acceptEmptyJson, acceptJsonOnly, acceptMergePatch } from '../shared/body-parsers.js';
-import { orderedJson, problemResponses } from '../shared/responses.js';
+import { acceptEmptyJson, acceptJsonOnly, acceptMergePatch } from '../http/body-parsers.js';
+import { createdLocation } from '../http/location.js';
+import { ifMatchHeaders } from '../http/preconditions.js';
+import { orderedJson, problemResponses } from '../http/responses.js';
 import { writeContextOf } from '../shared/write-context.js';
 import { userEtag, userRowToUser } from './user.repository.js';
 import { UserParams } from './user.schemas.js';
 import { UserCreate, UserDeactivation, UserPatch, UserReplace } from './user.write.schemas.js';
 import type { UserWriter } from './user.write.service.js';
 
-const IfMatchHeaders = Type.Object({
-  'if-match': Type.Optional(Type.String({ description: 'the ETag of your last read (or `*`): the write is refused with 412 if the user changed since' })),
-});
+const IfMatchHeaders = ifMatchHeaders('the ETag of your last read (or `*`): the write is refused with 412 if the user changed since');
 
 const NoBody = Type.Object({}, { additionalProperties: false, description: 'no body (or an empty object)' });
 
@@ -46,8 +46,7 @@ export const userWriteRoutes: FastifyPluginAsyncTypebox<{ writer: UserWriter }> 
       },
       async (request, reply) => {
         const row = await writer.createUser(writeContextOf(request), request.body);
-        const path = request.url.split('?')[0]?.replace(/\/+$/, '') ?? '';
-        return written(reply.code(201).header('location', `${path}/${row.user_id}`), row);
+        return written(reply.code(201).header('location', createdLocation(request.url, 'users', row.user_id)), row);
       },
     );
 

@@ -3,7 +3,7 @@ import { appendAudit, diffFields } from '../audit/audit.repository.js';
 import { isUniqueViolation } from '../db/db-errors.js';
 import type { Db, UserRow } from '../db/tables.js';
 import { AppError, type ProblemItem } from '../errors.js';
-import { checkIfMatch, parseIfMatch } from '../shared/preconditions.js';
+import { checkIfMatch, parseIfMatch } from '../http/preconditions.js';
 import { nowTimestamp } from '../shared/timestamps.js';
 import { inWriteTransaction, type WriteContext } from '../shared/write-context.js';
 import { findUserByUserId, insertUser, userEtag, userRowToStoredUser, userRowToUser, userToRow, type StoredUser } from './user.repository.js';

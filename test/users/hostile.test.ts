@@ -22,7 +22,7 @@ const HOSTILE = [
   LONG, `${LONG}%`, 'x'.repeat(3000), 'é'.repeat(1000), '\u0001\u0002\u001f', '\r\n', '\t',
 ];
 
-/** A value too long for any request target the server reads (8 KiB: src/http/guards.ts) may be refused as 414. */
+/** A value too long for any request target the server reads (8 KiB: src/http/server-limits.ts) may be refused as 414. */
 const mayBe414 = (value: string, status: number) => value.length > 4096 && status === 414;
 
 /** Values holding NUL: refused as 400 wherever they are sent. */

@@ -1,11 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES, type ServerOptions } from 'node:http';
 import type { Socket } from 'node:net';
-import cors from '@fastify/cors';
-import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
+import type { FastifyInstance, FastifyRequest, FastifyServerOptions } from 'fastify';
 import type { Config } from '../config.js';
 import { AppError, toProblem, type ErrorCode } from '../errors.js';
-import { problemResponses } from '../shared/responses.js';
 
 /** Longest request target (path and query string) Roster reads, in bytes: longer is 414. */
 export const MAX_URL_BYTES = 8 * 1024;
@@ -17,9 +15,8 @@ export const MAX_HEADER_BYTES = 16 * 1024;
  * from the app; past it, the parser stops and clientError answers 414 or 431.
  */
 export const PARSER_MAX_HEADER_BYTES = 64 * 1024;
-
-/** Seconds a client is told to wait before retrying while this process drains. */
-const DRAIN_RETRY_AFTER = '2';
+/** Longest path segment the router reads (no user, id or name is longer): longer is 414. */
+export const MAX_PARAM_LENGTH = 2048;
 
 /** The Fastify/Node server options of the request limits and time-outs (docs/security.md). */
 export function serverLimits(config: Config): Partial<FastifyServerOptions> & { http: ServerOptions } {
@@ -35,7 +32,7 @@ export function serverLimits(config: Config): Partial<FastifyServerOptions> & { 
       connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(config.headersTimeoutMs / 4))),
     },
     clientErrorHandler,
-    // Draining is answered by the hook below, as problem+json (Fastify's own 503 is plain JSON).
+    // Draining is answered by http/drain.ts, as problem+json (Fastify's own 503 is plain JSON).
     return503OnClosing: false,
     trustProxy: config.trustProxy as FastifyServerOptions['trustProxy'],
   };
@@ -80,7 +77,7 @@ export function clientErrorHandler(connectionError: Error, socket: Socket): void
     socket.end(
       `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status] ?? ''}\r\n` +
         'Content-Type: application/problem+json\r\n' +
-        // §6: every response carries X-Request-Id, even one Node answers before Fastify has a request.
+        // Every response carries X-Request-Id (docs/contract.md, section 6), even one Node answers before Fastify has a request.
         `X-Request-Id: ${randomUUID()}\r\n` +
         `Content-Length: ${Buffer.byteLength(body)}\r\n` +
         'X-Content-Type-Options: nosniff\r\n' +
@@ -99,31 +96,9 @@ function headerBytes(request: FastifyRequest): number {
   return total;
 }
 
-/**
- * The request guards every route shares: URL and header size limits, security
- * headers, 503 while draining, and CORS when CORS_ORIGINS is set. Register first.
- */
-export async function registerHttpGuards(app: FastifyInstance, config: Config): Promise<void> {
-  let draining = false;
-  app.addHook('preClose', async () => {
-    draining = true;
-  });
-  // A response finished while draining closes its connection, so the process can exit without waiting out keep-alive.
-  app.addHook('onSend', async (_request, reply) => {
-    if (draining) reply.header('connection', 'close');
-  });
-
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('referrer-policy', 'no-referrer');
-    // HSTS only means something on a response that came over TLS (directly, or per a trusted proxy's X-Forwarded-Proto).
-    if (request.protocol === 'https') reply.header('strict-transport-security', 'max-age=31536000');
-    if (draining) {
-      reply.header('connection', 'close');
-      throw new AppError('SERVICE_UNAVAILABLE', 'This server is shutting down; retry shortly (another instance will answer).', {
-        headers: { 'retry-after': DRAIN_RETRY_AFTER },
-      });
-    }
+/** onRequest: a request target over MAX_URL_BYTES is 414, header fields over MAX_HEADER_BYTES 431. */
+export function limitRequestSize(app: FastifyInstance): void {
+  app.addHook('onRequest', async (request) => {
     const urlBytes = Buffer.byteLength(request.raw.url ?? '');
     if (urlBytes > MAX_URL_BYTES) {
       throw new AppError('URI_TOO_LONG', `The request target is ${urlBytes} bytes; at most ${MAX_URL_BYTES} are accepted. Send fewer or shorter query parameters.`);
@@ -133,45 +108,4 @@ export async function registerHttpGuards(app: FastifyInstance, config: Config): 
       throw new AppError('HEADERS_TOO_LARGE', `The header fields are ${headers} bytes in total; at most ${MAX_HEADER_BYTES} are accepted. Send fewer or smaller headers.`);
     }
   });
-
-  if (config.corsOrigins.length > 0) {
-    await app.register(cors, {
-      origin: config.corsOrigins.includes('*') ? '*' : [...config.corsOrigins],
-      methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
-      allowedHeaders: ['authorization', 'x-organization-token', 'content-type', 'if-match', 'if-none-match', 'x-request-id'],
-      exposedHeaders: ['etag', 'location', 'link', 'ratelimit', 'ratelimit-policy', 'retry-after', 'x-request-id'],
-      // Keys travel in headers, never cookies.
-      credentials: false,
-      maxAge: 600,
-    });
-  }
-}
-
-/** onRequest under the API root: the data is personal, so no shared cache may keep it (clients may, and revalidate). */
-export async function apiResponseHeaders(_request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  reply.header('cache-control', 'private, no-cache');
-}
-
-/** onSend under the API root: answers vary with the key that asked, added to whatever Vary a route set (e.g. accept). */
-export async function varyByKey(_request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> {
-  const names = String(reply.getHeader('vary') ?? '')
-    .split(',')
-    .map((n) => n.trim())
-    .filter((n) => n !== '');
-  for (const name of ['authorization', 'x-organization-token']) if (!names.some((n) => n.toLowerCase() === name)) names.push(name);
-  reply.header('vary', names.join(', '));
-  return payload;
-}
-
-/** onRoute under the API root: every operation documents the answers the guards may give (413 only with a body). */
-export function documentGuardAnswers(rateLimited: boolean) {
-  return (route: { method: string | string[]; schema?: Record<string, unknown> }): void => {
-    const schema = (route.schema ??= {});
-    if (schema.hide) return;
-    const response = { ...((schema.response as Record<string, unknown> | undefined) ?? {}) };
-    const methods = Array.isArray(route.method) ? route.method : [route.method];
-    const statuses = [414, 431, ...(rateLimited ? [429] : []), 503, ...(methods.some((m) => m !== 'GET' && m !== 'HEAD') ? [413] : [])];
-    for (const [status, entry] of Object.entries(problemResponses(...statuses))) if (!(status in response)) response[status] = entry;
-    schema.response = response;
-  };
 }

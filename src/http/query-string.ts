@@ -1,4 +1,3 @@
-import { AppError } from '../errors.js';
 
 /**
  * The query-string parser of the whole API. Parameter names match
@@ -81,17 +80,5 @@ export function shapeQuery(query: Record<string, unknown>, shape: QueryShape): v
     if (lower.length > 1) throw new QueryValueError(name, 'was given more than once; give it once');
     const single = lower.length === 1 ? lower[0]! : lower;
     query[name] = shape.integer?.includes(name) && typeof single === 'string' && /^-?[0-9]+$/.test(single) ? toInteger(single) : single;
-  }
-}
-
-/** Refuses a path parameter holding NUL: no user, id or name can, and PostgreSQL would fail on it. */
-export function assertNoNulParams(params: unknown): void {
-  if (typeof params !== 'object' || params === null) return;
-  for (const [name, value] of Object.entries(params)) {
-    if (typeof value === 'string' && value.includes('\u0000')) {
-      throw new AppError('VALIDATION_FAILED', `Path parameter "${name}" must not contain the NUL character (U+0000).`, {
-        errors: [{ parameter: name, message: 'must not contain the NUL character (U+0000)' }],
-      });
-    }
   }
 }

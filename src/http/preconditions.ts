@@ -1,4 +1,10 @@
+import { Type } from '@sinclair/typebox';
 import { AppError } from '../errors.js';
+
+/** The If-Match header of a write route, as validated and documented (each route may word the description). */
+export function ifMatchHeaders(description = 'the ETag of your last read (or `*`); 412 if it changed since') {
+  return Type.Object({ 'if-match': Type.Optional(Type.String({ description })) });
+}
 
 /** A parsed If-Match header: `*`, or the entity tags it lists (weak ones keep their `W/`). */
 export type IfMatch = { readonly any: true } | { readonly any: false; readonly tags: readonly string[] };
