@@ -66,7 +66,7 @@ export class AppError extends Error {
   }
 }
 
-/** The `type` URI of a problem: stable, documented in docs/errors.md. */
+/** The `type` URI of a problem: stable, one per code of the catalog above. */
 export function problemType(code: ErrorCode): string {
   return `urn:roster:problem:${code.toLowerCase().replace(/_/g, '-')}`;
 }
@@ -80,3 +80,15 @@ export function toProblem(code: ErrorCode, detail: string, errors?: ProblemItem[
 }
 
 export const notFound = (what: string): AppError => new AppError('NOT_FOUND', `${what} was not found in this organization.`);
+
+/** One problem item as a sentence of a detail: `Body field "/email" …`, `Query parameter "x" …` (or `Path`), `Header "h" …`. */
+export function describeProblemItem(item: ProblemItem, parameterIn: 'Query' | 'Path' = 'Query'): string {
+  if (item.parameter !== undefined) return `${parameterIn} parameter "${item.parameter}" ${item.message}.`;
+  if (item.header !== undefined) return `Header "${item.header}" ${item.message}.`;
+  return `Body field "${item.pointer}" ${item.message}.`;
+}
+
+/** A 400 (or another code) about these fields or parameters, its detail their sentences in order. */
+export function invalidFields(errors: ProblemItem[], code: ErrorCode = 'VALIDATION_FAILED', parameterIn: 'Query' | 'Path' = 'Query'): AppError {
+  return new AppError(code, errors.map((item) => describeProblemItem(item, parameterIn)).join(' '), { errors });
+}

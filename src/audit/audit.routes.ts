@@ -4,6 +4,7 @@ import { AppError } from '../errors.js';
 import { linkHeader } from '../shared/paging.js';
 import { shapeQuery } from '../http/query-string.js';
 import { orderedJson, problemResponses } from '../http/responses.js';
+import { NoQuery } from '../shared/typebox.js';
 import { AuditParams, AuditQuery } from './audit.schemas.js';
 import type { AuditReader } from './audit.service.js';
 
@@ -55,7 +56,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ reader: AuditReader }> = a
         tags: ['audit'],
         summary: 'One audit entry (admin scope)',
         params: AuditParams,
-        querystring: Type.Object({}, { additionalProperties: false }),
+        querystring: NoQuery,
         response: { 200: Type.Ref('AuditEntry'), ...problemResponses(400, 401, 403, 404, 429) },
       },
     },

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Nullable, StringEnum } from '../shared/typebox.js';
+import { Nullable, PageNumber, Repeatable, StringEnum } from '../shared/typebox.js';
 
 export const TARGET_TYPES = ['user', 'billing_group', 'group', 'api_key'] as const;
 
@@ -36,19 +36,16 @@ export const AuditPage = Type.Object(
 );
 export type AuditPage = { paging: { pageNumber: number; pageSize: number; total: number }; results: AuditEntry[] };
 
-const many = (item: ReturnType<typeof Type.String>, description: string) =>
-  Type.Optional(Type.Array(item, { description: `${description}. Repeat the parameter to match any of several values.` }));
-
 /** `GET audit` query parameters (names are matched case-insensitively). */
 export const AuditQuery = Type.Object(
   {
-    pagenumber: Type.Optional(Type.Integer({ minimum: 1, maximum: 2147483647, default: 1, description: 'page number, from 1' })),
+    pagenumber: Type.Optional(PageNumber),
     pagesize: Type.Optional(
       Type.Integer({ minimum: 1, default: AUDIT_PAGE_SIZE_MAX, description: `page size; at most ${AUDIT_PAGE_SIZE_MAX} (larger values are served as ${AUDIT_PAGE_SIZE_MAX})` }),
     ),
-    target_id: many(Type.String(), 'exact target id (a user_id, billing group id, group id or API key id)'),
-    action: many(Type.String(), 'exact action, e.g. user.create'),
-    target_type: many(StringEnum(TARGET_TYPES) as never, 'exact target type'),
+    target_id: Repeatable(Type.String(), 'exact target id (a user_id, billing group id, group id or API key id)'),
+    action: Repeatable(Type.String(), 'exact action, e.g. user.create'),
+    target_type: Repeatable(StringEnum(TARGET_TYPES), 'exact target type'),
     since: Type.Optional(Type.String({ description: 'entries at or after this time (the seed\'s timestamp form, or RFC 3339 with Z or an offset)' })),
     until: Type.Optional(Type.String({ description: 'entries before this time (same forms as since)' })),
     sortorder: Type.Optional(StringEnum(['asc', 'desc'] as const, { default: 'asc', description: 'asc: oldest first (the default); desc: newest first' })),

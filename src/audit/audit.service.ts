@@ -1,16 +1,16 @@
 import type { Db } from '../db/tables.js';
-import { AppError, notFound } from '../errors.js';
+import { invalidFields, notFound, type ProblemItem } from '../errors.js';
+import { isStoredId } from '../shared/ids.js';
 import { resolvePage, type PageRequest } from '../shared/paging.js';
-import { parseTimestamp } from '../shared/timestamps.js';
+import { readTimestamp } from '../shared/timestamps.js';
 import { auditRowToEntry, countAuditEntries, findAuditEntries, findAuditEntry, type AuditFilter } from './audit.repository.js';
 import { AUDIT_PAGE_SIZE_MAX, type AuditEntry, type AuditPage, type AuditQuery } from './audit.schemas.js';
 
-const TIMESTAMP_HELP = 'must be a timestamp such as 2016-03-03T16:13:59.1917141 (UTC) or 2016-03-03T08:13:59-08:00';
-
 function timeParameter(name: 'since' | 'until', value: string | undefined): string | null {
   if (value === undefined) return null;
-  const stored = parseTimestamp(value);
-  if (stored === null) throw new AppError('VALIDATION_FAILED', `Query parameter "${name}" ${TIMESTAMP_HELP}.`, { errors: [{ parameter: name, message: TIMESTAMP_HELP }] });
+  const problems: ProblemItem[] = [];
+  const stored = readTimestamp(value, { parameter: name }, '2016-03-03T08:13:59-08:00', problems);
+  if (stored === null) throw invalidFields(problems);
   return stored;
 }
 
@@ -41,7 +41,7 @@ export function createAuditReader(db: Db) {
 
     /** One entry of the organization; 404 when it has none with this id. */
     async getEntry(orgId: number, id: string): Promise<AuditEntry> {
-      const row = Number(id) <= 2147483647 ? await findAuditEntry(db, orgId, Number(id)) : undefined;
+      const row = isStoredId(Number(id)) ? await findAuditEntry(db, orgId, Number(id)) : undefined;
       if (!row) throw notFound(`Audit entry ${id}`);
       return auditRowToEntry(row);
     },

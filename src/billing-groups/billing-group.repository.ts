@@ -1,5 +1,6 @@
 import type { Transaction } from 'kysely';
 import type { BillingGroupRow, Database, Db } from '../db/tables.js';
+import { isStoredId } from '../shared/ids.js';
 
 /** A billing group row to insert; `id` only when keeping an id given from elsewhere (demo data, imports). */
 export interface NewBillingGroup {
@@ -17,9 +18,6 @@ export async function insertBillingGroup(trx: Transaction<Database>, row: NewBil
   return id;
 }
 
-/** The largest id PostgreSQL's integer columns hold: a larger id cannot exist (and must not reach a query). */
-export const MAX_ID = 2_147_483_647;
-
 /** Every billing group of the organization, in id order. */
 export async function findBillingGroups(db: Db, orgId: number): Promise<BillingGroupRow[]> {
   return db.selectFrom('billing_groups').selectAll().where('org_id', '=', orgId).orderBy('id').execute();
@@ -27,13 +25,13 @@ export async function findBillingGroups(db: Db, orgId: number): Promise<BillingG
 
 /** The organization's billing group with this id, if any. */
 export async function findBillingGroupById(db: Db, orgId: number, id: number): Promise<BillingGroupRow | undefined> {
-  if (!Number.isSafeInteger(id) || id < 1 || id > MAX_ID) return undefined;
+  if (!isStoredId(id)) return undefined;
   return db.selectFrom('billing_groups').selectAll().where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst();
 }
 
 /** Those of `ids` that are billing groups of the organization (another organization's ids are not found). */
 export async function findBillingGroupsByIds(db: Db, orgId: number, ids: readonly number[]): Promise<BillingGroupRow[]> {
-  const valid = ids.filter((id) => id >= 1 && id <= MAX_ID);
+  const valid = ids.filter(isStoredId);
   if (valid.length === 0) return [];
   return db.selectFrom('billing_groups').selectAll().where('org_id', '=', orgId).where('id', 'in', valid).execute();
 }

@@ -8,7 +8,8 @@ import { createdLocation } from '../http/location.js';
 import { ifMatchHeaders } from '../http/preconditions.js';
 import { problemResponses } from '../http/responses.js';
 import { writeContextOf } from '../shared/write-context.js';
-import { BillingGroupCreate, BillingGroupUpdate, IdParams, NoQuery, ParentParams } from './billing-group.schemas.js';
+import { IdParams, NoQuery } from '../shared/typebox.js';
+import { BillingGroupCreate, BillingGroupUpdate, ParentParams } from './billing-group.schemas.js';
 import { billingGroupEtag, billingGroupRowToBillingGroup, type BillingGroupService } from './billing-group.service.js';
 
 const tags = ['billing groups'];

@@ -1,15 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Nullable, StringEnum } from '../shared/typebox.js';
-
-export const ACTIVITY = ['active', 'inactive'] as const;
-
-/** A display name: 1–256 characters, not blank, no control characters. */
-export const DisplayName = Type.String({
-  minLength: 1,
-  maxLength: 256,
-  pattern: '^[^\\p{Cc}]*[^\\p{Cc}\\s][^\\p{Cc}]*$',
-  description: '1–256 characters, not blank, without control characters',
-});
+import { ACTIVITY, DisplayName, Nullable, StringEnum } from '../shared/typebox.js';
 
 /** The billing group object (an "org group"), as the original product shows it. */
 export const BillingGroup = Type.Object(
@@ -47,15 +37,7 @@ export const BillingGroupUpdate = Type.Object(
 );
 export type BillingGroupUpdate = Static<typeof BillingGroupUpdate>;
 
-/** A numeric id in a path. */
-export const IdParams = Type.Object({
-  id: Type.String({ pattern: '^[0-9]{1,15}$', description: 'a numeric id' }),
-});
-export type IdParams = Static<typeof IdParams>;
-
 /** `POST billinggroups/{id}`: the id is the new billing group's parent (one path template, as OpenAPI requires). */
 export const ParentParams = Type.Object({
   id: Type.String({ pattern: '^[0-9]{1,15}$', description: "the parent billing group's id, a number" }),
 });
-
-export const NoQuery = Type.Object({}, { additionalProperties: false });

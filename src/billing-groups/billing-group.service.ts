@@ -1,6 +1,6 @@
 import { appendAudit, diffFields } from '../audit/audit.repository.js';
 import type { BillingGroupRow, Db } from '../db/tables.js';
-import { AppError, notFound, type ProblemItem } from '../errors.js';
+import { AppError, invalidFields, notFound, type ProblemItem } from '../errors.js';
 import { hasGroupsOn } from '../groups/group.repository.js';
 import { findWriteVersion } from '../orgs/org.repository.js';
 import { listEtag } from '../http/etags.js';
@@ -77,7 +77,7 @@ export function createBillingGroupService(db: Db) {
         const errors: ProblemItem[] = [];
         if (body.billing_group_id !== undefined && body.billing_group_id !== row.id) errors.push({ pointer: '/billing_group_id', message: `is read-only: send ${row.id} or leave it out` });
         if (body.parent_id !== undefined && body.parent_id !== row.parent_id) errors.push({ pointer: '/parent_id', message: `is read-only (billing groups do not move): send ${row.parent_id} or leave it out` });
-        if (errors.length > 0) throw new AppError('VALIDATION_FAILED', errors.map((e) => `Body field "${e.pointer}" ${e.message}.`).join(' '), { errors });
+        if (errors.length > 0) throw invalidFields(errors);
         const saved = await updateBillingGroup(trx, ctx.orgId, row.id, { name: body.billing_group_name ?? row.name, status: body.status ?? row.status });
         await appendAudit(trx, { orgId: ctx.orgId, actor: ctx.actor, action: 'billing_group.update', targetType: 'billing_group', targetId: String(row.id), changes: diffFields(snapshot(row), snapshot(saved)) });
         return saved;

@@ -1,6 +1,6 @@
 import type { Transaction } from 'kysely';
-import { MAX_ID } from '../billing-groups/billing-group.repository.js';
 import type { Database, Db, GroupRow } from '../db/tables.js';
+import { isStoredId } from '../shared/ids.js';
 
 /** A group (advertiser) row to insert; `id` only when keeping an id given from elsewhere. */
 export interface NewGroup {
@@ -26,13 +26,13 @@ export async function findGroups(db: Db, orgId: number, billingGroupId?: number)
 
 /** The organization's group with this id, if any. */
 export async function findGroupById(db: Db, orgId: number, id: number): Promise<GroupRow | undefined> {
-  if (!Number.isSafeInteger(id) || id < 1 || id > MAX_ID) return undefined;
+  if (!isStoredId(id)) return undefined;
   return db.selectFrom('groups').selectAll().where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst();
 }
 
 /** Those of `ids` that are groups of the organization (another organization's ids are not found). */
 export async function findGroupsByIds(db: Db, orgId: number, ids: readonly number[]): Promise<GroupRow[]> {
-  const valid = ids.filter((id) => id >= 1 && id <= MAX_ID);
+  const valid = ids.filter(isStoredId);
   if (valid.length === 0) return [];
   return db.selectFrom('groups').selectAll().where('org_id', '=', orgId).where('id', 'in', valid).execute();
 }

@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply } from 'fastify';
-import { IdParams } from '../billing-groups/billing-group.schemas.js';
 import type { GroupRow } from '../db/tables.js';
 import { acceptJsonOnly } from '../http/body-parsers.js';
 import { notModifiedResponse as notModified, sendTagged } from '../http/etags.js';
@@ -9,6 +8,7 @@ import { createdLocation } from '../http/location.js';
 import { ifMatchHeaders } from '../http/preconditions.js';
 import { problemResponses } from '../http/responses.js';
 import { writeContextOf } from '../shared/write-context.js';
+import { IdParams } from '../shared/typebox.js';
 import { GroupCreate, GroupsQuery, GroupUpdate } from './group.schemas.js';
 import { groupEtag, groupRowToGroup, type GroupService } from './group.service.js';
 

@@ -1,8 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { ACTIVITY, DisplayName } from '../billing-groups/billing-group.schemas.js';
-import { StringEnum } from '../shared/typebox.js';
+import { MAX_ID } from '../shared/ids.js';
+import { ACTIVITY, DisplayName, StringEnum } from '../shared/typebox.js';
 
-const BillingGroupId = Type.Integer({ minimum: 1, maximum: 2147483647, description: 'a leaf billing group of this organization' });
+const BillingGroupId = Type.Integer({ minimum: 1, maximum: MAX_ID, description: 'a leaf billing group of this organization' });
 
 /** The group (advertiser) object. */
 export const Group = Type.Object(

@@ -2,7 +2,7 @@ import type { Transaction } from 'kysely';
 import { appendAudit, diffFields } from '../audit/audit.repository.js';
 import { findBillingGroupById, hasChildBillingGroups } from '../billing-groups/billing-group.repository.js';
 import type { Database, Db, GroupRow } from '../db/tables.js';
-import { AppError, notFound } from '../errors.js';
+import { invalidFields, notFound } from '../errors.js';
 import { findWriteVersion } from '../orgs/org.repository.js';
 import { listEtag } from '../http/etags.js';
 import { checkIfMatch, parseIfMatch } from '../http/preconditions.js';
@@ -27,14 +27,12 @@ async function checkLeaf(trx: Transaction<Database>, orgId: number, billingGroup
   const pointer = '/billing_group_id';
   const bg = await findBillingGroupById(trx, orgId, billingGroupId);
   if (!bg) {
-    throw new AppError('UNKNOWN_REFERENCE', `Body field "${pointer}" names billing group ${billingGroupId}, which does not exist in this organization.`, {
-      errors: [{ pointer, message: `names billing group ${billingGroupId}, which does not exist in this organization` }],
-    });
+    throw invalidFields([{ pointer, message: `names billing group ${billingGroupId}, which does not exist in this organization` }], 'UNKNOWN_REFERENCE');
   }
   let message: string | undefined;
   if (await hasChildBillingGroups(trx, orgId, bg.id)) message = `names billing group ${bg.id}, which has child billing groups: groups hang only on leaf billing groups; choose one of its leaves`;
   else if (bg.status === 'inactive') message = `names billing group ${bg.id}, which is inactive: activate it first or choose an active leaf`;
-  if (message) throw new AppError('VALIDATION_FAILED', `Body field "${pointer}" ${message}.`, { errors: [{ pointer, message }] });
+  if (message) throw invalidFields([{ pointer, message }]);
 }
 
 /** Groups (advertisers), each on a leaf billing group. */
@@ -74,8 +72,7 @@ export function createGroupService(db: Db) {
         const row = await requireGroup(trx, ctx.orgId, id);
         checkIfMatch(precondition, groupEtag(row), `Group ${row.id}`);
         if (body.group_id !== undefined && body.group_id !== row.id) {
-          const message = `is read-only: send ${row.id} or leave it out`;
-          throw new AppError('VALIDATION_FAILED', `Body field "/group_id" ${message}.`, { errors: [{ pointer: '/group_id', message }] });
+          throw invalidFields([{ pointer: '/group_id', message: `is read-only: send ${row.id} or leave it out` }]);
         }
         if (body.billing_group_id !== undefined && body.billing_group_id !== row.billing_group_id) await checkLeaf(trx, ctx.orgId, body.billing_group_id);
         const saved = await updateGroup(trx, ctx.orgId, row.id, {

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
-import { AppError } from '../errors.js';
+import { invalidFields } from '../errors.js';
 import { splitHeaderList } from './header-list.js';
 import { problemResponses } from './responses.js';
 
@@ -37,9 +37,7 @@ function refuseNulParams(params: unknown): void {
   if (typeof params !== 'object' || params === null) return;
   for (const [name, value] of Object.entries(params)) {
     if (typeof value === 'string' && value.includes('\u0000')) {
-      throw new AppError('VALIDATION_FAILED', `Path parameter "${name}" must not contain the NUL character (U+0000).`, {
-        errors: [{ parameter: name, message: 'must not contain the NUL character (U+0000)' }],
-      });
+      throw invalidFields([{ parameter: name, message: 'must not contain the NUL character (U+0000)' }], 'VALIDATION_FAILED', 'Path');
     }
   }
 }

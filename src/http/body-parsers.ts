@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { AppError } from '../errors.js';
+import { AppError, describeProblemItem } from '../errors.js';
 
 /**
  * JSON is UTF-8 (RFC 8259) and Roster decodes no content coding: a body in
@@ -43,7 +43,8 @@ function illFormedPointer(value: unknown, pointer: string): string | undefined {
 async function refuseIllFormedText(request: FastifyRequest): Promise<void> {
   const pointer = illFormedPointer(request.body, '');
   if (pointer !== undefined) {
-    throw new AppError('VALIDATION_FAILED', `Body field "${pointer}" holds a lone UTF-16 surrogate, which is not Unicode text; send well-formed UTF-8.`, {
+    const detail = describeProblemItem({ pointer, message: 'holds a lone UTF-16 surrogate, which is not Unicode text; send well-formed UTF-8' });
+    throw new AppError('VALIDATION_FAILED', detail, {
       errors: [{ pointer, message: 'must be well-formed Unicode text (no lone surrogates)' }],
     });
   }

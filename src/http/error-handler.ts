@@ -1,7 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isUnavailable } from '../db/db-errors.js';
 import { AppError, toProblem, type ErrorCode } from '../errors.js';
-import { QueryValueError } from './query-string.js';
 import { MAX_PARAM_LENGTH } from './server-limits.js';
 import { validationProblem } from './validation-errors.js';
 
@@ -33,7 +32,6 @@ const fastifyCodes: Record<string, ErrorCode> = {
 
 function toAppError(error: FastifyError & { validationContext?: string }): AppError | undefined {
   if (error instanceof AppError) return error;
-  if (error instanceof QueryValueError) return new AppError('VALIDATION_FAILED', error.message, { errors: [{ parameter: error.parameter, message: error.reason }] });
   if (error.validation) return validationProblem(error.validation, error.validationContext ?? 'body');
   const mapped = error.code ? fastifyCodes[error.code] : undefined;
   if (mapped === 'MALFORMED_JSON') return new AppError(mapped, `The body is not valid JSON: ${error.message.replace(/^Body is not valid JSON but content-type is set to 'application\/json'/, 'empty body')}. Send one JSON object.`);

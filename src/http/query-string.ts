@@ -1,3 +1,5 @@
+import { invalidFields } from '../errors.js';
+
 
 /**
  * The query-string parser of the whole API. Parameter names match
@@ -39,16 +41,6 @@ export interface QueryShape {
   readonly single?: readonly string[];
 }
 
-/** Thrown for a query value no schema should see: NUL (no backend stores it) or a repeated single-valued parameter. */
-export class QueryValueError extends Error {
-  constructor(
-    readonly parameter: string,
-    readonly reason: string,
-  ) {
-    super(`Query parameter "${parameter}" ${reason}.`);
-  }
-}
-
 /** A run of decimal digits as a number; beyond 2^53 it is clamped (still too large for every maximum, still an integer). */
 function toInteger(digits: string): number {
   const n = Number(digits);
@@ -56,7 +48,8 @@ function toInteger(digits: string): number {
 }
 
 /**
- * Shapes a parsed query in place per `shape`: empty values dropped, repeats as arrays, digits as numbers.
+ * Shapes a parsed query in place per `shape`: empty values dropped, repeats as arrays, digits as numbers;
+ * a 400 for a value no schema should see (NUL, which no backend stores, or a repeated single-valued parameter).
  * A name the shape does not list is left as sent, even empty, for the schema to reject as unknown: list
  * every parameter a route accepts.
  */
@@ -64,7 +57,7 @@ export function shapeQuery(query: Record<string, unknown>, shape: QueryShape): v
   for (const name of Object.keys(query)) {
     const raw = query[name];
     const list = valuesOf(raw);
-    if (list.some((v) => v.includes('\u0000'))) throw new QueryValueError(name, 'must not contain the NUL character (U+0000)');
+    if (list.some((v) => v.includes('\u0000'))) throw invalidFields([{ parameter: name, message: 'must not contain the NUL character (U+0000)' }]);
     const known = shape.multi?.includes(name) || shape.integer?.includes(name) || shape.lower?.includes(name) || shape.single?.includes(name);
     if (!known) continue;
     const lower = shape.lower?.includes(name) ? list.map((v) => v.toLowerCase()) : list;
@@ -77,7 +70,7 @@ export function shapeQuery(query: Record<string, unknown>, shape: QueryShape): v
       delete query[name];
       continue;
     }
-    if (lower.length > 1) throw new QueryValueError(name, 'was given more than once; give it once');
+    if (lower.length > 1) throw invalidFields([{ parameter: name, message: 'was given more than once; give it once' }]);
     const single = lower.length === 1 ? lower[0]! : lower;
     query[name] = shape.integer?.includes(name) && typeof single === 'string' && /^-?[0-9]+$/.test(single) ? toInteger(single) : single;
   }

@@ -1,5 +1,5 @@
 import type { FastifySchemaValidationError } from 'fastify';
-import { AppError, type ProblemItem } from '../errors.js';
+import { AppError, describeProblemItem, type ProblemItem } from '../errors.js';
 
 type Context = 'body' | 'querystring' | 'params' | 'headers' | string;
 
@@ -77,12 +77,6 @@ export function validationProblem(errors: FastifySchemaValidationError[], contex
     }
   }
   const where = contextName[context] ?? context;
-  const detail = items
-    .map((i) => {
-      if (i.parameter !== undefined) return `${where === 'path' ? 'Path' : 'Query'} parameter "${i.parameter}" ${i.message}.`;
-      if (i.header !== undefined) return `Header "${i.header}" ${i.message}.`;
-      return i.pointer === '' ? `The body ${i.message}.` : `Body field "${i.pointer}" ${i.message}.`;
-    })
-    .join(' ');
+  const detail = items.map((i) => (i.pointer === '' ? `The body ${i.message}.` : describeProblemItem(i, where === 'path' ? 'Path' : 'Query'))).join(' ');
   return new AppError('VALIDATION_FAILED', detail || `The ${where} is invalid.`, { errors: items });
 }

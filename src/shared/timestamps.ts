@@ -1,3 +1,5 @@
+import type { ProblemItem } from '../errors.js';
+
 /**
  * Timestamps in the seed's wire format. Stored as fixed-width text
  * `YYYY-MM-DDTHH:MM:SS.fffffff` (UTC, always 7 fraction digits): it keeps every
@@ -27,6 +29,17 @@ export function parseTimestamp(input: string): string | null {
   const utc = new Date(ms);
   if (utc.getUTCFullYear() < 1 || utc.getUTCFullYear() > 9999) return null;
   return `${utc.toISOString().slice(0, 19)}.${frac.padEnd(7, '0')}`;
+}
+
+/**
+ * Parses a timestamp a client sent. When it is not one, adds a problem item at
+ * `where` saying what is accepted (`alternative`: the RFC 3339 form the field
+ * suggests) and returns null.
+ */
+export function readTimestamp(value: string, where: Omit<ProblemItem, 'message'>, alternative: string, problems: ProblemItem[]): string | null {
+  const stored = parseTimestamp(value);
+  if (stored === null) problems.push({ ...where, message: `must be a timestamp such as 2016-03-03T16:13:59.1917141 (UTC) or ${alternative}` });
+  return stored;
 }
 
 /** Formats a stored timestamp for the wire: trailing zeros trimmed, no `.` when the fraction is zero. */

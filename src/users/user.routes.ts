@@ -5,6 +5,7 @@ import { noneMatchHits, notModifiedResponse } from '../http/etags.js';
 import { linkHeader } from '../shared/paging.js';
 import { shapeQuery } from '../http/query-string.js';
 import { orderedJson, problemResponses } from '../http/responses.js';
+import { NoQuery } from '../shared/typebox.js';
 import { UserParams, UsersQuery } from './user.schemas.js';
 import type { UserReader } from './user.service.js';
 import { sendUserStream, streamFormatOf, usersListResponse } from './user.stream.js';
@@ -48,8 +49,7 @@ export const userReadRoutes: FastifyPluginAsyncTypebox<{ reader: UserReader }> =
         tags: ['users'],
         summary: 'Retrieve a user by user_id or username',
         params: UserParams,
-        // No query parameters: any is a 400 (nothing is silently ignored).
-        querystring: Type.Object({}, { additionalProperties: false }),
+        querystring: NoQuery,
         response: { 200: Type.Ref('User'), ...notModifiedResponse, ...problemResponses(400, 401, 403, 404) },
       },
     },

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Nullable, StringEnum } from '../shared/typebox.js';
+import { Nullable, PageNumber, Repeatable, StringEnum } from '../shared/typebox.js';
 
 export const ROLES = [
   'administrator',
@@ -71,22 +71,19 @@ export const UsersPage = Type.Object(
 );
 export type UsersPage = { paging: { pageNumber: number; pageSize: number; total: number }; results: User[] };
 
-const many = (item: ReturnType<typeof Type.String>, description: string) =>
-  Type.Optional(Type.Array(item, { description: `${description}. Repeat the parameter to match any of several values.` }));
-
 const Id = Type.String({ pattern: '^[0-9]+$', description: 'a numeric id (digits only)' });
 
 /** `GET users` query parameters (names are matched case-insensitively). */
 export const UsersQuery = Type.Object(
   {
-    pagenumber: Type.Optional(Type.Integer({ minimum: 1, maximum: 2147483647, default: 1, description: 'page number, from 1' })),
+    pagenumber: Type.Optional(PageNumber),
     pagesize: Type.Optional(Type.Integer({ minimum: 1, default: PAGE_SIZE_MAX, description: `page size; at most ${PAGE_SIZE_MAX} (larger values are served as ${PAGE_SIZE_MAX})` })),
-    username: many(Type.String(), 'case-insensitive substring of the username'),
-    name: many(Type.String(), 'case-insensitive substring of the name'),
-    status: many(StringEnum(STATUSES) as never, 'exact status (case-insensitive)'),
-    role: many(StringEnum(ROLES) as never, 'exact role (case-insensitive)'),
-    billing_group: many(Id, 'exact billing group id in access.billing_groups'),
-    group_owner: many(Id, 'exact group id in access.group_owners'),
+    username: Repeatable(Type.String(), 'case-insensitive substring of the username'),
+    name: Repeatable(Type.String(), 'case-insensitive substring of the name'),
+    status: Repeatable(StringEnum(STATUSES), 'exact status (case-insensitive)'),
+    role: Repeatable(StringEnum(ROLES), 'exact role (case-insensitive)'),
+    billing_group: Repeatable(Id, 'exact billing group id in access.billing_groups'),
+    group_owner: Repeatable(Id, 'exact group id in access.group_owners'),
     sortby: Type.Optional(StringEnum(SORT_FIELDS, { default: 'username' })),
     sortorder: Type.Optional(StringEnum(['asc', 'desc'] as const, { default: 'asc' })),
   },

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { Db, UserRow } from '../db/tables.js';
 import { notFound } from '../errors.js';
+import { toStoredId } from '../shared/ids.js';
 import { resolvePage, type PageRequest } from '../shared/paging.js';
 import { fold, isUuid, needleFolds } from '../shared/text.js';
 import {
@@ -20,15 +21,6 @@ import { PageCache } from './user.page-cache.js';
 import { streamUserRows } from './user.stream.js';
 import { PAGE_SIZE_MAX, type Role, type UsersQuery } from './user.schemas.js';
 
-// Ids are stored as 32-bit integers (PostgreSQL `integer`): a larger id cannot exist, and sending it would make
-// PostgreSQL fail ("out of range") where SQLite simply finds nothing. It becomes an id no row holds.
-const MAX_STORED_ID = 2_147_483_647;
-const NO_SUCH_ID = -1;
-const storedId = (value: string): number => {
-  const id = Number(value);
-  return id <= MAX_STORED_ID ? id : NO_SUCH_ID;
-};
-
 /** Builds the repository filter from a validated `GET users` query. */
 export function filterFromQuery(query: UsersQuery): UserFilter {
   return {
@@ -36,8 +28,8 @@ export function filterFromQuery(query: UsersQuery): UserFilter {
     names: (query.name ?? []).flatMap(needleFolds),
     statuses: query.status ?? [],
     roles: (query.role ?? []) as Role[],
-    billingGroups: (query.billing_group ?? []).map(storedId),
-    groupOwners: (query.group_owner ?? []).map(storedId),
+    billingGroups: (query.billing_group ?? []).map(toStoredId),
+    groupOwners: (query.group_owner ?? []).map(toStoredId),
   };
 }
 

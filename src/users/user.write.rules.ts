@@ -1,10 +1,10 @@
 import type { Transaction } from 'kysely';
 import { findBillingGroupsByIds } from '../billing-groups/billing-group.repository.js';
 import type { Database, UserRow } from '../db/tables.js';
-import { AppError, notFound, type ProblemItem } from '../errors.js';
+import { AppError, invalidFields, notFound, type ProblemItem } from '../errors.js';
 import { findGroupsByIds } from '../groups/group.repository.js';
 import { fold } from '../shared/text.js';
-import { parseTimestamp } from '../shared/timestamps.js';
+import { readTimestamp } from '../shared/timestamps.js';
 import { findUserByUsernameFold, userRowToUser } from './user.repository.js';
 import type { Role } from './user.schemas.js';
 import { findUserByRef } from './user.service.js';
@@ -63,10 +63,6 @@ export function applyMergePatch(target: unknown, patch: unknown): unknown {
   return result;
 }
 
-export function invalid(errors: ProblemItem[], code: 'VALIDATION_FAILED' | 'UNKNOWN_REFERENCE' = 'VALIDATION_FAILED'): AppError {
-  return new AppError(code, errors.map((e) => `Body field "${e.pointer}" ${e.message}.`).join(' '), { errors });
-}
-
 /** PUT and PATCH may echo user_id and status from a GET, but not change them. */
 export function checkEchoes(body: { user_id?: string; status?: string }, row: UserRow): void {
   const errors: ProblemItem[] = [];
@@ -76,7 +72,7 @@ export function checkEchoes(body: { user_id?: string; status?: string }, row: Us
   if (body.status !== undefined && body.status !== row.status) {
     errors.push({ pointer: '/status', message: `is read-only here (it is ${row.status}): change it with PUT users/{user}/activate or DELETE users/{user}/deactivate` });
   }
-  if (errors.length > 0) throw invalid(errors);
+  if (errors.length > 0) throw invalidFields(errors);
 }
 
 /**
@@ -86,15 +82,11 @@ export function checkEchoes(body: { user_id?: string; status?: string }, row: Us
  */
 export async function checkFields(trx: Trx, orgId: number, fields: UserFields, before: UserRow | undefined): Promise<string | null> {
   const errors: ProblemItem[] = [];
-  let lastLogin: string | null = null;
-  if (fields.last_login_date !== null) {
-    lastLogin = parseTimestamp(fields.last_login_date);
-    if (lastLogin === null) errors.push({ pointer: '/last_login_date', message: 'must be a timestamp such as 2016-03-03T16:13:59.1917141 (UTC) or 2016-03-03T16:13:59Z (RFC 3339), or null' });
-  }
+  const lastLogin = fields.last_login_date === null ? null : readTimestamp(fields.last_login_date, { pointer: '/last_login_date' }, '2016-03-03T16:13:59Z (RFC 3339), or null', errors);
   if (fields.email === '' && (before === undefined || before.email !== '')) {
     errors.push({ pointer: '/email', message: 'must be a valid email address such as name@example.com ("" is kept only for a user that never had one)' });
   }
-  if (errors.length > 0) throw invalid(errors);
+  if (errors.length > 0) throw invalidFields(errors);
 
   const unknown: ProblemItem[] = [];
   const inactive: ProblemItem[] = [];
@@ -112,8 +104,8 @@ export async function checkFields(trx: Trx, orgId: number, fields: UserFields, b
       }
     });
   }
-  if (unknown.length > 0) throw invalid(unknown, 'UNKNOWN_REFERENCE');
-  if (inactive.length > 0) throw invalid(inactive);
+  if (unknown.length > 0) throw invalidFields(unknown, 'UNKNOWN_REFERENCE');
+  if (inactive.length > 0) throw invalidFields(inactive);
 
   const holder = await findUserByUsernameFold(trx, orgId, fold(fields.username));
   if (holder && holder.id !== before?.id) throw usernameTaken(fields.username);

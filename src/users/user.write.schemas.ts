@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Nullable, StringEnum } from '../shared/typebox.js';
+import { DisplayName, Nullable, StringEnum } from '../shared/typebox.js';
 import { CALL_DETAIL_LEVELS, ROLES, STATUSES } from './user.schemas.js';
 
 /**
@@ -14,12 +14,7 @@ export const Username = Type.String({
   description: '1–128 characters without control characters or "/", without leading or trailing space, not "." or ".."; unique per organization, case-insensitively',
 });
 
-export const PersonName = Type.String({
-  minLength: 1,
-  maxLength: 256,
-  pattern: '^[^\\p{Cc}]*[^\\p{Cc}\\s][^\\p{Cc}]*$',
-  description: '1–256 characters, not blank, without control characters',
-});
+export const PersonName = DisplayName;
 
 const EMAIL = '[^\\s@\\p{Cc}"(),:;<>\\[\\]\\\\]{1,64}@(?:[\\p{L}\\p{N}](?:[\\p{L}\\p{N}-]{0,61}[\\p{L}\\p{N}])?\\.)+\\p{L}{2,63}';
 

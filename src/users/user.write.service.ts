@@ -2,14 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { appendAudit, diffFields } from '../audit/audit.repository.js';
 import { isUniqueViolation } from '../db/db-errors.js';
 import type { Db, UserRow } from '../db/tables.js';
-import { AppError, type ProblemItem } from '../errors.js';
+import { AppError, invalidFields, type ProblemItem } from '../errors.js';
 import { checkIfMatch, parseIfMatch } from '../http/preconditions.js';
 import { nowTimestamp } from '../shared/timestamps.js';
 import { inWriteTransaction, type WriteContext } from '../shared/write-context.js';
 import { findUserByUserId, insertUser, userEtag, userRowToStoredUser, userRowToUser, userToRow, type StoredUser } from './user.repository.js';
 import type { UserCreate, UserDeactivation, UserFields, UserPatch, UserReplace } from './user.write.schemas.js';
 import { insertDeactivation, updateUserRow } from './user.write.repository.js';
-import { applyMergePatch, checkEchoes, checkFields, fieldsFrom, fieldsOf, invalid, list, requireUser, resolveTarget, type Trx } from './user.write.rules.js';
+import { applyMergePatch, checkEchoes, checkFields, fieldsFrom, fieldsOf, list, requireUser, resolveTarget, type Trx } from './user.write.rules.js';
 
 type Header = string | string[] | undefined;
 
@@ -102,7 +102,7 @@ export function createUserWriter(db: Db) {
         const errors: ProblemItem[] = [];
         const groupsTo = await resolveTarget(trx, ctx.orgId, row, body.reassign_groups_to_user, '/reassign_groups_to_user', errors);
         const reportsTo = await resolveTarget(trx, ctx.orgId, row, body.reassign_reports_to_user, '/reassign_reports_to_user', errors);
-        if (errors.length > 0) throw invalid(errors, errors.some((e) => e.message.startsWith('names no user')) ? 'UNKNOWN_REFERENCE' : 'VALIDATION_FAILED');
+        if (errors.length > 0) throw invalidFields(errors, errors.some((e) => e.message.startsWith('names no user')) ? 'UNKNOWN_REFERENCE' : 'VALIDATION_FAILED');
 
         const now = nowTimestamp();
         const moved = groupsTo ? list(row.group_owners) : [];
