@@ -15,7 +15,8 @@ import { SQLITE_TRGM_TRIGGERS } from '../src/db/migrations/004_performance.js';
 import { insertBillingGroup } from '../src/billing-groups/billing-group.repository.js';
 import { syncIdSequences } from '../src/db/dialect.js';
 import { insertGroup } from '../src/groups/group.repository.js';
-import { createApiKey, createOrganization } from '../src/orgs/org.service.js';
+import { createKeyService } from '../src/auth/key.service.js';
+import { createOrgService } from '../src/orgs/org.service.js';
 import { userToRow } from '../src/users/user.repository.js';
 import type { NewUserRow } from '../src/db/tables.js';
 import { datasetBillingGroups, datasetGroups, generateUsers, type DatasetOptions } from './dataset.js';
@@ -64,8 +65,10 @@ export async function loadDatabase(target: DatabaseTarget, orgs: readonly OrgSpe
   const conn = connect(target);
   await migrateToLatest(conn);
   const loaded: { spec: OrgSpec; orgId: number }[] = [];
+  const organizations = createOrgService(conn.db);
+  const keys = createKeyService(conn.db);
   for (const spec of orgs) {
-    const orgId = await createOrganization(conn.db, spec.name);
+    const orgId = await organizations.createOrganization(spec.name);
     await conn.db.transaction().execute(async (trx) => {
       for (const bg of datasetBillingGroups(spec)) await insertBillingGroup(trx, { ...bg, org_id: orgId });
       for (const g of datasetGroups(spec)) await insertGroup(trx, { ...g, org_id: orgId });
@@ -83,8 +86,8 @@ export async function loadDatabase(target: DatabaseTarget, orgs: readonly OrgSpe
       name: spec.name,
       orgId,
       count: spec.count,
-      readKey: (await createApiKey(conn.db, orgId, 'read')).key,
-      writeKey: (await createApiKey(conn.db, orgId, 'write')).key,
+      readKey: (await keys.createApiKey(orgId, 'read')).key,
+      writeKey: (await keys.createApiKey(orgId, 'write')).key,
     });
   }
   await conn.close();

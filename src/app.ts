@@ -2,8 +2,9 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { auditRoutes } from './audit/audit.routes.js';
 import { AuditEntry, AuditPage } from './audit/audit.schemas.js';
-import { createAuditReader } from './audit/audit.service.js';
+import { createAuditService } from './audit/audit.service.js';
 import { createAuthHook } from './auth/auth.hook.js';
+import { createKeyService } from './auth/key.service.js';
 import { billingGroupRoutes } from './billing-groups/billing-group.routes.js';
 import { BillingGroup, BillingGroupCreate, BillingGroupList, BillingGroupUpdate } from './billing-groups/billing-group.schemas.js';
 import { createBillingGroupService } from './billing-groups/billing-group.service.js';
@@ -67,7 +68,7 @@ export async function buildApp(config: Config, conn: Connection, options: AppOpt
   const registry = registerMetrics(app, { processMetrics: options.processMetrics ?? false });
   await app.register(opsRoutes, { db: conn.db, registry });
 
-  const authenticate = createAuthHook(conn.db);
+  const authenticate = createAuthHook(createKeyService(conn.db));
   const limit = await registerRateLimit(app, config, conn);
   await app.register(
     async (api) => {
@@ -76,7 +77,7 @@ export async function buildApp(config: Config, conn: Connection, options: AppOpt
       await api.register(userWriteRoutes, { writer: createUserWriter(conn.db) });
       await api.register(billingGroupRoutes, { service: createBillingGroupService(conn.db) });
       await api.register(groupRoutes, { service: createGroupService(conn.db) });
-      await api.register(auditRoutes, { reader: createAuditReader(conn.db) });
+      await api.register(auditRoutes, { service: createAuditService(conn.db) });
     },
     { prefix: config.apiRoot },
   );

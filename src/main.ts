@@ -1,5 +1,4 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { SCOPES, type Scope } from './auth/api-key.js';
 import { ConfigError, loadConfig } from './config.js';
 import { auditCommand, type AuditOptions } from './commands/audit.js';
 import { registerExportCommand } from './commands/export.js';
@@ -9,6 +8,7 @@ import { migrateCommand } from './commands/migrate.js';
 import { createOrgCommand } from './commands/orgs.js';
 import { parseWorkers, serveCommand } from './commands/serve.js';
 import { MigrationError } from './db/migrator.js';
+import { SCOPES, type Scope } from './http/caller.js';
 import { OrgError } from './orgs/org.service.js';
 
 /** The `roster` command line: parses argv and hands off to one command. */

@@ -1,30 +1,21 @@
 import type { Transaction } from 'kysely';
 import type { AuditEntryRow, Database, Db } from '../db/tables.js';
-import { formatTimestamp, nowTimestamp } from '../shared/timestamps.js';
+import type { Actor } from '../shared/actor.js';
+import { nowTimestamp } from '../shared/timestamps.js';
+import type { FieldChanges } from './audit.mapper.js';
 
-/** Who did a write: an API key (id and public prefix) or the command line. */
-export interface Actor {
-  readonly keyId: number | null;
-  /** The key's public prefix, or `cli`. Never the key itself. */
-  readonly label: string;
-  readonly requestId?: string | null;
-}
-
-export const CLI_ACTOR: Actor = { keyId: null, label: 'cli', requestId: null };
-
-export type FieldChanges = Record<string, { before: unknown; after: unknown }>;
-
-export interface AuditEntry {
+/** An entry to append: who did what to which target, and what changed. */
+export interface NewAuditEntry {
   readonly orgId: number;
   readonly actor: Actor;
   readonly action: string;
-  readonly targetType: 'user' | 'billing_group' | 'group' | 'api_key';
+  readonly targetType: AuditEntryRow['target_type'];
   readonly targetId: string;
   readonly changes: FieldChanges;
 }
 
 /** Appends an audit entry; call it inside the write's own transaction so that both land or neither does. */
-export async function appendAudit(trx: Transaction<Database> | Db, entry: AuditEntry): Promise<void> {
+export async function appendAudit(trx: Transaction<Database> | Db, entry: NewAuditEntry): Promise<void> {
   await trx
     .insertInto('audit_entries')
     .values({
@@ -39,18 +30,6 @@ export async function appendAudit(trx: Transaction<Database> | Db, entry: AuditE
       request_id: entry.actor.requestId ?? null,
     })
     .execute();
-}
-
-/** The fields whose values differ between two flat snapshots of an object, with before and after values. */
-export function diffFields(before: Record<string, unknown> | null, after: Record<string, unknown> | null): FieldChanges {
-  const changes: FieldChanges = {};
-  const keys = new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})]);
-  for (const key of keys) {
-    const b = before?.[key] ?? null;
-    const a = after?.[key] ?? null;
-    if (JSON.stringify(b) !== JSON.stringify(a)) changes[key] = { before: b, after: a };
-  }
-  return changes;
 }
 
 /** What `GET audit` filters on; empty lists and nulls filter nothing. */
@@ -87,19 +66,4 @@ export async function countAuditEntries(db: Db, orgId: number, filter: AuditFilt
 /** One audit entry of an organization, if it has one with this id. */
 export async function findAuditEntry(db: Db, orgId: number, id: number): Promise<AuditEntryRow | undefined> {
   return db.selectFrom('audit_entries').selectAll().where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst();
-}
-
-/** The API form of an audit entry (the one row → API mapper). */
-export function auditRowToEntry(row: AuditEntryRow) {
-  return {
-    audit_id: row.id,
-    at: formatTimestamp(row.at),
-    actor: row.actor,
-    actor_key_id: row.actor_key_id,
-    request_id: row.request_id,
-    action: row.action,
-    target_type: row.target_type,
-    target_id: row.target_id,
-    changes: JSON.parse(row.changes) as FieldChanges,
-  };
 }

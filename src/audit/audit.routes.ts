@@ -6,7 +6,7 @@ import { shapeQuery } from '../http/query-string.js';
 import { orderedJson, problemResponses } from '../http/responses.js';
 import { NoQuery } from '../shared/typebox.js';
 import { AuditParams, AuditQuery } from './audit.schemas.js';
-import type { AuditReader } from './audit.service.js';
+import type { AuditService } from './audit.service.js';
 
 const listShape = {
   multi: ['target_id', 'action', 'target_type'],
@@ -24,7 +24,7 @@ function readOnly(): never {
 }
 
 /** `GET audit` (paged, filtered) and `GET audit/{audit_id}`, admin scope; every other method is 405. */
-export const auditRoutes: FastifyPluginAsyncTypebox<{ reader: AuditReader }> = async (app, { reader }) => {
+export const auditRoutes: FastifyPluginAsyncTypebox<{ service: AuditService }> = async (app, { service }) => {
   app.get(
     '/audit',
     {
@@ -42,7 +42,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ reader: AuditReader }> = a
       },
     },
     async (request, reply) => {
-      const { body, page } = await reader.listEntries(request.caller.orgId, request.query);
+      const { body, page } = await service.listEntries(request.caller.orgId, request.query);
       return reply.header('link', linkHeader(request.url, page, body.paging.total)).send(body);
     },
   );
@@ -60,7 +60,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ reader: AuditReader }> = a
         response: { 200: Type.Ref('AuditEntry'), ...problemResponses(400, 401, 403, 404, 429) },
       },
     },
-    async (request) => reader.getEntry(request.caller.orgId, request.params.audit_id),
+    async (request) => service.getEntry(request.caller.orgId, request.params.audit_id),
   );
 
   for (const url of ['/audit', '/audit/:audit_id']) {

@@ -30,11 +30,11 @@ export type AuditEntry = Static<typeof AuditEntry>;
 export const AuditPage = Type.Object(
   {
     paging: Type.Object({ pageNumber: Type.Integer(), pageSize: Type.Integer(), total: Type.Integer({ description: 'every entry that matches' }) }),
-    results: Type.Array(Type.Ref('AuditEntry')),
+    results: Type.Array(Type.Ref(AuditEntry)),
   },
   { $id: 'AuditPage' },
 );
-export type AuditPage = { paging: { pageNumber: number; pageSize: number; total: number }; results: AuditEntry[] };
+export type AuditPage = Static<typeof AuditPage>;
 
 /** `GET audit` query parameters (names are matched case-insensitively). */
 export const AuditQuery = Type.Object(

@@ -1,9 +1,11 @@
-import type { Db } from '../db/tables.js';
+import type { Transaction } from 'kysely';
+import type { Database, Db } from '../db/tables.js';
 import { invalidFields, notFound, type ProblemItem } from '../errors.js';
 import { isStoredId } from '../shared/ids.js';
 import { resolvePage, type PageRequest } from '../shared/paging.js';
 import { readTimestamp } from '../shared/timestamps.js';
-import { auditRowToEntry, countAuditEntries, findAuditEntries, findAuditEntry, type AuditFilter } from './audit.repository.js';
+import { auditRowToEntry } from './audit.mapper.js';
+import { appendAudit, countAuditEntries, findAuditEntries, findAuditEntry, type AuditFilter, type NewAuditEntry } from './audit.repository.js';
 import { AUDIT_PAGE_SIZE_MAX, type AuditEntry, type AuditPage, type AuditQuery } from './audit.schemas.js';
 
 function timeParameter(name: 'since' | 'until', value: string | undefined): string | null {
@@ -15,7 +17,7 @@ function timeParameter(name: 'since' | 'until', value: string | undefined): stri
 }
 
 /** Builds the repository filter from a validated `GET audit` query; 400 for a malformed since/until. */
-export function auditFilterFromQuery(query: AuditQuery): AuditFilter {
+function auditFilterFromQuery(query: AuditQuery): AuditFilter {
   return {
     targetIds: query.target_id ?? [],
     actions: query.action ?? [],
@@ -25,8 +27,8 @@ export function auditFilterFromQuery(query: AuditQuery): AuditFilter {
   };
 }
 
-/** The read side of the audit trail. There is no write side: entries are appended by the writes themselves. */
-export function createAuditReader(db: Db) {
+/** The audit trail: read by `GET audit`, appended to by every write inside its own transaction. */
+export function createAuditService(db: Db) {
   return {
     /** One page of the organization's entries matching the query, with the exact total. */
     async listEntries(orgId: number, query: AuditQuery): Promise<{ body: AuditPage; page: PageRequest }> {
@@ -45,7 +47,10 @@ export function createAuditReader(db: Db) {
       if (!row) throw notFound(`Audit entry ${id}`);
       return auditRowToEntry(row);
     },
+
+    /** Appends an entry inside the write's transaction, so that both land or neither does. */
+    appendEntry: (trx: Transaction<Database>, entry: NewAuditEntry): Promise<void> => appendAudit(trx, entry),
   };
 }
 
-export type AuditReader = ReturnType<typeof createAuditReader>;
+export type AuditService = ReturnType<typeof createAuditService>;

@@ -1,29 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Db } from '../db/tables.js';
 import { AppError } from '../errors.js';
 import { nowTimestamp } from '../shared/timestamps.js';
-import { hashApiKey, scopeAllows, type Scope } from './api-key.js';
-import { findActiveKeyByHash, touchKey } from './key.repository.js';
-
-/** Who is calling: set on every authenticated request by the hook below. */
-export interface Caller {
-  readonly orgId: number;
-  readonly keyId: number;
-  readonly prefix: string;
-  readonly scope: Scope;
-  /** The organization's write_version when the request arrived (read with the key: no extra round trip). */
-  readonly writeVersion: number;
-}
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    caller: Caller;
-  }
-  interface FastifyContextConfig {
-    /** The scope a route needs; GET and HEAD default to `read`, every other method to `write`. */
-    scope?: Scope;
-  }
-}
+import type { KeyService } from './key.service.js';
+import { scopeAllows } from './key.rules.js';
 
 const CHALLENGE = 'Bearer realm="roster"';
 const READ_METHODS = new Set(['GET', 'HEAD']);
@@ -39,8 +18,11 @@ function presentedKey(request: FastifyRequest): string | undefined {
   return typeof token === 'string' && token.trim() !== '' ? token.trim() : undefined;
 }
 
-/** The onRequest hook of the API root: resolves the key to an organization and scope, and enforces the route's scope. */
-export function createAuthHook(db: Db) {
+/**
+ * The onRequest hook of the API root: resolves the key to an organization and
+ * scope (request.caller, see http/caller.ts), and enforces the route's scope.
+ */
+export function createAuthHook(keys: KeyService) {
   const lastTouched = new Map<number, number>();
   return async function authenticate(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
     const key = presentedKey(request);
@@ -50,7 +32,7 @@ export function createAuthHook(db: Db) {
       });
     }
     const now = nowTimestamp();
-    const row = await findActiveKeyByHash(db, hashApiKey(key), now);
+    const row = await keys.findActiveKey(key, now);
     if (!row) {
       throw new AppError('UNAUTHORIZED', 'The API key is unknown, revoked or expired. Ask an administrator of your organization for a valid key.', {
         headers: { 'www-authenticate': `${CHALLENGE}, error="invalid_token"` },
@@ -67,7 +49,7 @@ export function createAuthHook(db: Db) {
     if ((lastTouched.get(row.id) ?? 0) + TOUCH_INTERVAL_MS < at) {
       lastTouched.set(row.id, at);
       // Best effort: a busy database (a long import holding SQLite's write lock) must not fail a read.
-      await touchKey(db, row.id, now).catch((error: unknown) => request.log.warn({ err: error }, 'could not record key use'));
+      await keys.recordKeyUse(row.id, now).catch((error: unknown) => request.log.warn({ err: error }, 'could not record key use'));
     }
   };
 }

@@ -1,5 +1,5 @@
 import type { ApiKeyRow, Db } from '../db/tables.js';
-import type { Scope } from './api-key.js';
+import type { Scope } from '../http/caller.js';
 
 /**
  * The active (not revoked, not expired at `now`) key with this hash, if any,

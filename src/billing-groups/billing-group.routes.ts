@@ -7,7 +7,7 @@ import { notModifiedResponse as notModified, sendTagged } from '../http/etags.js
 import { createdLocation } from '../http/location.js';
 import { ifMatchHeaders } from '../http/preconditions.js';
 import { problemResponses } from '../http/responses.js';
-import { writeContextOf } from '../shared/write-context.js';
+import { writeContextOf } from '../http/caller.js';
 import { IdParams, NoQuery } from '../shared/typebox.js';
 import { BillingGroupCreate, BillingGroupUpdate, ParentParams } from './billing-group.schemas.js';
 import { billingGroupEtag, billingGroupRowToBillingGroup, type BillingGroupService } from './billing-group.service.js';

@@ -1,11 +1,12 @@
-import { appendAudit, diffFields } from '../audit/audit.repository.js';
+import { diffFields } from '../audit/audit.mapper.js';
+import { createAuditService } from '../audit/audit.service.js';
 import type { BillingGroupRow, Db } from '../db/tables.js';
 import { AppError, invalidFields, notFound, type ProblemItem } from '../errors.js';
 import { hasGroupsOn } from '../groups/group.repository.js';
-import { findWriteVersion } from '../orgs/org.repository.js';
 import { listEtag } from '../http/etags.js';
 import { checkIfMatch, parseIfMatch } from '../http/preconditions.js';
-import { inWriteTransaction, type WriteContext } from '../shared/write-context.js';
+import { createOrgService } from '../orgs/org.service.js';
+import type { WriteContext } from '../shared/actor.js';
 import { findBillingGroupById, findBillingGroups, insertBillingGroup, updateBillingGroup } from './billing-group.repository.js';
 import type { BillingGroup, BillingGroupCreate, BillingGroupUpdate } from './billing-group.schemas.js';
 
@@ -26,6 +27,8 @@ const snapshot = (row: BillingGroupRow) => billingGroupRowToBillingGroup(row) as
 
 /** Billing groups: a hierarchy of at most three levels; groups hang on its leaves. */
 export function createBillingGroupService(db: Db) {
+  const orgs = createOrgService(db);
+  const audit = createAuditService(db);
   async function requireBillingGroup(dbOrTrx: Db, orgId: number, id: string): Promise<BillingGroupRow> {
     const row = await findBillingGroupById(dbOrTrx, orgId, Number(id));
     if (!row) throw notFound(`Billing group ${id}`);
@@ -35,7 +38,7 @@ export function createBillingGroupService(db: Db) {
   return {
     /** Every billing group, with the list's ETag (read before the rows, so that a tag never outlives its data). */
     async listBillingGroups(orgId: number): Promise<{ etag: string; body: BillingGroup[] }> {
-      const etag = listEtag('billinggroups', await findWriteVersion(db, orgId));
+      const etag = listEtag('billinggroups', await orgs.findWriteVersion(orgId));
       return { etag, body: (await findBillingGroups(db, orgId)).map(billingGroupRowToBillingGroup) };
     },
 
@@ -43,7 +46,7 @@ export function createBillingGroupService(db: Db) {
 
     /** Creates a root (parentId undefined) or a child of an active billing group that holds no groups, at most MAX_DEPTH deep. */
     async createBillingGroup(ctx: WriteContext, parentId: string | undefined, body: BillingGroupCreate): Promise<BillingGroupRow> {
-      return inWriteTransaction(db, ctx.orgId, async (trx) => {
+      return orgs.inWriteTransaction(ctx.orgId, async (trx) => {
         let depth = 1;
         let parent: BillingGroupRow | null = null;
         if (parentId !== undefined) {
@@ -63,7 +66,7 @@ export function createBillingGroupService(db: Db) {
         }
         const id = await insertBillingGroup(trx, { org_id: ctx.orgId, name: body.billing_group_name, status: body.status ?? 'active', parent_id: parent?.id ?? null, depth });
         const row = await requireBillingGroup(trx, ctx.orgId, String(id));
-        await appendAudit(trx, { orgId: ctx.orgId, actor: ctx.actor, action: 'billing_group.create', targetType: 'billing_group', targetId: String(id), changes: diffFields(null, snapshot(row)) });
+        await audit.appendEntry(trx, { orgId: ctx.orgId, actor: ctx.actor, action: 'billing_group.create', targetType: 'billing_group', targetId: String(id), changes: diffFields(null, snapshot(row)) });
         return row;
       });
     },
@@ -71,7 +74,7 @@ export function createBillingGroupService(db: Db) {
     /** Renames a billing group and/or sets its status; honours If-Match. */
     async updateBillingGroup(ctx: WriteContext, id: string, body: BillingGroupUpdate, ifMatch: string | string[] | undefined): Promise<BillingGroupRow> {
       const precondition = parseIfMatch(ifMatch);
-      return inWriteTransaction(db, ctx.orgId, async (trx) => {
+      return orgs.inWriteTransaction(ctx.orgId, async (trx) => {
         const row = await requireBillingGroup(trx, ctx.orgId, id);
         checkIfMatch(precondition, billingGroupEtag(row), `Billing group ${row.id}`);
         const errors: ProblemItem[] = [];
@@ -79,7 +82,7 @@ export function createBillingGroupService(db: Db) {
         if (body.parent_id !== undefined && body.parent_id !== row.parent_id) errors.push({ pointer: '/parent_id', message: `is read-only (billing groups do not move): send ${row.parent_id} or leave it out` });
         if (errors.length > 0) throw invalidFields(errors);
         const saved = await updateBillingGroup(trx, ctx.orgId, row.id, { name: body.billing_group_name ?? row.name, status: body.status ?? row.status });
-        await appendAudit(trx, { orgId: ctx.orgId, actor: ctx.actor, action: 'billing_group.update', targetType: 'billing_group', targetId: String(row.id), changes: diffFields(snapshot(row), snapshot(saved)) });
+        await audit.appendEntry(trx, { orgId: ctx.orgId, actor: ctx.actor, action: 'billing_group.update', targetType: 'billing_group', targetId: String(row.id), changes: diffFields(snapshot(row), snapshot(saved)) });
         return saved;
       });
     },

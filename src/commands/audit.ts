@@ -1,9 +1,9 @@
 import { TARGET_TYPES, type AuditQuery } from '../audit/audit.schemas.js';
-import { createAuditReader } from '../audit/audit.service.js';
+import { createAuditService } from '../audit/audit.service.js';
 import type { Config } from '../config.js';
 import { connect } from '../db/connect.js';
 import { migrateToLatest } from '../db/migrator.js';
-import { requireOrganization } from '../orgs/org.service.js';
+import { createOrgService } from '../orgs/org.service.js';
 
 export interface AuditOptions {
   readonly org: string;
@@ -37,8 +37,8 @@ export async function auditCommand(config: Config, options: AuditOptions): Promi
   const conn = connect(config.database);
   try {
     await migrateToLatest(conn);
-    const orgId = await requireOrganization(conn.db, options.org);
-    const { body } = await createAuditReader(conn.db).listEntries(orgId, query);
+    const orgId = await createOrgService(conn.db).requireOrganization(options.org);
+    const { body } = await createAuditService(conn.db).listEntries(orgId, query);
     for (const entry of body.results) process.stdout.write(`${JSON.stringify(entry)}\n`);
     const { pageNumber, pageSize, total } = body.paging;
     const first = (pageNumber - 1) * pageSize;

@@ -4,7 +4,7 @@ import { loadConfig, type Config } from '../config.js';
 import { connect } from '../db/connect.js';
 import { migrateToLatest } from '../db/migrator.js';
 import { tuneForExport } from '../db/tuning.js';
-import { requireOrganization } from '../orgs/org.service.js';
+import { createOrgService } from '../orgs/org.service.js';
 import { filterFromQuery } from '../users/user.service.js';
 import { ROLES, SORT_FIELDS, STATUSES, type UsersQuery } from '../users/user.schemas.js';
 import { formatUserStream, streamUserRows, type StreamFormat } from '../users/user.stream.js';
@@ -57,7 +57,7 @@ export async function exportCommand(config: Config, opts: ExportCommandOptions, 
   try {
     await migrateToLatest(conn);
     await tuneForExport(conn);
-    const orgId = await requireOrganization(conn.db, opts.org);
+    const orgId = await createOrgService(conn.db).requireOrganization(opts.org);
     // Empty values mean "not given", as in GET users.
     const given = (list?: string[]) => list?.filter((v) => v !== '');
     const query: UsersQuery = {

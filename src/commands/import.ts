@@ -8,7 +8,7 @@ import { migrateToLatest } from '../db/migrator.js';
 import { IMPORT_FORMATS, ImportFileError, openImportSource, type ImportFormat, type ImportSource } from '../import/import.source.js';
 import { refreshStatistics, tuneForBulkImport } from '../import/import.repository.js';
 import { importUsers, type ImportCounts, type Rejection } from '../import/import.service.js';
-import { requireOrganization } from '../orgs/org.service.js';
+import { createOrgService } from '../orgs/org.service.js';
 
 export interface ImportCommandOptions {
   readonly org: string;
@@ -42,7 +42,7 @@ export async function importCommand(config: Config, file: string, opts: ImportCo
   try {
     await migrateToLatest(conn);
     await tuneForBulkImport(conn);
-    const orgId = await requireOrganization(conn.db, opts.org);
+    const orgId = await createOrgService(conn.db).requireOrganization(opts.org);
     const source = await openImportSource(file, opts.format);
     rejects = opts.rejects ? new RejectsWriter(opts.rejects, source) : null;
     progress?.start(source);

@@ -1,9 +1,10 @@
-import type { Scope } from '../auth/api-key.js';
 import type { Config } from '../config.js';
 import { connect } from '../db/connect.js';
 import { migrateToLatest } from '../db/migrator.js';
-import { listKeys } from '../auth/key.repository.js';
-import { createApiKey, parseKeyExpiry, requireOrganization, revokeApiKey } from '../orgs/org.service.js';
+import { createKeyService } from '../auth/key.service.js';
+import { parseKeyExpiry } from '../auth/key.rules.js';
+import type { Scope } from '../http/caller.js';
+import { createOrgService } from '../orgs/org.service.js';
 import { formatTimestamp } from '../shared/timestamps.js';
 
 /** `roster keys create --org <name> --scope <scope> [--expires <duration|timestamp>]`: prints the key alone on one line (shown once). */
@@ -12,7 +13,7 @@ export async function createKeyCommand(config: Config, orgName: string, scope: S
   const conn = connect(config.database);
   try {
     await migrateToLatest(conn);
-    const { key } = await createApiKey(conn.db, await requireOrganization(conn.db, orgName), scope, expiresAt);
+    const { key } = await createKeyService(conn.db).createApiKey(await createOrgService(conn.db).requireOrganization(orgName), scope, expiresAt);
     process.stdout.write(`${key}\n`);
   } finally {
     await conn.close();
@@ -24,7 +25,7 @@ export async function revokeKeyCommand(config: Config, prefix: string): Promise<
   const conn = connect(config.database);
   try {
     await migrateToLatest(conn);
-    await revokeApiKey(conn.db, prefix);
+    await createKeyService(conn.db).revokeApiKey(prefix);
     process.stderr.write(`revoked ${prefix}\n`);
   } finally {
     await conn.close();
@@ -36,7 +37,7 @@ export async function listKeysCommand(config: Config, orgName: string): Promise<
   const conn = connect(config.database);
   try {
     await migrateToLatest(conn);
-    const rows = await listKeys(conn.db, await requireOrganization(conn.db, orgName));
+    const rows = await createKeyService(conn.db).listKeys(await createOrgService(conn.db).requireOrganization(orgName));
     const time = (t: string | null) => (t === null ? '-' : formatTimestamp(t));
     const table = [
       ['ID', 'PREFIX', 'SCOPE', 'CREATED', 'LAST_USED', 'EXPIRES', 'REVOKED'],

@@ -2,8 +2,8 @@ import { insertBillingGroup } from '../billing-groups/billing-group.repository.j
 import { syncIdSequences } from '../db/dialect.js';
 import type { Connection } from '../db/connect.js';
 import { insertGroup } from '../groups/group.repository.js';
-import { countOrganizations } from '../orgs/org.repository.js';
-import { createApiKey, createOrganization } from '../orgs/org.service.js';
+import { createKeyService } from '../auth/key.service.js';
+import { createOrgService } from '../orgs/org.service.js';
 import { insertUser, userToRow } from '../users/user.repository.js';
 import { DEMO_BILLING_GROUPS, DEMO_GROUPS, demoUsers } from './demo-data.js';
 
@@ -15,14 +15,15 @@ export const DEMO_ORG = 'demo';
  * once), or null when the database already holds an organization.
  */
 export async function seedDemo(conn: Connection): Promise<string | null> {
-  if ((await countOrganizations(conn.db)) > 0) return null;
-  const orgId = await createOrganization(conn.db, DEMO_ORG);
+  const orgs = createOrgService(conn.db);
+  if ((await orgs.countOrganizations()) > 0) return null;
+  const orgId = await orgs.createOrganization(DEMO_ORG);
   await conn.db.transaction().execute(async (trx) => {
     for (const bg of DEMO_BILLING_GROUPS) await insertBillingGroup(trx, { ...bg, org_id: orgId });
     for (const g of DEMO_GROUPS) await insertGroup(trx, { ...g, org_id: orgId });
     await syncIdSequences(trx, conn.dialect);
     for (const user of demoUsers()) await insertUser(trx, userToRow(orgId, user, 1));
   });
-  const { key } = await createApiKey(conn.db, orgId, 'admin');
+  const { key } = await createKeyService(conn.db).createApiKey(orgId, 'admin');
   return key;
 }

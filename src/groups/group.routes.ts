@@ -7,7 +7,7 @@ import { notModifiedResponse as notModified, sendTagged } from '../http/etags.js
 import { createdLocation } from '../http/location.js';
 import { ifMatchHeaders } from '../http/preconditions.js';
 import { problemResponses } from '../http/responses.js';
-import { writeContextOf } from '../shared/write-context.js';
+import { writeContextOf } from '../http/caller.js';
 import { IdParams } from '../shared/typebox.js';
 import { GroupCreate, GroupsQuery, GroupUpdate } from './group.schemas.js';
 import { groupEtag, groupRowToGroup, type GroupService } from './group.service.js';

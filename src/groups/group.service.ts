@@ -1,12 +1,13 @@
 import type { Transaction } from 'kysely';
-import { appendAudit, diffFields } from '../audit/audit.repository.js';
+import { diffFields } from '../audit/audit.mapper.js';
+import { createAuditService } from '../audit/audit.service.js';
 import { findBillingGroupById, hasChildBillingGroups } from '../billing-groups/billing-group.repository.js';
 import type { Database, Db, GroupRow } from '../db/tables.js';
 import { invalidFields, notFound } from '../errors.js';
-import { findWriteVersion } from '../orgs/org.repository.js';
 import { listEtag } from '../http/etags.js';
 import { checkIfMatch, parseIfMatch } from '../http/preconditions.js';
-import { inWriteTransaction, type WriteContext } from '../shared/write-context.js';
+import { createOrgService } from '../orgs/org.service.js';
+import type { WriteContext } from '../shared/actor.js';
 import { findGroupById, findGroups, insertGroup, updateGroup } from './group.repository.js';
 import type { Group, GroupCreate, GroupsQuery, GroupUpdate } from './group.schemas.js';
 
@@ -37,6 +38,8 @@ async function checkLeaf(trx: Transaction<Database>, orgId: number, billingGroup
 
 /** Groups (advertisers), each on a leaf billing group. */
 export function createGroupService(db: Db) {
+  const orgs = createOrgService(db);
+  const audit = createAuditService(db);
   async function requireGroup(dbOrTrx: Db, orgId: number, id: string): Promise<GroupRow> {
     const row = await findGroupById(dbOrTrx, orgId, Number(id));
     if (!row) throw notFound(`Group ${id}`);
@@ -46,7 +49,7 @@ export function createGroupService(db: Db) {
   return {
     /** The organization's groups (optionally those of one billing group), with the list's ETag. */
     async listGroups(orgId: number, query: GroupsQuery): Promise<{ etag: string; body: Group[] }> {
-      const etag = listEtag('groups', await findWriteVersion(db, orgId));
+      const etag = listEtag('groups', await orgs.findWriteVersion(orgId));
       const bg = query.billing_group_id;
       const rows = bg === undefined || bg === '' ? await findGroups(db, orgId) : (await findBillingGroupById(db, orgId, Number(bg))) ? await findGroups(db, orgId, Number(bg)) : [];
       return { etag, body: rows.map(groupRowToGroup) };
@@ -56,11 +59,11 @@ export function createGroupService(db: Db) {
 
     /** Creates a group on an active leaf billing group. */
     async createGroup(ctx: WriteContext, body: GroupCreate): Promise<GroupRow> {
-      return inWriteTransaction(db, ctx.orgId, async (trx) => {
+      return orgs.inWriteTransaction(ctx.orgId, async (trx) => {
         await checkLeaf(trx, ctx.orgId, body.billing_group_id);
         const id = await insertGroup(trx, { org_id: ctx.orgId, name: body.group_name, billing_group_id: body.billing_group_id, status: body.status ?? 'active' });
         const row = await requireGroup(trx, ctx.orgId, String(id));
-        await appendAudit(trx, { orgId: ctx.orgId, actor: ctx.actor, action: 'group.create', targetType: 'group', targetId: String(id), changes: diffFields(null, snapshot(row)) });
+        await audit.appendEntry(trx, { orgId: ctx.orgId, actor: ctx.actor, action: 'group.create', targetType: 'group', targetId: String(id), changes: diffFields(null, snapshot(row)) });
         return row;
       });
     },
@@ -68,7 +71,7 @@ export function createGroupService(db: Db) {
     /** Renames a group, moves it to another active leaf billing group and/or sets its status; honours If-Match. */
     async updateGroup(ctx: WriteContext, id: string, body: GroupUpdate, ifMatch: string | string[] | undefined): Promise<GroupRow> {
       const precondition = parseIfMatch(ifMatch);
-      return inWriteTransaction(db, ctx.orgId, async (trx) => {
+      return orgs.inWriteTransaction(ctx.orgId, async (trx) => {
         const row = await requireGroup(trx, ctx.orgId, id);
         checkIfMatch(precondition, groupEtag(row), `Group ${row.id}`);
         if (body.group_id !== undefined && body.group_id !== row.id) {
@@ -80,7 +83,7 @@ export function createGroupService(db: Db) {
           billing_group_id: body.billing_group_id ?? row.billing_group_id,
           status: body.status ?? row.status,
         });
-        await appendAudit(trx, { orgId: ctx.orgId, actor: ctx.actor, action: 'group.update', targetType: 'group', targetId: String(row.id), changes: diffFields(snapshot(row), snapshot(saved)) });
+        await audit.appendEntry(trx, { orgId: ctx.orgId, actor: ctx.actor, action: 'group.update', targetType: 'group', targetId: String(row.id), changes: diffFields(snapshot(row), snapshot(saved)) });
         return saved;
       });
     },

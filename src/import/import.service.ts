@@ -6,7 +6,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Transaction } from 'kysely';
-import { appendAudit, CLI_ACTOR, diffFields } from '../audit/audit.repository.js';
+import { diffFields } from '../audit/audit.mapper.js';
+import { appendAudit } from '../audit/audit.repository.js';
+import { CLI_ACTOR } from '../shared/actor.js';
 import { insertBillingGroup } from '../billing-groups/billing-group.repository.js';
 import { syncIdSequences } from '../db/dialect.js';
 import type { Dialect } from '../db/connect.js';

@@ -1,4 +1,5 @@
 import type { Transaction } from 'kysely';
+import { precompiled } from '../db/dialect.js';
 import type { Database, Db, OrganizationRow } from '../db/tables.js';
 
 /** Creates an organization; returns its id. */
@@ -33,8 +34,11 @@ export async function bumpWriteVersion(trx: Transaction<Database>, orgId: number
   return Number(row.write_version);
 }
 
-/** The organization's current write_version (changes with every write to its directory). */
+// Read on every uncached request: compiled once per dialect.
+const writeVersionQuery = precompiled((db) => db.selectFrom('organizations').select('write_version').where('id', '=', 0));
+
+/** The organization's write_version (bumped by every write to its directory); -1 when there is no such organization. */
 export async function findWriteVersion(db: Db, orgId: number): Promise<number> {
-  const row = await db.selectFrom('organizations').select('write_version').where('id', '=', orgId).executeTakeFirstOrThrow();
-  return Number(row.write_version);
+  const row = await writeVersionQuery(db, [orgId]);
+  return row ? Number(row.write_version) : -1;
 }

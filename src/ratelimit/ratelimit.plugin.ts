@@ -1,7 +1,7 @@
 import rateLimit, { normalizeIP, type RateLimitPluginOptions } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Redis } from 'ioredis';
-import type { Caller } from '../auth/auth.hook.js';
+import type { Caller } from '../http/caller.js';
 import type { Config } from '../config.js';
 import type { Connection } from '../db/connect.js';
 import { AppError } from '../errors.js';

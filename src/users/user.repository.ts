@@ -182,15 +182,8 @@ export async function compactUserCounts(db: Db, orgId: number): Promise<void> {
     select ${orgId}, status, roles_mask, sum(n) from gone group by status, roles_mask having sum(n) <> 0`.execute(db);
 }
 
-const writeVersionQuery = precompiled((db) => db.selectFrom('organizations').select('write_version').where('id', '=', 0));
 const userByUserIdQuery = precompiled((db) => db.selectFrom('users').selectAll().where('org_id', '=', 0).where('user_id', '=', ''));
 const userByUsernameFoldQuery = precompiled((db) => db.selectFrom('users').selectAll().where('org_id', '=', 0).where('username_fold', '=', ''));
-
-/** The organization's write_version (bumped by every write): the validator of per-organization caches. */
-export async function findWriteVersion(db: Db, orgId: number): Promise<number> {
-  const row = await writeVersionQuery(db, [orgId]);
-  return row ? Number(row.write_version) : -1;
-}
 
 /** The user with this user_id in the organization, if any. */
 export async function findUserByUserId(db: Db | Transaction<Database>, orgId: number, userId: string): Promise<UserRow | undefined> {

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { Db, UserRow } from '../db/tables.js';
 import { notFound } from '../errors.js';
+import { createOrgService } from '../orgs/org.service.js';
 import { toStoredId } from '../shared/ids.js';
 import { resolvePage, type PageRequest } from '../shared/paging.js';
 import { fold, isUuid, needleFolds } from '../shared/text.js';
@@ -10,7 +11,6 @@ import {
   findUserByUsernameFold,
   findUsers,
   findUsersAfter,
-  findWriteVersion,
   userEtag,
   userSortKey,
   type UserFilter,
@@ -78,6 +78,7 @@ async function* pageRest(db: Db, orgId: number, filter: UserFilter, sort: UserSo
 
 /** The read side of the directory. */
 export function createUserReader(db: Db, options: UserReaderOptions = {}) {
+  const orgs = createOrgService(db);
   const cache = new PageCache(options.cacheBytes ?? 64 * 1024 * 1024, MAX_CACHED_BYTES);
   return {
     /**
@@ -89,7 +90,7 @@ export function createUserReader(db: Db, options: UserReaderOptions = {}) {
       const page = resolvePage(query.pagenumber ?? 1, query.pagesize ?? PAGE_SIZE_MAX, PAGE_SIZE_MAX);
       const key = `${orgId} ${url}`;
       // The version must be read before the data (the auth hook reads it with the key, at the request's start).
-      const version = writeVersion ?? (await findWriteVersion(db, orgId));
+      const version = writeVersion ?? (await orgs.findWriteVersion(orgId));
       const hit = cache.get(key, version);
       if (hit) return { page, total: hit.total, body: hit.body };
 
@@ -127,7 +128,7 @@ export function createUserReader(db: Db, options: UserReaderOptions = {}) {
      */
     async getUserAnswer(orgId: number, ref: string, writeVersion?: number): Promise<{ etag: string; body: string }> {
       const key = `${orgId}/${ref}`;
-      const version = writeVersion ?? (await findWriteVersion(db, orgId));
+      const version = writeVersion ?? (await orgs.findWriteVersion(orgId));
       const hit = cache.get(key, version);
       if (hit) return { etag: hit.etag!, body: hit.body };
       const row = await findUserByRef(db, orgId, ref);

@@ -6,7 +6,7 @@ import { acceptEmptyJson, acceptJsonOnly, acceptMergePatch } from '../http/body-
 import { createdLocation } from '../http/location.js';
 import { ifMatchHeaders } from '../http/preconditions.js';
 import { orderedJson, problemResponses } from '../http/responses.js';
-import { writeContextOf } from '../shared/write-context.js';
+import { writeContextOf } from '../http/caller.js';
 import { userEtag, userRowToUser } from './user.repository.js';
 import { UserParams } from './user.schemas.js';
 import { UserCreate, UserDeactivation, UserPatch, UserReplace } from './user.write.schemas.js';

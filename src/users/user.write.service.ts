@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { appendAudit, diffFields } from '../audit/audit.repository.js';
+import { diffFields } from '../audit/audit.mapper.js';
+import { createAuditService } from '../audit/audit.service.js';
 import { isUniqueViolation } from '../db/db-errors.js';
 import type { Db, UserRow } from '../db/tables.js';
 import { AppError, invalidFields, type ProblemItem } from '../errors.js';
 import { checkIfMatch, parseIfMatch } from '../http/preconditions.js';
 import { nowTimestamp } from '../shared/timestamps.js';
-import { inWriteTransaction, type WriteContext } from '../shared/write-context.js';
+import { createOrgService } from '../orgs/org.service.js';
+import type { WriteContext } from '../shared/actor.js';
 import { findUserByUserId, insertUser, userEtag, userRowToStoredUser, userRowToUser, userToRow, type StoredUser } from './user.repository.js';
 import type { UserCreate, UserDeactivation, UserFields, UserPatch, UserReplace } from './user.write.schemas.js';
 import { insertDeactivation, updateUserRow } from './user.write.repository.js';
@@ -15,9 +17,11 @@ type Header = string | string[] | undefined;
 
 /** The write side of the directory's users: every call is one transaction that also appends its audit entry. */
 export function createUserWriter(db: Db) {
+  const orgs = createOrgService(db);
+  const audit = createAuditService(db);
   async function write(ctx: WriteContext, work: (trx: Trx) => Promise<UserRow>): Promise<UserRow> {
     try {
-      return await inWriteTransaction(db, ctx.orgId, work);
+      return await orgs.inWriteTransaction(ctx.orgId, work);
     } catch (error) {
       // Another process may have taken the name between our check and our insert.
       if (isUniqueViolation(error)) throw new AppError('CONFLICT', 'The username is already taken in this organization; choose another.', { errors: [{ pointer: '/username', message: 'is already taken' }] });
@@ -28,7 +32,7 @@ export function createUserWriter(db: Db) {
   async function save(trx: Trx, ctx: WriteContext, row: UserRow, user: StoredUser, action: string): Promise<UserRow> {
     const saved = await updateUserRow(trx, ctx.orgId, row.id, userToRow(ctx.orgId, user, row.version + 1));
     const changes = diffFields(userRowToUser(row) as Record<string, unknown>, userRowToUser(saved) as Record<string, unknown>);
-    await appendAudit(trx, { orgId: ctx.orgId, actor: ctx.actor, action, targetType: 'user', targetId: row.user_id, changes });
+    await audit.appendEntry(trx, { orgId: ctx.orgId, actor: ctx.actor, action, targetType: 'user', targetId: row.user_id, changes });
     return saved;
   }
 
@@ -49,7 +53,7 @@ export function createUserWriter(db: Db) {
         await insertUser(trx, userToRow(ctx.orgId, user, 1));
         const row = await findUserByUserId(trx, ctx.orgId, user.user_id);
         if (!row) throw new Error('the inserted user is missing');
-        await appendAudit(trx, { orgId: ctx.orgId, actor: ctx.actor, action: 'user.create', targetType: 'user', targetId: row.user_id, changes: diffFields(null, userRowToUser(row) as Record<string, unknown>) });
+        await audit.appendEntry(trx, { orgId: ctx.orgId, actor: ctx.actor, action: 'user.create', targetType: 'user', targetId: row.user_id, changes: diffFields(null, userRowToUser(row) as Record<string, unknown>) });
         return row;
       });
     },

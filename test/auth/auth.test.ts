@@ -6,7 +6,7 @@ import Fastify from 'fastify';
 import { sql } from 'kysely';
 import { createAuthHook } from '../../src/auth/auth.hook.js';
 import type { AppError } from '../../src/errors.js';
-import { createApiKey, revokeApiKey } from '../../src/orgs/org.service.js';
+import { createKeyService } from '../../src/auth/key.service.js';
 import { bearer, buildTestApp, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/databases.js';
 import { insertTestUsers } from '../support/users.js';
@@ -65,9 +65,9 @@ for (const dialect of DIALECTS) {
       });
 
       it('for a revoked key, at once', async () => {
-        const { key, prefix } = await createApiKey(t.conn.db, t.demo.orgId, 'read');
+        const { key, prefix } = await createKeyService(t.conn.db).createApiKey(t.demo.orgId, 'read');
         assert.equal((await users(bearer(key))).statusCode, 200);
-        await revokeApiKey(t.conn.db, prefix);
+        await createKeyService(t.conn.db).revokeApiKey(prefix);
         assert401(await users(bearer(key)), 'revoked, Bearer');
         assert401(await users({ 'x-organization-token': key }), 'revoked, x-organization-token');
       });
@@ -133,7 +133,7 @@ for (const dialect of DIALECTS) {
       it('the auth hook itself: a route naming no scope needs write for anything but GET and HEAD', async () => {
         const app = Fastify();
         app.setErrorHandler(async (error: AppError, _request, reply) => reply.code(error.status ?? 500).send({ code: error.code }));
-        app.addHook('onRequest', createAuthHook(t.conn.db));
+        app.addHook('onRequest', createAuthHook(createKeyService(t.conn.db)));
         for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const) app.route({ method, url: '/x', handler: async () => ({ ok: true }) });
         app.post('/admin', { config: { scope: 'admin' } }, async () => ({ ok: true }));
         try {
@@ -193,7 +193,7 @@ for (const dialect of DIALECTS) {
 
     describe('keys at rest', () => {
       it('are random, of one form, and shown only at creation', async () => {
-        const keys = await Promise.all([1, 2, 3].map(async () => (await createApiKey(t.conn.db, t.demo.orgId, 'read')).key));
+        const keys = await Promise.all([1, 2, 3].map(async () => (await createKeyService(t.conn.db).createApiKey(t.demo.orgId, 'read')).key));
         for (const key of [...keys, t.demo.read, t.demo.write, t.demo.admin, t.other.admin]) assert.match(key, KEY_FORM);
         assert.equal(new Set(keys).size, 3);
       });

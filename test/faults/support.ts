@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { parseDatabaseUrl, type DatabaseTarget } from '../../src/config.js';
 import { connect } from '../../src/db/connect.js';
 import { migrateToLatest } from '../../src/db/migrator.js';
-import { createApiKey, createOrganization } from '../../src/orgs/org.service.js';
+import { createKeyService } from '../../src/auth/key.service.js';
+import { createOrgService } from '../../src/orgs/org.service.js';
 
 /** A `roster serve` child process. */
 export interface RosterProcess {
@@ -44,8 +45,8 @@ export async function prepareDatabase(target: DatabaseTarget): Promise<{ orgId: 
   const conn = connect(target);
   try {
     await migrateToLatest(conn);
-    const orgId = await createOrganization(conn.db, 'faults');
-    return { orgId, write: (await createApiKey(conn.db, orgId, 'write')).key };
+    const orgId = await createOrgService(conn.db).createOrganization('faults');
+    return { orgId, write: (await createKeyService(conn.db).createApiKey(orgId, 'write')).key };
   } finally {
     await conn.close();
   }

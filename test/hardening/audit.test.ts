@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createApiKey, revokeApiKey } from '../../src/orgs/org.service.js';
+import { createKeyService } from '../../src/auth/key.service.js';
 import { bearer, buildTestApp, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/databases.js';
 
@@ -14,8 +14,8 @@ for (const dialect of DIALECTS) {
       t = await buildTestApp(dialect);
       // "other" holds one key.create already (its admin key); add three keys and revoke the second.
       created = [];
-      for (const scope of ['read', 'write', 'admin'] as const) created.push(await createApiKey(t.conn.db, t.other.orgId, scope));
-      await revokeApiKey(t.conn.db, created[1]!.prefix);
+      for (const scope of ['read', 'write', 'admin'] as const) created.push(await createKeyService(t.conn.db).createApiKey(t.other.orgId, scope));
+      await createKeyService(t.conn.db).revokeApiKey(created[1]!.prefix);
     });
     after(async () => t.close());
 
@@ -115,7 +115,7 @@ for (const dialect of DIALECTS) {
     });
 
     it('records an API write with its acting key (id and prefix, never the key) and request id, in the writing organization only', async () => {
-      const writer = await createApiKey(t.conn.db, t.other.orgId, 'write');
+      const writer = await createKeyService(t.conn.db).createApiKey(t.other.orgId, 'write');
       const created = await t.app.inject({
         method: 'POST',
         url: '/api/v1/users',

@@ -6,7 +6,9 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { connect, type Connection } from '../../src/db/connect.js';
-import { createApiKey, OrgError, parseKeyExpiry } from '../../src/orgs/org.service.js';
+import { createKeyService } from '../../src/auth/key.service.js';
+import { parseKeyExpiry } from '../../src/auth/key.rules.js';
+import { OrgError } from '../../src/orgs/org.service.js';
 import { bearer, buildTestApp, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/databases.js';
 
@@ -50,8 +52,8 @@ for (const dialect of DIALECTS) {
     });
 
     it('an expired key is refused at once by every process; a key before its expiry works', async () => {
-      const past = await createApiKey(t.conn.db, t.demo.orgId, 'read', '2001-01-01T00:00:00.0000000');
-      const future = await createApiKey(t.conn.db, t.demo.orgId, 'read', '2999-01-01T00:00:00.0000000');
+      const past = await createKeyService(t.conn.db).createApiKey(t.demo.orgId, 'read', '2001-01-01T00:00:00.0000000');
+      const future = await createKeyService(t.conn.db).createApiKey(t.demo.orgId, 'read', '2999-01-01T00:00:00.0000000');
       for (const app of [t.app, b.app]) {
         const refused = await app.inject({ url: USERS, headers: bearer(past.key) });
         assert.equal(refused.statusCode, 401);

@@ -3,7 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { ImportBatchError } from '../../src/import/import.service.js';
 import { ImportFileError } from '../../src/import/import.source.js';
-import { createApiKey, createOrganization } from '../../src/orgs/org.service.js';
+import { createKeyService } from '../../src/auth/key.service.js';
+import { createOrgService } from '../../src/orgs/org.service.js';
 import { bearer, buildTestApp, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/databases.js';
 import { auditCount, caller, newUser, writeVersionOf } from '../support/writes.js';
@@ -53,8 +54,8 @@ for (const dialect of DIALECTS) {
 
     /** A fresh, empty organization with an admin key; its billing group / group ids for --create-missing are its own. */
     async function freshOrg() {
-      const orgId = await createOrganization(t.conn.db, `first${++orgN}`);
-      const key = (await createApiKey(t.conn.db, orgId, 'admin')).key;
+      const orgId = await createOrgService(t.conn.db).createOrganization(`first${++orgN}`);
+      const key = (await createKeyService(t.conn.db).createApiKey(orgId, 'admin')).key;
       return { orgId, key, ids: { bg: 900_000 + orgN * 100, g: 950_000 + orgN * 100 } };
     }
     const list = async (key: string, query = '') => {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ImportFileError } from '../../src/import/import.source.js';
-import { createApiKey, createOrganization } from '../../src/orgs/org.service.js';
+import { createKeyService } from '../../src/auth/key.service.js';
+import { createOrgService } from '../../src/orgs/org.service.js';
 import { bearer, buildTestApp, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/databases.js';
 import { ALL_COLUMNS, importFile, tempFile } from './helpers.js';
@@ -21,8 +22,8 @@ for (const dialect of DIALECTS) {
 
     /** A fresh, empty organization for each test, with an admin key. */
     async function freshOrg(): Promise<void> {
-      orgId = await createOrganization(t.conn.db, `imp${++orgN}`);
-      key = (await createApiKey(t.conn.db, orgId, 'admin')).key;
+      orgId = await createOrgService(t.conn.db).createOrganization(`imp${++orgN}`);
+      key = (await createKeyService(t.conn.db).createApiKey(orgId, 'admin')).key;
     }
     const getUsers = async (query = '') => {
       const res = await t.app.inject({ url: `/api/v1/users?pagesize=10000${query}`, headers: bearer(key) });

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { loggerOptions } from '../../src/http/logger.js';
 import { connect } from '../../src/db/connect.js';
-import { createApiKey, revokeApiKey } from '../../src/orgs/org.service.js';
+import { createKeyService } from '../../src/auth/key.service.js';
 import { bearer, buildTestApp, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/databases.js';
 
@@ -267,8 +267,8 @@ for (const dialect of DIALECTS) {
         const app = await buildApp(t.config, t.conn, { logger: loggerOptions('trace', { write: (line: string) => void lines.push(line) }) });
         await app.ready();
         try {
-          const revoked = await createApiKey(t.conn.db, t.demo.orgId, 'read');
-          await revokeApiKey(t.conn.db, revoked.prefix);
+          const revoked = await createKeyService(t.conn.db).createApiKey(t.demo.orgId, 'read');
+          await createKeyService(t.conn.db).revokeApiKey(revoked.prefix);
           const keys = [t.demo.read, t.demo.write, t.demo.admin, revoked.key, 'rst_madeUpKeyThatIsNotStoredAnywhere00'];
           for (const key of keys) {
             for (const headers of [bearer(key), { 'x-organization-token': key }, { authorization: key }, { 'x-organization-token': key, 'subscription-key': key }]) {

@@ -4,7 +4,8 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { connect, type Connection, type Dialect } from '../../src/db/connect.js';
 import { migrateToLatest } from '../../src/db/migrator.js';
 import { seedDemo } from '../../src/demo/demo.seed.js';
-import { createApiKey, createOrganization, requireOrganization } from '../../src/orgs/org.service.js';
+import { createKeyService } from '../../src/auth/key.service.js';
+import { createOrgService } from '../../src/orgs/org.service.js';
 import { createTestDatabase, type TestDatabase } from './databases.js';
 
 export interface TestApp {
@@ -27,11 +28,13 @@ export async function buildTestApp(dialect: Dialect, env: Record<string, string>
   await migrateToLatest(conn);
   const admin = await seedDemo(conn);
   if (!admin) throw new Error('expected an empty database');
-  const orgId = await requireOrganization(conn.db, 'demo');
-  const read = (await createApiKey(conn.db, orgId, 'read')).key;
-  const write = (await createApiKey(conn.db, orgId, 'write')).key;
-  const otherId = await createOrganization(conn.db, 'other');
-  const otherAdmin = (await createApiKey(conn.db, otherId, 'admin')).key;
+  const orgs = createOrgService(conn.db);
+  const keys = createKeyService(conn.db);
+  const orgId = await orgs.requireOrganization('demo');
+  const read = (await keys.createApiKey(orgId, 'read')).key;
+  const write = (await keys.createApiKey(orgId, 'write')).key;
+  const otherId = await orgs.createOrganization('other');
+  const otherAdmin = (await keys.createApiKey(otherId, 'admin')).key;
   const app = await buildApp(config, conn);
   await app.ready();
   return {

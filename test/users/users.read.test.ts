@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createApiKey, createOrganization } from '../../src/orgs/org.service.js';
+import { createKeyService } from '../../src/auth/key.service.js';
+import { createOrgService } from '../../src/orgs/org.service.js';
 import { bearer, buildTestApp, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/databases.js';
 import { byCodePoint, foldText, insertTestUsers, parseLinks } from '../support/users.js';
@@ -115,8 +116,8 @@ for (const dialect of DIALECTS) {
       t = await buildTestApp(dialect, { RATE_LIMIT: '0' });
       all = (await page('')).results;
       // An organization of its own holding the characters a LIKE pattern or a shell would treat specially.
-      const orgId = await createOrganization(t.conn.db, 'literal');
-      literalKey = (await createApiKey(t.conn.db, orgId, 'read')).key;
+      const orgId = await createOrgService(t.conn.db).createOrganization('literal');
+      literalKey = (await createKeyService(t.conn.db).createApiKey(orgId, 'read')).key;
       await insertTestUsers(t.conn, orgId, [
         { username: '50%off', name: 'Fifty % Off' }, { username: '50xoff', name: 'Fifty x Off' },
         { username: 'a_b', name: 'Under_Score' }, { username: 'axb', name: 'UnderXScore' },
@@ -358,8 +359,8 @@ for (const dialect of DIALECTS) {
       let bigKey: string;
       let bigAll: WireUser[];
       before(async () => {
-        const orgId = await createOrganization(t.conn.db, 'big');
-        bigKey = (await createApiKey(t.conn.db, orgId, 'read')).key;
+        const orgId = await createOrgService(t.conn.db).createOrganization('big');
+        bigKey = (await createKeyService(t.conn.db).createApiKey(orgId, 'read')).key;
         const stamp = (n: number) => `2020-01-${String(1 + (n % 28)).padStart(2, '0')}T00:00:0${n % 10}.${String(n % 7).padStart(7, '0')}`;
         await insertTestUsers(
           t.conn,

@@ -1,0 +1,67 @@
+import { diffFields } from '../audit/audit.mapper.js';
+import { createAuditService } from '../audit/audit.service.js';
+import type { ApiKeyRow, Db } from '../db/tables.js';
+import type { Scope } from '../http/caller.js';
+import { CLI_ACTOR } from '../shared/actor.js';
+import { formatTimestamp, nowTimestamp } from '../shared/timestamps.js';
+import { createOrgService, OrgError } from '../orgs/org.service.js';
+import { findActiveKeyByHash, insertKey, listKeys, revokeKeysByPrefix, touchKey } from './key.repository.js';
+import { generateApiKey, hashApiKey, PREFIX_LENGTH } from './key.rules.js';
+
+/** API keys: created and revoked from the command line (audited), looked up on every API request. */
+export function createKeyService(db: Db) {
+  const orgs = createOrgService(db);
+  const audit = createAuditService(db);
+  return {
+    /** Creates a key for an organization (audited as key.create); returns the key, to be shown once. */
+    async createApiKey(orgId: number, scope: Scope, expiresAt: string | null = null): Promise<{ key: string; prefix: string; id: number }> {
+      const { key, prefix, hash } = generateApiKey();
+      return orgs.inWriteTransaction(orgId, async (trx) => {
+        const id = await insertKey(trx, { orgId, prefix, hash, scope, createdAt: nowTimestamp(), expiresAt });
+        await audit.appendEntry(trx, {
+          orgId,
+          actor: CLI_ACTOR,
+          action: 'key.create',
+          targetType: 'api_key',
+          targetId: String(id),
+          // The key itself is never recorded: only its public prefix.
+          changes: diffFields(null, { prefix, scope, expires_at: expiresAt === null ? null : formatTimestamp(expiresAt) }),
+        });
+        return { key, prefix, id };
+      });
+    },
+
+    /** Revokes the key with this prefix (the first 12 characters of a key, or the whole key), audited as key.revoke. */
+    async revokeApiKey(keyOrPrefix: string): Promise<void> {
+      const prefix = keyOrPrefix.slice(0, PREFIX_LENGTH);
+      if (prefix.length < PREFIX_LENGTH) throw new OrgError(`a key prefix has ${PREFIX_LENGTH} characters (e.g. rst_AbCdEfGh); got "${keyOrPrefix}"`);
+      await db.transaction().execute(async (trx) => {
+        const now = nowTimestamp();
+        const revoked = await revokeKeysByPrefix(trx, prefix, now);
+        if (revoked.length === 0) throw new OrgError(`no active key with prefix "${prefix}"`);
+        for (const key of revoked) {
+          await orgs.bumpWriteVersion(trx, key.org_id);
+          await audit.appendEntry(trx, {
+            orgId: key.org_id,
+            actor: CLI_ACTOR,
+            action: 'key.revoke',
+            targetType: 'api_key',
+            targetId: String(key.id),
+            changes: { revoked_at: { before: null, after: formatTimestamp(now) } },
+          });
+        }
+      });
+    },
+
+    /** The keys of an organization, newest first (hashes included: never show them). */
+    listKeys: (orgId: number): Promise<ApiKeyRow[]> => listKeys(db, orgId),
+
+    /** The active (not revoked, not expired at `now`) key, with its organization's write_version; undefined for any other. */
+    findActiveKey: (key: string, now: string) => findActiveKeyByHash(db, hashApiKey(key), now),
+
+    /** Records when a key was last used. */
+    recordKeyUse: (keyId: number, now: string): Promise<void> => touchKey(db, keyId, now),
+  };
+}
+
+export type KeyService = ReturnType<typeof createKeyService>;
