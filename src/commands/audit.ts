@@ -1,9 +1,8 @@
 import { TARGET_TYPES, type AuditQuery } from '../audit/audit.schemas.js';
 import { createAuditService } from '../audit/audit.service.js';
 import type { Config } from '../config.js';
-import { connect } from '../db/connect.js';
-import { migrateToLatest } from '../db/migrator.js';
 import { createOrgService } from '../orgs/org.service.js';
+import { withDatabase } from './with-database.js';
 
 export interface AuditOptions {
   readonly org: string;
@@ -34,16 +33,11 @@ export async function auditCommand(config: Config, options: AuditOptions): Promi
     ...(options.until !== undefined && { until: options.until }),
     ...(options.desc && { sortorder: 'desc' as const }),
   };
-  const conn = connect(config.database);
-  try {
-    await migrateToLatest(conn);
-    const orgId = await createOrgService(conn.db).requireOrganization(options.org);
-    const { body } = await createAuditService(conn.db).listEntries(orgId, query);
-    for (const entry of body.results) process.stdout.write(`${JSON.stringify(entry)}\n`);
-    const { pageNumber, pageSize, total } = body.paging;
-    const first = (pageNumber - 1) * pageSize;
-    process.stderr.write(`${body.results.length === 0 ? 'no entries' : `entries ${first + 1}–${first + body.results.length}`} of ${total} (page ${pageNumber}, page size ${pageSize})\n`);
-  } finally {
-    await conn.close();
-  }
+  const { body } = await withDatabase(config, async (conn) =>
+    createAuditService(conn.db).listEntries(await createOrgService(conn.db).requireOrganization(options.org), query),
+  );
+  for (const entry of body.results) process.stdout.write(`${JSON.stringify(entry)}\n`);
+  const { pageNumber, pageSize, total } = body.paging;
+  const first = (pageNumber - 1) * pageSize;
+  process.stderr.write(`${body.results.length === 0 ? 'no entries' : `entries ${first + 1}–${first + body.results.length}`} of ${total} (page ${pageNumber}, page size ${pageSize})\n`);
 }

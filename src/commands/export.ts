@@ -1,13 +1,12 @@
 import { pipeline } from 'node:stream/promises';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { loadConfig, type Config } from '../config.js';
-import { connect } from '../db/connect.js';
-import { migrateToLatest } from '../db/migrator.js';
 import { tuneForExport } from '../db/tuning.js';
 import { createOrgService } from '../orgs/org.service.js';
 import { filterFromQuery } from '../users/user.service.js';
 import { ROLES, SORT_FIELDS, STATUSES, type UsersQuery } from '../users/user.schemas.js';
 import { formatUserStream, streamUserRows, type StreamFormat } from '../users/user.stream.js';
+import { withDatabase } from './with-database.js';
 
 export interface ExportCommandOptions {
   readonly org: string;
@@ -53,9 +52,7 @@ export function registerExportCommand(program: Command): void {
 
 /** `roster export --org <name>`: every matching user to stdout, streamed with keyset paging (flat memory). */
 export async function exportCommand(config: Config, opts: ExportCommandOptions, out: NodeJS.WritableStream = process.stdout): Promise<void> {
-  const conn = connect(config.database);
-  try {
-    await migrateToLatest(conn);
+  await withDatabase(config, async (conn) => {
     await tuneForExport(conn);
     const orgId = await createOrgService(conn.db).requireOrganization(opts.org);
     // Empty values mean "not given", as in GET users.
@@ -75,7 +72,5 @@ export async function exportCommand(config: Config, opts: ExportCommandOptions, 
       // A closed stdout (`roster export ... | head`) is the reader's choice, not a failure.
       if ((error as NodeJS.ErrnoException).code !== 'EPIPE') throw error;
     }
-  } finally {
-    await conn.close();
-  }
+  });
 }

@@ -3,12 +3,11 @@ import { basename } from 'node:path';
 import { MultiBar, Presets } from 'cli-progress';
 import { Option, type Command } from 'commander';
 import { loadConfig, type Config } from '../config.js';
-import { connect } from '../db/connect.js';
-import { migrateToLatest } from '../db/migrator.js';
 import { IMPORT_FORMATS, ImportFileError, openImportSource, type ImportFormat, type ImportSource } from '../import/import.source.js';
 import { refreshStatistics, tuneForBulkImport } from '../import/import.repository.js';
 import { importUsers, type ImportCounts, type Rejection } from '../import/import.service.js';
 import { createOrgService } from '../orgs/org.service.js';
+import { withDatabase } from './with-database.js';
 
 export interface ImportCommandOptions {
   readonly org: string;
@@ -35,45 +34,43 @@ export function registerImportCommand(program: Command): void {
 
 /** `roster import --org <name> <file>`: prints each rejected row (stderr) and a one-line summary (stdout). Exit 1 when a row was rejected, 2 when the file cannot be read. */
 export async function importCommand(config: Config, file: string, opts: ImportCommandOptions): Promise<void> {
-  const conn = connect(config.database);
   const started = performance.now();
-  let rejects: RejectsWriter | null = null;
   const progress = process.stderr.isTTY ? new Progress() : null;
-  try {
-    await migrateToLatest(conn);
-    await tuneForBulkImport(conn);
-    const orgId = await createOrgService(conn.db).requireOrganization(opts.org);
-    const source = await openImportSource(file, opts.format);
-    rejects = opts.rejects ? new RejectsWriter(opts.rejects, source) : null;
-    progress?.start(source);
-    const counts = await importUsers(
-      conn.db,
-      source.rows(),
-      { orgId, dialect: conn.dialect, createMissing: opts.createMissing ?? false, strict: opts.strict ?? false, batchSize: opts.batchSize, label: basename(file) },
-      {
-        onRejected(r) {
-          const text = describeRejection(r);
-          if (progress) progress.log(text);
-          else process.stderr.write(text);
-          rejects?.write(r);
+  await withDatabase(config, async (conn) => {
+    let rejects: RejectsWriter | null = null;
+    try {
+      await tuneForBulkImport(conn);
+      const orgId = await createOrgService(conn.db).requireOrganization(opts.org);
+      const source = await openImportSource(file, opts.format);
+      rejects = opts.rejects ? new RejectsWriter(opts.rejects, source) : null;
+      progress?.start(source);
+      const counts = await importUsers(
+        conn.db,
+        source.rows(),
+        { orgId, dialect: conn.dialect, createMissing: opts.createMissing ?? false, strict: opts.strict ?? false, batchSize: opts.batchSize, label: basename(file) },
+        {
+          onRejected(r) {
+            const text = describeRejection(r);
+            if (progress) progress.log(text);
+            else process.stderr.write(text);
+            rejects?.write(r);
+          },
+          onProgress: (c) => progress?.update(source, c),
         },
-        onProgress: (c) => progress?.update(source, c),
-      },
-    );
-    if (counts.imported + counts.updated > 0 && !(opts.strict && counts.rejected > 0)) await refreshStatistics(conn);
-    progress?.stop(source, counts);
-    await rejects?.close();
-    process.stdout.write(`${summary(counts, opts.strict ?? false, (performance.now() - started) / 1000)}\n`);
-    if (counts.rejected > 0) process.exitCode = 1;
-  } catch (error) {
-    progress?.abort();
-    await rejects?.close();
-    if (!(error instanceof ImportFileError)) throw error;
-    process.stderr.write(`roster: ${error.message}\n`);
-    process.exitCode = 2;
-  } finally {
-    await conn.close();
-  }
+      );
+      if (counts.imported + counts.updated > 0 && !(opts.strict && counts.rejected > 0)) await refreshStatistics(conn);
+      progress?.stop(source, counts);
+      await rejects?.close();
+      process.stdout.write(`${summary(counts, opts.strict ?? false, (performance.now() - started) / 1000)}\n`);
+      if (counts.rejected > 0) process.exitCode = 1;
+    } catch (error) {
+      progress?.abort();
+      await rejects?.close();
+      if (!(error instanceof ImportFileError)) throw error;
+      process.stderr.write(`roster: ${error.message}\n`);
+      process.exitCode = 2;
+    }
+  });
 }
 
 /** One line per problem: `line 12, email: "x" is not an email address ...`. */

@@ -2,10 +2,9 @@ import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import closeWithGrace from 'close-with-grace';
 import type { Config } from '../config.js';
-import { connect } from '../db/connect.js';
-import { migrateToLatest } from '../db/migrator.js';
 import { seedDemo } from '../demo/demo.seed.js';
 import { start } from '../server.js';
+import { withDatabase } from './with-database.js';
 
 export interface ServeOptions {
   /** Worker processes sharing the port (node:cluster); 1: serve in this process. */
@@ -37,14 +36,7 @@ function printDemoKey(base: string, key: string | null): void {
  * SIGINT drains every worker, then the primary exits.
  */
 async function servePrimary(config: Config, workers: number): Promise<void> {
-  const conn = connect(config.database);
-  let demoKey: string | null = null;
-  try {
-    await migrateToLatest(conn);
-    demoKey = config.demo ? await seedDemo(conn) : null;
-  } finally {
-    await conn.close();
-  }
+  const demoKey = await withDatabase(config, async (conn) => (config.demo ? seedDemo(conn) : null));
   let stopping = false;
   let listening = 0;
   const fork = (): Worker => cluster.fork({ ROSTER_DEMO: '0', ROSTER_WORKER: '1' });
