@@ -1,19 +1,9 @@
 import type { Transaction } from 'kysely';
-import type { BillingGroupRow, Database, Db } from '../db/tables.js';
+import type { BillingGroupRow, Database, Db, NewBillingGroupRow } from '../db/tables.js';
 import { isStoredId } from '../shared/ids.js';
 
-/** A billing group row to insert; `id` only when keeping an id given from elsewhere (demo data, imports). */
-export interface NewBillingGroup {
-  id?: number;
-  org_id: number;
-  name: string;
-  status: 'active' | 'inactive';
-  parent_id: number | null;
-  depth: number;
-}
-
 /** Inserts a billing group; returns its id. */
-export async function insertBillingGroup(trx: Transaction<Database>, row: NewBillingGroup): Promise<number> {
+export async function insertBillingGroup(trx: Transaction<Database>, row: NewBillingGroupRow): Promise<number> {
   const { id } = await trx.insertInto('billing_groups').values(row).returning('id').executeTakeFirstOrThrow();
   return id;
 }
@@ -39,6 +29,12 @@ export async function findBillingGroupsByIds(db: Db, orgId: number, ids: readonl
 /** Whether the billing group has child billing groups. */
 export async function hasChildBillingGroups(db: Db, orgId: number, id: number): Promise<boolean> {
   const row = await db.selectFrom('billing_groups').select('id').where('org_id', '=', orgId).where('parent_id', '=', id).limit(1).executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Whether any group hangs on the billing group (groups hang only on leaves, so it may not get children). */
+export async function hasGroupsOn(db: Db, orgId: number, billingGroupId: number): Promise<boolean> {
+  const row = await db.selectFrom('groups').select('id').where('org_id', '=', orgId).where('billing_group_id', '=', billingGroupId).limit(1).executeTakeFirst();
   return row !== undefined;
 }
 

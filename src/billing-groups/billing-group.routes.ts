@@ -10,7 +10,8 @@ import { problemResponses } from '../http/responses.js';
 import { writeContextOf } from '../http/caller.js';
 import { IdParams, NoQuery } from '../shared/typebox.js';
 import { BillingGroupCreate, BillingGroupUpdate, ParentParams } from './billing-group.schemas.js';
-import { billingGroupEtag, billingGroupRowToBillingGroup, type BillingGroupService } from './billing-group.service.js';
+import { billingGroupEtag, billingGroupRowToBillingGroup } from './billing-group.mapper.js';
+import type { BillingGroupService } from './billing-group.service.js';
 
 const tags = ['billing groups'];
 

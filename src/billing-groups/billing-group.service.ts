@@ -1,27 +1,26 @@
 import { diffFields } from '../audit/audit.mapper.js';
 import { createAuditService } from '../audit/audit.service.js';
-import type { BillingGroupRow, Db } from '../db/tables.js';
+import type { Transaction } from 'kysely';
+import type { BillingGroupRow, Database, Db, NewBillingGroupRow } from '../db/tables.js';
 import { AppError, invalidFields, notFound, type ProblemItem } from '../errors.js';
-import { hasGroupsOn } from '../groups/group.repository.js';
 import { listEtag } from '../http/etags.js';
 import { checkIfMatch, parseIfMatch } from '../http/preconditions.js';
 import { createOrgService } from '../orgs/org.service.js';
 import type { WriteContext } from '../shared/actor.js';
-import { findBillingGroupById, findBillingGroups, insertBillingGroup, updateBillingGroup } from './billing-group.repository.js';
+import {
+  findBillingGroupById,
+  findBillingGroups,
+  findBillingGroupsByIds,
+  hasChildBillingGroups,
+  hasGroupsOn,
+  insertBillingGroup,
+  updateBillingGroup,
+} from './billing-group.repository.js';
 import type { BillingGroup, BillingGroupCreate, BillingGroupUpdate } from './billing-group.schemas.js';
+import { billingGroupEtag, billingGroupRowToBillingGroup } from './billing-group.mapper.js';
 
 /** The hierarchy is at most this deep (the original product's rule). */
-export const MAX_DEPTH = 3;
-
-/** The one mapping from a row to the API's billing group object. */
-export function billingGroupRowToBillingGroup(row: BillingGroupRow): BillingGroup {
-  return { billing_group_id: row.id, billing_group_name: row.name, status: row.status, parent_id: row.parent_id };
-}
-
-/** A billing group's ETag: changes on every write to it. */
-export function billingGroupEtag(row: Pick<BillingGroupRow, 'id' | 'version'>): string {
-  return `"bg${row.id}.${row.version}"`;
-}
+const MAX_DEPTH = 3;
 
 const snapshot = (row: BillingGroupRow) => billingGroupRowToBillingGroup(row) as unknown as Record<string, unknown>;
 
@@ -86,6 +85,17 @@ export function createBillingGroupService(db: Db) {
         return saved;
       });
     },
+
+    // For other features' services, inside their transaction (`trx`) or on the database.
+
+    /** The organization's billing group with this id, if any. */
+    findBillingGroup: (trx: Db, orgId: number, id: number) => findBillingGroupById(trx, orgId, id),
+    /** Those of `ids` that are billing groups of the organization. */
+    findBillingGroupsByIds: (trx: Db, orgId: number, ids: readonly number[]) => findBillingGroupsByIds(trx, orgId, ids),
+    /** Whether the billing group has child billing groups (groups may hang only on leaves). */
+    hasChildBillingGroups: (trx: Db, orgId: number, id: number) => hasChildBillingGroups(trx, orgId, id),
+    /** Inserts a billing group as given, keeping its id when it has one (demo data, imports); no audit entry. */
+    insertBillingGroup: (trx: Transaction<Database>, row: NewBillingGroupRow) => insertBillingGroup(trx, row),
   };
 }
 

@@ -149,5 +149,9 @@ export type OrganizationRow = Selectable<OrganizationsTable>;
 export type ApiKeyRow = Selectable<ApiKeysTable>;
 export type AuditEntryRow = Selectable<AuditEntriesTable>;
 export type BillingGroupRow = Selectable<BillingGroupsTable>;
+/** A billing group to insert; `id` only when keeping an id given from elsewhere (demo data, imports). */
+export type NewBillingGroupRow = Insertable<BillingGroupsTable>;
 export type GroupRow = Selectable<GroupsTable>;
+/** A group to insert; `id` only when keeping an id given from elsewhere. */
+export type NewGroupRow = Insertable<GroupsTable>;
 export type UserDeactivationRow = Selectable<UserDeactivationsTable>;

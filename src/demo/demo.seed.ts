@@ -1,7 +1,7 @@
-import { insertBillingGroup } from '../billing-groups/billing-group.repository.js';
+import { createBillingGroupService } from '../billing-groups/billing-group.service.js';
 import { syncIdSequences } from '../db/dialect.js';
 import type { Connection } from '../db/connect.js';
-import { insertGroup } from '../groups/group.repository.js';
+import { createGroupService } from '../groups/group.service.js';
 import { createKeyService } from '../auth/key.service.js';
 import { createOrgService } from '../orgs/org.service.js';
 import { insertUser, userToRow } from '../users/user.repository.js';
@@ -18,9 +18,11 @@ export async function seedDemo(conn: Connection): Promise<string | null> {
   const orgs = createOrgService(conn.db);
   if ((await orgs.countOrganizations()) > 0) return null;
   const orgId = await orgs.createOrganization(DEMO_ORG);
+  const billingGroups = createBillingGroupService(conn.db);
+  const groups = createGroupService(conn.db);
   await conn.db.transaction().execute(async (trx) => {
-    for (const bg of DEMO_BILLING_GROUPS) await insertBillingGroup(trx, { ...bg, org_id: orgId });
-    for (const g of DEMO_GROUPS) await insertGroup(trx, { ...g, org_id: orgId });
+    for (const bg of DEMO_BILLING_GROUPS) await billingGroups.insertBillingGroup(trx, { ...bg, org_id: orgId });
+    for (const g of DEMO_GROUPS) await groups.insertGroup(trx, { ...g, org_id: orgId });
     await syncIdSequences(trx, conn.dialect);
     for (const user of demoUsers()) await insertUser(trx, userToRow(orgId, user, 1));
   });

@@ -1,18 +1,9 @@
 import type { Transaction } from 'kysely';
-import type { Database, Db, GroupRow } from '../db/tables.js';
+import type { Database, Db, GroupRow, NewGroupRow } from '../db/tables.js';
 import { isStoredId } from '../shared/ids.js';
 
-/** A group (advertiser) row to insert; `id` only when keeping an id given from elsewhere. */
-export interface NewGroup {
-  id?: number;
-  org_id: number;
-  name: string;
-  billing_group_id: number;
-  status: 'active' | 'inactive';
-}
-
 /** Inserts a group; returns its id. */
-export async function insertGroup(trx: Transaction<Database>, row: NewGroup): Promise<number> {
+export async function insertGroup(trx: Transaction<Database>, row: NewGroupRow): Promise<number> {
   const { id } = await trx.insertInto('groups').values(row).returning('id').executeTakeFirstOrThrow();
   return id;
 }
@@ -35,12 +26,6 @@ export async function findGroupsByIds(db: Db, orgId: number, ids: readonly numbe
   const valid = ids.filter(isStoredId);
   if (valid.length === 0) return [];
   return db.selectFrom('groups').selectAll().where('org_id', '=', orgId).where('id', 'in', valid).execute();
-}
-
-/** Whether any group hangs on the billing group. */
-export async function hasGroupsOn(db: Db, orgId: number, billingGroupId: number): Promise<boolean> {
-  const row = await db.selectFrom('groups').select('id').where('org_id', '=', orgId).where('billing_group_id', '=', billingGroupId).limit(1).executeTakeFirst();
-  return row !== undefined;
 }
 
 /** Sets a group's name, billing group and status and bumps its version; returns the new row. */

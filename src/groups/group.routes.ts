@@ -10,7 +10,8 @@ import { problemResponses } from '../http/responses.js';
 import { writeContextOf } from '../http/caller.js';
 import { IdParams } from '../shared/typebox.js';
 import { GroupCreate, GroupsQuery, GroupUpdate } from './group.schemas.js';
-import { groupEtag, groupRowToGroup, type GroupService } from './group.service.js';
+import { groupEtag, groupRowToGroup } from './group.mapper.js';
+import type { GroupService } from './group.service.js';
 
 const tags = ['groups'];
 

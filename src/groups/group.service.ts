@@ -1,37 +1,28 @@
 import type { Transaction } from 'kysely';
 import { diffFields } from '../audit/audit.mapper.js';
 import { createAuditService } from '../audit/audit.service.js';
-import { findBillingGroupById, hasChildBillingGroups } from '../billing-groups/billing-group.repository.js';
-import type { Database, Db, GroupRow } from '../db/tables.js';
+import { createBillingGroupService, type BillingGroupService } from '../billing-groups/billing-group.service.js';
+import type { Database, Db, GroupRow, NewGroupRow } from '../db/tables.js';
 import { invalidFields, notFound } from '../errors.js';
 import { listEtag } from '../http/etags.js';
 import { checkIfMatch, parseIfMatch } from '../http/preconditions.js';
 import { createOrgService } from '../orgs/org.service.js';
 import type { WriteContext } from '../shared/actor.js';
-import { findGroupById, findGroups, insertGroup, updateGroup } from './group.repository.js';
+import { groupEtag, groupRowToGroup } from './group.mapper.js';
+import { findGroupById, findGroups, findGroupsByIds, insertGroup, updateGroup } from './group.repository.js';
 import type { Group, GroupCreate, GroupsQuery, GroupUpdate } from './group.schemas.js';
-
-/** The one mapping from a row to the API's group object. */
-export function groupRowToGroup(row: GroupRow): Group {
-  return { group_id: row.id, group_name: row.name, billing_group_id: row.billing_group_id, status: row.status };
-}
-
-/** A group's ETag: changes on every write to it. */
-export function groupEtag(row: Pick<GroupRow, 'id' | 'version'>): string {
-  return `"g${row.id}.${row.version}"`;
-}
 
 const snapshot = (row: GroupRow) => groupRowToGroup(row) as unknown as Record<string, unknown>;
 
 /** A group may hang only on an active leaf billing group of the organization: 400 naming the field otherwise. */
-async function checkLeaf(trx: Transaction<Database>, orgId: number, billingGroupId: number): Promise<void> {
+async function checkLeaf(billingGroups: BillingGroupService, trx: Transaction<Database>, orgId: number, billingGroupId: number): Promise<void> {
   const pointer = '/billing_group_id';
-  const bg = await findBillingGroupById(trx, orgId, billingGroupId);
+  const bg = await billingGroups.findBillingGroup(trx, orgId, billingGroupId);
   if (!bg) {
     throw invalidFields([{ pointer, message: `names billing group ${billingGroupId}, which does not exist in this organization` }], 'UNKNOWN_REFERENCE');
   }
   let message: string | undefined;
-  if (await hasChildBillingGroups(trx, orgId, bg.id)) message = `names billing group ${bg.id}, which has child billing groups: groups hang only on leaf billing groups; choose one of its leaves`;
+  if (await billingGroups.hasChildBillingGroups(trx, orgId, bg.id)) message = `names billing group ${bg.id}, which has child billing groups: groups hang only on leaf billing groups; choose one of its leaves`;
   else if (bg.status === 'inactive') message = `names billing group ${bg.id}, which is inactive: activate it first or choose an active leaf`;
   if (message) throw invalidFields([{ pointer, message }]);
 }
@@ -40,6 +31,7 @@ async function checkLeaf(trx: Transaction<Database>, orgId: number, billingGroup
 export function createGroupService(db: Db) {
   const orgs = createOrgService(db);
   const audit = createAuditService(db);
+  const billingGroups = createBillingGroupService(db);
   async function requireGroup(dbOrTrx: Db, orgId: number, id: string): Promise<GroupRow> {
     const row = await findGroupById(dbOrTrx, orgId, Number(id));
     if (!row) throw notFound(`Group ${id}`);
@@ -51,7 +43,7 @@ export function createGroupService(db: Db) {
     async listGroups(orgId: number, query: GroupsQuery): Promise<{ etag: string; body: Group[] }> {
       const etag = listEtag('groups', await orgs.findWriteVersion(orgId));
       const bg = query.billing_group_id;
-      const rows = bg === undefined || bg === '' ? await findGroups(db, orgId) : (await findBillingGroupById(db, orgId, Number(bg))) ? await findGroups(db, orgId, Number(bg)) : [];
+      const rows = bg === undefined || bg === '' ? await findGroups(db, orgId) : (await billingGroups.findBillingGroup(db, orgId, Number(bg))) ? await findGroups(db, orgId, Number(bg)) : [];
       return { etag, body: rows.map(groupRowToGroup) };
     },
 
@@ -60,7 +52,7 @@ export function createGroupService(db: Db) {
     /** Creates a group on an active leaf billing group. */
     async createGroup(ctx: WriteContext, body: GroupCreate): Promise<GroupRow> {
       return orgs.inWriteTransaction(ctx.orgId, async (trx) => {
-        await checkLeaf(trx, ctx.orgId, body.billing_group_id);
+        await checkLeaf(billingGroups, trx, ctx.orgId, body.billing_group_id);
         const id = await insertGroup(trx, { org_id: ctx.orgId, name: body.group_name, billing_group_id: body.billing_group_id, status: body.status ?? 'active' });
         const row = await requireGroup(trx, ctx.orgId, String(id));
         await audit.appendEntry(trx, { orgId: ctx.orgId, actor: ctx.actor, action: 'group.create', targetType: 'group', targetId: String(id), changes: diffFields(null, snapshot(row)) });
@@ -77,7 +69,7 @@ export function createGroupService(db: Db) {
         if (body.group_id !== undefined && body.group_id !== row.id) {
           throw invalidFields([{ pointer: '/group_id', message: `is read-only: send ${row.id} or leave it out` }]);
         }
-        if (body.billing_group_id !== undefined && body.billing_group_id !== row.billing_group_id) await checkLeaf(trx, ctx.orgId, body.billing_group_id);
+        if (body.billing_group_id !== undefined && body.billing_group_id !== row.billing_group_id) await checkLeaf(billingGroups, trx, ctx.orgId, body.billing_group_id);
         const saved = await updateGroup(trx, ctx.orgId, row.id, {
           name: body.group_name ?? row.name,
           billing_group_id: body.billing_group_id ?? row.billing_group_id,
@@ -87,6 +79,13 @@ export function createGroupService(db: Db) {
         return saved;
       });
     },
+
+    // For other features' services, inside their transaction (`trx`) or on the database.
+
+    /** Those of `ids` that are groups of the organization. */
+    findGroupsByIds: (trx: Db, orgId: number, ids: readonly number[]) => findGroupsByIds(trx, orgId, ids),
+    /** Inserts a group as given, keeping its id when it has one (demo data, imports); no audit entry. */
+    insertGroup: (trx: Transaction<Database>, row: NewGroupRow) => insertGroup(trx, row),
   };
 }
 

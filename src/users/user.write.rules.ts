@@ -1,8 +1,8 @@
 import type { Transaction } from 'kysely';
-import { findBillingGroupsByIds } from '../billing-groups/billing-group.repository.js';
+import type { BillingGroupService } from '../billing-groups/billing-group.service.js';
 import type { Database, UserRow } from '../db/tables.js';
 import { AppError, invalidFields, notFound, type ProblemItem } from '../errors.js';
-import { findGroupsByIds } from '../groups/group.repository.js';
+import type { GroupService } from '../groups/group.service.js';
 import { fold } from '../shared/text.js';
 import { readTimestamp } from '../shared/timestamps.js';
 import { findUserByUsernameFold, userRowToUser } from './user.repository.js';
@@ -75,12 +75,18 @@ export function checkEchoes(body: { user_id?: string; status?: string }, row: Us
   if (errors.length > 0) throw invalidFields(errors);
 }
 
+/** The services a user's access lists are checked against. */
+export interface AccessLookups {
+  readonly billingGroups: BillingGroupService;
+  readonly groups: GroupService;
+}
+
 /**
  * Checks the rules a schema cannot: the timestamp, email kept empty, ids that
  * exist in this organization, no newly given inactive billing group or group,
  * a free username. Returns last_login_date in stored form.
  */
-export async function checkFields(trx: Trx, orgId: number, fields: UserFields, before: UserRow | undefined): Promise<string | null> {
+export async function checkFields(trx: Trx, orgId: number, fields: UserFields, before: UserRow | undefined, lookups: AccessLookups): Promise<string | null> {
   const errors: ProblemItem[] = [];
   const lastLogin = fields.last_login_date === null ? null : readTimestamp(fields.last_login_date, { pointer: '/last_login_date' }, '2016-03-03T16:13:59Z (RFC 3339), or null', errors);
   if (fields.email === '' && (before === undefined || before.email !== '')) {
@@ -91,8 +97,8 @@ export async function checkFields(trx: Trx, orgId: number, fields: UserFields, b
   const unknown: ProblemItem[] = [];
   const inactive: ProblemItem[] = [];
   const lists = [
-    { key: 'billing_groups', what: 'billing group', ids: fields.access.billing_groups, had: list(before?.billing_groups ?? ''), find: findBillingGroupsByIds },
-    { key: 'group_owners', what: 'group', ids: fields.access.group_owners, had: list(before?.group_owners ?? ''), find: findGroupsByIds },
+    { key: 'billing_groups', what: 'billing group', ids: fields.access.billing_groups, had: list(before?.billing_groups ?? ''), find: lookups.billingGroups.findBillingGroupsByIds },
+    { key: 'group_owners', what: 'group', ids: fields.access.group_owners, had: list(before?.group_owners ?? ''), find: lookups.groups.findGroupsByIds },
   ] as const;
   for (const { key, what, ids, had, find } of lists) {
     const found = new Map((await find(trx, orgId, ids.map(Number))).map((r) => [String(r.id), r]));

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { diffFields } from '../audit/audit.mapper.js';
 import { createAuditService } from '../audit/audit.service.js';
+import { createBillingGroupService } from '../billing-groups/billing-group.service.js';
 import { isUniqueViolation } from '../db/db-errors.js';
 import type { Db, UserRow } from '../db/tables.js';
 import { AppError, invalidFields, type ProblemItem } from '../errors.js';
+import { createGroupService } from '../groups/group.service.js';
 import { checkIfMatch, parseIfMatch } from '../http/preconditions.js';
 import { nowTimestamp } from '../shared/timestamps.js';
 import { createOrgService } from '../orgs/org.service.js';
@@ -11,7 +13,7 @@ import type { WriteContext } from '../shared/actor.js';
 import { findUserByUserId, insertUser, userEtag, userRowToStoredUser, userRowToUser, userToRow, type StoredUser } from './user.repository.js';
 import type { UserCreate, UserDeactivation, UserFields, UserPatch, UserReplace } from './user.write.schemas.js';
 import { insertDeactivation, updateUserRow } from './user.write.repository.js';
-import { applyMergePatch, checkEchoes, checkFields, fieldsFrom, fieldsOf, list, requireUser, resolveTarget, type Trx } from './user.write.rules.js';
+import { applyMergePatch, checkEchoes, checkFields, fieldsFrom, fieldsOf, list, requireUser, resolveTarget, type AccessLookups, type Trx } from './user.write.rules.js';
 
 type Header = string | string[] | undefined;
 
@@ -19,6 +21,7 @@ type Header = string | string[] | undefined;
 export function createUserWriter(db: Db) {
   const orgs = createOrgService(db);
   const audit = createAuditService(db);
+  const lookups: AccessLookups = { billingGroups: createBillingGroupService(db), groups: createGroupService(db) };
   async function write(ctx: WriteContext, work: (trx: Trx) => Promise<UserRow>): Promise<UserRow> {
     try {
       return await orgs.inWriteTransaction(ctx.orgId, work);
@@ -38,7 +41,7 @@ export function createUserWriter(db: Db) {
 
   /** Replaces the writable fields of a user (PUT, and PATCH after merging). */
   async function replaceFields(trx: Trx, ctx: WriteContext, row: UserRow, fields: UserFields, action: string): Promise<UserRow> {
-    const lastLogin = await checkFields(trx, ctx.orgId, fields, row);
+    const lastLogin = await checkFields(trx, ctx.orgId, fields, row, lookups);
     const user: StoredUser = { ...userRowToStoredUser(row), ...fields, last_login_date: lastLogin, last_updated_date: nowTimestamp() };
     return save(trx, ctx, row, user, action);
   }
@@ -48,7 +51,7 @@ export function createUserWriter(db: Db) {
     async createUser(ctx: WriteContext, body: UserCreate): Promise<UserRow> {
       return write(ctx, async (trx) => {
         const fields = fieldsFrom(body);
-        const lastLogin = await checkFields(trx, ctx.orgId, fields, undefined);
+        const lastLogin = await checkFields(trx, ctx.orgId, fields, undefined, lookups);
         const user: StoredUser = { user_id: randomUUID(), ...fields, status: 'awaiting_approval', last_login_date: lastLogin, last_updated_date: nowTimestamp() };
         await insertUser(trx, userToRow(ctx.orgId, user, 1));
         const row = await findUserByUserId(trx, ctx.orgId, user.user_id);
