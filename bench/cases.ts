@@ -4,7 +4,7 @@
  * API over the same PostgreSQL table: where/limit/offset/totalCount) gets.
  */
 import { fold } from '../src/shared/text.js';
-import { userToRow } from '../src/users/user.repository.js';
+import { userToRow } from '../src/users/user.mapper.js';
 import { userAt, usernameSearchTerms, type DatasetOptions } from './dataset.js';
 
 export interface BenchRequest {

@@ -12,7 +12,7 @@
  * (user_id is unique across the whole database).
  */
 import { prng } from '../src/shared/prng.js';
-import type { StoredUser } from '../src/users/user.repository.js';
+import type { StoredUser } from '../src/users/user.mapper.js';
 import { CALL_DETAIL_LEVELS, ROLES, STATUSES, type Role } from '../src/users/user.schemas.js';
 
 export interface DatasetOptions {

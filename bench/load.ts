@@ -17,7 +17,7 @@ import { syncIdSequences } from '../src/db/dialect.js';
 import { insertGroup } from '../src/groups/group.repository.js';
 import { createKeyService } from '../src/auth/key.service.js';
 import { createOrgService } from '../src/orgs/org.service.js';
-import { userToRow } from '../src/users/user.repository.js';
+import { userToRow } from '../src/users/user.mapper.js';
 import type { NewUserRow } from '../src/db/tables.js';
 import { datasetBillingGroups, datasetGroups, generateUsers, type DatasetOptions } from './dataset.js';
 

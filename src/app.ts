@@ -27,12 +27,9 @@ import { limitRequestSize, MAX_PARAM_LENGTH, serverLimits } from './http/server-
 import { registerMetrics } from './ops/metrics.js';
 import { opsRoutes } from './ops/ops.routes.js';
 import { limitAfterAuthentication, registerRateLimit } from './ratelimit/ratelimit.plugin.js';
-import { userReadRoutes } from './users/user.routes.js';
-import { User, UsersPage } from './users/user.schemas.js';
-import { createUserReader } from './users/user.service.js';
-import { userWriteRoutes } from './users/user.write.routes.js';
-import { UserCreate, UserDeactivation, UserPatch, UserReplace } from './users/user.write.schemas.js';
-import { createUserWriter } from './users/user.write.service.js';
+import { userRoutes } from './users/user.routes.js';
+import { User, UserCreate, UserDeactivation, UserPatch, UserReplace, UsersPage } from './users/user.schemas.js';
+import { createUserService } from './users/user.service.js';
 
 export interface AppOptions {
   /** Pino options or a logger; tests pass `false`. */
@@ -73,8 +70,7 @@ export async function buildApp(config: Config, conn: Connection, options: AppOpt
   await app.register(
     async (api) => {
       guardApiScope(api, { guard: limitAfterAuthentication(authenticate, limit), rateLimited: limit !== null });
-      await api.register(userReadRoutes, { reader: createUserReader(conn.db) });
-      await api.register(userWriteRoutes, { writer: createUserWriter(conn.db) });
+      await api.register(userRoutes, { service: createUserService(conn.db) });
       await api.register(billingGroupRoutes, { service: createBillingGroupService(conn.db) });
       await api.register(groupRoutes, { service: createGroupService(conn.db) });
       await api.register(auditRoutes, { service: createAuditService(conn.db) });

@@ -7,7 +7,7 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { UserRow } from '../../src/db/tables.js';
 import { userAt } from '../dataset.js';
-import { userRowToUser, userToRow } from '../../src/users/user.repository.js';
+import { userRowToUser, userToRow } from '../../src/users/user.mapper.js';
 
 /** Writes the data set to `path`; resolves when the file is complete. */
 export async function writeDatasetNdjson(path: string, count: number, seed: number): Promise<void> {

@@ -4,7 +4,7 @@ import type { Scope } from '../http/caller.js';
 /**
  * The active (not revoked, not expired at `now`) key with this hash, if any,
  * with its organization's write_version read in the same round trip (the
- * validator of per-organization caches: see users/user.page-cache.ts).
+ * validator of per-organization caches: see users/user.cache.ts).
  */
 export async function findActiveKeyByHash(db: Db, hash: string, now: string): Promise<(ApiKeyRow & { write_version: number }) | undefined> {
   return db

@@ -3,9 +3,9 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { loadConfig, type Config } from '../config.js';
 import { tuneForExport } from '../db/tuning.js';
 import { createOrgService } from '../orgs/org.service.js';
-import { filterFromQuery } from '../users/user.service.js';
 import { ROLES, SORT_FIELDS, STATUSES, type UsersQuery } from '../users/user.schemas.js';
-import { formatUserStream, streamUserRows, type StreamFormat } from '../users/user.stream.js';
+import { formatUserStream, type StreamFormat } from '../users/user.formats.js';
+import { createUserService } from '../users/user.service.js';
 import { withDatabase } from './with-database.js';
 
 export interface ExportCommandOptions {
@@ -64,8 +64,10 @@ export async function exportCommand(config: Config, opts: ExportCommandOptions, 
       role: given(opts.role) as UsersQuery['role'],
       billing_group: given(opts.billingGroup),
       group_owner: given(opts.groupOwner),
+      sortby: opts.sortby ?? 'username',
+      sortorder: opts.sortorder ?? 'asc',
     };
-    const rows = streamUserRows(conn.db, orgId, filterFromQuery(query), { field: opts.sortby ?? 'username', order: opts.sortorder ?? 'asc' });
+    const rows = createUserService(conn.db, { cacheBytes: 0 }).streamUsers(orgId, query);
     try {
       await pipeline(formatUserStream(rows, opts.format), out, { end: out !== process.stdout });
     } catch (error) {

@@ -1,5 +1,5 @@
 import { prng } from '../shared/prng.js';
-import type { StoredUser } from '../users/user.repository.js';
+import type { StoredUser } from '../users/user.mapper.js';
 import { CALL_DETAIL_LEVELS, ROLES, STATUSES, type Role } from '../users/user.schemas.js';
 
 /** The demo organization's billing groups: a three-level hierarchy holding the seed's 1234 and 5555. */

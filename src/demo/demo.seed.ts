@@ -4,7 +4,7 @@ import type { Connection } from '../db/connect.js';
 import { createGroupService } from '../groups/group.service.js';
 import { createKeyService } from '../auth/key.service.js';
 import { createOrgService } from '../orgs/org.service.js';
-import { insertUser, userToRow } from '../users/user.repository.js';
+import { createUserService } from '../users/user.service.js';
 import { DEMO_BILLING_GROUPS, DEMO_GROUPS, demoUsers } from './demo-data.js';
 
 export const DEMO_ORG = 'demo';
@@ -20,11 +20,12 @@ export async function seedDemo(conn: Connection): Promise<string | null> {
   const orgId = await orgs.createOrganization(DEMO_ORG);
   const billingGroups = createBillingGroupService(conn.db);
   const groups = createGroupService(conn.db);
+  const users = createUserService(conn.db, { cacheBytes: 0 });
   await conn.db.transaction().execute(async (trx) => {
     for (const bg of DEMO_BILLING_GROUPS) await billingGroups.insertBillingGroup(trx, { ...bg, org_id: orgId });
     for (const g of DEMO_GROUPS) await groups.insertGroup(trx, { ...g, org_id: orgId });
     await syncIdSequences(trx, conn.dialect);
-    for (const user of demoUsers()) await insertUser(trx, userToRow(orgId, user, 1));
+    for (const user of demoUsers()) await users.insertStoredUser(trx, orgId, user);
   });
   const { key } = await createKeyService(conn.db).createApiKey(orgId, 'admin');
   return key;

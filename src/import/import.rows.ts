@@ -3,7 +3,7 @@
  * user fields. CSV: an empty field means "not given" except for email and
  * phone (empty), last_login_date (null) and the access lists (empty).
  */
-import { CSV_LIST_SEPARATOR, USER_CSV_COLUMNS, type UserCsvColumn } from '../users/user.stream.js';
+import { CSV_LIST_SEPARATOR, USER_CSV_COLUMNS, type UserCsvColumn } from '../users/user.formats.js';
 import { acceptField, type FieldProblem, type UserInput } from './import.rules.js';
 
 /** A record of the file, checked: the fields it gives, or what is wrong with it. */

@@ -7,7 +7,7 @@
 import { parseTimestamp } from '../shared/timestamps.js';
 import { isUuid } from '../shared/text.js';
 import { CALL_DETAIL_LEVELS, ROLES, STATUSES, type CallDetailLevel, type Role, type UserStatus } from '../users/user.schemas.js';
-import { Email, PersonName, Phone, Username } from '../users/user.write.schemas.js';
+import { Email, PersonName, Phone, Username } from '../users/user.schemas.js';
 
 /** What is wrong with one field of a row. */
 export interface FieldProblem {

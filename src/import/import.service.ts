@@ -17,7 +17,8 @@ import { insertGroup } from '../groups/group.repository.js';
 import { bumpWriteVersion } from '../orgs/org.repository.js';
 import { fold } from '../shared/text.js';
 import { nowTimestamp } from '../shared/timestamps.js';
-import { splitIds, userRowToStoredUser, userRowToUser, userToRow, writeAccessRows, type StoredUser } from '../users/user.repository.js';
+import { splitIds, userRowToStoredUser, userRowToUser, userToRow, type StoredUser } from '../users/user.mapper.js';
+import { writeAccessRows } from '../users/user.repository.js';
 import {
   findAccessIds,
   findAccessIdsOutsideOrg,

@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline';
 import { Transform } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { CsvError, parse, type Options } from 'csv-parse';
-import { USER_CSV_COLUMNS, type UserCsvColumn } from '../users/user.stream.js';
+import { USER_CSV_COLUMNS, type UserCsvColumn } from '../users/user.formats.js';
 import { checkCsvRecord, checkJsonUser, type CheckedRow } from './import.rows.js';
 
 export const IMPORT_FORMATS = ['csv', 'ndjson', 'json'] as const;

@@ -1,46 +1,30 @@
+import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { Db, UserRow } from '../db/tables.js';
-import { notFound } from '../errors.js';
+import type { Transaction } from 'kysely';
+import { diffFields } from '../audit/audit.mapper.js';
+import { createAuditService } from '../audit/audit.service.js';
+import { createBillingGroupService } from '../billing-groups/billing-group.service.js';
+import { isUniqueViolation } from '../db/db-errors.js';
+import type { Database, Db, UserRow } from '../db/tables.js';
+import { AppError, invalidFields, notFound, type ProblemItem } from '../errors.js';
+import { createGroupService } from '../groups/group.service.js';
+import { checkIfMatch, parseIfMatch } from '../http/preconditions.js';
 import { createOrgService } from '../orgs/org.service.js';
+import type { WriteContext } from '../shared/actor.js';
 import { toStoredId } from '../shared/ids.js';
+import { applyMergePatch } from '../shared/merge-patch.js';
 import { resolvePage, type PageRequest } from '../shared/paging.js';
-import { fold, isUuid, needleFolds } from '../shared/text.js';
-import {
-  countUsers,
-  findUserByUserId,
-  findUserByUsernameFold,
-  findUsers,
-  findUsersAfter,
-  userEtag,
-  userSortKey,
-  type UserFilter,
-  type UserSort,
-} from './user.repository.js';
-import { PAGE_TAIL, pageHead, userRowToJson } from './user.json.js';
-import { PageCache } from './user.page-cache.js';
-import { streamUserRows } from './user.stream.js';
-import { PAGE_SIZE_MAX, type Role, type UsersQuery } from './user.schemas.js';
+import { needleFolds } from '../shared/text.js';
+import { nowTimestamp } from '../shared/timestamps.js';
+import { PageCache } from './user.cache.js';
+import { countUsers, findUsers, findUsersAfter, streamUserRows, userSortKey, type UserFilter, type UserSort } from './user.list.repository.js';
+import { bodyToFields, PAGE_TAIL, pageHead, splitList, userEtag, userRowToFields, userRowToJson, userRowToStoredUser, userRowToUser, userToRow, type StoredUser } from './user.mapper.js';
+import { findUserByRef, findUserByUserId, insertDeactivation, insertUser, updateUser } from './user.repository.js';
+import { checkEchoes, checkFields, requireUser, resolveTarget, type AccessLookups } from './user.rules.js';
+import { PAGE_SIZE_MAX, type UserCreate, type UserDeactivation, type UserFields, type UserPatch, type UserReplace, type UsersQuery } from './user.schemas.js';
 
-/** Builds the repository filter from a validated `GET users` query. */
-export function filterFromQuery(query: UsersQuery): UserFilter {
-  return {
-    usernames: (query.username ?? []).flatMap(needleFolds),
-    names: (query.name ?? []).flatMap(needleFolds),
-    statuses: query.status ?? [],
-    roles: (query.role ?? []) as Role[],
-    billingGroups: (query.billing_group ?? []).map(toStoredId),
-    groupOwners: (query.group_owner ?? []).map(toStoredId),
-  };
-}
-
-/** Finds a user by user_id (when the value has UUID form) or else by username, case-insensitively. */
-export async function findUserByRef(db: Db, orgId: number, ref: string): Promise<UserRow | undefined> {
-  if (isUuid(ref)) {
-    const byId = await findUserByUserId(db, orgId, ref.toLowerCase());
-    if (byId) return byId;
-  }
-  return findUserByUsernameFold(db, orgId, fold(ref));
-}
+type Trx = Transaction<Database>;
+type IfMatchHeader = string | string[] | undefined;
 
 /** A `GET users` answer: the JSON text (whole, or streamed for big pages), its page and total (for the Link header). */
 export interface UsersPageAnswer {
@@ -49,7 +33,7 @@ export interface UsersPageAnswer {
   readonly body: string | Readable;
 }
 
-export interface UserReaderOptions {
+export interface UserServiceOptions {
   /** Bytes of `GET users` answers each process keeps (0: none). Default 64 MiB. */
   readonly cacheBytes?: number;
 }
@@ -58,8 +42,22 @@ const NO_FILTER: UserFilter = { usernames: [], names: [], statuses: [], roles: [
 
 // Pages are read and written CHUNK users at a time: a 10,000-user page streams in flat memory.
 const CHUNK = 200;
-// Answers up to this size are cached (a page of 25 is ~12 KB; the 10,000-user default page is ~5 MB and streams).
+// Answers up to this size are cached; bigger ones (such as the default 10,000-user page) stream.
 const MAX_CACHED_BYTES = 512 * 1024;
+
+/** The repository filter of a validated `GET users` query (also `roster export`'s). */
+function filterFromQuery(query: UsersQuery): UserFilter {
+  return {
+    usernames: (query.username ?? []).flatMap(needleFolds),
+    names: (query.name ?? []).flatMap(needleFolds),
+    statuses: query.status ?? [],
+    roles: query.role ?? [],
+    billingGroups: (query.billing_group ?? []).map(toStoredId),
+    groupOwners: (query.group_owner ?? []).map(toStoredId),
+  };
+}
+
+const sortFromQuery = (query: UsersQuery): UserSort => ({ field: query.sortby ?? 'username', order: query.sortorder ?? 'asc' });
 
 /** The rest of a big page after its first chunk: keyset reads of CHUNK users, each written as it comes. */
 async function* pageRest(db: Db, orgId: number, filter: UserFilter, sort: UserSort, start: string, last: UserRow, remaining: number) {
@@ -76,15 +74,50 @@ async function* pageRest(db: Db, orgId: number, filter: UserFilter, sort: UserSo
   yield PAGE_TAIL;
 }
 
-/** The read side of the directory. */
-export function createUserReader(db: Db, options: UserReaderOptions = {}) {
-  const orgs = createOrgService(db);
+/** The directory's users: every read and write of the API (and of `roster export`) goes through here. */
+export function createUserService(db: Db, options: UserServiceOptions = {}) {
   const cache = new PageCache(options.cacheBytes ?? 64 * 1024 * 1024, MAX_CACHED_BYTES);
+  const orgs = createOrgService(db);
+  const audit = createAuditService(db);
+  const lookups: AccessLookups = { billingGroups: createBillingGroupService(db), groups: createGroupService(db) };
+
+  /** Runs a write in the organization's write transaction; a username taken meanwhile by another process is a 409. */
+  async function write(ctx: WriteContext, work: (trx: Trx) => Promise<UserRow>): Promise<UserRow> {
+    try {
+      return await orgs.inWriteTransaction(ctx.orgId, work);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new AppError('CONFLICT', 'The username is already taken in this organization; choose another.', { errors: [{ pointer: '/username', message: 'is already taken' }] });
+      throw error;
+    }
+  }
+
+  /** Stores a changed user and appends the audit entry of its changed fields. */
+  async function save(trx: Trx, ctx: WriteContext, row: UserRow, user: StoredUser, action: string): Promise<UserRow> {
+    const saved = await updateUser(trx, ctx.orgId, row.id, userToRow(ctx.orgId, user, row.version + 1));
+    const changes = diffFields(userRowToUser(row) as Record<string, unknown>, userRowToUser(saved) as Record<string, unknown>);
+    await audit.appendEntry(trx, { orgId: ctx.orgId, actor: ctx.actor, action, targetType: 'user', targetId: row.user_id, changes });
+    return saved;
+  }
+
+  /** Replaces the writable fields of a user (PUT, and PATCH after merging). */
+  async function replaceFields(trx: Trx, ctx: WriteContext, row: UserRow, fields: UserFields, action: string): Promise<UserRow> {
+    const lastLogin = await checkFields(trx, ctx.orgId, fields, row, lookups);
+    const user: StoredUser = { ...userRowToStoredUser(row), ...fields, last_login_date: lastLogin, last_updated_date: nowTimestamp() };
+    return save(trx, ctx, row, user, action);
+  }
+
+  /** The user `ref` names, checked against If-Match, inside a write. */
+  async function requireCurrent(trx: Trx, ctx: WriteContext, ref: string, ifMatch: ReturnType<typeof parseIfMatch>): Promise<UserRow> {
+    const row = await requireUser(trx, ctx.orgId, ref);
+    checkIfMatch(ifMatch, userEtag(row), `User "${row.username}"`);
+    return row;
+  }
+
   return {
     /**
      * One page of users matching the query, with the exact total, as JSON text.
      * Answers are cached per organization and URL while the organization's
-     * write_version stands (see user.page-cache.ts); pages bigger than a chunk stream.
+     * write_version stands (see user.cache.ts); pages bigger than a chunk stream.
      */
     async listUsers(orgId: number, query: UsersQuery, url: string, writeVersion?: number): Promise<UsersPageAnswer> {
       const page = resolvePage(query.pagenumber ?? 1, query.pagesize ?? PAGE_SIZE_MAX, PAGE_SIZE_MAX);
@@ -95,7 +128,7 @@ export function createUserReader(db: Db, options: UserReaderOptions = {}) {
       if (hit) return { page, total: hit.total, body: hit.body };
 
       const filter = filterFromQuery(query);
-      const sort: UserSort = { field: query.sortby ?? 'username', order: query.sortorder ?? 'asc' };
+      const sort = sortFromQuery(query);
       const first = Math.min(page.pageSize, CHUNK);
       let rows: UserRow[];
       let total: number;
@@ -117,9 +150,9 @@ export function createUserReader(db: Db, options: UserReaderOptions = {}) {
       return { page, total, body: Readable.from(rest, { objectMode: false }) };
     },
 
-    /** Every user matching the query's filters, in its sort order, unpaged (keyset-streamed: see user.stream.ts). */
+    /** Every user matching the query's filters, in its sort order, unpaged (keyset reads: flat memory). */
     streamUsers(orgId: number, query: UsersQuery): AsyncGenerator<UserRow> {
-      return streamUserRows(db, orgId, filterFromQuery(query), { field: query.sortby ?? 'username', order: query.sortorder ?? 'asc' });
+      return streamUserRows(db, orgId, filterFromQuery(query), sortFromQuery(query));
     },
 
     /**
@@ -138,13 +171,101 @@ export function createUserReader(db: Db, options: UserReaderOptions = {}) {
       return answer;
     },
 
-    /** The user a path segment names; 404 when this organization has none. */
-    async getUser(orgId: number, ref: string): Promise<UserRow> {
-      const row = await findUserByRef(db, orgId, ref);
-      if (!row) throw notFound(`User "${ref}"`);
-      return row;
+    /** POST users: a new user, awaiting approval. */
+    async createUser(ctx: WriteContext, body: UserCreate): Promise<UserRow> {
+      return write(ctx, async (trx) => {
+        const fields = bodyToFields(body);
+        const lastLogin = await checkFields(trx, ctx.orgId, fields, undefined, lookups);
+        const user: StoredUser = { user_id: randomUUID(), ...fields, status: 'awaiting_approval', last_login_date: lastLogin, last_updated_date: nowTimestamp() };
+        await insertUser(trx, userToRow(ctx.orgId, user, 1));
+        const row = await findUserByUserId(trx, ctx.orgId, user.user_id);
+        if (!row) throw new Error('the inserted user is missing');
+        await audit.appendEntry(trx, { orgId: ctx.orgId, actor: ctx.actor, action: 'user.create', targetType: 'user', targetId: row.user_id, changes: diffFields(null, userRowToUser(row) as Record<string, unknown>) });
+        return row;
+      });
     },
+
+    /** PUT users/{user}: full replace (renaming allowed when the name is free). */
+    async replaceUser(ctx: WriteContext, ref: string, body: UserReplace, ifMatch: IfMatchHeader): Promise<UserRow> {
+      const precondition = parseIfMatch(ifMatch);
+      return write(ctx, async (trx) => {
+        const row = await requireCurrent(trx, ctx, ref, precondition);
+        checkEchoes(body, row);
+        return replaceFields(trx, ctx, row, bodyToFields(body), 'user.replace');
+      });
+    },
+
+    /** PATCH users/{user}: RFC 7396 merge patch over the writable fields, then the rules of PUT. */
+    async patchUser(ctx: WriteContext, ref: string, patch: UserPatch, ifMatch: IfMatchHeader): Promise<UserRow> {
+      const precondition = parseIfMatch(ifMatch);
+      return write(ctx, async (trx) => {
+        const row = await requireCurrent(trx, ctx, ref, precondition);
+        const { user_id, status, last_updated_date: _u, deactivation_date: _d, ...writable } = patch;
+        checkEchoes({ ...(user_id !== undefined ? { user_id } : {}), ...(status !== undefined ? { status } : {}) }, row);
+        const merged = applyMergePatch(userRowToFields(row), writable) as UserReplace;
+        return replaceFields(trx, ctx, row, bodyToFields(merged), 'user.patch');
+      });
+    },
+
+    /** PUT users/{user}/activate. */
+    async activateUser(ctx: WriteContext, ref: string, ifMatch: IfMatchHeader): Promise<UserRow> {
+      const precondition = parseIfMatch(ifMatch);
+      return write(ctx, async (trx) => {
+        const row = await requireCurrent(trx, ctx, ref, precondition);
+        const user: StoredUser = { ...userRowToStoredUser(row), status: 'activated', deactivation_date: null, last_updated_date: nowTimestamp() };
+        return save(trx, ctx, row, user, 'user.activate');
+      });
+    },
+
+    /**
+     * DELETE or PUT users/{user}/deactivate: the groups the user owns move to
+     * `reassign_groups_to_user` in the same transaction; the report instructions are recorded.
+     */
+    async deactivateUser(ctx: WriteContext, ref: string, body: UserDeactivation, ifMatch: IfMatchHeader): Promise<UserRow> {
+      const precondition = parseIfMatch(ifMatch);
+      return write(ctx, async (trx) => {
+        const row = await requireCurrent(trx, ctx, ref, precondition);
+        const errors: ProblemItem[] = [];
+        const groupsTo = await resolveTarget(trx, ctx.orgId, row, body.reassign_groups_to_user, '/reassign_groups_to_user', errors);
+        const reportsTo = await resolveTarget(trx, ctx.orgId, row, body.reassign_reports_to_user, '/reassign_reports_to_user', errors);
+        if (errors.length > 0) throw invalidFields(errors, errors.some((e) => e.message.startsWith('names no user')) ? 'UNKNOWN_REFERENCE' : 'VALIDATION_FAILED');
+
+        const now = nowTimestamp();
+        const moved = groupsTo ? splitList(row.group_owners) : [];
+        const before = userRowToStoredUser(row);
+        const user: StoredUser = {
+          ...before,
+          status: 'deactivated',
+          // A repeated deactivation keeps the date the user was first deactivated.
+          deactivation_date: row.status === 'deactivated' ? row.deactivation_date : now,
+          last_updated_date: now,
+          access: { billing_groups: before.access.billing_groups, group_owners: groupsTo ? [] : before.access.group_owners },
+        };
+        const saved = await save(trx, ctx, row, user, 'user.deactivate');
+        if (groupsTo && moved.length > 0) {
+          const owned = splitList(groupsTo.group_owners);
+          const target = userRowToStoredUser(groupsTo);
+          const next: StoredUser = { ...target, last_updated_date: nowTimestamp(), access: { ...target.access, group_owners: [...owned, ...moved.filter((g) => !owned.includes(g))] } };
+          await save(trx, ctx, groupsTo, next, 'user.reassign');
+        }
+        await insertDeactivation(trx, {
+          orgId: ctx.orgId,
+          userId: row.user_id,
+          deactivatedAt: now,
+          reassignGroupsTo: groupsTo?.user_id ?? null,
+          groupsMoved: moved,
+          reassignReportsTo: reportsTo?.user_id ?? null,
+          deleteScheduledReports: body.delete_scheduled_reports ?? false,
+          actor: ctx.actor.label,
+          requestId: ctx.actor.requestId ?? null,
+        });
+        return saved;
+      });
+    },
+
+    /** Inserts a user as given (its id and timestamps kept: demo data, imports); no rules, no audit entry. */
+    insertStoredUser: (trx: Trx, orgId: number, user: StoredUser): Promise<number> => insertUser(trx, userToRow(orgId, user, 1)),
   };
 }
 
-export type UserReader = ReturnType<typeof createUserReader>;
+export type UserService = ReturnType<typeof createUserService>;

@@ -9,7 +9,7 @@ import { connect, type Connection } from '../../src/db/connect.js';
 import { migrateToLatest } from '../../src/db/migrator.js';
 import { createKeyService } from '../../src/auth/key.service.js';
 import { createOrgService } from '../../src/orgs/org.service.js';
-import type { StreamFormat } from '../../src/users/user.stream.js';
+import type { StreamFormat } from '../../src/users/user.formats.js';
 import { bearer, buildTestApp, type TestApp } from '../support/app.js';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/databases.js';
 import { importFile, tempFile } from '../import/helpers.js';

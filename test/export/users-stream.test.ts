@@ -3,8 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import { bearer, buildTestApp, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/databases.js';
-import { findUsers } from '../../src/users/user.repository.js';
-import { streamUserRows, USER_CSV_COLUMNS } from '../../src/users/user.stream.js';
+import { USER_CSV_COLUMNS } from '../../src/users/user.formats.js';
+import { findUsers, streamUserRows } from '../../src/users/user.list.repository.js';
 
 for (const dialect of DIALECTS) {
   describe(`GET users streamed as NDJSON and CSV (${dialect})`, () => {

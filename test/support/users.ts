@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Connection } from '../../src/db/connect.js';
 import { bumpWriteVersion } from '../../src/orgs/org.repository.js';
-import { insertUser, userToRow, type StoredUser } from '../../src/users/user.repository.js';
+import { userToRow, type StoredUser } from '../../src/users/user.mapper.js';
+import { insertUser } from '../../src/users/user.repository.js';
 
 /** A user to store for a test: only `username` is required; the rest has plain defaults. */
 export type TestUser = Partial<StoredUser> & { username: string };

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { buildApp } from '../../src/app.js';
 import { connect, type Connection } from '../../src/db/connect.js';
 import { nowTimestamp } from '../../src/shared/timestamps.js';
-import { userToRow } from '../../src/users/user.repository.js';
+import { userToRow } from '../../src/users/user.mapper.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/databases.js';
 import { auditCount, caller, newUser, writeVersionOf } from '../support/writes.js';

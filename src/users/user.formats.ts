@@ -1,10 +1,10 @@
 import { Readable } from 'node:stream';
 import { stringify } from 'csv-stringify';
-import { Type } from '@sinclair/typebox';
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Db, UserRow } from '../db/tables.js';
-import { findUsersAfter, userRowToUser, userSortKey, type UserFilter, type UserSort } from './user.repository.js';
+import type { UserRow } from '../db/tables.js';
+import { userRowToUser } from './user.mapper.js';
 import type { User } from './user.schemas.js';
+
+// The formats `GET users` and `roster export` stream users in. No SQL and no HTTP here: rows in, bytes out.
 
 /** The formats users stream in: one user object per line, or CSV with a header row. */
 export type StreamFormat = 'ndjson' | 'csv';
@@ -35,24 +35,6 @@ export type UserCsvColumn = (typeof USER_CSV_COLUMNS)[number];
 
 /** Separates the items of a list inside one CSV field. */
 export const CSV_LIST_SEPARATOR = ';';
-
-// Users per keyset read: big enough to amortize a query, small enough to keep memory flat.
-const PAGE = 1000;
-
-/**
- * Every user matching `filter`, in `sort` order, read page by page with keyset
- * paging: memory stays flat however many users match.
- */
-export async function* streamUserRows(db: Db, orgId: number, filter: UserFilter, sort: UserSort, pageSize = PAGE): AsyncGenerator<UserRow> {
-  let after: { key: string | null; userId: string } | null = null;
-  for (;;) {
-    const rows = await findUsersAfter(db, orgId, filter, sort, after, pageSize);
-    yield* rows;
-    if (rows.length < pageSize) return;
-    const last = rows[rows.length - 1]!;
-    after = { key: userSortKey(last, sort.field), userId: last.user_id };
-  }
-}
 
 /** A user as one CSV record, in USER_CSV_COLUMNS order (null and absent values are empty fields). */
 export function userToCsvRecord(user: User): string[] {
@@ -120,26 +102,3 @@ export function streamFormatOf(accept: string | undefined): StreamFormat | null 
   }
   return null;
 }
-
-/** Answers `GET users` as a stream of every matching user (no paging) when the Accept header asks for one. */
-export function sendUserStream(request: FastifyRequest, reply: FastifyReply, rows: AsyncIterable<UserRow>, format: StreamFormat): FastifyReply {
-  const body = formatUserStream(rows, format);
-  body.on('error', (error) => request.log.error({ err: error }, 'user stream failed'));
-  return reply.header('vary', 'accept').type(`${STREAM_MEDIA_TYPES[format]}; charset=utf-8`).send(body);
-}
-
-/** The `200` of `GET users` in the OpenAPI document: the JSON page, or the whole list streamed as NDJSON or CSV. */
-export const usersListResponse = {
-  description: 'A page of users (JSON), or with `Accept: application/x-ndjson` or `text/csv` every matching user, unpaged, streamed',
-  content: {
-    'application/json': { schema: Type.Ref('UsersPage') },
-    [STREAM_MEDIA_TYPES.ndjson]: {
-      schema: Type.String({ description: 'one user object per line (LF), in the sort order; paging parameters are ignored' }),
-    },
-    [STREAM_MEDIA_TYPES.csv]: {
-      schema: Type.String({
-        description: `a header row then one user per row (RFC 4180, LF): columns ${USER_CSV_COLUMNS.join(', ')}; lists are \`;\`-separated, null and absent values empty`,
-      }),
-    },
-  },
-};

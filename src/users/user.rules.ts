@@ -5,20 +5,18 @@ import { AppError, invalidFields, notFound, type ProblemItem } from '../errors.j
 import type { GroupService } from '../groups/group.service.js';
 import { fold } from '../shared/text.js';
 import { readTimestamp } from '../shared/timestamps.js';
-import { findUserByUsernameFold, userRowToUser } from './user.repository.js';
-import type { Role } from './user.schemas.js';
-import { findUserByRef } from './user.service.js';
-import type { UserCreate, UserFields, UserReplace } from './user.write.schemas.js';
+import { splitList } from './user.mapper.js';
+import { findUserByRef, findUserByUsernameFold } from './user.repository.js';
+import type { UserFields } from './user.schemas.js';
 
-/** The rules of the user writes that a schema cannot express, shared by create, replace, patch and the lifecycle. */
+// The rules of the user writes that a schema cannot express, shared by create, replace, patch and the lifecycle.
 
-export type Trx = Transaction<Database>;
+type Trx = Transaction<Database>;
 
 const CONTROL = /\p{Cc}/u;
-export const list = (stored: string): string[] => (stored === '' ? [] : stored.split(','));
 
 /** The user a path segment or body field names, or undefined (a value with control characters names no one). */
-export async function findRef(trx: Trx, orgId: number, ref: string): Promise<UserRow | undefined> {
+async function findRef(trx: Trx, orgId: number, ref: string): Promise<UserRow | undefined> {
   return CONTROL.test(ref) ? undefined : findUserByRef(trx, orgId, ref);
 }
 
@@ -27,40 +25,6 @@ export async function requireUser(trx: Trx, orgId: number, ref: string): Promise
   const row = await findRef(trx, orgId, ref);
   if (!row) throw notFound(`User "${ref}"`);
   return row;
-}
-
-/** The writable fields of a row (timestamps in stored form): what a merge patch applies to. */
-export function fieldsOf(row: UserRow): UserFields {
-  const { username, name, email, phone, call_detail_level, restrict_recording_download, roles, access } = userRowToUser(row);
-  return { username, name, email, phone, call_detail_level, restrict_recording_download, last_login_date: row.last_login_date, roles, access };
-}
-
-/** A POST or PUT body with its defaults: absent optional fields are "", false, null and empty lists. */
-export function fieldsFrom(body: UserCreate | UserReplace): UserFields {
-  return {
-    username: body.username,
-    name: body.name,
-    email: body.email,
-    phone: body.phone ?? '',
-    call_detail_level: body.call_detail_level,
-    restrict_recording_download: body.restrict_recording_download ?? false,
-    last_login_date: body.last_login_date ?? null,
-    roles: body.roles as Role[],
-    access: { billing_groups: body.access?.billing_groups ?? [], group_owners: body.access?.group_owners ?? [] },
-  };
-}
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** RFC 7396: members of the patch replace the target's, `null` removes one, objects merge recursively, arrays replace. */
-export function applyMergePatch(target: unknown, patch: unknown): unknown {
-  if (!isObject(patch)) return patch;
-  const result: Record<string, unknown> = isObject(target) ? { ...target } : {};
-  for (const [key, value] of Object.entries(patch)) {
-    if (value === null) delete result[key];
-    else result[key] = applyMergePatch(result[key], value);
-  }
-  return result;
 }
 
 /** PUT and PATCH may echo user_id and status from a GET, but not change them. */
@@ -97,8 +61,8 @@ export async function checkFields(trx: Trx, orgId: number, fields: UserFields, b
   const unknown: ProblemItem[] = [];
   const inactive: ProblemItem[] = [];
   const lists = [
-    { key: 'billing_groups', what: 'billing group', ids: fields.access.billing_groups, had: list(before?.billing_groups ?? ''), find: lookups.billingGroups.findBillingGroupsByIds },
-    { key: 'group_owners', what: 'group', ids: fields.access.group_owners, had: list(before?.group_owners ?? ''), find: lookups.groups.findGroupsByIds },
+    { key: 'billing_groups', what: 'billing group', ids: fields.access.billing_groups, had: splitList(before?.billing_groups ?? ''), find: lookups.billingGroups.findBillingGroupsByIds },
+    { key: 'group_owners', what: 'group', ids: fields.access.group_owners, had: splitList(before?.group_owners ?? ''), find: lookups.groups.findGroupsByIds },
   ] as const;
   for (const { key, what, ids, had, find } of lists) {
     const found = new Map((await find(trx, orgId, ids.map(Number))).map((r) => [String(r.id), r]));
@@ -118,10 +82,12 @@ export async function checkFields(trx: Trx, orgId: number, fields: UserFields, b
   return lastLogin;
 }
 
-export const usernameTaken = (username: string) =>
-  new AppError('CONFLICT', `The username "${username}" is already taken in this organization (usernames are unique regardless of case); choose another.`, {
+/** 409: the username is held by another user of the organization (case-insensitively). */
+function usernameTaken(username: string): AppError {
+  return new AppError('CONFLICT', `The username "${username}" is already taken in this organization (usernames are unique regardless of case); choose another.`, {
     errors: [{ pointer: '/username', message: 'is already taken' }],
   });
+}
 
 /** Resolves a reassignment target of a deactivation: it must exist here, not be deactivated, and not be the user. */
 export async function resolveTarget(trx: Trx, orgId: number, user: UserRow, ref: string | null | undefined, pointer: string, errors: ProblemItem[]): Promise<UserRow | null> {
