@@ -49,7 +49,7 @@ export const catalog = {
 
 export type ErrorCode = keyof typeof catalog;
 
-/** An error Roster means to answer: becomes problem+json in the one error handler of app.ts. */
+/** An error Roster means to answer: becomes problem+json in the one error handler (http/error-handler.ts). */
 export class AppError extends Error {
   readonly code: ErrorCode;
   readonly status: number;

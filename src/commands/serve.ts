@@ -39,7 +39,8 @@ async function servePrimary(config: Config, workers: number): Promise<void> {
   const demoKey = await withDatabase(config, async (conn) => (config.demo ? seedDemo(conn) : null));
   let stopping = false;
   let listening = 0;
-  const fork = (): Worker => cluster.fork({ ROSTER_DEMO: '0', ROSTER_WORKER: '1' });
+  // The primary has seeded the demo already; a worker must not try again.
+  const fork = (): Worker => cluster.fork({ ROSTER_DEMO: '0' });
   cluster.on('listening', (_worker, address) => {
     if (++listening !== workers) return;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;

@@ -52,7 +52,7 @@ export function connect(target: DatabaseTarget, options: { poolSize?: number } =
     sqlite.pragma('synchronous = FULL');
     sqlite.pragma('busy_timeout = 10000');
     sqlite.pragma('foreign_keys = ON');
-    // Reads of a large directory: a bigger page cache and memory-mapped I/O (issue 4's million-user organizations).
+    // Reads of a large directory (a million users per organization): a bigger page cache and memory-mapped I/O (docs/performance.md).
     sqlite.pragma('cache_size = -65536');
     sqlite.pragma('mmap_size = 1073741824');
     cacheStatements(sqlite);

@@ -25,7 +25,8 @@ function migratorFor(conn: Connection): Migrator {
     provider: { getMigrations: async () => listMigrations(conn.dialect) },
     migrationTableName: 'roster_migrations',
     migrationLockTableName: 'roster_migrations_lock',
-    // Numbers are reserved per issue and land in any order (006 may be applied before 005 exists).
+    // Numbers need not follow on (004 is followed by 006), and a migration may land after one with a higher
+    // number was applied: apply it all the same.
     allowUnorderedMigrations: true,
   });
 }

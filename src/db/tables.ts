@@ -63,7 +63,7 @@ export interface UsersTable {
   deactivation_date: Stamp | null;
   /** Role names in assigned order, comma-separated. */
   roles: string;
-  /** One bit per role (see users/user.roles.ts), for the `role` filter. */
+  /** One bit per role (rolesMask in users/user.mapper.ts), for the `role` filter. */
   roles_mask: number;
   /** Billing group ids in assigned order, comma-separated ('' for none); mirrored in user_billing_groups. */
   billing_groups: string;

@@ -2,7 +2,7 @@ import { prng } from '../shared/prng.js';
 import type { StoredUser } from '../users/user.mapper.js';
 import { CALL_DETAIL_LEVELS, ROLES, STATUSES, type Role } from '../users/user.schemas.js';
 
-/** The demo organization's billing groups: a three-level hierarchy holding the seed's 1234 and 5555. */
+/** The demo organization's billing groups: a three-level hierarchy holding 1234 and 5555, the ids of the contract's sample users. */
 export const DEMO_BILLING_GROUPS = [
   { id: 1000, name: 'Marchex Demo', status: 'active', parent_id: null, depth: 1 },
   { id: 1234, name: 'Sales', status: 'active', parent_id: 1000, depth: 2 },
@@ -25,8 +25,8 @@ export const DEMO_GROUPS = [
 
 const SEED_ROLES: Role[] = ['call_record_listen', 'reporting', 'administrator', 'ordering'];
 
-/** The seed's four users, with exactly the seed's values. */
-export const SEED_USERS: StoredUser[] = [
+/** The four sample users of the Marketing Edge Users API, with exactly its values (docs/contract.md, section 4). */
+export const SAMPLE_USERS: StoredUser[] = [
   {
     user_id: '627b4c86-1ff1-4ca7-8827-95c214666636', username: 'rsmith', name: 'Rob Smith', email: '', phone: '',
     call_detail_level: 'full', restrict_recording_download: false, status: 'deactivated',
@@ -74,10 +74,10 @@ function stamp(next: () => number, fromYear: number, toYear: number): string {
 
 const pick = <T>(next: () => number, list: readonly T[]): T => list[Math.floor(next() * list.length)]!;
 
-/** The demo organization's 165 users: the seed's four, then 161 generated deterministically. */
+/** The demo organization's 165 users: the four sample users, then 161 generated deterministically. */
 export function demoUsers(): StoredUser[] {
   const next = prng(20160303);
-  const users = [...SEED_USERS];
+  const users = [...SAMPLE_USERS];
   const taken = new Set(users.map((u) => u.username));
   const leaves = ['1234', '5555', '2001', '2002', '3000'];
   for (let i = 0; users.length < 165; i++) {

@@ -1,4 +1,4 @@
-/** Paging as the seed does it: `pagenumber` from 1, `pagesize` capped, an exact total, RFC 8288 links. */
+/** Paging as the Marketing Edge Users API does it (docs/contract.md, section 2): `pagenumber` from 1, `pagesize` capped, an exact total, RFC 8288 links. */
 
 export interface PageRequest {
   readonly pageNumber: number;

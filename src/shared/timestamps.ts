@@ -1,14 +1,15 @@
 import type { ProblemItem } from '../errors.js';
 
 /**
- * Timestamps in the seed's wire format. Stored as fixed-width text
+ * Timestamps in the wire format of the Marketing Edge Users API (docs/contract.md,
+ * section 1, Timestamps). Stored as fixed-width text
  * `YYYY-MM-DDTHH:MM:SS.fffffff` (UTC, always 7 fraction digits): it keeps every
  * digit on SQLite and PostgreSQL alike, and sorts lexicographically in time order.
  */
 
 const WIRE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,7}))?(Z|[+-]\d{2}:\d{2})?$/i;
 
-/** Parses the seed's form (UTC, no offset) or RFC 3339 with `Z`/offset; returns the stored form, or null if invalid. */
+/** Parses the wire form (UTC, no offset) or RFC 3339 with `Z`/offset; returns the stored form, or null if invalid. */
 export function parseTimestamp(input: string): string | null {
   const m = WIRE.exec(input);
   if (!m) return null;
