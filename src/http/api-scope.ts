@@ -42,7 +42,7 @@ function refuseNulParams(params: unknown): void {
   }
 }
 
-export interface ApiScopeOptions {
+interface ApiScopeOptions {
   /** The onRequest hook that authenticates the key (and counts the request against its rate limit). */
   readonly guard: onRequestHookHandler;
   /** Whether the guard may answer 429 (rate limiting is on). */

@@ -20,14 +20,14 @@ export function parseQueryString(query: string): Record<string, string | string[
 }
 
 /** Returns the values of a parameter as a list, dropping empty ones (an empty value is the same as none). */
-export function valuesOf(value: unknown): string[] {
+function valuesOf(value: unknown): string[] {
   if (value === undefined) return [];
   const list = Array.isArray(value) ? value : [value];
   return list.filter((v): v is string => typeof v === 'string' && v !== '');
 }
 
 /** How a route's parameters are shaped before schema validation. */
-export interface QueryShape {
+interface QueryShape {
   /** Parameters that may repeat (OR): always become arrays. */
   readonly multi?: readonly string[];
   /**

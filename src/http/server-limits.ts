@@ -66,7 +66,7 @@ function clientProblem(error: NodeJS.ErrnoException & { rawPacket?: Buffer }): {
 }
 
 /** Node's clientError (before Fastify sees a request): answer problem+json on the socket, then close it. */
-export function clientErrorHandler(connectionError: Error, socket: Socket): void {
+function clientErrorHandler(connectionError: Error, socket: Socket): void {
   const error = connectionError as NodeJS.ErrnoException & { rawPacket?: Buffer };
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
   const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;

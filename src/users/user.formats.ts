@@ -37,7 +37,7 @@ export type UserCsvColumn = (typeof USER_CSV_COLUMNS)[number];
 export const CSV_LIST_SEPARATOR = ';';
 
 /** A user as one CSV record, in USER_CSV_COLUMNS order (null and absent values are empty fields). */
-export function userToCsvRecord(user: User): string[] {
+function userToCsvRecord(user: User): string[] {
   return [
     user.user_id,
     user.username,

@@ -26,10 +26,10 @@ export interface UserSort {
 const MAX_NEEDLE = 2048;
 
 /** The shortest needle, in code points, that the trigram indexes can answer (shorter ones scan). */
-export const TRIGRAM_MIN = 3;
+const TRIGRAM_MIN = 3;
 
 /** True when a needle can be answered by the trigram index (SQLite FTS5 phrase). */
-export function usesTrigramIndex(needle: string): boolean {
+function usesTrigramIndex(needle: string): boolean {
   return !needle.includes('\u0000') && [...needle].length >= TRIGRAM_MIN && needle.length <= MAX_NEEDLE;
 }
 
@@ -40,7 +40,7 @@ export function usesTrigramIndex(needle: string): boolean {
  * LIKE as another index (the sort order's) is walked (on PostgreSQL the
  * column is wrapped so that the GIN index cannot be chosen).
  */
-export type SubstringPlan = 'index' | 'walk';
+type SubstringPlan = 'index' | 'walk';
 
 /**
  * `column` holds `needle` as a literal substring (both already folded). An
@@ -94,7 +94,7 @@ const sortColumn = {
 } as const;
 
 /** What the caller already knows about a page's query: its total and the organization's. */
-export interface PageHint {
+interface PageHint {
   readonly total: number;
   readonly orgTotal: number;
 }
@@ -175,7 +175,7 @@ export async function compactUserCounts(db: Db, orgId: number): Promise<void> {
 }
 
 /** Where a keyset page starts: the sort key and user_id of the last row of the previous page. */
-export interface UserKeyset {
+interface UserKeyset {
   readonly key: string | null;
   readonly userId: string;
 }

@@ -17,7 +17,7 @@ export function splitIds(stored: string): number[] {
 }
 
 /** The bit of a role in `users.roles_mask`. */
-export function roleBit(role: Role): number {
+function roleBit(role: Role): number {
   return 1 << ROLES.indexOf(role);
 }
 

@@ -60,7 +60,7 @@ export async function updateUser(trx: Transaction<Database>, orgId: number, user
 }
 
 /** The record of one deactivation, with its instructions for the reporting side. */
-export interface DeactivationRecord {
+interface DeactivationRecord {
   readonly orgId: number;
   readonly userId: string;
   readonly deactivatedAt: string;

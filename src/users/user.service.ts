@@ -8,7 +8,7 @@ import { isUniqueViolation } from '../db/db-errors.js';
 import type { Database, Db, UserRow } from '../db/tables.js';
 import { AppError, invalidFields, notFound, type ProblemItem } from '../errors.js';
 import { createGroupService } from '../groups/group.service.js';
-import { checkIfMatch, parseIfMatch } from '../http/preconditions.js';
+import { checkIfMatch, parseIfMatch, type IfMatch } from '../http/preconditions.js';
 import { createOrgService } from '../orgs/org.service.js';
 import type { WriteContext } from '../shared/actor.js';
 import { toStoredId } from '../shared/ids.js';
@@ -27,13 +27,13 @@ type Trx = Transaction<Database>;
 type IfMatchHeader = string | string[] | undefined;
 
 /** A `GET users` answer: the JSON text (whole, or streamed for big pages), its page and total (for the Link header). */
-export interface UsersPageAnswer {
+interface UsersPageAnswer {
   readonly page: PageRequest;
   readonly total: number;
   readonly body: string | Readable;
 }
 
-export interface UserServiceOptions {
+interface UserServiceOptions {
   /** Bytes of `GET users` answers each process keeps (0: none). Default 64 MiB. */
   readonly cacheBytes?: number;
 }
@@ -107,7 +107,7 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
   }
 
   /** The user `ref` names, checked against If-Match, inside a write. */
-  async function requireCurrent(trx: Trx, ctx: WriteContext, ref: string, ifMatch: ReturnType<typeof parseIfMatch>): Promise<UserRow> {
+  async function requireCurrent(trx: Trx, ctx: WriteContext, ref: string, ifMatch: IfMatch | undefined): Promise<UserRow> {
     const row = await requireUser(trx, ctx.orgId, ref);
     checkIfMatch(ifMatch, userEtag(row), `User "${row.username}"`);
     return row;
