@@ -54,12 +54,20 @@ export interface Config {
   readonly shutdownGraceMs: number;
 }
 
+/** The items of a comma list setting, trimmed, empty ones dropped. */
+function splitSetting(value: string): string[] {
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
 /** TRUST_PROXY: `true`/`false`, a hop count, or a comma list of addresses/CIDRs of the proxies. */
 function parseTrustProxy(value: string | undefined): boolean | number | string[] {
   if (value === undefined || value === 'false' || value === '0') return false;
   if (value === 'true') return true;
   if (/^[0-9]+$/.test(value)) return Number(value);
-  return value.split(',').map((v) => v.trim()).filter((v) => v !== '');
+  return splitSetting(value);
 }
 
 export class ConfigError extends Error {}
@@ -100,7 +108,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     pgPoolSize: v.PG_POOL_SIZE,
     rateLimit: v.RATE_LIMIT,
     redisUrl: v.REDIS_URL ?? null,
-    corsOrigins: Object.freeze((v.CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter((o) => o !== '')),
+    corsOrigins: Object.freeze(splitSetting(v.CORS_ORIGINS ?? '')),
     trustProxy: parseTrustProxy(v.TRUST_PROXY),
     requestTimeoutMs: v.REQUEST_TIMEOUT_MS,
     headersTimeoutMs: Math.min(v.HEADERS_TIMEOUT_MS, v.REQUEST_TIMEOUT_MS),
