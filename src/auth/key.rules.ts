@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { SCOPES, type Scope } from '../http/caller.js';
-import { parseTimestamp } from '../shared/timestamps.js';
 import { OrgError } from '../orgs/org.service.js';
+import { parseTimestamp } from '../shared/timestamps.js';
 
 const KEY_PREFIX = 'rst_';
 /** Characters of a key shown as its public prefix (`rst_` and 8 random characters). */

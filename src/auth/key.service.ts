@@ -2,9 +2,9 @@ import { diffFields } from '../audit/audit.mapper.js';
 import { createAuditService } from '../audit/audit.service.js';
 import type { ApiKeyRow, Db } from '../db/tables.js';
 import type { Scope } from '../http/caller.js';
+import { createOrgService, OrgError } from '../orgs/org.service.js';
 import { CLI_ACTOR } from '../shared/actor.js';
 import { formatTimestamp, nowTimestamp } from '../shared/timestamps.js';
-import { createOrgService, OrgError } from '../orgs/org.service.js';
 import { findActiveKeyByHash, insertKey, listKeys, revokeKeysByPrefix, touchKey } from './key.repository.js';
 import { generateApiKey, hashApiKey, PREFIX_LENGTH } from './key.rules.js';
 

@@ -1,12 +1,13 @@
+import type { Transaction } from 'kysely';
 import { diffFields } from '../audit/audit.mapper.js';
 import { createAuditService } from '../audit/audit.service.js';
-import type { Transaction } from 'kysely';
 import type { BillingGroupRow, Database, Db, NewBillingGroupRow } from '../db/tables.js';
 import { AppError, invalidFields, notFound, type ProblemItem } from '../errors.js';
 import { listEtag } from '../http/etags.js';
 import { checkIfMatch, parseIfMatch } from '../http/preconditions.js';
 import { createOrgService } from '../orgs/org.service.js';
 import type { WriteContext } from '../shared/actor.js';
+import { billingGroupEtag, billingGroupRowToBillingGroup } from './billing-group.mapper.js';
 import {
   findBillingGroupById,
   findBillingGroups,
@@ -17,7 +18,6 @@ import {
   updateBillingGroup,
 } from './billing-group.repository.js';
 import type { BillingGroup, BillingGroupCreate, BillingGroupUpdate } from './billing-group.schemas.js';
-import { billingGroupEtag, billingGroupRowToBillingGroup } from './billing-group.mapper.js';
 
 /** The hierarchy is at most this deep (the original product's rule). */
 const MAX_DEPTH = 3;
