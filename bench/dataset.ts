@@ -134,7 +134,7 @@ export function datasetBillingGroups(options: Pick<DatasetOptions, 'idBase'> = {
 }
 
 /** The leaf billing group ids (where groups hang and most access lists point). */
-export function datasetLeafBillingGroupIds(options: Pick<DatasetOptions, 'idBase'> = {}): number[] {
+function datasetLeafBillingGroupIds(options: Pick<DatasetOptions, 'idBase'> = {}): number[] {
   return datasetBillingGroups(options).filter((b) => b.depth === 3).map((b) => b.id);
 }
 
@@ -218,11 +218,6 @@ export function userAt(index: number, options: DatasetOptions): StoredUser {
 /** Every user of the data set, in index order. */
 export function* generateUsers(options: DatasetOptions): Generator<StoredUser> {
   for (let i = 0; i < options.count; i++) yield userAt(i, options);
-}
-
-/** The username of the user at `index` (same as `userAt(index).username`). */
-export function usernameAt(index: number, options: DatasetOptions): string {
-  return userAt(index, options).username;
 }
 
 /**

@@ -43,8 +43,13 @@ const SECONDARY_TABLES = ['users', 'user_billing_groups', 'user_group_owners'];
 
 type Row = NewUserRow & { id: number };
 
+/** Appends one row to arrays held column by column (what PostgreSQL's unnest inserts take). */
+function pushRow(columns: number[][], values: readonly number[]): void {
+  values.forEach((value, k) => columns[k]!.push(value));
+}
+
 /** Drops and re-creates the benchmark database (PostgreSQL) or deletes the file (SQLite). */
-export async function resetDatabase(target: DatabaseTarget): Promise<void> {
+async function resetDatabase(target: DatabaseTarget): Promise<void> {
   if (target.dialect === 'sqlite') {
     for (const suffix of ['', '-wal', '-shm']) rmSync(`${target.file}${suffix}`, { force: true });
     return;
@@ -168,8 +173,8 @@ async function loadPostgres(url: string, loaded: { spec: OrgSpec; orgId: number 
     const bg: [number[], number[], number[]] = [[], [], []];
     const go: [number[], number[], number[]] = [[], [], []];
     for (const r of rows) {
-      if (r.billing_groups !== '') for (const b of r.billing_groups.split(',')) (bg[0].push(r.org_id), bg[1].push(r.id), bg[2].push(Number(b)));
-      if (r.group_owners !== '') for (const g of r.group_owners.split(',')) (go[0].push(r.org_id), go[1].push(r.id), go[2].push(Number(g)));
+      if (r.billing_groups !== '') for (const b of r.billing_groups.split(',')) pushRow(bg, [r.org_id, r.id, Number(b)]);
+      if (r.group_owners !== '') for (const g of r.group_owners.split(',')) pushRow(go, [r.org_id, r.id, Number(g)]);
     }
     await client.query('begin');
     await client.query(insertUsers, columns);

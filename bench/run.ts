@@ -150,8 +150,8 @@ function startChild(what: string, args: string[], env: Record<string, string>, c
   const keep = (chunk: Buffer) => {
     tail = (tail + chunk.toString()).slice(-4000);
   };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
   child.on('exit', (code) => {
     if (code !== 0 && code !== null) log(`${what} exited with ${code}:\n${tail}`);
   });
@@ -194,7 +194,16 @@ export interface Measurement {
   readonly rssGrowthMb?: number;
 }
 
-type Autocannon = (opts: Record<string, unknown>) => Promise<Record<string, any>>;
+/** What the bench reads of autocannon's result (autocannon lives in bench/node_modules, without types). */
+interface AutocannonResult {
+  readonly requests: { readonly average: number; readonly total: number };
+  readonly latency: { readonly p50: number; readonly p99: number };
+  readonly errors: number;
+  readonly timeouts: number;
+  readonly non2xx: number;
+}
+
+type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>;
 
 async function measure(
   autocannon: Autocannon,

@@ -11,7 +11,12 @@ function find(dir, suffix) {
 }
 
 const suffix = process.env.ROSTER_TEST_SUFFIX ?? '.test.ts';
-const files = process.argv.length > 2 ? process.argv.slice(2) : find('test', suffix).filter((f) => !f.includes('/faults/') || suffix !== '.test.ts').sort();
+const files =
+  process.argv.length > 2
+    ? process.argv.slice(2)
+    : find('test', suffix)
+        .filter((f) => !f.includes('/faults/') || suffix !== '.test.ts')
+        .sort();
 const concurrency = process.env.ROSTER_TEST_CONCURRENCY ?? '3';
 const result = spawnSync(
   process.execPath,
