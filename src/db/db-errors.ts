@@ -5,7 +5,10 @@ interface DriverError {
   message?: unknown;
 }
 
-const code = (error: unknown): string => String((error as DriverError | null)?.code ?? '');
+/** A driver property as text; anything that is not a string or a number reads as ''. */
+const textOf = (value: unknown): string => (typeof value === 'string' || typeof value === 'number' ? String(value) : '');
+
+const code = (error: unknown): string => textOf((error as DriverError | null)?.code);
 
 /** A unique constraint refused the write (SQLite SQLITE_CONSTRAINT_UNIQUE/PRIMARYKEY, PostgreSQL 23505). */
 export function isUniqueViolation(error: unknown): boolean {
@@ -34,6 +37,6 @@ const UNAVAILABLE_CODES = new Set([
 /** The database cannot be reached or is too busy right now: answer 503 and let the client retry. */
 export function isUnavailable(error: unknown): boolean {
   if (UNAVAILABLE_CODES.has(code(error))) return true;
-  const message = String((error as DriverError | null)?.message ?? '');
+  const message = textOf((error as DriverError | null)?.message);
   return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connection is closed/i.test(message);
 }

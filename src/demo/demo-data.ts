@@ -60,7 +60,7 @@ const ASCII: Record<string, string> = { É: 'E', é: 'e', ë: 'e', è: 'e', ø: 
 function uuidFrom(next: () => number): string {
   const hex = Array.from({ length: 32 }, () => Math.floor(next() * 16).toString(16));
   hex[12] = '4';
-  hex[16] = ((Math.floor(next() * 4) + 8) as number).toString(16);
+  hex[16] = ((Math.floor(next() * 4) + 8)).toString(16);
   const s = hex.join('');
   return `${s.slice(0, 8)}-${s.slice(8, 12)}-${s.slice(12, 16)}-${s.slice(16, 20)}-${s.slice(20)}`;
 }
@@ -83,7 +83,7 @@ export function demoUsers(): StoredUser[] {
   for (let i = 0; users.length < 165; i++) {
     const first = pick(next, FIRST), last = pick(next, LAST);
     const unicodeName = i % 7 === 3;
-    let base = unicodeName ? `${first}.${last}`.toLowerCase() : `${first[0]}${last}`.toLowerCase().replace(/./g, (c) => ASCII[c] ?? c);
+    const base = unicodeName ? `${first}.${last}`.toLowerCase() : `${first[0]}${last}`.toLowerCase().replace(/./g, (c) => ASCII[c] ?? c);
     let username = base;
     for (let n = 2; taken.has(username); n++) username = `${base}${n}`;
     taken.add(username);

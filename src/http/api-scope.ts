@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { invalidFields } from '../errors.js';
 import { splitHeaderList } from './header-list.js';
 import { problemResponses } from './responses.js';
@@ -44,7 +44,7 @@ function refuseNulParams(params: unknown): void {
 
 interface ApiScopeOptions {
   /** The onRequest hook that authenticates the key (and counts the request against its rate limit). */
-  readonly guard: onRequestHookHandler;
+  readonly guard: onRequestAsyncHookHandler;
   /** Whether the guard may answer 429 (rate limiting is on). */
   readonly rateLimited: boolean;
 }

@@ -83,6 +83,6 @@ export function acceptEmptyJson(app: FastifyInstance): void {
       done(null, undefined);
       return;
     }
-    parse(request, String(body), done);
+    void parse(request, String(body), done);
   });
 }

@@ -8,7 +8,7 @@ import { invalidFields } from '../errors.js';
  * Empty values are kept as '' so that routes can treat them as absent.
  */
 export function parseQueryString(query: string): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = Object.create(null);
+  const out = Object.create(null) as Record<string, string | string[]>;
   for (const [rawName, value] of new URLSearchParams(query)) {
     const name = rawName.toLowerCase();
     const prev = out[name];

@@ -1,7 +1,8 @@
 import type { FastifySchemaValidationError } from 'fastify';
 import { AppError, describeProblemItem, type ProblemItem } from '../errors.js';
 
-type Context = 'body' | 'querystring' | 'params' | 'headers' | string;
+/** Where a value came from: 'body', 'querystring', 'params', 'headers' (Fastify's validation context). */
+type Context = string;
 
 function acceptedNames(error: FastifySchemaValidationError): string {
   const props = (error as { parentSchema?: { properties?: Record<string, unknown> } }).parentSchema?.properties;
@@ -9,7 +10,7 @@ function acceptedNames(error: FastifySchemaValidationError): string {
 }
 
 function describe(error: FastifySchemaValidationError, context: Context): { key: string; message: string } {
-  const params = error.params as Record<string, unknown>;
+  const params = error.params;
   const path = error.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
   switch (error.keyword) {
     case 'additionalProperties': {

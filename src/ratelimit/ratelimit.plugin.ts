@@ -47,10 +47,10 @@ async function storeOptions(app: FastifyInstance, config: Config, conn: Connecti
     });
     return { redis, nameSpace: NAMESPACE, skipOnError: true };
   }
-  const { Store, close } = createDatabaseStore(config.database, conn);
-  app.addHook('onClose', close);
+  const store = createDatabaseStore(config.database, conn);
+  app.addHook('onClose', () => store.close());
   // A database error here is the same outage the request would meet anyway: it becomes a 503.
-  return { store: Store, skipOnError: false };
+  return { store: store.Store, skipOnError: false };
 }
 
 /** Registers @fastify/rate-limit (not on every route: the API root calls the limiter after authentication); null when RATE_LIMIT=0. */

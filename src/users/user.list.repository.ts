@@ -126,10 +126,14 @@ export async function findUsers(
   // PostgreSQL: with few matches, keep the planner off the sort index (it would walk it all for a rare needle).
   const col = sortColumn[sort.field];
   const sortKey = !sqlite && hint !== undefined && !walk ? sql<string>`(${sql.ref(col)} || '')` : sql.ref<string>(col);
+  // Kysely's orderBy is overloaded per query shape; this one helper orders the page query and the
+  // keyset query alike, so it takes any builder with an orderBy of that builder's own type.
+  /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-return */
   const order = <Q extends { orderBy: (...args: any[]) => Q }>(q: Q): Q =>
     q
       .orderBy(sortKey, (ob: any) => (sort.order === 'asc' ? ob.asc() : ob.desc()).nullsLast())
       .orderBy('users.user_id', sort.order);
+  /* eslint-enable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-return */
   if (offset < DEFERRED_OFFSET) return order(applyFilter(db, orgId, filter, plan).selectAll('users')).limit(limit).offset(offset).execute();
   // SQLite's indexes hold the rowid; PostgreSQL's (org_id, sort column, user_id) indexes hold user_id.
   const key = sqlite ? 'id' : 'user_id';

@@ -94,7 +94,7 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
   /** Stores a changed user and appends the audit entry of its changed fields. */
   async function save(trx: Trx, ctx: WriteContext, row: UserRow, user: StoredUser, action: string): Promise<UserRow> {
     const saved = await updateUser(trx, ctx.orgId, row.id, userToRow(ctx.orgId, user, row.version + 1));
-    const changes = diffFields(userRowToUser(row) as Record<string, unknown>, userRowToUser(saved) as Record<string, unknown>);
+    const changes = diffFields(userRowToUser(row), userRowToUser(saved));
     await audit.appendEntry(trx, { orgId: ctx.orgId, actor: ctx.actor, action, targetType: 'user', targetId: row.user_id, changes });
     return saved;
   }
@@ -180,7 +180,7 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
         await insertUser(trx, userToRow(ctx.orgId, user, 1));
         const row = await findUserByUserId(trx, ctx.orgId, user.user_id);
         if (!row) throw new Error('the inserted user is missing');
-        await audit.appendEntry(trx, { orgId: ctx.orgId, actor: ctx.actor, action: 'user.create', targetType: 'user', targetId: row.user_id, changes: diffFields(null, userRowToUser(row) as Record<string, unknown>) });
+        await audit.appendEntry(trx, { orgId: ctx.orgId, actor: ctx.actor, action: 'user.create', targetType: 'user', targetId: row.user_id, changes: diffFields(null, userRowToUser(row)) });
         return row;
       });
     },

@@ -96,7 +96,7 @@ for (const dialect of DIALECTS) {
         t.app.inject({ method, url: fill(path), headers: { ...bearer(key), 'content-type': 'application/json' }, payload: method === 'GET' || method === 'HEAD' || method === 'DELETE' ? undefined : '{}' });
 
       before(async () => {
-        const doc = (await t.app.inject({ url: '/openapi.json' })).json() as { paths: Record<string, Record<string, unknown>> };
+        const doc = (await t.app.inject({ url: '/openapi.json' })).json<{ paths: Record<string, Record<string, unknown>> }>();
         routes = Object.entries(doc.paths)
           .filter(([path]) => path.startsWith('/api/v1/'))
           .flatMap(([path, ops]) => Object.keys(ops).map((m) => ({ method: m.toUpperCase() as Method, path })));

@@ -121,7 +121,7 @@ for (const dialect of DIALECTS) {
       const stale = await admin('PUT', `billinggroups/${id}`, { body: { status: 'inactive' }, headers: { 'if-match': String(created.headers.etag) } });
       assert.equal(stale.statusCode, 412);
       assert.equal((await admin('GET', `billinggroups/${id}`)).json().status, 'active');
-      const echoed = await admin('PUT', `billinggroups/${id}`, { body: { ...(renamed.json() as Record<string, unknown>), status: 'inactive' }, headers: { 'if-match': String(renamed.headers.etag) } });
+      const echoed = await admin('PUT', `billinggroups/${id}`, { body: { ...(renamed.json<Record<string, unknown>>()), status: 'inactive' }, headers: { 'if-match': String(renamed.headers.etag) } });
       assert.equal(echoed.statusCode, 200);
       assert.equal(echoed.json().status, 'inactive');
       const entry = (await auditOf(t, String(id))).at(-1);

@@ -208,7 +208,7 @@ for (const dialect of DIALECTS) {
       const curl = /curl -H "Authorization: Bearer (rst_[^"]+)" '([^']+)'/.exec(text)!;
       assert.equal(curl[1], key);
       assert.equal(curl[2], `${base}/users?pagesize=3`);
-      const res = await fetch(curl[2]!, { headers: { Authorization: `Bearer ${curl[1]}` } });
+      const res = await fetch(curl[2], { headers: { Authorization: `Bearer ${curl[1]}` } });
       assert.equal(res.status, 200);
       const body = (await res.json()) as { paging: unknown; results: unknown[] };
       assert.deepEqual(body.paging, { pageNumber: 1, pageSize: 3, total: 165 });

@@ -49,7 +49,7 @@ for (const dialect of DIALECTS) {
       const res = await t.app.inject({ url: '/api/v1/users?username=rsmith', headers: { ...bearer(t.demo.read), accept: 'text/csv' } });
       assert.equal(res.statusCode, 200);
       assert.match(String(res.headers['content-type']), /^text\/csv/);
-      const records = parse(res.body) as string[][];
+      const records: string[][] = parse(res.body);
       assert.deepEqual(records[0], [...USER_CSV_COLUMNS]);
       assert.deepEqual(records[1], [
         '627b4c86-1ff1-4ca7-8827-95c214666636', 'rsmith', 'Rob Smith', '', '', 'full', 'false', 'deactivated',

@@ -33,8 +33,8 @@ export async function startRoster(databaseUrl: string, env: Record<string, strin
         resolve(match[1]!);
       }
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     void exited.then(() => reject(new Error(`roster serve exited:\n${output}`)));
   });
   return { child, url, exited, output: () => output };

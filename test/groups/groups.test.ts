@@ -105,7 +105,7 @@ for (const dialect of DIALECTS) {
       assert.equal((await admin('GET', `groups/${id}`)).json().group_name, 'Moved');
       assert.equal((await admin('PUT', `groups/${id}`, { body: { billing_group_id: 2000 } })).statusCode, 400);
       assert.equal((await admin('PUT', `groups/${id}`, { body: { group_id: 1 } })).statusCode, 400);
-      assert.equal((await admin('PUT', `groups/${id}`, { body: { ...(moved.json() as Record<string, unknown>), group_name: 'Echoed' } })).statusCode, 200);
+      assert.equal((await admin('PUT', `groups/${id}`, { body: { ...(moved.json<Record<string, unknown>>()), group_name: 'Echoed' } })).statusCode, 200);
       assert.equal((await admin('PUT', `groups/${id}`, { body: {} })).statusCode, 400);
       assert.equal((await caller(t, t.other.admin)('PUT', `groups/${id}`, { body: { group_name: 'Hijack' } })).statusCode, 404);
       // Inactive now: it cannot be newly given to a user.

@@ -23,13 +23,13 @@ let addressCounter = Math.floor(Math.random() * 200);
 /** A client address no other test uses (the Redis budget outlives a test's database). */
 const freshAddress = () => `10.${process.pid % 250}.${Math.floor(Math.random() * 250)}.${(addressCounter++ % 250) + 1}`;
 
-function assertTooMany(res: { statusCode: number; headers: Record<string, unknown>; json(): any }, policy: string) {
+function assertTooMany(res: { statusCode: number; headers: Record<string, unknown>; json(): unknown }, policy: string) {
   assert.equal(res.statusCode, 429);
   assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
   const retryAfter = Number(res.headers['retry-after']);
-  assert.ok(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60, `Retry-After ${res.headers['retry-after']}`);
+  assert.ok(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60, `Retry-After ${String(res.headers['retry-after'])}`);
   assert.match(String(res.headers.ratelimit), new RegExp(`^"${policy}";r=0;t=\\d+$`));
-  const body = res.json();
+  const body = res.json() as { status: number; code: string; type: string; detail: string };
   assert.equal(body.status, 429);
   assert.equal(body.code, 'RATE_LIMITED');
   assert.equal(body.type, 'urn:roster:problem:rate-limited');

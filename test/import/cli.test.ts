@@ -64,7 +64,7 @@ for (const dialect of DIALECTS) {
       const res = await runCli(['export', '--org', 'demo', '--format', 'csv', '--status', 'deactivated', '--billing-group', '1234'], env);
       assert.equal(res.code, 0, res.stderr);
       const page = (await t.app.inject({ url: '/api/v1/users?status=deactivated&billing_group=1234', headers: bearer(t.demo.read) })).json();
-      const records = parse(res.stdout) as string[][];
+      const records: string[][] = parse(res.stdout);
       assert.equal(records.length - 1, page.paging.total);
       assert.deepEqual(records.slice(1).map((r) => r[0]), page.results.map((u: { user_id: string }) => u.user_id));
     });

@@ -122,8 +122,8 @@ for (const dialect of DIALECTS) {
         call(0)('PUT', 'users/twin-a/deactivate', { body: { reassign_groups_to_user: 'twin-b' } }),
         call(1)('PUT', 'users/twin-b/deactivate', { body: { reassign_groups_to_user: 'twin-a' } }),
       ]);
-      assert.deepEqual([a!.statusCode, b!.statusCode].sort(), [200, 400]);
-      const winner = a!.statusCode === 200 ? 'twin-b' : 'twin-a';
+      assert.deepEqual([a.statusCode, b.statusCode].sort(), [200, 400]);
+      const winner = a.statusCode === 200 ? 'twin-b' : 'twin-a';
       const heir = (await call(0)('GET', `users/${winner}`, { key: t.demo.read })).json();
       assert.equal(heir.status, 'awaiting_approval');
       assert.deepEqual([...heir.access.group_owners].sort(), ['7001', '7002']);
@@ -137,7 +137,7 @@ for (const dialect of DIALECTS) {
           adminCalls[round % 2]!('POST', `billinggroups/${leaf}`, { body: { billing_group_name: 'Child' } }),
           adminCalls[(round + 1) % 2]!('POST', 'groups', { body: { group_name: 'Group', billing_group_id: leaf } }),
         ]);
-        assert.deepEqual([child!.statusCode, group!.statusCode].sort(), child!.statusCode === 201 ? [201, 400] : [201, 409]);
+        assert.deepEqual([child.statusCode, group.statusCode].sort(), child.statusCode === 201 ? [201, 400] : [201, 409]);
       }
     });
   });

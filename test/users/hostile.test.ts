@@ -41,7 +41,7 @@ for (const dialect of DIALECTS) {
     /** Never a 5xx, always JSON or problem+json, never a byte of the other organization. */
     const assertSafe = (res: { statusCode: number; body: string; headers: Record<string, unknown> }, what: string) => {
       assert.ok(res.statusCode < 500, `${what.slice(0, 80)} → ${res.statusCode} ${res.body.slice(0, 200)}`);
-      assert.match(String(res.headers['content-type'] ?? 'application/json'), /^application\/(problem\+)?json/, what.slice(0, 80));
+      assert.match((res.headers['content-type'] as string | undefined) ?? 'application/json', /^application\/(problem\+)?json/, what.slice(0, 80));
       assert.ok(!res.body.includes(OTHER_MARK), `${what.slice(0, 80)} leaked the other organization`);
       for (const id of otherIds) assert.ok(!res.body.includes(id), `${what.slice(0, 80)} leaked another organization's user_id`);
       if (res.statusCode >= 400) assert.match(String(res.headers['content-type']), /^application\/problem\+json/);

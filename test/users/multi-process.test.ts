@@ -74,7 +74,7 @@ for (const dialect of DIALECTS) {
         ...(body ? { body: JSON.stringify(body) } : {}),
       });
       const text = await res.text();
-      return { status: res.status, body: text ? (JSON.parse(text) as any) : null };
+      return { status: res.status, body: text ? (JSON.parse(text)) : null };
     };
 
     it('gives the same answers through every process and worker', async () => {

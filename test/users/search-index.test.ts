@@ -59,7 +59,7 @@ for (const dialect of DIALECTS) {
     const list = async (query: string) => {
       const res = await t.app.inject({ url: `/api/v1/users?${query}`, headers: bearer(t.demo.read) });
       assert.equal(res.statusCode, 200, `${query}: ${res.body}`);
-      return res.json() as { paging: { total: number }; results: { username: string; name: string; status: string; roles: string[] }[] };
+      return res.json<{ paging: { total: number }; results: { username: string; name: string; status: string; roles: string[] }[] }>();
     };
 
     it('answers every hostile needle exactly as a literal, Unicode case-insensitive substring (username and name)', async () => {

@@ -18,7 +18,7 @@ for (const dialect of DIALECTS) {
     const userOf = async (ref: string) => {
       const res = await get(ref);
       assert.equal(res.statusCode, 200, `${ref}: ${res.body.slice(0, 200)}`);
-      return res.json() as { user_id: string; username: string };
+      return res.json<{ user_id: string; username: string }>();
     };
 
     before(async () => {

@@ -56,7 +56,7 @@ const padStamp = (s: string) => (s.includes('.') ? `${s.split('.')[0]}.${s.split
 
 type SortField = 'username' | 'name' | 'last_login_date' | 'last_updated_date';
 const sortKey = (u: WireUser, field: SortField): string | null =>
-  field === 'username' ? foldText(u.username) : field === 'name' ? foldText(u.name) : u[field] === null ? null : padStamp(u[field] as string);
+  field === 'username' ? foldText(u.username) : field === 'name' ? foldText(u.name) : u[field] === null ? null : padStamp(u[field]);
 
 /** The contract's total order: the field (nulls last either way), then user_id, in the requested direction. */
 function contractOrder(field: SortField, order: 'asc' | 'desc') {
@@ -84,7 +84,7 @@ for (const dialect of DIALECTS) {
     const page = async (query: string, key?: string) => {
       const res = await get(query, key);
       assert.equal(res.statusCode, 200, `${query}: ${res.body.slice(0, 300)}`);
-      return res.json() as { paging: { pageNumber: number; pageSize: number; total: number }; results: WireUser[] };
+      return res.json<{ paging: { pageNumber: number; pageSize: number; total: number }; results: WireUser[] }>();
     };
     const q = (params: Record<string, string | string[]>) => {
       const sp = new URLSearchParams();
@@ -490,7 +490,7 @@ for (const dialect of DIALECTS) {
           assert.ok(u.username.length >= 1 && u.username.length <= 128 && !/[\u0000-\u001f\u007f/]/.test(u.username) && u.username.trim() === u.username, u.username);
           assert.ok(u.name.length >= 1 && u.name.length <= 256, u.username);
           assert.equal(typeof u.email, 'string');
-          assert.ok(u.email === '' || /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(u.email as string), `${u.username}: ${u.email}`);
+          assert.ok(u.email === '' || /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(u.email as string), `${String(u.username)}: ${String(u.email)}`);
           const phone = u.phone as string;
           assert.ok(phone === '' || (/^[0-9 ().-]+$/.test(phone) && phone.replace(/\D/g, '').length === 10), `${u.username}: ${phone}`);
           assert.ok(['full', 'no_caller', 'no_call'].includes(u.call_detail_level as string));
