@@ -67,7 +67,7 @@ export class AppError extends Error {
 }
 
 /** The `type` URI of a problem: stable, one per code of the catalog above. */
-export function problemType(code: ErrorCode): string {
+function problemType(code: ErrorCode): string {
   return `urn:roster:problem:${code.toLowerCase().replace(/_/g, '-')}`;
 }
 

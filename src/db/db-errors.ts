@@ -16,11 +16,6 @@ export function isUniqueViolation(error: unknown): boolean {
   return c === '23505' || c === 'SQLITE_CONSTRAINT_UNIQUE' || c === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
 
-/** A foreign key refused the write (SQLite SQLITE_CONSTRAINT_FOREIGNKEY, PostgreSQL 23503). */
-export function isForeignKeyViolation(error: unknown): boolean {
-  const c = code(error);
-  return c === '23503' || c === 'SQLITE_CONSTRAINT_FOREIGNKEY';
-}
 
 /** A serialization failure or deadlock: the transaction may be retried (PostgreSQL 40001/40P01). */
 export function isRetryable(error: unknown): boolean {

@@ -154,4 +154,3 @@ export type NewBillingGroupRow = Insertable<BillingGroupsTable>;
 export type GroupRow = Selectable<GroupsTable>;
 /** A group to insert; `id` only when keeping an id given from elsewhere. */
 export type NewGroupRow = Insertable<GroupsTable>;
-export type UserDeactivationRow = Selectable<UserDeactivationsTable>;

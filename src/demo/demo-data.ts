@@ -26,7 +26,7 @@ export const DEMO_GROUPS = [
 const SEED_ROLES: Role[] = ['call_record_listen', 'reporting', 'administrator', 'ordering'];
 
 /** The four sample users of the Marketing Edge Users API, with exactly its values (docs/contract.md, section 4). */
-export const SAMPLE_USERS: StoredUser[] = [
+const SAMPLE_USERS: StoredUser[] = [
   {
     user_id: '627b4c86-1ff1-4ca7-8827-95c214666636', username: 'rsmith', name: 'Rob Smith', email: '', phone: '',
     call_detail_level: 'full', restrict_recording_download: false, status: 'deactivated',

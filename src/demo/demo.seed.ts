@@ -7,7 +7,7 @@ import { createOrgService } from '../orgs/org.service.js';
 import { createUserService } from '../users/user.service.js';
 import { DEMO_BILLING_GROUPS, DEMO_GROUPS, demoUsers } from './demo-data.js';
 
-export const DEMO_ORG = 'demo';
+const DEMO_ORG = 'demo';
 
 /**
  * On an empty database, creates the organization `demo` with its billing

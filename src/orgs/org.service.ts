@@ -59,5 +59,3 @@ export function createOrgService(db: Db) {
     bumpWriteVersion: (trx: Transaction<Database>, orgId: number) => bumpWriteVersion(trx, orgId),
   };
 }
-
-export type OrgService = ReturnType<typeof createOrgService>;

@@ -21,7 +21,7 @@ export interface BucketState {
  * window has ended starts over at 1. Every process sharing the database sees
  * the same counts (PostgreSQL's ON CONFLICT locks the row; SQLite has one writer).
  */
-export async function hitBucket(db: RateLimitDb, bucket: string, windowMs: number, now: number): Promise<BucketState> {
+async function hitBucket(db: RateLimitDb, bucket: string, windowMs: number, now: number): Promise<BucketState> {
   const resetAt = now + windowMs;
   const row = await db
     .insertInto('rate_limits')
@@ -38,7 +38,7 @@ export async function hitBucket(db: RateLimitDb, bucket: string, windowMs: numbe
 }
 
 /** Deletes the rows of windows that ended before `now`. */
-export async function pruneBuckets(db: RateLimitDb, now: number): Promise<void> {
+async function pruneBuckets(db: RateLimitDb, now: number): Promise<void> {
   await db.deleteFrom('rate_limits').where('reset_at', '<', now).execute();
 }
 

@@ -29,7 +29,7 @@ const Timestamp = Type.String({
   examples: ['2016-03-03T16:13:59.1917141'],
 });
 
-export const Access = Type.Object(
+const Access = Type.Object(
   {
     billing_groups: Type.Array(Type.String(), { description: 'ids of billing groups whose data the user may access' }),
     group_owners: Type.Array(Type.String(), { description: 'ids of groups (advertisers) the user owns' }),

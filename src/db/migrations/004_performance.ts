@@ -81,7 +81,7 @@ const sqlite: Migration = {
 };
 
 /** The PostgreSQL trigram indexes (the bench loader drops and rebuilds them around a bulk load). */
-export const PG_TRGM_INDEXES = [
+const PG_TRGM_INDEXES = [
   `create index users_username_trgm on users using gin (username_fold gin_trgm_ops)`,
   `create index users_name_trgm on users using gin (name_fold gin_trgm_ops)`,
 ];
