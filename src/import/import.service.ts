@@ -30,7 +30,7 @@ import {
   updateUserRow,
 } from './import.repository.js';
 import type { CheckedRow } from './import.rows.js';
-import { ImportFileError } from './import.source.js';
+import { ImportBatchError, ImportFileError } from './import.errors.js';
 import type { FieldProblem, UserInput } from './import.rules.js';
 
 export interface ImportOptions {
@@ -141,17 +141,6 @@ export async function importUsers(db: Db, rows: AsyncIterable<CheckedRow>, optio
     run.commit();
   }
   return run.counts;
-}
-
-/** The database failed while writing a batch; `kept` says what was imported. */
-export class ImportBatchError extends Error {
-  constructor(
-    readonly line: number,
-    override readonly cause: unknown,
-    kept: string,
-  ) {
-    super(`the database failed while importing the rows from line ${line} on (${cause instanceof Error ? cause.message : String(cause)}); ${kept}`);
-  }
 }
 
 /**

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
-import { ImportBatchError } from '../../src/import/import.service.js';
-import { ImportFileError } from '../../src/import/import.source.js';
+import { ImportBatchError, ImportFileError } from '../../src/import/import.errors.js';
 import { createApiKey, createOrganization } from '../../src/orgs/org.service.js';
 import { bearer, buildTestApp, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/databases.js';
