@@ -23,12 +23,9 @@ import {
   insertAccessRows,
   insertUsers,
   organizationIsEmpty,
-  refreshUserStatistics,
-  relaxBatchCommit,
-  restoreIndexes,
-  setIndexesAside,
   updateUserRow,
 } from './import.repository.js';
+import { refreshUserStatistics, relaxBatchCommit, restoreIndexes, setIndexesAside } from './import.tuning.js';
 import type { CheckedRow } from './import.rows.js';
 import { ImportBatchError, ImportFileError } from './import.errors.js';
 import type { FieldProblem, UserInput } from './import.rules.js';
