@@ -150,8 +150,8 @@ export async function insertAccessRows(
   }
 }
 
-/** Rewrites an existing user's row (the organization's, by internal id). */
-export async function updateUserRow(trx: Trx, orgId: number, pk: number, row: NewUserRow): Promise<void> {
+/** Rewrites an existing user's row (the organization's, by internal id); its access rows are the caller's, and only when they changed. */
+export async function replaceImportedUserRow(trx: Trx, orgId: number, pk: number, row: NewUserRow): Promise<void> {
   const { org_id: _org, ...values } = row;
   await trx.updateTable('users').set(values).where('org_id', '=', orgId).where('id', '=', pk).execute();
 }

@@ -23,7 +23,7 @@ import {
   insertAccessRows,
   insertUsers,
   organizationIsEmpty,
-  updateUserRow,
+  replaceImportedUserRow,
 } from './import.repository.js';
 import { refreshUserStatistics, relaxBatchCommit, restoreIndexes, setIndexesAside } from './import.tuning.js';
 import type { CheckedRow } from './import.rows.js';
@@ -411,7 +411,7 @@ class ImportRun {
       });
     }
     for (const { target, next } of updates) {
-      await updateUserRow(trx, orgId, target!.id, next);
+      await replaceImportedUserRow(trx, orgId, target!.id, next);
       if (target!.billing_groups !== next.billing_groups || target!.group_owners !== next.group_owners) {
         await writeAccessRows(trx, orgId, target!.id, next.billing_groups, next.group_owners);
       }
