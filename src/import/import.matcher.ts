@@ -95,7 +95,8 @@ export class RowMatcher {
 
 /**
  * A map from a user's internal id to a line number, in 16 KB pages of a
- * typed array: a million users take ~4 MB where a Map took ~100 MB of heap.
+ * typed array: a small part of a Map's heap for a million users
+ * (docs/import-export.md, "Memory fixes").
  */
 class LineByPk {
   private readonly pages = new Map<number, Uint32Array>();

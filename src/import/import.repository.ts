@@ -107,8 +107,8 @@ const USER_COLUMNS = [
  * `select` of the rows of a JSON array of arrays, one column per position:
  * the whole batch travels as one parameter. (A multi-row VALUES statement
  * would bind thousands of parameters, and on SQLite each such statement holds
- * about a megabyte of native memory until a full garbage collection: a
- * million-row import would grow by gigabytes.)
+ * native memory until a full garbage collection, so a large import grew
+ * without bound: docs/import-export.md, "Memory fixes".)
  */
 function selectJsonRows(dialect: Dialect, columns: readonly (readonly [string, 'text' | 'integer'])[], rows: readonly unknown[][]) {
   const json = JSON.stringify(rows);

@@ -9,9 +9,9 @@ import type { Database } from '../db/schema.js';
 
 type Trx = Transaction<Database>;
 
-// SQLite page caches of the import (negative: KiB): the load's random inserts into the unique indexes
-// spill less with more (a million-user first load: 16 MB 65 s, 32 MB 63 s, 64 MB 60 s), and peak RSS
-// grows with it (230, 254, 351 MB); 48 MB for the load and 16 MB while the indexes rebuild keep it under 300.
+// SQLite page caches of the import (negative: KiB). A larger cache spills fewer of the load's random
+// inserts into the unique indexes but adds to peak memory; docs/import-export.md ("Speed") has the
+// measurements these sizes were chosen from, against its memory target.
 const LOAD_CACHE = -49152;
 const RESTORE_CACHE = -16384;
 const FTS_REBUILD_HASH = 32 * 1024 * 1024;
@@ -22,7 +22,7 @@ const FTS_DEFAULT_HASH = 1024 * 1024;
  * crash may lose the last committed batches, never consistency; the import is
  * idempotent, so re-running it finishes the job), a 48 MB page cache and no
  * memory-mapped reads: the server's 1 GB map would count in the process's
- * memory (a million-user re-import: peak RSS 409 → 217 MB).
+ * memory (docs/import-export.md, "Memory fixes").
  */
 export async function tuneForBulkImport(conn: Connection): Promise<void> {
   if (conn.dialect !== 'sqlite') return;
@@ -36,8 +36,9 @@ export async function tuneForBulkImport(conn: Connection): Promise<void> {
  * WAL flush (the same trade as SQLite's NORMAL sync), and no bitmap scans.
  * pg_trgm's GIN index also answers `username_fold = any(…)`, and mid-load,
  * with the index's pending list long, the planner chose it for the batch's
- * username look-up: 8 s a batch instead of 5 ms. The import's look-ups are
- * equality probes, which the b-tree indexes serve.
+ * username look-up, which then took seconds instead of milliseconds
+ * (docs/import-export.md). The import's look-ups are equality probes, which
+ * the b-tree indexes serve.
  */
 export async function relaxBatchCommit(trx: Trx, dialect: Connection['dialect']): Promise<void> {
   if (dialect !== 'postgres') return;
@@ -48,9 +49,9 @@ export async function relaxBatchCommit(trx: Trx, dialect: Connection['dialect'])
 /**
  * After an import changed users: refresh the planner's statistics. A bulk load
  * leaves PostgreSQL's estimates stale until autovacuum gets to it, and with
- * them it chose a bitmap scan and sort per keyset page (0.4 s each, minutes
- * for a million-user export) instead of walking the index. SQLite: `pragma
- * optimize`, its recommended call after large changes.
+ * them it chose a bitmap scan and sort per keyset page instead of walking the
+ * index, and a large export took minutes. SQLite: `pragma optimize`, its
+ * recommended call after large changes.
  */
 export async function refreshStatistics(conn: Connection): Promise<void> {
   if (conn.dialect === 'postgres') await sql`analyze users, user_billing_groups, user_group_owners`.execute(conn.db);
@@ -60,9 +61,9 @@ export async function refreshStatistics(conn: Connection): Promise<void> {
 /**
  * PostgreSQL, during a large import: refresh the users table's statistics,
  * so that each batch's look-ups and inserts are not planned against the
- * near-empty table the import started from (300k new users: 64 s without,
- * 31 s with). The import calls this at 10,000 created users and each time
- * that count doubles. ANALYZE reads a sample and blocks no reader or writer.
+ * near-empty table the import started from (docs/import-export.md measures
+ * the difference). The import calls this at 10,000 created users and each
+ * time that count doubles. ANALYZE reads a sample and blocks no reader or writer.
  */
 export async function refreshUserStatistics(trx: Trx, dialect: Dialect): Promise<void> {
   if (dialect === 'postgres') await sql`analyze users`.execute(trx);
@@ -75,14 +76,14 @@ export interface SetAside {
 }
 
 const BULK_TABLES = ['users', 'user_billing_groups', 'user_group_owners'];
-// The insert triggers of migration 004: the trigram index's and the per-organization counts'.
+// The insert triggers of src/db/migrations/004_performance.ts: the trigram index's and the per-organization counts'.
 const BULK_TRIGGERS = ['users_trgm_ai', 'users_counts_ai'];
 
 /**
  * SQLite, inside a first load's transaction: drops the user tables'
  * secondary indexes that back no constraint, and the insert triggers that
  * feed the trigram index and the user counts. Building each once at the end
- * (sorted, or FTS5's rebuild) costs a fraction of a million random inserts.
+ * (sorted, or FTS5's rebuild) costs a fraction of maintaining it row by row.
  * Other connections keep reading the committed schema (WAL) until the load
  * commits with all of it back.
  */
@@ -106,10 +107,11 @@ export async function restoreIndexes(trx: Trx, orgId: number, aside: SetAside): 
   for (const i of aside.indexes) await sql.raw(i.sql).execute(trx);
   const names = new Set(aside.triggers.map((t) => t.name));
   if (names.has('users_trgm_ai')) {
-    // FTS5's rebuild re-reads every user of the database; inserting only the organization's rows with
-    // insert … select took minutes at a million. FTS5 writes its in-memory index out each time it reaches
-    // `hashsize` bytes (1 MB by default) and merges what it wrote: with 32 MB for the rebuild, a million
-    // users take 2.5 s instead of 9 s. The setting is stored with the index, so it is put back.
+    // FTS5's rebuild re-reads every user of the database, yet beats inserting only the organization's
+    // rows with insert … select, which makes FTS5 merge its segments over and over. FTS5 writes its
+    // in-memory index out each time it reaches `hashsize` bytes (1 MB by default) and merges what it
+    // wrote, so the rebuild gets 32 MB (docs/import-export.md, "First load"). The setting is stored
+    // with the index, so it is put back.
     await sql`insert into users_trgm(users_trgm, rank) values ('hashsize', ${sql.lit(FTS_REBUILD_HASH)})`.execute(trx);
     await sql`insert into users_trgm(users_trgm) values ('rebuild')`.execute(trx);
     await sql`insert into users_trgm(users_trgm, rank) values ('hashsize', ${sql.lit(FTS_DEFAULT_HASH)})`.execute(trx);

@@ -46,7 +46,7 @@ export async function writePlannedBatch(
   return { userPks, ...created };
 }
 
-/** Inserts the new users and their access rows; one audit entry names them all (a million entries would double the import). */
+/** Inserts the new users and their access rows; one audit entry names them all (an entry each would double a large import's work). */
 async function insertNewUsers(trx: Trx, { orgId, dialect, label }: WriteOptions, inserts: readonly CreatePlan[]): Promise<Map<string, number>> {
   const pks = await insertUsers(trx, dialect, inserts.map((p) => p.next));
   const bg: { user_pk: number; id: number }[] = [];
