@@ -9,13 +9,13 @@ import type { CheckedRow } from './import.rows.js';
 import type { FieldProblem } from './import.rules.js';
 
 /** What a batch's look-ups found: the organization's users its rows name, and the user_ids other organizations hold. */
-export interface FoundUsers {
+interface FoundUsers {
   readonly rows: readonly UserRow[];
   readonly elsewhere: ReadonlySet<string>;
 }
 
 /** The user a row names (undefined: none, so a new user) and what is wrong with naming it. */
-export interface RowMatch {
+interface RowMatch {
   readonly target: UserRow | undefined;
   readonly problems: readonly FieldProblem[];
 }

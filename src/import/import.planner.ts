@@ -44,7 +44,7 @@ export interface KeepPlan {
   readonly next: NewUserRow;
 }
 
-export interface RejectPlan {
+interface RejectPlan {
   readonly decision: 'reject';
   readonly row: CheckedRow;
   readonly problems: readonly FieldProblem[];

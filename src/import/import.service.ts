@@ -11,7 +11,7 @@ import type { CheckedRow } from './import.rows.js';
 import { ImportRun, type ImportCounts, type ImportHooks, type ImportOptions } from './import.run.js';
 import { commitEachBatch, commitWholeFile } from './import.strategies.js';
 
-export type { ImportCounts, ImportHooks, ImportOptions, Rejection } from './import.run.js';
+export type { ImportCounts, Rejection } from './import.run.js';
 
 /** Imports the rows into the organization; returns the counts (with --strict and a bad row, nothing was written). */
 export async function importUsers(db: Db, rows: AsyncIterable<CheckedRow>, options: ImportOptions, hooks: ImportHooks): Promise<ImportCounts> {

@@ -70,7 +70,7 @@ export async function refreshUserStatistics(trx: Trx, dialect: Dialect): Promise
 }
 
 /** What a first load set aside inside its transaction, to be rebuilt once at its end. */
-export interface SetAside {
+interface SetAside {
   readonly indexes: readonly { name: string; sql: string }[];
   readonly triggers: readonly { name: string; sql: string }[];
 }

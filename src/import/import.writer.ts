@@ -16,9 +16,9 @@ import { findRootBillingGroupByName, insertAccessRows, insertUsers, replaceImpor
 type Trx = Transaction<Database>;
 
 /** Billing groups created by --create-missing are roots; the groups it creates hang on this root (created once per organization). */
-export const IMPORTED_GROUPS_HOLDER = 'Imported groups';
+const IMPORTED_GROUPS_HOLDER = 'Imported groups';
 
-export interface WriteOptions {
+interface WriteOptions {
   readonly orgId: number;
   readonly dialect: Dialect;
   /** Names the import in its audit entries (e.g. the file name). */
@@ -26,7 +26,7 @@ export interface WriteOptions {
 }
 
 /** What a batch created: each new user's internal id by user_id, and the billing group and group ids. */
-export interface WrittenBatch {
+interface WrittenBatch {
   readonly userPks: ReadonlyMap<string, number>;
   readonly billingGroups: readonly number[];
   readonly groups: readonly number[];
