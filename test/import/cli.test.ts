@@ -44,21 +44,20 @@ for (const dialect of DIALECTS) {
       assert.equal(await total(), before);
     });
 
-    it('a malformed file, a missing file and an unknown organization are one clear line on stderr, never a stack trace', async () => {
-      const cases: [string[], number, RegExp][] = [
-        [['import', '--org', 'other', tempFile('open.csv', 'username,name\nx,"never closed\n')], 2, /^roster: .*open\.csv, line 2: a quoted field starts in this row and is never closed/],
-        [['import', '--org', 'other', tempFile('bin.dat', Buffer.from([1, 2, 0, 3]))], 2, /^roster: .*bin\.dat is not CSV, NDJSON or JSON: it holds binary data\n$/],
-        [['import', '--org', 'other', '/nonexistent/users.csv'], 2, /^roster: \/nonexistent\/users\.csv: no such file\n$/],
-        [['import', '--org', 'nosuch', tempFile('ok.csv', 'username\n')], 1, /^roster: no organization named "nosuch"\n$/],
-        [['export', '--org', 'other', '--status', 'retired'], 1, /"retired" is not one of awaiting_approval, activated, deactivated/],
-      ];
-      for (const [args, code, message] of cases) {
-        const res = await runCli(args, env);
+    for (const [label, args, code, message] of [
+      ['an unterminated quote', ['import', '--org', 'other', tempFile('open.csv', 'username,name\nx,"never closed\n')], 2, /^roster: .*open\.csv, line 2: a quoted field starts in this row and is never closed/],
+      ['a binary file', ['import', '--org', 'other', tempFile('bin.dat', Buffer.from([1, 2, 0, 3]))], 2, /^roster: .*bin\.dat is not CSV, NDJSON or JSON: it holds binary data\n$/],
+      ['a missing file', ['import', '--org', 'other', '/nonexistent/users.csv'], 2, /^roster: \/nonexistent\/users\.csv: no such file\n$/],
+      ['an unknown organization', ['import', '--org', 'nosuch', tempFile('ok.csv', 'username\n')], 1, /^roster: no organization named "nosuch"\n$/],
+      ['an unknown status to export', ['export', '--org', 'other', '--status', 'retired'], 1, /"retired" is not one of awaiting_approval, activated, deactivated/],
+    ] as const) {
+      it(`${label} is one clear line on stderr and exit code ${code}, never a stack trace`, async () => {
+        const res = await runCli([...args], env);
         assert.equal(res.code, code, `${args.join(' ')}: ${res.stderr}`);
         assert.match(res.stderr, message);
         assert.doesNotMatch(res.stderr, NO_STACK);
-      }
-    });
+      });
+    }
 
     it('export streams CSV to stdout with the GET users filters', async () => {
       const res = await runCli(['export', '--org', 'demo', '--format', 'csv', '--status', 'deactivated', '--billing-group', '1234'], env);

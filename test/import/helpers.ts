@@ -3,8 +3,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Connection } from '../../src/db/connect.js';
+import type { UserRow } from '../../src/db/tables.js';
 import { importUsers, type ImportCounts, type Rejection } from '../../src/import/import.service.js';
 import { openImportSource, type ImportFormat } from '../../src/import/import.source.js';
+import { userToRow, type StoredUser } from '../../src/users/user.mapper.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'roster-import-'));
 let n = 0;
@@ -60,3 +62,21 @@ export function runCli(args: string[], env: Record<string, string>): Promise<{ c
 
 /** The CSV header with every column, in the user object's order. */
 export const ALL_COLUMNS = 'user_id,username,name,email,phone,call_detail_level,restrict_recording_download,status,last_login_date,last_updated_date,deactivation_date,roles,billing_groups,group_owners';
+
+/** A user row as the database would hold it, with internal id `pk`, for the tests of what decides without a database. */
+export function storedUserRow(orgId: number, pk: number, user: Partial<StoredUser> & Pick<StoredUser, 'user_id' | 'username'>, version = 1): UserRow {
+  const stored: StoredUser = {
+    name: user.username,
+    email: '',
+    phone: '',
+    call_detail_level: 'full',
+    restrict_recording_download: false,
+    status: 'activated',
+    last_login_date: null,
+    last_updated_date: '2020-01-01T00:00:00.0000000',
+    roles: ['reporting'],
+    access: { billing_groups: [], group_owners: [] },
+    ...user,
+  };
+  return { ...userToRow(orgId, stored, version), id: pk } as UserRow;
+}

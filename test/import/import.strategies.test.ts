@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
-import { ImportBatchError } from '../../src/import/import.service.js';
-import { ImportFileError } from '../../src/import/import.source.js';
+import { ImportBatchError, ImportFileError } from '../../src/import/import.errors.js';
 import { createKeyService } from '../../src/auth/key.service.js';
 import { createOrgService } from '../../src/orgs/org.service.js';
 import { bearer, buildTestApp, type TestApp } from '../support/app.js';
@@ -40,6 +39,20 @@ function people(count: number, prefix: string, ids: { bg: number; g: number }): 
   }));
 }
 
+const goodLine = (n: number) => JSON.stringify({ username: `g${n}`, name: `Good ${n}`, call_detail_level: 'full', roles: ['reporting'] });
+/** An NDJSON file's lines: good users, and bad rows on lines 2 (a bad level), 5 (not JSON), 8 (names g1 again) and 9 (no roles). */
+const MIXED_LINES = [
+  goodLine(1),
+  JSON.stringify({ username: 'b2', name: 'Bad', call_detail_level: 'everything', roles: ['reporting'] }),
+  goodLine(3),
+  goodLine(4),
+  '{"username": "b5",',
+  goodLine(6),
+  goodLine(7),
+  JSON.stringify({ username: 'G1', name: 'Same as line 1', call_detail_level: 'full', roles: ['reporting'] }),
+  JSON.stringify({ username: 'b9', name: 'No roles', call_detail_level: 'full' }),
+  goodLine(10),
+];
 const ndjson = (rows: readonly object[]) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
 const usernames = (rows: readonly { username: string }[]) => rows.map((r) => r.username).sort();
 
@@ -61,7 +74,7 @@ for (const dialect of DIALECTS) {
     const list = async (key: string, query = '') => {
       const res = await t.app.inject({ url: `/api/v1/users?pagesize=10000${query}`, headers: bearer(key) });
       assert.equal(res.statusCode, 200, res.body);
-      const body = res.json<{ paging: { total: number }; results: { username: string; name: string }[] }>();
+      const body = res.json() as { paging: { total: number }; results: { username: string; name: string }[] };
       return { total: body.paging.total, usernames: body.results.map((u) => u.username) };
     };
     const total = async (key: string, query = '') => (await list(key, query)).total;
@@ -388,23 +401,10 @@ for (const dialect of DIALECTS) {
       await assertIntact(orgId, schemaBefore);
     });
 
-    it('a first load with bad rows lands the good ones and rejects the bad ones by line; a file of only bad rows changes nothing', async () => {
+    it('a first load with bad rows lands the good ones and rejects the bad ones by line', async () => {
       const { orgId, key } = await freshOrg();
       const schemaBefore = dialect === 'sqlite' ? await schema() : [];
-      const good = (n: number) => JSON.stringify({ username: `g${n}`, name: `Good ${n}`, call_detail_level: 'full', roles: ['reporting'] });
-      const lines = [
-        good(1),
-        JSON.stringify({ username: 'b2', name: 'Bad', call_detail_level: 'everything', roles: ['reporting'] }),
-        good(3),
-        good(4),
-        '{"username": "b5",',
-        good(6),
-        good(7),
-        JSON.stringify({ username: 'G1', name: 'Same as line 1', call_detail_level: 'full', roles: ['reporting'] }),
-        JSON.stringify({ username: 'b9', name: 'No roles', call_detail_level: 'full' }),
-        good(10),
-      ];
-      const run = await importFile(t.conn, orgId, tempFile('mixed.ndjson', `${lines.join('\n')}\n`), { batchSize: 3 });
+      const run = await importFile(t.conn, orgId, tempFile('mixed.ndjson', `${MIXED_LINES.join('\n')}\n`), { batchSize: 3 });
       assert.deepEqual(run.counts, { imported: 6, updated: 0, unchanged: 0, rejected: 4 });
       assert.deepEqual(run.rejections.map((r) => r.line), [2, 5, 8, 9]);
       assert.equal(run.messages[0], 'line 2, call_detail_level: "everything" is not a call detail level; use one of "full", "no_caller", "no_call"');
@@ -413,7 +413,7 @@ for (const dialect of DIALECTS) {
         'line 8, username: names the same user as line 1 of this file; a file may name each user once',
         'line 9, roles: is required for a new user (no user of this organization has this user_id or username)',
       ]);
-      assert.deepEqual(run.rejections.map((r) => r.raw), [lines[1], lines[4], lines[7], lines[8]]);
+      assert.deepEqual(run.rejections.map((r) => r.raw), [MIXED_LINES[1], MIXED_LINES[4], MIXED_LINES[7], MIXED_LINES[8]]);
       assert.deepEqual(await list(key), { total: 6, usernames: ['g1', 'g10', 'g3', 'g4', 'g6', 'g7'] });
       assert.equal(await total(key, '&status=awaiting_approval'), 6);
       assert.deepEqual(await list(key, '&name=good%201'), { total: 2, usernames: ['g1', 'g10'] });
@@ -421,10 +421,13 @@ for (const dialect of DIALECTS) {
         assert.deepEqual(await schema(), schemaBefore);
         await assertSearchIndexSound();
       }
+    });
 
+    it('a first load of only bad rows changes nothing', async () => {
       const empty = await freshOrg();
+      const schemaBefore = dialect === 'sqlite' ? await schema() : [];
       const version = await writeVersionOf(t, empty.orgId);
-      const bad = await importFile(t.conn, empty.orgId, tempFile('allbad.ndjson', `${lines[1]}\n${lines[8]}\n{}\n`), { batchSize: 1 });
+      const bad = await importFile(t.conn, empty.orgId, tempFile('allbad.ndjson', `${MIXED_LINES[1]}\n${MIXED_LINES[8]}\n{}\n`), { batchSize: 1 });
       assert.deepEqual(bad.counts, { imported: 0, updated: 0, unchanged: 0, rejected: 3 });
       assert.deepEqual(bad.rejections.map((r) => r.line), [1, 2, 3]);
       assert.deepEqual(await stored(empty.orgId), []);

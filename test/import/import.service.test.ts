@@ -8,6 +8,8 @@ import { DIALECTS } from '../support/databases.js';
 import { ALL_COLUMNS, importFile, tempFile } from './helpers.js';
 
 const ALICE_ID = '0b6f4a8e-1d2c-4e5f-8a9b-0c1d2e3f4a5b';
+/** A user object as the API returns it (give each test its own user_id: they are unique across organizations). */
+const API_USER = { username: 'nd', name: 'N D', email: '', phone: '', call_detail_level: 'full', restrict_recording_download: false, status: 'activated', last_login_date: null, last_updated_date: '2020-02-02T02:02:02.2', roles: ['reporting'], access: { billing_groups: [], group_owners: [] } };
 
 for (const dialect of DIALECTS) {
   describe(`roster import: rows, rules and idempotence (${dialect})`, () => {
@@ -31,6 +33,13 @@ for (const dialect of DIALECTS) {
       return res;
     };
     const getUser = async (ref: string) => (await t.app.inject({ url: `/api/v1/users/${encodeURIComponent(ref)}`, headers: bearer(key) })).json();
+    /** Two users naming billing groups base+1, base+2 and group base+101 (none exist yet), and billing group 1234 (the demo organization's). */
+    const accessFile = (base: number) =>
+      tempFile('access.ndjson', [
+        JSON.stringify({ username: 'acc1', name: 'A', call_detail_level: 'full', roles: ['reporting'], access: { billing_groups: [String(base + 1), String(base + 2)], group_owners: [String(base + 101)] } }),
+        JSON.stringify({ username: 'acc2', name: 'B', call_detail_level: 'full', roles: ['reporting'], access: { billing_groups: ['1234'], group_owners: [] } }),
+        '',
+      ].join('\n'));
 
     it('imports CSV keeping user_id, status, every date with its 7 fraction digits, and the field values', async () => {
       await freshOrg();
@@ -112,14 +121,20 @@ for (const dialect of DIALECTS) {
       assert.equal((await getUser('李雷')).call_detail_level, 'no_call');
     });
 
-    it('an empty file and a header-only file import nothing, without error', async () => {
-      await freshOrg();
-      for (const [name, content] of [['empty.csv', ''], ['header.csv', `${ALL_COLUMNS}\r\n`], ['empty.ndjson', ''], ['blank.ndjson', '\n\n'], ['empty.json', '[]']] as const) {
+    for (const [label, name, content] of [
+      ['an empty CSV file', 'empty.csv', ''],
+      ['a CSV file of only its header', 'header.csv', `${ALL_COLUMNS}\r\n`],
+      ['an empty NDJSON file', 'empty.ndjson', ''],
+      ['an NDJSON file of blank lines', 'blank.ndjson', '\n\n'],
+      ['an empty JSON array', 'empty.json', '[]'],
+    ] as const) {
+      it(`${label} imports nothing, without error`, async () => {
+        await freshOrg();
         const run = await importFile(t.conn, orgId, tempFile(name, content));
-        assert.deepEqual(run.counts, { imported: 0, updated: 0, unchanged: 0, rejected: 0 }, name);
-      }
-      assert.equal((await getUsers()).json().paging.total, 0);
-    });
+        assert.deepEqual(run.counts, { imported: 0, updated: 0, unchanged: 0, rejected: 0 });
+        assert.equal((await getUsers()).json().paging.total, 0);
+      });
+    }
 
     it('rejects each bad row with its line, field and reason; the good rows still land', async () => {
       await freshOrg();
@@ -154,7 +169,7 @@ for (const dialect of DIALECTS) {
       assert.deepEqual((await getUsers()).json().results.map((u: { username: string }) => u.username), ['good1', 'good2']);
     });
 
-    it('rejects a username used twice in one file (ignoring case), in the same or a later batch', async () => {
+    it('rejects a row naming a user that an earlier batch of the file named (by username, ignoring case)', async () => {
       await freshOrg();
       const rows = ['username,name,call_detail_level,roles', 'dup,One,full,reporting', 'other,Other,full,reporting', 'DUP,Two,full,reporting', 'Other,Again,full,reporting'];
       const run = await importFile(t.conn, orgId, tempFile('dup.csv', `${rows.join('\n')}\n`), { batchSize: 2 });
@@ -163,51 +178,59 @@ for (const dialect of DIALECTS) {
         'line 4, username: names the same user as line 2 of this file; a file may name each user once',
         'line 5, username: names the same user as line 3 of this file; a file may name each user once',
       ]);
+    });
+
+    it('rejects a username used twice in one batch, ignoring case, and keeps the first', async () => {
+      await freshOrg();
       const inOneBatch = await importFile(t.conn, orgId, tempFile('dup2.csv', 'username,name,call_detail_level,roles\nnew1,A,full,reporting\nNEW1,B,full,reporting\n'));
       assert.deepEqual(inOneBatch.messages, ['line 3, username: "NEW1" appears again in this file (first on line 2); usernames are unique, ignoring case']);
       assert.equal((await getUser('new1')).name, 'A');
     });
 
-    it('rejects a username another user already has, and a user_id of another organization', async () => {
+    it('rejects a username another user of the organization already has', async () => {
       await freshOrg();
       await importFile(t.conn, orgId, tempFile('x.csv', `user_id,username,name,call_detail_level,roles\n${ALICE_ID.replace('0b6f', '1b6f')},taken,T,full,reporting\n`));
-      const run = await importFile(
-        t.conn,
-        orgId,
-        tempFile('y.csv', `user_id,username,name,call_detail_level,roles\n${ALICE_ID.replace('0b6f', '2b6f')},TAKEN,T,full,reporting\n627b4c86-1ff1-4ca7-8827-95c214666636,rsmith2,R,full,reporting\n`),
-      );
+      const run = await importFile(t.conn, orgId, tempFile('y.csv', `user_id,username,name,call_detail_level,roles\n${ALICE_ID.replace('0b6f', '2b6f')},TAKEN,T,full,reporting\n`));
+      assert.deepEqual(run.messages, [`line 2, username: "TAKEN" is already taken by user ${ALICE_ID.replace('0b6f', '1b6f')}; usernames are unique, ignoring case`]);
+    });
+
+    it('rejects the user_id of a user in another organization', async () => {
+      await freshOrg();
+      const run = await importFile(t.conn, orgId, tempFile('z.csv', 'user_id,username,name,call_detail_level,roles\n627b4c86-1ff1-4ca7-8827-95c214666636,rsmith2,R,full,reporting\n'));
       assert.deepEqual(run.messages, [
-        `line 2, username: "TAKEN" is already taken by user ${ALICE_ID.replace('0b6f', '1b6f')}; usernames are unique, ignoring case`,
-        'line 3, user_id: 627b4c86-1ff1-4ca7-8827-95c214666636 is the user_id of a user in another organization; user_ids are unique across Roster',
+        'line 2, user_id: 627b4c86-1ff1-4ca7-8827-95c214666636 is the user_id of a user in another organization; user_ids are unique across Roster',
       ]);
     });
 
-    it('--strict writes nothing when any row is bad, and everything when all are good', async () => {
+    it('--strict writes nothing when any row is bad', async () => {
       await freshOrg();
       const bad = tempFile('strict.csv', 'username,name,call_detail_level,roles\nok1,A,full,reporting\nok2,B,full,reporting\nno,C,full,\n');
       const run = await importFile(t.conn, orgId, bad, { strict: true, batchSize: 1 });
       assert.equal(run.counts.rejected, 1);
       assert.equal((await getUsers()).json().paging.total, 0);
+    });
+
+    it('--strict writes every row when all are good', async () => {
+      await freshOrg();
       const good = await importFile(t.conn, orgId, tempFile('strict-ok.csv', 'username,name,call_detail_level,roles\nok1,A,full,reporting\nok2,B,full,reporting\n'), { strict: true, batchSize: 1 });
       assert.deepEqual(good.counts, { imported: 2, updated: 0, unchanged: 0, rejected: 0 });
       assert.equal((await getUsers()).json().paging.total, 2);
     });
 
-    it('billing groups and groups must exist unless --create-missing creates them, keeping their ids', async () => {
+    it('rejects billing groups and groups the organization lacks, without --create-missing', async () => {
       await freshOrg();
-      const file = tempFile('access.ndjson', [
-        JSON.stringify({ username: 'acc1', name: 'A', call_detail_level: 'full', roles: ['reporting'], access: { billing_groups: ['880001', '880002'], group_owners: ['880101'] } }),
-        JSON.stringify({ username: 'acc2', name: 'B', call_detail_level: 'full', roles: ['reporting'], access: { billing_groups: ['1234'], group_owners: [] } }),
-        '',
-      ].join('\n'));
-      const without = await importFile(t.conn, orgId, file);
+      const without = await importFile(t.conn, orgId, accessFile(880_000));
       assert.deepEqual(without.messages, [
         'line 1, access.billing_groups: billing group 880001 does not exist in this organization; create it first, or import with --create-missing',
         'line 1, access.billing_groups: billing group 880002 does not exist in this organization; create it first, or import with --create-missing',
         'line 1, access.group_owners: group 880101 does not exist in this organization; create it first, or import with --create-missing',
         'line 2, access.billing_groups: billing group 1234 does not exist in this organization; create it first, or import with --create-missing',
       ]);
-      const withCreate = await importFile(t.conn, orgId, file, { createMissing: true });
+    });
+
+    it('--create-missing creates the billing groups and groups a file names, keeping their ids, but not ids of another organization', async () => {
+      await freshOrg();
+      const withCreate = await importFile(t.conn, orgId, accessFile(880_000), { createMissing: true });
       assert.deepEqual(withCreate.counts, { imported: 1, updated: 0, unchanged: 0, rejected: 1 });
       assert.deepEqual(withCreate.messages, ['line 2, access.billing_groups: billing group 1234 belongs to another organization, so it cannot be created here']);
       const user = await getUser('acc1');
@@ -221,13 +244,19 @@ for (const dialect of DIALECTS) {
       assert.equal(group.billing_group_id, holder.id);
       const filtered = await getUsers('&billing_group=880002');
       assert.deepEqual(filtered.json().results.map((u: { username: string }) => u.username), ['acc1']);
+    });
+
+    it('--create-missing with a file imported before changes nothing: the ids it created are the organization\'s', async () => {
+      await freshOrg();
+      const file = accessFile(881_000);
+      await importFile(t.conn, orgId, file, { createMissing: true });
       const again = await importFile(t.conn, orgId, file, { createMissing: true });
       assert.deepEqual(again.counts, { imported: 0, updated: 0, unchanged: 1, rejected: 1 });
     });
 
-    it('imports NDJSON and a JSON array of user objects as the API returns them, and names bad JSON by line', async () => {
+    it('imports NDJSON user objects as the API returns them, and names bad JSON by line', async () => {
       await freshOrg();
-      const user = { user_id: ALICE_ID.replace('0b6f', '3b6f'), username: 'nd', name: 'N D', email: '', phone: '', call_detail_level: 'full', restrict_recording_download: false, status: 'activated', last_login_date: null, last_updated_date: '2020-02-02T02:02:02.2', roles: ['reporting'], access: { billing_groups: [], group_owners: [] } };
+      const user = { user_id: ALICE_ID.replace('0b6f', '3b6f'), ...API_USER };
       const nd = await importFile(t.conn, orgId, tempFile('u.ndjson', `${JSON.stringify(user)}\r\n{"username": "x",\n{"username":"y","nope":1,"roles":"reporting","access":{"billing_groups":[1,"a"]}}\n[1]\n`));
       assert.deepEqual(nd.counts, { imported: 1, updated: 0, unchanged: 0, rejected: 3 });
       assert.match(nd.messages[0]!, /^line 2, \(line\): is not valid JSON \(.*\); each line must be one user object$/);
@@ -238,6 +267,12 @@ for (const dialect of DIALECTS) {
         'line 4, (row): must be one user object {"username": ...}, not a list',
       ]);
       assert.equal(JSON.stringify(await getUser('nd')), JSON.stringify(user));
+    });
+
+    it('imports a JSON array of user objects, naming each element by the line it starts on', async () => {
+      await freshOrg();
+      const user = { user_id: ALICE_ID.replace('0b6f', '4b6f'), ...API_USER };
+      await importFile(t.conn, orgId, tempFile('before.ndjson', `${JSON.stringify(user)}\n`));
       const arr = await importFile(t.conn, orgId, tempFile('u.json', `[\n  ${JSON.stringify({ ...user, name: 'Changed' })},\n  {"username": "arr2", "name": "A \\"quoted\\" ]}", "call_detail_level": "full",\n   "roles": ["ordering"]},\n  {"username": "arr3"}\n]\n`));
       assert.deepEqual(arr.counts, { imported: 1, updated: 1, unchanged: 0, rejected: 1 });
       assert.deepEqual(arr.messages, [
@@ -249,10 +284,15 @@ for (const dialect of DIALECTS) {
       assert.equal((await getUser('nd')).name, 'Changed');
     });
 
-    it('a deactivation_date needs a deactivated status; a deactivated user without one is dated at last_updated_date', async () => {
+    it('rejects a deactivation_date for a user whose status is not deactivated', async () => {
       await freshOrg();
-      const run = await importFile(t.conn, orgId, tempFile('d.csv', 'username,name,call_detail_level,roles,status,last_updated_date,deactivation_date\nd1,D,full,reporting,activated,,2020-01-01T00:00:00\nd2,D,full,reporting,deactivated,2021-05-05T05:05:05.5,\n'));
+      const run = await importFile(t.conn, orgId, tempFile('d1.csv', 'username,name,call_detail_level,roles,status,last_updated_date,deactivation_date\nd1,D,full,reporting,activated,,2020-01-01T00:00:00\n'));
       assert.deepEqual(run.messages, ['line 2, deactivation_date: is only kept for a deactivated user, and this user\'s status is "activated"; leave it empty']);
+    });
+
+    it('dates a deactivated user without a deactivation_date at its last_updated_date', async () => {
+      await freshOrg();
+      await importFile(t.conn, orgId, tempFile('d2.csv', 'username,name,call_detail_level,roles,status,last_updated_date,deactivation_date\nd2,D,full,reporting,deactivated,2021-05-05T05:05:05.5,\n'));
       assert.equal((await getUser('d2')).deactivation_date, '2021-05-05T05:05:05.5');
     });
 

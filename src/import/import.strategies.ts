@@ -1,0 +1,105 @@
+/**
+ * The ways an import commits. Batch by batch: each batch commits on its own,
+ * so an interrupted import keeps what it wrote and re-running it finishes the
+ * job. The whole file at once: --strict (nothing unless every row is good), and
+ * a first load into an organization with no users on SQLite, which sets the
+ * user tables' secondary indexes and insert triggers aside and rebuilds them at
+ * its end. A file that turns out malformed part-way keeps the rows before the
+ * problem, except under --strict.
+ */
+import type { Db } from '../db/tables.js';
+import { createOrgService } from '../orgs/org.service.js';
+import { ImportBatchError, ImportFileError } from './import.errors.js';
+import { organizationIsEmpty } from './import.repository.js';
+import type { CheckedRow } from './import.rows.js';
+import type { ImportCounts, ImportRun } from './import.run.js';
+import { restoreIndexes, setIndexesAside } from './import.tuning.js';
+
+const BATCH = 2000;
+const ROLLBACK = Symbol('rollback');
+
+/** One transaction per batch; a batch that changes nothing is rolled back, so even write_version stays as it was. */
+export async function commitEachBatch(db: Db, rows: AsyncIterable<CheckedRow>, run: ImportRun): Promise<ImportCounts> {
+  for await (const batch of batches(rows, run.options.batchSize ?? BATCH)) {
+    try {
+      await db.transaction().execute(async (trx) => {
+        if (!(await run.processBatch(trx, batch))) throw ROLLBACK;
+      });
+    } catch (error) {
+      if (error !== ROLLBACK) throw new ImportBatchError(batch[0]?.line ?? 0, error, `the rows before line ${batch[0]?.line ?? 0} were imported`);
+    }
+    run.commit();
+  }
+  return run.counts;
+}
+
+/**
+ * One transaction for the whole file: rolled back under --strict when a row was
+ * rejected, and whenever nothing changed. `firstLoad` (SQLite, the organization
+ * had no users): the indexes and insert triggers are set aside while the rows
+ * go in, and a file malformed part-way keeps the rows read before the problem.
+ */
+export async function commitWholeFile(db: Db, rows: AsyncIterable<CheckedRow>, run: ImportRun, firstLoad: boolean): Promise<ImportCounts> {
+  const { orgId, strict } = run.options;
+  let fileError: ImportFileError | null = null;
+  let line = 0;
+  try {
+    await db.transaction().execute(async (trx) => {
+      // Take the write lock before looking: no other writer can add users to the organization while this runs.
+      await createOrgService(db).bumpWriteVersion(trx, orgId);
+      const aside = firstLoad && (await organizationIsEmpty(trx, orgId)) ? await setIndexesAside(trx) : null;
+      try {
+        for await (const batch of batches(rows, run.options.batchSize ?? BATCH)) {
+          line = batch[0]?.line ?? line;
+          await run.processBatch(trx, batch);
+          run.commit();
+        }
+      } catch (error) {
+        if (strict || !(error instanceof ImportFileError)) throw error;
+        fileError = error;
+      }
+      if ((strict && run.counts.rejected > 0) || !run.changedAny) throw ROLLBACK;
+      if (aside) await restoreIndexes(trx, orgId, aside);
+    });
+  } catch (error) {
+    if (error === ROLLBACK) {
+      if (fileError) throw fileError;
+      return run.counts;
+    }
+    if (error instanceof ImportFileError || strict) throw error;
+    throw new ImportBatchError(line, error, 'nothing was imported: a first load into an organization with no users is one transaction');
+  }
+  if (fileError) throw fileError;
+  return run.counts;
+}
+
+/**
+ * The rows in batches, reading one batch ahead: while a batch waits on
+ * PostgreSQL, the next is parsed and checked (the two processes run on
+ * separate cores). With SQLite every query runs on this thread, so nothing
+ * overlaps, and reading ahead costs only one batch of memory.
+ */
+async function* batches<T>(items: AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
+  const source = chunked(items, size);
+  let next = source.next();
+  for (;;) {
+    const current = await next;
+    if (current.done) return;
+    next = source.next();
+    // A failure reading ahead surfaces when that batch is awaited; until then it must not count as unhandled.
+    next.catch(() => {});
+    yield current.value;
+  }
+}
+
+async function* chunked<T>(items: AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
+  let batch: T[] = [];
+  for await (const item of items) {
+    batch.push(item);
+    if (batch.length >= size) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
+}
