@@ -33,7 +33,7 @@ export function registerImportCommand(program: Command): void {
 }
 
 /** `roster import --org <name> <file>`: prints each rejected row (stderr) and a one-line summary (stdout). Exit 1 when a row was rejected, 2 when the file cannot be read. */
-export async function importCommand(config: Config, file: string, opts: ImportCommandOptions): Promise<void> {
+async function importCommand(config: Config, file: string, opts: ImportCommandOptions): Promise<void> {
   const started = performance.now();
   const progress = process.stderr.isTTY ? new Progress() : null;
   await withDatabase(config, async (conn) => {
@@ -74,7 +74,7 @@ export async function importCommand(config: Config, file: string, opts: ImportCo
 }
 
 /** One line per problem: `line 12, email: "x" is not an email address ...`. */
-export function describeRejection(r: Rejection): string {
+function describeRejection(r: Rejection): string {
   return r.problems.map((p) => `line ${r.line}, ${p.field}: ${p.reason}\n`).join('');
 }
 

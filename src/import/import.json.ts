@@ -48,7 +48,7 @@ export async function* jsonArrayRows(input: NodeJS.ReadableStream, path: string)
   };
   let firstChunk = true;
   for await (const chunk of input) {
-    let s = decoder.write(chunk as Buffer);
+    let s = decoder.write(chunk);
     if (firstChunk) {
       s = s.replace(/^\uFEFF/, '');
       firstChunk = false;

@@ -92,7 +92,7 @@ export function checkJsonUser(value: unknown): { input: UserInput; problems: Fie
       if (typeof v === 'boolean') input.restrict_recording_download = v;
       else problems.push({ field: key, reason: `must be true or false, not ${kind(v)}` });
     } else if (key === 'roles') {
-      if (Array.isArray(v) && v.every((r) => typeof r === 'string')) acceptField(input, problems, 'roles', v as string[]);
+      if (Array.isArray(v) && v.every((r) => typeof r === 'string')) acceptField(input, problems, 'roles', v);
       else problems.push({ field: key, reason: 'must be a list of role names like ["reporting"]' });
     } else if (key === 'access') {
       if (v === null || typeof v !== 'object' || Array.isArray(v)) {

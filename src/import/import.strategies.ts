@@ -16,7 +16,8 @@ import type { ImportCounts, ImportRun } from './import.run.js';
 import { restoreIndexes, setIndexesAside } from './import.tuning.js';
 
 const BATCH = 2000;
-const ROLLBACK = Symbol('rollback');
+/** Thrown inside a transaction to roll it back on purpose; never leaves this module. */
+const ROLLBACK = new Error('rollback');
 
 /** One transaction per batch; a batch that changes nothing is rolled back, so even write_version stays as it was. */
 export async function commitEachBatch(db: Db, rows: AsyncIterable<CheckedRow>, run: ImportRun): Promise<ImportCounts> {
@@ -41,7 +42,8 @@ export async function commitEachBatch(db: Db, rows: AsyncIterable<CheckedRow>, r
  */
 export async function commitWholeFile(db: Db, rows: AsyncIterable<CheckedRow>, run: ImportRun, firstLoad: boolean): Promise<ImportCounts> {
   const { orgId, strict } = run.options;
-  let fileError: ImportFileError | null = null;
+  // Set inside the transaction's callback, so TypeScript must not narrow it to null here.
+  let fileError = null as ImportFileError | null;
   let line = 0;
   try {
     await db.transaction().execute(async (trx) => {

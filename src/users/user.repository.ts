@@ -37,7 +37,7 @@ export async function insertUser(trx: Transaction<Database>, row: NewUserRow): P
 }
 
 /** Rewrites the join rows that mirror a user's access lists. */
-export async function writeAccessRows(trx: Transaction<Database>, orgId: number, userPk: number, billingGroups: string, groupOwners: string): Promise<void> {
+async function writeAccessRows(trx: Transaction<Database>, orgId: number, userPk: number, billingGroups: string, groupOwners: string): Promise<void> {
   await trx.deleteFrom('user_billing_groups').where('user_pk', '=', userPk).execute();
   await trx.deleteFrom('user_group_owners').where('user_pk', '=', userPk).execute();
   const bg = splitIds(billingGroups);

@@ -74,7 +74,7 @@ for (const dialect of DIALECTS) {
     const list = async (key: string, query = '') => {
       const res = await t.app.inject({ url: `/api/v1/users?pagesize=10000${query}`, headers: bearer(key) });
       assert.equal(res.statusCode, 200, res.body);
-      const body = res.json() as { paging: { total: number }; results: { username: string; name: string }[] };
+      const body = res.json<{ paging: { total: number }; results: { username: string; name: string }[] }>();
       return { total: body.paging.total, usernames: body.results.map((u) => u.username) };
     };
     const total = async (key: string, query = '') => (await list(key, query)).total;
