@@ -34,13 +34,20 @@ const get = (path: string): BenchRequest => ({ method: 'GET', path });
 const enc = encodeURIComponent;
 
 /** Builds the cases for an organization `orgId` holding the data set `big` (the peer has no API key: it serves the table). */
-export function buildCases(big: DatasetOptions, orgId: number, apiRoot: string, options: { rotation: number; terms: number; coldTerms: number }): BenchCase[] {
+export function buildCases(
+  big: DatasetOptions,
+  orgId: number,
+  apiRoot: string,
+  options: { rotation: number; terms: number; coldTerms: number },
+): BenchCase[] {
   const users = `${apiRoot}/users`;
   const org = `where.or=(orgId.eq=${orgId})`; // Platformatic reads `where.orgId…` as `where.or…`: this is its one-condition form
   const peerPage = (where: string, limit: number, offset = 0) =>
     get(`/users?${org}${where}&orderby.usernameFold=asc&limit=${limit}&offset=${offset}&totalCount=true`);
   const step = Math.max(1, Math.floor(big.count / options.rotation));
-  const sample = Array.from({ length: Math.min(options.rotation, big.count) }, (_, i) => userAt((i * step + 7) % big.count, big));
+  const sample = Array.from({ length: Math.min(options.rotation, big.count) }, (_, i) =>
+    userAt((i * step + 7) % big.count, big),
+  );
   const terms = usernameSearchTerms(options.terms, big);
   const deepPage = Math.min(20000, Math.max(2, Math.floor(big.count / 50)));
 
@@ -61,9 +68,18 @@ export function buildCases(big: DatasetOptions, orgId: number, apiRoot: string, 
       mixed.push(patches[i % sample.length]!);
       // Platformatic's update of one row by primary key (users are loaded with ids 1..count in index order): its PUT
       // takes the whole row, so the peer gets the stored row with the same phone change.
-      const row = { ...userToRow(orgId, u, 1), phone: (JSON.parse(patches[i % sample.length]!.body!) as { phone: string }).phone };
-      const camel = Object.fromEntries(Object.entries(row).map(([k, v]) => [k.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase()), v]));
-      peerMixed.push({ method: 'PUT', path: `/users/${((i % sample.length) * step + 7) % big.count + 1}`, body: JSON.stringify(camel) });
+      const row = {
+        ...userToRow(orgId, u, 1),
+        phone: (JSON.parse(patches[i % sample.length]!.body!) as { phone: string }).phone,
+      };
+      const camel = Object.fromEntries(
+        Object.entries(row).map(([k, v]) => [k.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase()), v]),
+      );
+      peerMixed.push({
+        method: 'PUT',
+        path: `/users/${(((i % sample.length) * step + 7) % big.count) + 1}`,
+        body: JSON.stringify(camel),
+      });
     } else if (i % 2 === 0) {
       mixed.push(q1);
       peerMixed.push(peerPage('', 25));
@@ -96,7 +112,13 @@ export function buildCases(big: DatasetOptions, orgId: number, apiRoot: string, 
       peer: terms.map((t) => peerPage(`&where.usernameFold.like=${enc(`%${t}%`)}`, 25)),
       ceiling: true,
     },
-    { id: 'Q5', title: 'name substring of two characters (name=an, pagesize=25)', roster: [get(`${users}?name=an&pagesize=25`)], peer: [peerPage(`&where.nameFold.like=${enc('%an%')}`, 25)], ceiling: true },
+    {
+      id: 'Q5',
+      title: 'name substring of two characters (name=an, pagesize=25)',
+      roster: [get(`${users}?name=an&pagesize=25`)],
+      peer: [peerPage(`&where.nameFold.like=${enc('%an%')}`, 25)],
+      ceiling: true,
+    },
     {
       id: 'Q6',
       title: 'status + role exact filters (pagesize=25)',
@@ -111,7 +133,15 @@ export function buildCases(big: DatasetOptions, orgId: number, apiRoot: string, 
       peer: [peerPage('', 25, (deepPage - 1) * 25)],
       ceiling: true,
     },
-    { id: 'Q8', title: 'default page (10,000 users) with total, 10 connections', roster: [get(users)], peer: [peerPage('', 10000)], ceiling: true, watchMemory: true, connections: 10 },
+    {
+      id: 'Q8',
+      title: 'default page (10,000 users) with total, 10 connections',
+      roster: [get(users)],
+      peer: [peerPage('', 10000)],
+      ceiling: true,
+      watchMemory: true,
+      connections: 10,
+    },
     { id: 'Q9', title: 'mixed: 90% reads (Q1, Q2), 10% PATCH', roster: mixed, peer: peerMixed, ceiling: true },
     {
       id: 'Q4c',

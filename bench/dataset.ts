@@ -44,22 +44,165 @@ export interface DatasetGroup {
 }
 
 const FIRST = [
-  'James', 'Mary', 'Robert', 'Patricia', 'John', 'Jennifer', 'Michael', 'Linda', 'David', 'Elizabeth', 'William', 'Barbara',
-  'Richard', 'Susan', 'Joseph', 'Jessica', 'Thomas', 'Sarah', 'Charles', 'Karen', 'Daniel', 'Nancy', 'Matthew', 'Lisa',
-  'Anthony', 'Betty', 'Mark', 'Sandra', 'Steven', 'Ashley', 'Paul', 'Kimberly', 'Andrew', 'Emily', 'Joshua', 'Donna',
-  'Kevin', 'Michelle', 'Brian', 'Carol', 'George', 'Amanda', 'Ava', 'Émile', 'Zoë', 'José', 'Søren', 'Łukasz', 'Mei',
-  'Aarav', 'Chloé', 'Dmitri', 'Fatima', 'Hiroshi', 'Ingrid', 'Jamal', 'Kofi', 'Lucía', 'Mateo', 'Nadia', 'Oskar',
-  'Priya', 'Quinn', 'Renée', 'Siobhán', 'Tomás', 'Uma', 'Viktor', 'Wen', 'Ximena', 'Yusuf', 'Zainab', 'Björn', 'Ángel',
-  'Çağla', 'Đorđe', 'Øystein', 'Ðặng', 'Ивана', 'Алексей', 'Γιώργος', 'Ελένη', '美咲', '翔太', '지민', 'أحمد',
+  'James',
+  'Mary',
+  'Robert',
+  'Patricia',
+  'John',
+  'Jennifer',
+  'Michael',
+  'Linda',
+  'David',
+  'Elizabeth',
+  'William',
+  'Barbara',
+  'Richard',
+  'Susan',
+  'Joseph',
+  'Jessica',
+  'Thomas',
+  'Sarah',
+  'Charles',
+  'Karen',
+  'Daniel',
+  'Nancy',
+  'Matthew',
+  'Lisa',
+  'Anthony',
+  'Betty',
+  'Mark',
+  'Sandra',
+  'Steven',
+  'Ashley',
+  'Paul',
+  'Kimberly',
+  'Andrew',
+  'Emily',
+  'Joshua',
+  'Donna',
+  'Kevin',
+  'Michelle',
+  'Brian',
+  'Carol',
+  'George',
+  'Amanda',
+  'Ava',
+  'Émile',
+  'Zoë',
+  'José',
+  'Søren',
+  'Łukasz',
+  'Mei',
+  'Aarav',
+  'Chloé',
+  'Dmitri',
+  'Fatima',
+  'Hiroshi',
+  'Ingrid',
+  'Jamal',
+  'Kofi',
+  'Lucía',
+  'Mateo',
+  'Nadia',
+  'Oskar',
+  'Priya',
+  'Quinn',
+  'Renée',
+  'Siobhán',
+  'Tomás',
+  'Uma',
+  'Viktor',
+  'Wen',
+  'Ximena',
+  'Yusuf',
+  'Zainab',
+  'Björn',
+  'Ángel',
+  'Çağla',
+  'Đorđe',
+  'Øystein',
+  'Ðặng',
+  'Ивана',
+  'Алексей',
+  'Γιώργος',
+  'Ελένη',
+  '美咲',
+  '翔太',
+  '지민',
+  'أحمد',
 ] as const;
 
 const LAST = [
-  'Smith', 'Johnson', 'Williams', 'Brown', 'Jones', 'Miller', 'Davis', 'Wilson', 'Anderson', 'Taylor', 'Thomas', 'Moore',
-  'Jackson', 'Martin', 'Lee', 'Thompson', 'White', 'Harris', 'Clark', 'Lewis', 'Robinson', 'Walker', 'Young', 'Allen',
-  'King', 'Wright', 'Scott', 'Hill', 'Green', 'Adams', 'Baker', 'Nelson', 'Carter', 'Mitchell', 'Roberts', 'Turner',
-  'Müller', 'García', 'Nguyễn', 'O’Brien', 'Kowalski', 'Dubois', 'Johansson', 'Rossi', 'Tanaka', 'Okafor', 'Patel',
-  'Ivanova', 'Haddad', 'Larsen', 'Fernández', 'Chen', 'Novák', 'Andersen', 'Silva', 'Kim', 'Wójcik', 'Brennan', 'Costa',
-  'Ødegård', 'Şahin', 'Größe', 'Papadopoulos', 'Смирнов', 'Παπαδάκης', '佐藤', '김', 'Al-Farsi', 'D’Angelo', 'van der Berg',
+  'Smith',
+  'Johnson',
+  'Williams',
+  'Brown',
+  'Jones',
+  'Miller',
+  'Davis',
+  'Wilson',
+  'Anderson',
+  'Taylor',
+  'Thomas',
+  'Moore',
+  'Jackson',
+  'Martin',
+  'Lee',
+  'Thompson',
+  'White',
+  'Harris',
+  'Clark',
+  'Lewis',
+  'Robinson',
+  'Walker',
+  'Young',
+  'Allen',
+  'King',
+  'Wright',
+  'Scott',
+  'Hill',
+  'Green',
+  'Adams',
+  'Baker',
+  'Nelson',
+  'Carter',
+  'Mitchell',
+  'Roberts',
+  'Turner',
+  'Müller',
+  'García',
+  'Nguyễn',
+  'O’Brien',
+  'Kowalski',
+  'Dubois',
+  'Johansson',
+  'Rossi',
+  'Tanaka',
+  'Okafor',
+  'Patel',
+  'Ivanova',
+  'Haddad',
+  'Larsen',
+  'Fernández',
+  'Chen',
+  'Novák',
+  'Andersen',
+  'Silva',
+  'Kim',
+  'Wójcik',
+  'Brennan',
+  'Costa',
+  'Ødegård',
+  'Şahin',
+  'Größe',
+  'Papadopoulos',
+  'Смирнов',
+  'Παπαδάκης',
+  '佐藤',
+  '김',
+  'Al-Farsi',
+  'D’Angelo',
+  'van der Berg',
 ] as const;
 
 const DOMAINS = ['example.com', 'example.org', 'mail.example.net', 'corp.example.com', 'exemple.fr'] as const;
@@ -86,7 +229,6 @@ function mix(x: number): number {
   return x >>> 0;
 }
 
-
 const hex8 = (x: number) => (x >>> 0).toString(16).padStart(8, '0');
 
 /**
@@ -100,7 +242,8 @@ function uuidFor(seed: number, index: number, next: () => number): string {
   const b = Math.floor(next() * 0x100000000);
   const c = (s ^ mix(a ^ 0x85ebca6b)) >>> 0;
   const d = Math.floor(next() * 0x100000000);
-  const hb = hex8(b), hd = hex8(d);
+  const hb = hex8(b),
+    hd = hex8(d);
   const variant = '89ab'[b & 3]!;
   return `${hex8(a)}-${hb.slice(0, 4)}-4${hb.slice(4, 7)}-${variant}${hd.slice(0, 3)}-${hex8(c)}${hd.slice(3, 7)}`;
 }
@@ -119,7 +262,18 @@ const pick = <T>(next: () => number, list: readonly T[]): T => list[Math.floor(n
 export function datasetBillingGroups(options: Pick<DatasetOptions, 'idBase'> = {}): DatasetBillingGroup[] {
   const base = options.idBase ?? 100000;
   const out: DatasetBillingGroup[] = [{ id: base, name: 'Headquarters', status: 'active', parent_id: null, depth: 1 }];
-  const regions = ['North', 'South', 'East', 'West', 'Central', 'Pacific', 'Atlantic', 'Mountain', 'Île-de-France', 'Bayern'];
+  const regions = [
+    'North',
+    'South',
+    'East',
+    'West',
+    'Central',
+    'Pacific',
+    'Atlantic',
+    'Mountain',
+    'Île-de-France',
+    'Bayern',
+  ];
   regions.forEach((region, r) => {
     const id = base + 1 + r;
     out.push({ id, name: `${region} Region`, status: 'active', parent_id: base, depth: 2 });
@@ -127,7 +281,13 @@ export function datasetBillingGroups(options: Pick<DatasetOptions, 'idBase'> = {
   regions.forEach((region, r) => {
     for (let k = 0; k < 4; k++) {
       const id = base + 11 + r * 4 + k;
-      out.push({ id, name: `${region} ${['Sales', 'Support', 'Marketing', 'Partners'][k]}`, status: k === 3 && r % 3 === 0 ? 'inactive' : 'active', parent_id: base + 1 + r, depth: 3 });
+      out.push({
+        id,
+        name: `${region} ${['Sales', 'Support', 'Marketing', 'Partners'][k]}`,
+        status: k === 3 && r % 3 === 0 ? 'inactive' : 'active',
+        parent_id: base + 1 + r,
+        depth: 3,
+      });
     }
   });
   return out;
@@ -135,7 +295,9 @@ export function datasetBillingGroups(options: Pick<DatasetOptions, 'idBase'> = {
 
 /** The leaf billing group ids (where groups hang and most access lists point). */
 function datasetLeafBillingGroupIds(options: Pick<DatasetOptions, 'idBase'> = {}): number[] {
-  return datasetBillingGroups(options).filter((b) => b.depth === 3).map((b) => b.id);
+  return datasetBillingGroups(options)
+    .filter((b) => b.depth === 3)
+    .map((b) => b.id);
 }
 
 /** The data set's groups (advertisers): 200 of them on the leaf billing groups; ids from idBase + 100. */

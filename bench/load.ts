@@ -34,11 +34,34 @@ export interface LoadedOrg {
 }
 
 const USER_COLUMNS = [
-  'id', 'org_id', 'user_id', 'username', 'username_fold', 'name', 'name_fold', 'email', 'phone', 'call_detail_level',
-  'restrict_recording_download', 'status', 'last_login_date', 'last_updated_date', 'deactivation_date', 'roles', 'roles_mask',
-  'billing_groups', 'group_owners', 'version',
+  'id',
+  'org_id',
+  'user_id',
+  'username',
+  'username_fold',
+  'name',
+  'name_fold',
+  'email',
+  'phone',
+  'call_detail_level',
+  'restrict_recording_download',
+  'status',
+  'last_login_date',
+  'last_updated_date',
+  'deactivation_date',
+  'roles',
+  'roles_mask',
+  'billing_groups',
+  'group_owners',
+  'version',
 ] as const;
-const PG_TYPES: Record<string, string> = { id: 'int', org_id: 'int', restrict_recording_download: 'int', roles_mask: 'int', version: 'int' };
+const PG_TYPES: Record<string, string> = {
+  id: 'int',
+  org_id: 'int',
+  restrict_recording_download: 'int',
+  roles_mask: 'int',
+  version: 'int',
+};
 const SECONDARY_TABLES = ['users', 'user_billing_groups', 'user_group_owners'];
 
 type Row = NewUserRow & { id: number };
@@ -65,7 +88,11 @@ async function resetDatabase(target: DatabaseTarget): Promise<void> {
 }
 
 /** Creates and fills the database: organizations, their billing groups, groups, users and read/write keys. */
-export async function loadDatabase(target: DatabaseTarget, orgs: readonly OrgSpec[], log: (line: string) => void): Promise<LoadedOrg[]> {
+export async function loadDatabase(
+  target: DatabaseTarget,
+  orgs: readonly OrgSpec[],
+  log: (line: string) => void,
+): Promise<LoadedOrg[]> {
   await resetDatabase(target);
   const conn = connect(target);
   await migrateToLatest(conn);
@@ -84,7 +111,9 @@ export async function loadDatabase(target: DatabaseTarget, orgs: readonly OrgSpe
   const started = Date.now();
   if (target.dialect === 'sqlite') loadSqlite(target.file, loaded, log);
   else await loadPostgres(target.url, loaded, log);
-  log(`  loaded ${orgs.reduce((n, o) => n + o.count, 0).toLocaleString('en-US')} users in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  log(
+    `  loaded ${orgs.reduce((n, o) => n + o.count, 0).toLocaleString('en-US')} users in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
   const out: LoadedOrg[] = [];
   for (const { spec, orgId } of loaded) {
     out.push({
@@ -112,21 +141,27 @@ function loadSqlite(file: string, loaded: { spec: OrgSpec; orgId: number }[], lo
   db.pragma('synchronous = OFF');
   db.pragma('cache_size = -262144');
   const indexes = db
-    .prepare(`select name, sql from sqlite_master where type = 'index' and sql is not null and tbl_name in (${SECONDARY_TABLES.map(() => '?').join(',')})`)
+    .prepare(
+      `select name, sql from sqlite_master where type = 'index' and sql is not null and tbl_name in (${SECONDARY_TABLES.map(() => '?').join(',')})`,
+    )
     .all(...SECONDARY_TABLES) as { name: string; sql: string }[];
   // Unique indexes stay (they are what keeps the data set honest); the others are rebuilt in bulk.
   const dropped = indexes.filter((i) => !/^create unique/i.test(i.sql));
   for (const i of dropped) db.exec(`drop index ${i.name}`);
   for (const t of ['users_trgm_ai', 'users_trgm_ad', 'users_trgm_au']) db.exec(`drop trigger ${t}`);
 
-  const insertUser = db.prepare(`insert into users (${USER_COLUMNS.join(',')}) values (${USER_COLUMNS.map((c) => `@${c}`).join(',')})`);
+  const insertUser = db.prepare(
+    `insert into users (${USER_COLUMNS.join(',')}) values (${USER_COLUMNS.map((c) => `@${c}`).join(',')})`,
+  );
   const insertBg = db.prepare('insert into user_billing_groups (org_id, user_pk, billing_group_id) values (?, ?, ?)');
   const insertGo = db.prepare('insert into user_group_owners (org_id, user_pk, group_id) values (?, ?, ?)');
   const batch = db.transaction((rows: Row[]) => {
     for (const row of rows) {
       insertUser.run(row);
-      if (row.billing_groups !== '') for (const b of row.billing_groups.split(',')) insertBg.run(row.org_id, row.id, Number(b));
-      if (row.group_owners !== '') for (const g of row.group_owners.split(',')) insertGo.run(row.org_id, row.id, Number(g));
+      if (row.billing_groups !== '')
+        for (const b of row.billing_groups.split(',')) insertBg.run(row.org_id, row.id, Number(b));
+      if (row.group_owners !== '')
+        for (const g of row.group_owners.split(',')) insertGo.run(row.org_id, row.id, Number(g));
     }
   });
   let rows: Row[] = [];
@@ -153,7 +188,11 @@ function loadSqlite(file: string, loaded: { spec: OrgSpec; orgId: number }[], lo
   db.close();
 }
 
-async function loadPostgres(url: string, loaded: { spec: OrgSpec; orgId: number }[], log: (line: string) => void): Promise<void> {
+async function loadPostgres(
+  url: string,
+  loaded: { spec: OrgSpec; orgId: number }[],
+  log: (line: string) => void,
+): Promise<void> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   await client.query(`set maintenance_work_mem = '512MB'`);
@@ -173,13 +212,20 @@ async function loadPostgres(url: string, loaded: { spec: OrgSpec; orgId: number 
     const bg: [number[], number[], number[]] = [[], [], []];
     const go: [number[], number[], number[]] = [[], [], []];
     for (const r of rows) {
-      if (r.billing_groups !== '') for (const b of r.billing_groups.split(',')) pushRow(bg, [r.org_id, r.id, Number(b)]);
+      if (r.billing_groups !== '')
+        for (const b of r.billing_groups.split(',')) pushRow(bg, [r.org_id, r.id, Number(b)]);
       if (r.group_owners !== '') for (const g of r.group_owners.split(',')) pushRow(go, [r.org_id, r.id, Number(g)]);
     }
     await client.query('begin');
     await client.query(insertUsers, columns);
-    await client.query('insert into user_billing_groups (org_id, user_pk, billing_group_id) select * from unnest($1::int[], $2::int[], $3::int[])', bg);
-    await client.query('insert into user_group_owners (org_id, user_pk, group_id) select * from unnest($1::int[], $2::int[], $3::int[])', go);
+    await client.query(
+      'insert into user_billing_groups (org_id, user_pk, billing_group_id) select * from unnest($1::int[], $2::int[], $3::int[])',
+      bg,
+    );
+    await client.query(
+      'insert into user_group_owners (org_id, user_pk, group_id) select * from unnest($1::int[], $2::int[], $3::int[])',
+      go,
+    );
     await client.query('commit');
   };
   let rows: Row[] = [];

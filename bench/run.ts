@@ -80,7 +80,11 @@ function rosterCommand(): string[] {
   // Outside bench/: from there, imports would resolve to bench/node_modules (the peer's dependency versions).
   const out = join(ROOT, 'node_modules', '.cache', 'roster-bench-dist');
   log('compiling Roster (tsc -p tsconfig.build.json)…');
-  spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json', '--outDir', out], { cwd: ROOT, stdio: 'ignore' });
+  spawnSync(
+    process.execPath,
+    [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json', '--outDir', out],
+    { cwd: ROOT, stdio: 'ignore' },
+  );
   if (existsSync(join(out, 'main.js'))) return [join(out, 'main.js'), 'serve'];
   log('  (compilation produced nothing: running Roster through tsx)');
   return ['--import', 'tsx', 'src/main.ts', 'serve'];
@@ -145,7 +149,11 @@ async function waitForUrl(url: string, child: ChildProcess, what: string): Promi
 }
 
 function startChild(what: string, args: string[], env: Record<string, string>, cwd = ROOT): ChildProcess {
-  const child = spawn(process.execPath, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let tail = '';
   const keep = (chunk: Buffer) => {
     tail = (tail + chunk.toString()).slice(-4000);
@@ -248,7 +256,11 @@ async function measure(
 }
 
 /** Roster's answers to every distinct GET of the cases, for the ceiling to replay (and to compare across backends). */
-async function fetchBodies(cases: BenchCase[], headers: Record<string, string>, writeHeaders: Record<string, string>): Promise<Record<string, string>> {
+async function fetchBodies(
+  cases: BenchCase[],
+  headers: Record<string, string>,
+  writeHeaders: Record<string, string>,
+): Promise<Record<string, string>> {
   const bodies: Record<string, string> = {};
   // The write first: it bumps the organization's write_version, which would void the answers fetched before it.
   for (const c of cases) {
@@ -259,7 +271,8 @@ async function fetchBodies(cases: BenchCase[], headers: Record<string, string>, 
         headers: { ...writeHeaders, 'content-type': 'application/merge-patch+json' },
         body: patch.body!,
       });
-      if (res.status !== 200) throw new Error(`PATCH ${patch.path} answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
+      if (res.status !== 200)
+        throw new Error(`PATCH ${patch.path} answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
       bodies['*PATCH'] = await res.text();
     }
   }
@@ -268,7 +281,8 @@ async function fetchBodies(cases: BenchCase[], headers: Record<string, string>, 
     for (const r of c.roster) {
       if (r.method === 'GET' && bodies[r.path] === undefined) {
         const res = await fetch(`http://127.0.0.1:${PORTS.roster}${r.path}`, { headers });
-        if (res.status !== 200) throw new Error(`GET ${r.path} answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
+        if (res.status !== 200)
+          throw new Error(`GET ${r.path} answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
         bodies[r.path] = await res.text();
       }
     }
@@ -285,8 +299,10 @@ interface Row {
   peer: Measurement | null;
 }
 
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-const ratio = (a: number, b: number | undefined) => (b === undefined || b === 0 ? '–' : `${fmt(a / b, a / b >= 10 ? 0 : 2)}×`);
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const ratio = (a: number, b: number | undefined) =>
+  b === undefined || b === 0 ? '–' : `${fmt(a / b, a / b >= 10 ? 0 : 2)}×`;
 const bad = (m: Measurement) => m.errors + m.timeouts + m.non2xx;
 
 function table(rows: Row[]): string {
@@ -312,8 +328,12 @@ async function main(): Promise<void> {
   const autocannon = require('autocannon') as Autocannon;
   const serve = opts.tsx ? ['--import', 'tsx', 'src/main.ts', 'serve'] : rosterCommand();
   const started = new Date();
-  log(`Roster bench: ${fmt(opts.users)} users (+${fmt(opts.users / 10)} in a second org), ${opts.duration} s per case, ${opts.connections} connections, ` +
-    `${cpus().length} cores, ${fmt(totalmem() / 2 ** 30, 1)} GiB, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  log(
+    `Roster bench: ${fmt(opts.users)} users (+${fmt(opts.users / 10)} in a second org), ${opts.duration} s per case, ${opts.connections} connections, ` +
+      `${cpus().length} cores, ${fmt(totalmem() / 2 ** 30, 1)} GiB, load ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+  );
   mkdirSync(join(BENCH, 'data'), { recursive: true });
   mkdirSync(join(BENCH, 'results'), { recursive: true });
 
@@ -331,7 +351,11 @@ async function main(): Promise<void> {
   for (const dialect of dialects) {
     const target: DatabaseTarget =
       dialect === 'sqlite'
-        ? { dialect, file: join(BENCH, 'data', `bench-${opts.users}.db`), url: `sqlite:${join(BENCH, 'data', `bench-${opts.users}.db`)}` }
+        ? {
+            dialect,
+            file: join(BENCH, 'data', `bench-${opts.users}.db`),
+            url: `sqlite:${join(BENCH, 'data', `bench-${opts.users}.db`)}`,
+          }
         : { dialect, url: opts.pgUrl.replace(/\/[^/]*$/, `/roster_bench_${opts.users}`) };
     const stamp = join(BENCH, 'data', `${dialect}-${opts.users}.json`);
     let orgs: LoadedOrg[];
@@ -352,11 +376,14 @@ async function main(): Promise<void> {
       (c) => !opts.cases || opts.cases.includes(c.id),
     );
 
-    const roster = startChild(
-      'Roster',
-      [...serve, ...(opts.workers > 1 ? ['--workers', String(opts.workers)] : [])],
-      { DATABASE_URL: target.url, PORT: String(PORTS.roster), HOST: '127.0.0.1', LOG_LEVEL: 'warn', RATE_LIMIT: '0', ROSTER_DEMO: '0' },
-    );
+    const roster = startChild('Roster', [...serve, ...(opts.workers > 1 ? ['--workers', String(opts.workers)] : [])], {
+      DATABASE_URL: target.url,
+      PORT: String(PORTS.roster),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      RATE_LIMIT: '0',
+      ROSTER_DEMO: '0',
+    });
     let ceiling: ChildProcess | null = null;
     let peer: ChildProcess | null = null;
     try {
@@ -366,7 +393,14 @@ async function main(): Promise<void> {
       let coldResult: Measurement | null = null;
       if (cold) {
         log(`[${dialect}] Q4c (cold)`);
-        coldResult = await measure(autocannon, `http://127.0.0.1:${PORTS.roster}`, cold.roster, { read: readHeaders, write: writeHeaders }, opts.duration, opts.connections);
+        coldResult = await measure(
+          autocannon,
+          `http://127.0.0.1:${PORTS.roster}`,
+          cold.roster,
+          { read: readHeaders, write: writeHeaders },
+          opts.duration,
+          opts.connections,
+        );
         await settle(`http://127.0.0.1:${PORTS.roster}`, dialect === 'postgres' ? target.url : undefined);
       }
       const bodies = await fetchBodies(cases, readHeaders, writeHeaders);
@@ -394,10 +428,18 @@ async function main(): Promise<void> {
         log(`[${dialect}] ${c.id} ${c.title}`);
         const r = await run(`http://127.0.0.1:${PORTS.roster}`, c.roster, c.watchMemory ? roster.pid : undefined);
         const ce = c.ceiling ? await run(`http://127.0.0.1:${PORTS.ceiling}`, c.roster) : null;
-        if (peer && c.peer) peerResults.set(c.id, await run(`http://127.0.0.1:${PORTS.peer}`, c.peer.map((p) => ({ ...p, write: false }))));
+        if (peer && c.peer)
+          peerResults.set(
+            c.id,
+            await run(
+              `http://127.0.0.1:${PORTS.peer}`,
+              c.peer.map((p) => ({ ...p, write: false })),
+            ),
+          );
         rows.push({ dialect, case: c.id, title: c.title, roster: r, ceiling: ce, peer: null });
       }
-      if (coldResult && cold) rows.push({ dialect, case: cold.id, title: cold.title, roster: coldResult, ceiling: null, peer: null });
+      if (coldResult && cold)
+        rows.push({ dialect, case: cold.id, title: cold.title, roster: coldResult, ceiling: null, peer: null });
     } finally {
       await stop(peer);
       await stop(ceiling);
@@ -410,16 +452,38 @@ async function main(): Promise<void> {
   // its last_updated_date is the time of the write).
   const [a, b] = Object.values(bodiesByDialect);
   const patched = a?.['*PATCH'] ? (JSON.parse(a['*PATCH']) as { user_id: string; username: string }) : null;
-  const changed = (path: string) => patched !== null && (path.endsWith(`/${patched.user_id}`) || path.endsWith(`/${encodeURIComponent(patched.username)}`));
-  const differing = a && b ? Object.keys(a).filter((k) => k !== '*PATCH' && !changed(k) && b[k] !== undefined && a[k] !== b[k]) : [];
+  const changed = (path: string) =>
+    patched !== null &&
+    (path.endsWith(`/${patched.user_id}`) || path.endsWith(`/${encodeURIComponent(patched.username)}`));
+  const differing =
+    a && b ? Object.keys(a).filter((k) => k !== '*PATCH' && !changed(k) && b[k] !== undefined && a[k] !== b[k]) : [];
   const out = table(rows);
   log(`\n${out}\n`);
-  log(`load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}; answers compared across backends: ${a && b ? `${Object.keys(a).length - 1}, ${differing.length} differ` : 'n/a'}`);
+  log(
+    `load average at the end: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(
+        ' ',
+      )}; answers compared across backends: ${a && b ? `${Object.keys(a).length - 1}, ${differing.length} differ` : 'n/a'}`,
+  );
   if (differing.length > 0) log(`differing: ${differing.slice(0, 5).join(', ')}`);
   const file = join(BENCH, 'results', `bench-${opts.users}-${started.toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(
     file,
-    JSON.stringify({ started, options: opts, cores: cpus().length, loadavgEnd: loadavg(), loadSeconds: loadTimes, differingAnswers: differing, rows, table: out }, null, 2),
+    JSON.stringify(
+      {
+        started,
+        options: opts,
+        cores: cpus().length,
+        loadavgEnd: loadavg(),
+        loadSeconds: loadTimes,
+        differingAnswers: differing,
+        rows,
+        table: out,
+      },
+      null,
+      2,
+    ),
   );
   log(`results: ${file}`);
 }

@@ -6,7 +6,12 @@ import { createAuditService } from './audit/audit.service.js';
 import { createAuthHook } from './auth/auth.hook.js';
 import { createKeyService } from './auth/key.service.js';
 import { billingGroupRoutes } from './billing-groups/billing-group.routes.js';
-import { BillingGroup, BillingGroupCreate, BillingGroupList, BillingGroupUpdate } from './billing-groups/billing-group.schemas.js';
+import {
+  BillingGroup,
+  BillingGroupCreate,
+  BillingGroupList,
+  BillingGroupUpdate,
+} from './billing-groups/billing-group.schemas.js';
 import { createBillingGroupService } from './billing-groups/billing-group.service.js';
 import type { Config } from './config.js';
 import type { Connection } from './db/connect.js';
@@ -51,8 +56,23 @@ export async function buildApp(config: Config, conn: Connection, options: AppOpt
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   registerSchemas(app, [
-    Problem, User, UsersPage, AuditEntry, AuditPage, UserCreate, UserReplace, UserPatch, UserDeactivation,
-    BillingGroup, BillingGroupList, BillingGroupCreate, BillingGroupUpdate, Group, GroupList, GroupCreate, GroupUpdate,
+    Problem,
+    User,
+    UsersPage,
+    AuditEntry,
+    AuditPage,
+    UserCreate,
+    UserReplace,
+    UserPatch,
+    UserDeactivation,
+    BillingGroup,
+    BillingGroupList,
+    BillingGroupCreate,
+    BillingGroupUpdate,
+    Group,
+    GroupList,
+    GroupCreate,
+    GroupUpdate,
   ]);
   echoRequestId(app);
   addSecurityHeaders(app);

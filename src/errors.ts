@@ -56,7 +56,11 @@ export class AppError extends Error {
   readonly errors: ProblemItem[] | undefined;
   readonly headers: Record<string, string>;
 
-  constructor(code: ErrorCode, detail: string, options: { errors?: ProblemItem[]; headers?: Record<string, string> } = {}) {
+  constructor(
+    code: ErrorCode,
+    detail: string,
+    options: { errors?: ProblemItem[]; headers?: Record<string, string> } = {},
+  ) {
     super(detail);
     this.name = 'AppError';
     this.code = code;
@@ -79,7 +83,8 @@ export function toProblem(code: ErrorCode, detail: string, errors?: ProblemItem[
   return problem;
 }
 
-export const notFound = (what: string): AppError => new AppError('NOT_FOUND', `${what} was not found in this organization.`);
+export const notFound = (what: string): AppError =>
+  new AppError('NOT_FOUND', `${what} was not found in this organization.`);
 
 /** One problem item as a sentence of a detail: `Body field "/email" …`, `Query parameter "x" …` (or `Path`), `Header "h" …`. */
 export function describeProblemItem(item: ProblemItem, parameterIn: 'Query' | 'Path' = 'Query'): string {
@@ -89,6 +94,10 @@ export function describeProblemItem(item: ProblemItem, parameterIn: 'Query' | 'P
 }
 
 /** A 400 (or another code) about these fields or parameters, its detail their sentences in order. */
-export function invalidFields(errors: ProblemItem[], code: ErrorCode = 'VALIDATION_FAILED', parameterIn: 'Query' | 'Path' = 'Query'): AppError {
+export function invalidFields(
+  errors: ProblemItem[],
+  code: ErrorCode = 'VALIDATION_FAILED',
+  parameterIn: 'Query' | 'Path' = 'Query',
+): AppError {
   return new AppError(code, errors.map((item) => describeProblemItem(item, parameterIn)).join(' '), { errors });
 }

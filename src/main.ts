@@ -36,7 +36,10 @@ program
   .action((opts: { down?: boolean }) => migrateCommand(loadConfig(), opts));
 
 const orgs = program.command('orgs').description('manage organizations');
-orgs.command('create <name>').description("create an organization; prints its id").action((name: string) => createOrgCommand(loadConfig(), name));
+orgs
+  .command('create <name>')
+  .description('create an organization; prints its id')
+  .action((name: string) => createOrgCommand(loadConfig(), name));
 
 const keys = program.command('keys').description('manage API keys');
 keys
@@ -45,7 +48,9 @@ keys
   .requiredOption('--org <name>', 'organization name')
   .addOption(new Option('--scope <scope>', 'read, write or admin').choices(SCOPES).makeOptionMandatory())
   .option('--expires <when>', 'expiry: a duration from now (90m, 12h, 30d, 2w) or a timestamp (2027-01-31T00:00:00Z)')
-  .action((opts: { org: string; scope: Scope; expires?: string }) => createKeyCommand(loadConfig(), opts.org, opts.scope, opts.expires));
+  .action((opts: { org: string; scope: Scope; expires?: string }) =>
+    createKeyCommand(loadConfig(), opts.org, opts.scope, opts.expires),
+  );
 keys
   .command('list')
   .description("list an organization's keys: id, prefix, scope, created, last used, expiry, revoked (never the key)")
@@ -67,7 +72,11 @@ program
   .requiredOption('--org <name>', 'organization name')
   .option('--target-id <id>', 'only entries about this target (repeat for several)', collect)
   .option('--action <action>', 'only this action, e.g. user.create (repeat for several)', collect)
-  .option('--target-type <type>', 'only this target type: user, billing_group, group, api_key (repeat for several)', collect)
+  .option(
+    '--target-type <type>',
+    'only this target type: user, billing_group, group, api_key (repeat for several)',
+    collect,
+  )
   .option('--since <time>', 'entries at or after this time')
   .option('--until <time>', 'entries before this time')
   .option('--page-number <n>', 'page number, from 1', positive('--page-number'))

@@ -83,7 +83,8 @@ interface Row {
 }
 const table: Row[] = [];
 
-const fmt = (m: Measured, rows: number) => `${m.seconds.toFixed(1)} s, ${Math.round(rows / Math.max(m.seconds, 0.001)).toLocaleString('en-US')} rows/s, peak RSS ${Math.round(m.peakMb)} MB`;
+const fmt = (m: Measured, rows: number) =>
+  `${m.seconds.toFixed(1)} s, ${Math.round(rows / Math.max(m.seconds, 0.001)).toLocaleString('en-US')} rows/s, peak RSS ${Math.round(m.peakMb)} MB`;
 
 async function main(): Promise<void> {
   mkdirSync(DATA, { recursive: true });
@@ -93,7 +94,9 @@ async function main(): Promise<void> {
   if (!existsSync(file)) {
     const t = performance.now();
     await writeDatasetNdjson(file, COUNT, SEED);
-    console.log(`generated ${file} (${(statSync(file).size / 1e6).toFixed(0)} MB) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    console.log(
+      `generated ${file} (${(statSync(file).size / 1e6).toFixed(0)} MB) in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+    );
   }
   for (const dialect of DIALECTS) {
     const db = await freshDatabase(dialect);
@@ -103,8 +106,16 @@ async function main(): Promise<void> {
       if (org.code !== 0) throw new Error(`orgs create failed: ${org.stderr}`);
       const imported = await runCli(['import', '--org', 'bench', '--create-missing', file], env);
       if (imported.code !== 0) throw new Error(`import failed (${imported.code}): ${imported.stderr.slice(0, 2000)}`);
-      console.log(`${dialect} import ${COUNT.toLocaleString('en-US')} users from NDJSON: ${fmt(imported, COUNT)} — ${imported.stdout.trim()}`);
-      table.push({ dialect, step: 'import (first load)', rows: COUNT, m: imported, target: dialect === 'sqlite' ? '≤ 60 s' : '≤ 90 s' });
+      console.log(
+        `${dialect} import ${COUNT.toLocaleString('en-US')} users from NDJSON: ${fmt(imported, COUNT)} — ${imported.stdout.trim()}`,
+      );
+      table.push({
+        dialect,
+        step: 'import (first load)',
+        rows: COUNT,
+        m: imported,
+        target: dialect === 'sqlite' ? '≤ 60 s' : '≤ 90 s',
+      });
       const again = await runCli(['import', '--org', 'bench', file], env);
       console.log(`${dialect} re-import (all unchanged): ${fmt(again, COUNT)} — ${again.stdout.trim()}`);
       table.push({ dialect, step: 're-import (unchanged)', rows: COUNT, m: again, target: '–' });
@@ -114,7 +125,11 @@ async function main(): Promise<void> {
       const lines = readFileSync(out, 'utf8').split('\n').length - 1;
       console.log(`${dialect} export ${lines.toLocaleString('en-US')} users as NDJSON: ${fmt(exported, lines)}`);
       table.push({ dialect, step: 'export NDJSON', rows: lines, m: exported, target: '≤ 30 s' });
-      const csv = await runCli(['export', '--org', 'bench', '--format', 'csv'], env, join(DATA, `import-export-${dialect}.csv`));
+      const csv = await runCli(
+        ['export', '--org', 'bench', '--format', 'csv'],
+        env,
+        join(DATA, `import-export-${dialect}.csv`),
+      );
       console.log(`${dialect} export as CSV: ${fmt(csv, lines)}`);
       table.push({ dialect, step: 'export CSV', rows: lines, m: csv, target: '≤ 30 s' });
     } finally {

@@ -6,7 +6,10 @@ import type { AuditEntry } from './audit.schemas.js';
 export type FieldChanges = Record<string, { before: unknown; after: unknown }>;
 
 /** The fields whose values differ between two flat snapshots of an object, with before and after values. */
-export function diffFields(before: Record<string, unknown> | null, after: Record<string, unknown> | null): FieldChanges {
+export function diffFields(
+  before: Record<string, unknown> | null,
+  after: Record<string, unknown> | null,
+): FieldChanges {
   const changes: FieldChanges = {};
   const keys = new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})]);
   for (const key of keys) {

@@ -46,20 +46,30 @@ function filtered(db: Db, orgId: number, filter: AuditFilter) {
   let query = db.selectFrom('audit_entries').where('org_id', '=', orgId);
   if (filter.targetIds.length > 0) query = query.where('target_id', 'in', [...filter.targetIds]);
   if (filter.actions.length > 0) query = query.where('action', 'in', [...filter.actions]);
-  if (filter.targetTypes.length > 0) query = query.where('target_type', 'in', [...filter.targetTypes] as AuditEntryRow['target_type'][]);
+  if (filter.targetTypes.length > 0)
+    query = query.where('target_type', 'in', [...filter.targetTypes] as AuditEntryRow['target_type'][]);
   if (filter.since !== null) query = query.where('at', '>=', filter.since);
   if (filter.until !== null) query = query.where('at', '<', filter.until);
   return query;
 }
 
 /** One page of an organization's audit entries in the order they were written (or the reverse). */
-export async function findAuditEntries(db: Db, orgId: number, filter: AuditFilter, order: 'asc' | 'desc', limit: number, offset: number): Promise<AuditEntryRow[]> {
+export async function findAuditEntries(
+  db: Db,
+  orgId: number,
+  filter: AuditFilter,
+  order: 'asc' | 'desc',
+  limit: number,
+  offset: number,
+): Promise<AuditEntryRow[]> {
   return filtered(db, orgId, filter).selectAll().orderBy('id', order).limit(limit).offset(offset).execute();
 }
 
 /** How many of an organization's audit entries match. */
 export async function countAuditEntries(db: Db, orgId: number, filter: AuditFilter): Promise<number> {
-  const row = await filtered(db, orgId, filter).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const row = await filtered(db, orgId, filter)
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 

@@ -18,9 +18,13 @@ const listShape = {
 const READ_ONLY = 'GET, HEAD';
 
 function readOnly(): never {
-  throw new AppError('METHOD_NOT_ALLOWED', 'The audit trail is append-only: its entries cannot be created, changed or deleted through the API. Use GET.', {
-    headers: { allow: READ_ONLY },
-  });
+  throw new AppError(
+    'METHOD_NOT_ALLOWED',
+    'The audit trail is append-only: its entries cannot be created, changed or deleted through the API. Use GET.',
+    {
+      headers: { allow: READ_ONLY },
+    },
+  );
 }
 
 /** `GET audit` (paged, filtered) and `GET audit/{audit_id}`, admin scope; every other method is 405. */
@@ -67,7 +71,11 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ service: AuditService }> =
     app.route({
       method: ['POST', 'PUT', 'PATCH', 'DELETE'],
       url,
-      schema: { tags: ['audit'], summary: 'Not allowed: the audit trail is append-only', response: problemResponses(401, 405) },
+      schema: {
+        tags: ['audit'],
+        summary: 'Not allowed: the audit trail is append-only',
+        response: problemResponses(401, 405),
+      },
       handler: async () => readOnly(),
     });
   }

@@ -13,10 +13,22 @@ export const AuditEntry = Type.Object(
   {
     audit_id: Type.Integer({ description: 'increases with every entry of the organization' }),
     at: Timestamp,
-    actor: Type.String({ description: "the acting API key's public prefix (never the key), or `cli` for the command line" }),
+    actor: Type.String({
+      description: "the acting API key's public prefix (never the key), or `cli` for the command line",
+    }),
     actor_key_id: Nullable(Type.Integer(), { description: "the acting API key's id; null for the command line" }),
     request_id: Nullable(Type.String(), { description: 'the X-Request-Id of the write, when it came through the API' }),
-    action: Type.String({ examples: ['user.create', 'user.patch', 'user.deactivate', 'billing_group.create', 'group.update', 'key.create', 'key.revoke'] }),
+    action: Type.String({
+      examples: [
+        'user.create',
+        'user.patch',
+        'user.deactivate',
+        'billing_group.create',
+        'group.update',
+        'key.create',
+        'key.revoke',
+      ],
+    }),
     target_type: StringEnum(TARGET_TYPES),
     target_id: Type.String({ description: 'user_id, billing group id, group id or API key id' }),
     changes: Type.Record(Type.String(), Type.Object({ before: Type.Unknown(), after: Type.Unknown() }), {
@@ -29,7 +41,11 @@ export type AuditEntry = Static<typeof AuditEntry>;
 
 export const AuditPage = Type.Object(
   {
-    paging: Type.Object({ pageNumber: Type.Integer(), pageSize: Type.Integer(), total: Type.Integer({ description: 'every entry that matches' }) }),
+    paging: Type.Object({
+      pageNumber: Type.Integer(),
+      pageSize: Type.Integer(),
+      total: Type.Integer({ description: 'every entry that matches' }),
+    }),
     results: Type.Array(Type.Ref(AuditEntry)),
   },
   { $id: 'AuditPage' },
@@ -41,14 +57,27 @@ export const AuditQuery = Type.Object(
   {
     pagenumber: Type.Optional(PageNumber),
     pagesize: Type.Optional(
-      Type.Integer({ minimum: 1, default: AUDIT_PAGE_SIZE_MAX, description: `page size; at most ${AUDIT_PAGE_SIZE_MAX} (larger values are served as ${AUDIT_PAGE_SIZE_MAX})` }),
+      Type.Integer({
+        minimum: 1,
+        default: AUDIT_PAGE_SIZE_MAX,
+        description: `page size; at most ${AUDIT_PAGE_SIZE_MAX} (larger values are served as ${AUDIT_PAGE_SIZE_MAX})`,
+      }),
     ),
     target_id: Repeatable(Type.String(), 'exact target id (a user_id, billing group id, group id or API key id)'),
     action: Repeatable(Type.String(), 'exact action, e.g. user.create'),
     target_type: Repeatable(StringEnum(TARGET_TYPES), 'exact target type'),
-    since: Type.Optional(Type.String({ description: 'entries at or after this time (the seed\'s timestamp form, or RFC 3339 with Z or an offset)' })),
+    since: Type.Optional(
+      Type.String({
+        description: "entries at or after this time (the seed's timestamp form, or RFC 3339 with Z or an offset)",
+      }),
+    ),
     until: Type.Optional(Type.String({ description: 'entries before this time (same forms as since)' })),
-    sortorder: Type.Optional(StringEnum(['asc', 'desc'] as const, { default: 'asc', description: 'asc: oldest first (the default); desc: newest first' })),
+    sortorder: Type.Optional(
+      StringEnum(['asc', 'desc'] as const, {
+        default: 'asc',
+        description: 'asc: oldest first (the default); desc: newest first',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -5,7 +5,14 @@ import { isStoredId } from '../shared/ids.js';
 import { resolvePage, type PageRequest } from '../shared/paging.js';
 import { readTimestamp } from '../shared/timestamps.js';
 import { auditRowToEntry } from './audit.mapper.js';
-import { appendAudit, countAuditEntries, findAuditEntries, findAuditEntry, type AuditFilter, type NewAuditEntry } from './audit.repository.js';
+import {
+  appendAudit,
+  countAuditEntries,
+  findAuditEntries,
+  findAuditEntry,
+  type AuditFilter,
+  type NewAuditEntry,
+} from './audit.repository.js';
 import { AUDIT_PAGE_SIZE_MAX, type AuditEntry, type AuditPage, type AuditQuery } from './audit.schemas.js';
 
 function timeParameter(name: 'since' | 'until', value: string | undefined): string | null {
@@ -38,7 +45,13 @@ export function createAuditService(db: Db) {
         findAuditEntries(db, orgId, filter, query.sortorder ?? 'asc', page.pageSize, page.offset),
         countAuditEntries(db, orgId, filter),
       ]);
-      return { body: { paging: { pageNumber: page.pageNumber, pageSize: page.pageSize, total }, results: rows.map(auditRowToEntry) }, page };
+      return {
+        body: {
+          paging: { pageNumber: page.pageNumber, pageSize: page.pageSize, total },
+          results: rows.map(auditRowToEntry),
+        },
+        page,
+      };
     },
 
     /** One entry of the organization; 404 when it has none with this id. */

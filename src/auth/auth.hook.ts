@@ -27,18 +27,32 @@ export function createAuthHook(keys: KeyService) {
   return async function authenticate(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
     const key = presentedKey(request);
     if (key === undefined) {
-      throw new AppError('UNAUTHORIZED', 'Send an API key as "Authorization: Bearer <key>" or "x-organization-token: <key>".', {
-        headers: { 'www-authenticate': CHALLENGE },
-      });
+      throw new AppError(
+        'UNAUTHORIZED',
+        'Send an API key as "Authorization: Bearer <key>" or "x-organization-token: <key>".',
+        {
+          headers: { 'www-authenticate': CHALLENGE },
+        },
+      );
     }
     const now = nowTimestamp();
     const row = await keys.findActiveKey(key, now);
     if (!row) {
-      throw new AppError('UNAUTHORIZED', 'The API key is unknown, revoked or expired. Ask an administrator of your organization for a valid key.', {
-        headers: { 'www-authenticate': `${CHALLENGE}, error="invalid_token"` },
-      });
+      throw new AppError(
+        'UNAUTHORIZED',
+        'The API key is unknown, revoked or expired. Ask an administrator of your organization for a valid key.',
+        {
+          headers: { 'www-authenticate': `${CHALLENGE}, error="invalid_token"` },
+        },
+      );
     }
-    request.caller = { orgId: row.org_id, keyId: row.id, prefix: row.prefix, scope: row.scope, writeVersion: Number(row.write_version) };
+    request.caller = {
+      orgId: row.org_id,
+      keyId: row.id,
+      prefix: row.prefix,
+      scope: row.scope,
+      writeVersion: Number(row.write_version),
+    };
     // A route that does not say defaults by method: a read key may only read (GET, HEAD), so anything else needs write.
     const needed = request.routeOptions.config.scope ?? (READ_METHODS.has(request.method) ? 'read' : 'write');
     if (!scopeAllows(row.scope, needed)) {
@@ -49,7 +63,9 @@ export function createAuthHook(keys: KeyService) {
     if ((lastTouched.get(row.id) ?? 0) + TOUCH_INTERVAL_MS < at) {
       lastTouched.set(row.id, at);
       // Best effort: a busy database (a long import holding SQLite's write lock) must not fail a read.
-      await keys.recordKeyUse(row.id, now).catch((error: unknown) => request.log.warn({ err: error }, 'could not record key use'));
+      await keys
+        .recordKeyUse(row.id, now)
+        .catch((error: unknown) => request.log.warn({ err: error }, 'could not record key use'));
     }
   };
 }

@@ -6,7 +6,11 @@ import type { Scope } from '../http/caller.js';
  * with its organization's write_version read in the same round trip (the
  * validator of per-organization caches: see users/user.cache.ts).
  */
-export async function findActiveKeyByHash(db: Db, hash: string, now: string): Promise<(ApiKeyRow & { write_version: number }) | undefined> {
+export async function findActiveKeyByHash(
+  db: Db,
+  hash: string,
+  now: string,
+): Promise<(ApiKeyRow & { write_version: number }) | undefined> {
   return db
     .selectFrom('api_keys')
     .innerJoin('organizations', 'organizations.id', 'api_keys.org_id')
@@ -19,18 +23,38 @@ export async function findActiveKeyByHash(db: Db, hash: string, now: string): Pr
 }
 
 /** Stores a new key's hash for an organization. */
-export async function insertKey(db: Db, key: { orgId: number; prefix: string; hash: string; scope: Scope; createdAt: string; expiresAt: string | null }): Promise<number> {
+export async function insertKey(
+  db: Db,
+  key: { orgId: number; prefix: string; hash: string; scope: Scope; createdAt: string; expiresAt: string | null },
+): Promise<number> {
   const row = await db
     .insertInto('api_keys')
-    .values({ org_id: key.orgId, prefix: key.prefix, key_hash: key.hash, scope: key.scope, created_at: key.createdAt, expires_at: key.expiresAt })
+    .values({
+      org_id: key.orgId,
+      prefix: key.prefix,
+      key_hash: key.hash,
+      scope: key.scope,
+      created_at: key.createdAt,
+      expires_at: key.expiresAt,
+    })
     .returning('id')
     .executeTakeFirstOrThrow();
   return row.id;
 }
 
 /** Marks the active key with this prefix revoked; returns the keys revoked (none or one: prefixes are unique). */
-export async function revokeKeysByPrefix(db: Db, prefix: string, now: string): Promise<{ id: number; org_id: number }[]> {
-  return db.updateTable('api_keys').set({ revoked_at: now }).where('prefix', '=', prefix).where('revoked_at', 'is', null).returning(['id', 'org_id']).execute();
+export async function revokeKeysByPrefix(
+  db: Db,
+  prefix: string,
+  now: string,
+): Promise<{ id: number; org_id: number }[]> {
+  return db
+    .updateTable('api_keys')
+    .set({ revoked_at: now })
+    .where('prefix', '=', prefix)
+    .where('revoked_at', 'is', null)
+    .returning(['id', 'org_id'])
+    .execute();
 }
 
 /** The keys of an organization, newest first. */

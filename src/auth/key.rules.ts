@@ -40,7 +40,9 @@ export function parseKeyExpiry(input: string, now: Date = new Date()): string {
     stored = parseTimestamp(input.trim());
   }
   if (stored === null) {
-    throw new OrgError(`--expires "${input}" must be a duration such as 90m, 12h, 30d or 2w, or a timestamp such as 2027-01-31T00:00:00Z`);
+    throw new OrgError(
+      `--expires "${input}" must be a duration such as 90m, 12h, 30d or 2w, or a timestamp such as 2027-01-31T00:00:00Z`,
+    );
   }
   if (stored <= parseTimestamp(now.toISOString())!) throw new OrgError(`--expires "${input}" is not in the future`);
   return stored;

@@ -14,7 +14,11 @@ export function createKeyService(db: Db) {
   const audit = createAuditService(db);
   return {
     /** Creates a key for an organization (audited as key.create); returns the key, to be shown once. */
-    async createApiKey(orgId: number, scope: Scope, expiresAt: string | null = null): Promise<{ key: string; prefix: string; id: number }> {
+    async createApiKey(
+      orgId: number,
+      scope: Scope,
+      expiresAt: string | null = null,
+    ): Promise<{ key: string; prefix: string; id: number }> {
       const { key, prefix, hash } = generateApiKey();
       return orgs.inWriteTransaction(orgId, async (trx) => {
         const id = await insertKey(trx, { orgId, prefix, hash, scope, createdAt: nowTimestamp(), expiresAt });
@@ -25,7 +29,11 @@ export function createKeyService(db: Db) {
           targetType: 'api_key',
           targetId: String(id),
           // The key itself is never recorded: only its public prefix.
-          changes: diffFields(null, { prefix, scope, expires_at: expiresAt === null ? null : formatTimestamp(expiresAt) }),
+          changes: diffFields(null, {
+            prefix,
+            scope,
+            expires_at: expiresAt === null ? null : formatTimestamp(expiresAt),
+          }),
         });
         return { key, prefix, id };
       });
@@ -34,7 +42,8 @@ export function createKeyService(db: Db) {
     /** Revokes the key with this prefix (the first 12 characters of a key, or the whole key), audited as key.revoke. */
     async revokeApiKey(keyOrPrefix: string): Promise<void> {
       const prefix = keyOrPrefix.slice(0, PREFIX_LENGTH);
-      if (prefix.length < PREFIX_LENGTH) throw new OrgError(`a key prefix has ${PREFIX_LENGTH} characters (e.g. rst_AbCdEfGh); got "${keyOrPrefix}"`);
+      if (prefix.length < PREFIX_LENGTH)
+        throw new OrgError(`a key prefix has ${PREFIX_LENGTH} characters (e.g. rst_AbCdEfGh); got "${keyOrPrefix}"`);
       await db.transaction().execute(async (trx) => {
         const now = nowTimestamp();
         const revoked = await revokeKeysByPrefix(trx, prefix, now);

@@ -16,11 +16,20 @@ export async function findBillingGroups(db: Db, orgId: number): Promise<BillingG
 /** The organization's billing group with this id, if any. */
 export async function findBillingGroupById(db: Db, orgId: number, id: number): Promise<BillingGroupRow | undefined> {
   if (!isStoredId(id)) return undefined;
-  return db.selectFrom('billing_groups').selectAll().where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst();
+  return db
+    .selectFrom('billing_groups')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('id', '=', id)
+    .executeTakeFirst();
 }
 
 /** Those of `ids` that are billing groups of the organization (another organization's ids are not found). */
-export async function findBillingGroupsByIds(db: Db, orgId: number, ids: readonly number[]): Promise<BillingGroupRow[]> {
+export async function findBillingGroupsByIds(
+  db: Db,
+  orgId: number,
+  ids: readonly number[],
+): Promise<BillingGroupRow[]> {
   const valid = ids.filter(isStoredId);
   if (valid.length === 0) return [];
   return db.selectFrom('billing_groups').selectAll().where('org_id', '=', orgId).where('id', 'in', valid).execute();
@@ -28,13 +37,25 @@ export async function findBillingGroupsByIds(db: Db, orgId: number, ids: readonl
 
 /** Whether the billing group has child billing groups. */
 export async function hasChildBillingGroups(db: Db, orgId: number, id: number): Promise<boolean> {
-  const row = await db.selectFrom('billing_groups').select('id').where('org_id', '=', orgId).where('parent_id', '=', id).limit(1).executeTakeFirst();
+  const row = await db
+    .selectFrom('billing_groups')
+    .select('id')
+    .where('org_id', '=', orgId)
+    .where('parent_id', '=', id)
+    .limit(1)
+    .executeTakeFirst();
   return row !== undefined;
 }
 
 /** Whether any group hangs on the billing group (groups hang only on leaves, so it may not get children). */
 export async function hasGroupsOn(db: Db, orgId: number, billingGroupId: number): Promise<boolean> {
-  const row = await db.selectFrom('groups').select('id').where('org_id', '=', orgId).where('billing_group_id', '=', billingGroupId).limit(1).executeTakeFirst();
+  const row = await db
+    .selectFrom('groups')
+    .select('id')
+    .where('org_id', '=', orgId)
+    .where('billing_group_id', '=', billingGroupId)
+    .limit(1)
+    .executeTakeFirst();
   return row !== undefined;
 }
 

@@ -15,17 +15,28 @@ import type { BillingGroupService } from './billing-group.service.js';
 
 const tags = ['billing groups'];
 
-const written = (reply: FastifyReply, row: BillingGroupRow) => reply.header('etag', billingGroupEtag(row)).send(billingGroupRowToBillingGroup(row));
+const written = (reply: FastifyReply, row: BillingGroupRow) =>
+  reply.header('etag', billingGroupEtag(row)).send(billingGroupRowToBillingGroup(row));
 
 /** Billing groups: reads need `read`, writes `admin`. */
-export const billingGroupRoutes: FastifyPluginAsyncTypebox<{ service: BillingGroupService }> = async (scope, { service }) => {
+export const billingGroupRoutes: FastifyPluginAsyncTypebox<{ service: BillingGroupService }> = async (
+  scope,
+  { service },
+) => {
   acceptJsonOnly(scope);
   const app = scope.withTypeProvider<TypeBoxTypeProvider>();
   const config = { scope: 'admin' as const };
 
   app.get(
     '/billinggroups',
-    { schema: { tags, summary: 'List billing groups', querystring: NoQuery, response: { 200: Type.Ref('BillingGroupList'), ...notModified, ...problemResponses(400, 401, 403) } } },
+    {
+      schema: {
+        tags,
+        summary: 'List billing groups',
+        querystring: NoQuery,
+        response: { 200: Type.Ref('BillingGroupList'), ...notModified, ...problemResponses(400, 401, 403) },
+      },
+    },
     async (request, reply) => {
       const { etag, body } = await service.listBillingGroups(request.caller.orgId);
       return sendTagged(request, reply, etag, body);
@@ -34,7 +45,14 @@ export const billingGroupRoutes: FastifyPluginAsyncTypebox<{ service: BillingGro
 
   app.get(
     '/billinggroups/:id',
-    { schema: { tags, summary: 'Retrieve a billing group', params: IdParams, response: { 200: Type.Ref('BillingGroup'), ...notModified, ...problemResponses(400, 401, 403, 404) } } },
+    {
+      schema: {
+        tags,
+        summary: 'Retrieve a billing group',
+        params: IdParams,
+        response: { 200: Type.Ref('BillingGroup'), ...notModified, ...problemResponses(400, 401, 403, 404) },
+      },
+    },
     async (request, reply) => {
       const row = await service.getBillingGroup(request.caller.orgId, request.params.id);
       return sendTagged(request, reply, billingGroupEtag(row), billingGroupRowToBillingGroup(row));
@@ -45,9 +63,18 @@ export const billingGroupRoutes: FastifyPluginAsyncTypebox<{ service: BillingGro
     '/billinggroups',
     {
       config,
-      schema: { tags, summary: 'Create a root billing group', body: Type.Ref(BillingGroupCreate), response: { 201: Type.Ref('BillingGroup', { description: 'Created; Location names it' }), ...problemResponses(400, 401, 403, 413, 415) } },
+      schema: {
+        tags,
+        summary: 'Create a root billing group',
+        body: Type.Ref(BillingGroupCreate),
+        response: {
+          201: Type.Ref('BillingGroup', { description: 'Created; Location names it' }),
+          ...problemResponses(400, 401, 403, 413, 415),
+        },
+      },
     },
-    async (request, reply) => created(request.url, reply, await service.createBillingGroup(writeContextOf(request), undefined, request.body)),
+    async (request, reply) =>
+      created(request.url, reply, await service.createBillingGroup(writeContextOf(request), undefined, request.body)),
   );
 
   app.post(
@@ -57,13 +84,22 @@ export const billingGroupRoutes: FastifyPluginAsyncTypebox<{ service: BillingGro
       schema: {
         tags,
         summary: 'Create a child billing group (at most 3 levels)',
-        description: 'A 4th level is 400. The parent must be active and hold no groups (groups hang only on leaves): else 409.',
+        description:
+          'A 4th level is 400. The parent must be active and hold no groups (groups hang only on leaves): else 409.',
         params: ParentParams,
         body: Type.Ref(BillingGroupCreate),
-        response: { 201: Type.Ref('BillingGroup', { description: 'Created; Location names it' }), ...problemResponses(400, 401, 403, 404, 409, 413, 415) },
+        response: {
+          201: Type.Ref('BillingGroup', { description: 'Created; Location names it' }),
+          ...problemResponses(400, 401, 403, 404, 409, 413, 415),
+        },
       },
     },
-    async (request, reply) => created(request.url, reply, await service.createBillingGroup(writeContextOf(request), request.params.id, request.body)),
+    async (request, reply) =>
+      created(
+        request.url,
+        reply,
+        await service.createBillingGroup(writeContextOf(request), request.params.id, request.body),
+      ),
   );
 
   app.put(
@@ -76,10 +112,22 @@ export const billingGroupRoutes: FastifyPluginAsyncTypebox<{ service: BillingGro
         params: IdParams,
         headers: ifMatchHeaders(),
         body: Type.Ref(BillingGroupUpdate),
-        response: { 200: Type.Ref('BillingGroup', { description: 'The billing group as it now is, with its new ETag' }), ...problemResponses(400, 401, 403, 404, 412, 413, 415) },
+        response: {
+          200: Type.Ref('BillingGroup', { description: 'The billing group as it now is, with its new ETag' }),
+          ...problemResponses(400, 401, 403, 404, 412, 413, 415),
+        },
       },
     },
-    async (request, reply) => written(reply, await service.updateBillingGroup(writeContextOf(request), request.params.id, request.body, request.headers['if-match'])),
+    async (request, reply) =>
+      written(
+        reply,
+        await service.updateBillingGroup(
+          writeContextOf(request),
+          request.params.id,
+          request.body,
+          request.headers['if-match'],
+        ),
+      ),
   );
 };
 

@@ -13,7 +13,10 @@ export const BillingGroup = Type.Object(
 );
 export type BillingGroup = Static<typeof BillingGroup>;
 
-export const BillingGroupList = Type.Array(Type.Ref('BillingGroup'), { $id: 'BillingGroupList', description: "every billing group of the organization, in id order" });
+export const BillingGroupList = Type.Array(Type.Ref('BillingGroup'), {
+  $id: 'BillingGroupList',
+  description: 'every billing group of the organization, in id order',
+});
 
 /** `POST billinggroups` (a root) and `POST billinggroups/{parent_id}` (a child). */
 export const BillingGroupCreate = Type.Object(
@@ -30,8 +33,12 @@ export const BillingGroupUpdate = Type.Object(
   {
     billing_group_name: Type.Optional(DisplayName),
     status: Type.Optional(StringEnum(ACTIVITY)),
-    billing_group_id: Type.Optional(Type.Integer({ description: 'read-only: if sent, must be this billing group\'s id' })),
-    parent_id: Type.Optional(Nullable(Type.Integer(), { description: 'read-only: a billing group cannot move; if sent, must be its parent' })),
+    billing_group_id: Type.Optional(
+      Type.Integer({ description: "read-only: if sent, must be this billing group's id" }),
+    ),
+    parent_id: Type.Optional(
+      Nullable(Type.Integer(), { description: 'read-only: a billing group cannot move; if sent, must be its parent' }),
+    ),
   },
   { $id: 'BillingGroupUpdate', additionalProperties: false, minProperties: 1 },
 );

@@ -44,44 +44,91 @@ export function createBillingGroupService(db: Db) {
     getBillingGroup: (orgId: number, id: string) => requireBillingGroup(db, orgId, id),
 
     /** Creates a root (parentId undefined) or a child of an active billing group that holds no groups, at most MAX_DEPTH deep. */
-    async createBillingGroup(ctx: WriteContext, parentId: string | undefined, body: BillingGroupCreate): Promise<BillingGroupRow> {
+    async createBillingGroup(
+      ctx: WriteContext,
+      parentId: string | undefined,
+      body: BillingGroupCreate,
+    ): Promise<BillingGroupRow> {
       return orgs.inWriteTransaction(ctx.orgId, async (trx) => {
         let depth = 1;
         let parent: BillingGroupRow | null = null;
         if (parentId !== undefined) {
           parent = await requireBillingGroup(trx, ctx.orgId, parentId);
           if (parent.depth >= MAX_DEPTH) {
-            throw new AppError('VALIDATION_FAILED', `Billing group ${parent.id} is on level ${parent.depth}: the hierarchy is at most ${MAX_DEPTH} levels deep, so it cannot have children. Create the billing group under a level 1 or 2 billing group.`, {
-              errors: [{ parameter: 'id', message: `is on level ${parent.depth} of at most ${MAX_DEPTH}` }],
-            });
+            throw new AppError(
+              'VALIDATION_FAILED',
+              `Billing group ${parent.id} is on level ${parent.depth}: the hierarchy is at most ${MAX_DEPTH} levels deep, so it cannot have children. Create the billing group under a level 1 or 2 billing group.`,
+              {
+                errors: [{ parameter: 'id', message: `is on level ${parent.depth} of at most ${MAX_DEPTH}` }],
+              },
+            );
           }
           if (parent.status === 'inactive') {
-            throw new AppError('CONFLICT', `Billing group ${parent.id} is inactive: activate it before adding billing groups under it.`);
+            throw new AppError(
+              'CONFLICT',
+              `Billing group ${parent.id} is inactive: activate it before adding billing groups under it.`,
+            );
           }
           if (await hasGroupsOn(trx, ctx.orgId, parent.id)) {
-            throw new AppError('CONFLICT', `Billing group ${parent.id} holds groups, and groups hang only on leaf billing groups: move its groups to another leaf (PUT groups/{id}) before adding billing groups under it.`);
+            throw new AppError(
+              'CONFLICT',
+              `Billing group ${parent.id} holds groups, and groups hang only on leaf billing groups: move its groups to another leaf (PUT groups/{id}) before adding billing groups under it.`,
+            );
           }
           depth = parent.depth + 1;
         }
-        const id = await insertBillingGroup(trx, { org_id: ctx.orgId, name: body.billing_group_name, status: body.status ?? 'active', parent_id: parent?.id ?? null, depth });
+        const id = await insertBillingGroup(trx, {
+          org_id: ctx.orgId,
+          name: body.billing_group_name,
+          status: body.status ?? 'active',
+          parent_id: parent?.id ?? null,
+          depth,
+        });
         const row = await requireBillingGroup(trx, ctx.orgId, String(id));
-        await audit.appendEntry(trx, { orgId: ctx.orgId, actor: ctx.actor, action: 'billing_group.create', targetType: 'billing_group', targetId: String(id), changes: diffFields(null, snapshot(row)) });
+        await audit.appendEntry(trx, {
+          orgId: ctx.orgId,
+          actor: ctx.actor,
+          action: 'billing_group.create',
+          targetType: 'billing_group',
+          targetId: String(id),
+          changes: diffFields(null, snapshot(row)),
+        });
         return row;
       });
     },
 
     /** Renames a billing group and/or sets its status; honours If-Match. */
-    async updateBillingGroup(ctx: WriteContext, id: string, body: BillingGroupUpdate, ifMatch: string | string[] | undefined): Promise<BillingGroupRow> {
+    async updateBillingGroup(
+      ctx: WriteContext,
+      id: string,
+      body: BillingGroupUpdate,
+      ifMatch: string | string[] | undefined,
+    ): Promise<BillingGroupRow> {
       const precondition = parseIfMatch(ifMatch);
       return orgs.inWriteTransaction(ctx.orgId, async (trx) => {
         const row = await requireBillingGroup(trx, ctx.orgId, id);
         checkIfMatch(precondition, billingGroupEtag(row), `Billing group ${row.id}`);
         const errors: ProblemItem[] = [];
-        if (body.billing_group_id !== undefined && body.billing_group_id !== row.id) errors.push({ pointer: '/billing_group_id', message: `is read-only: send ${row.id} or leave it out` });
-        if (body.parent_id !== undefined && body.parent_id !== row.parent_id) errors.push({ pointer: '/parent_id', message: `is read-only (billing groups do not move): send ${row.parent_id} or leave it out` });
+        if (body.billing_group_id !== undefined && body.billing_group_id !== row.id)
+          errors.push({ pointer: '/billing_group_id', message: `is read-only: send ${row.id} or leave it out` });
+        if (body.parent_id !== undefined && body.parent_id !== row.parent_id)
+          errors.push({
+            pointer: '/parent_id',
+            message: `is read-only (billing groups do not move): send ${row.parent_id} or leave it out`,
+          });
         if (errors.length > 0) throw invalidFields(errors);
-        const saved = await updateBillingGroup(trx, ctx.orgId, row.id, { name: body.billing_group_name ?? row.name, status: body.status ?? row.status });
-        await audit.appendEntry(trx, { orgId: ctx.orgId, actor: ctx.actor, action: 'billing_group.update', targetType: 'billing_group', targetId: String(row.id), changes: diffFields(snapshot(row), snapshot(saved)) });
+        const saved = await updateBillingGroup(trx, ctx.orgId, row.id, {
+          name: body.billing_group_name ?? row.name,
+          status: body.status ?? row.status,
+        });
+        await audit.appendEntry(trx, {
+          orgId: ctx.orgId,
+          actor: ctx.actor,
+          action: 'billing_group.update',
+          targetType: 'billing_group',
+          targetId: String(row.id),
+          changes: diffFields(snapshot(row), snapshot(saved)),
+        });
         return saved;
       });
     },

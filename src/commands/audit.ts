@@ -28,7 +28,9 @@ export async function auditCommand(config: Config, options: AuditOptions): Promi
     ...(options.pageSize !== undefined && { pagesize: options.pageSize }),
     ...(options.targetId && { target_id: options.targetId }),
     ...(options.action && { action: options.action }),
-    ...(options.targetType && { target_type: options.targetType.map((t) => t.toLowerCase()) as AuditQuery['target_type'] }),
+    ...(options.targetType && {
+      target_type: options.targetType.map((t) => t.toLowerCase()) as AuditQuery['target_type'],
+    }),
     ...(options.since !== undefined && { since: options.since }),
     ...(options.until !== undefined && { until: options.until }),
     ...(options.desc && { sortorder: 'desc' as const }),
@@ -39,5 +41,7 @@ export async function auditCommand(config: Config, options: AuditOptions): Promi
   for (const entry of body.results) process.stdout.write(`${JSON.stringify(entry)}\n`);
   const { pageNumber, pageSize, total } = body.paging;
   const first = (pageNumber - 1) * pageSize;
-  process.stderr.write(`${body.results.length === 0 ? 'no entries' : `entries ${first + 1}–${first + body.results.length}`} of ${total} (page ${pageNumber}, page size ${pageSize})\n`);
+  process.stderr.write(
+    `${body.results.length === 0 ? 'no entries' : `entries ${first + 1}–${first + body.results.length}`} of ${total} (page ${pageNumber}, page size ${pageSize})\n`,
+  );
 }

@@ -22,11 +22,13 @@ export interface ExportCommandOptions {
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
-const lowered = (choices: readonly string[]) => (value: string, previous: string[] = []) => {
-  const v = value.toLowerCase();
-  if (!choices.includes(v)) throw new InvalidArgumentError(`"${value}" is not one of ${choices.join(', ')}`);
-  return [...previous, v];
-};
+const lowered =
+  (choices: readonly string[]) =>
+  (value: string, previous: string[] = []) => {
+    const v = value.toLowerCase();
+    if (!choices.includes(v)) throw new InvalidArgumentError(`"${value}" is not one of ${choices.join(', ')}`);
+    return [...previous, v];
+  };
 const ids = (value: string, previous: string[] = []) => {
   if (!/^[0-9]{1,15}$/.test(value)) throw new InvalidArgumentError(`"${value}" is not an id (digits)`);
   return [...previous, value];
@@ -36,7 +38,9 @@ const ids = (value: string, previous: string[] = []) => {
 export function registerExportCommand(program: Command): void {
   program
     .command('export')
-    .description("stream an organization's users to stdout (NDJSON, as GET users answers them, or CSV), in GET users' order")
+    .description(
+      "stream an organization's users to stdout (NDJSON, as GET users answers them, or CSV), in GET users' order",
+    )
     .requiredOption('--org <name>', 'organization name')
     .addOption(new Option('--format <format>', 'ndjson or csv').choices(['ndjson', 'csv']).default('ndjson'))
     .option('--username <text>', 'username contains (case-insensitive); repeat for any of several', collect)
@@ -51,7 +55,11 @@ export function registerExportCommand(program: Command): void {
 }
 
 /** `roster export --org <name>`: every matching user to stdout, streamed with keyset paging (flat memory). */
-export async function exportCommand(config: Config, opts: ExportCommandOptions, out: NodeJS.WritableStream = process.stdout): Promise<void> {
+export async function exportCommand(
+  config: Config,
+  opts: ExportCommandOptions,
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<void> {
   await withDatabase(config, async (conn) => {
     await tuneForExport(conn);
     const orgId = await createOrgService(conn.db).requireOrganization(opts.org);

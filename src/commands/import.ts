@@ -3,7 +3,13 @@ import { basename } from 'node:path';
 import { MultiBar, Presets } from 'cli-progress';
 import { Option, type Command } from 'commander';
 import { loadConfig, type Config } from '../config.js';
-import { IMPORT_FORMATS, ImportFileError, openImportSource, type ImportFormat, type ImportSource } from '../import/import.source.js';
+import {
+  IMPORT_FORMATS,
+  ImportFileError,
+  openImportSource,
+  type ImportFormat,
+  type ImportSource,
+} from '../import/import.source.js';
 import { refreshStatistics, tuneForBulkImport } from '../import/import.repository.js';
 import { importUsers, type ImportCounts, type Rejection } from '../import/import.service.js';
 import { createOrgService } from '../orgs/org.service.js';
@@ -22,13 +28,26 @@ export interface ImportCommandOptions {
 export function registerImportCommand(program: Command): void {
   program
     .command('import <file>')
-    .description('import users from CSV, NDJSON or a JSON array: upserts by user_id, else by username (case-insensitive)')
+    .description(
+      'import users from CSV, NDJSON or a JSON array: upserts by user_id, else by username (case-insensitive)',
+    )
     .requiredOption('--org <name>', 'organization name')
-    .addOption(new Option('--format <format>', 'the file format (default: from the extension, else the content)').choices(IMPORT_FORMATS))
-    .option('--create-missing', 'create the billing groups and groups the file names that do not exist yet, keeping their ids')
+    .addOption(
+      new Option('--format <format>', 'the file format (default: from the extension, else the content)').choices(
+        IMPORT_FORMATS,
+      ),
+    )
+    .option(
+      '--create-missing',
+      'create the billing groups and groups the file names that do not exist yet, keeping their ids',
+    )
     .option('--rejects <file>', 'write the rejected rows, verbatim, to this file (to fix and import again)')
     .option('--strict', 'write nothing at all if any row is rejected')
-    .addOption(new Option('--batch-size <n>', 'rows per transaction').argParser((v) => Math.max(1, Number.parseInt(v, 10) || 2000)).hideHelp())
+    .addOption(
+      new Option('--batch-size <n>', 'rows per transaction')
+        .argParser((v) => Math.max(1, Number.parseInt(v, 10) || 2000))
+        .hideHelp(),
+    )
     .action((file: string, opts: ImportCommandOptions) => importCommand(loadConfig(), file, opts));
 }
 
@@ -47,7 +66,14 @@ async function importCommand(config: Config, file: string, opts: ImportCommandOp
       const counts = await importUsers(
         conn.db,
         source.rows(),
-        { orgId, dialect: conn.dialect, createMissing: opts.createMissing ?? false, strict: opts.strict ?? false, batchSize: opts.batchSize, label: basename(file) },
+        {
+          orgId,
+          dialect: conn.dialect,
+          createMissing: opts.createMissing ?? false,
+          strict: opts.strict ?? false,
+          batchSize: opts.batchSize,
+          label: basename(file),
+        },
         {
           onRejected(r) {
             const text = describeRejection(r);
@@ -116,7 +142,12 @@ class RejectsWriter {
 /** The progress bar on a terminal: bytes read drive the percentage and ETA; rows and rows/s are shown. */
 class Progress {
   private readonly bars = new MultiBar(
-    { format: 'importing |{bar}| {percentage}% | {rows} rows | {rate} rows/s | ETA {eta_formatted}', hideCursor: true, stream: process.stderr, etaBuffer: 50 },
+    {
+      format: 'importing |{bar}| {percentage}% | {rows} rows | {rate} rows/s | ETA {eta_formatted}',
+      hideCursor: true,
+      stream: process.stderr,
+      etaBuffer: 50,
+    },
     Presets.shades_classic,
   );
   private bar: ReturnType<MultiBar['create']> | null = null;

@@ -10,7 +10,11 @@ import { withDatabase } from './with-database.js';
 export async function createKeyCommand(config: Config, orgName: string, scope: Scope, expires?: string): Promise<void> {
   const expiresAt = expires === undefined ? null : parseKeyExpiry(expires);
   const { key } = await withDatabase(config, async (conn) =>
-    createKeyService(conn.db).createApiKey(await createOrgService(conn.db).requireOrganization(orgName), scope, expiresAt),
+    createKeyService(conn.db).createApiKey(
+      await createOrgService(conn.db).requireOrganization(orgName),
+      scope,
+      expiresAt,
+    ),
   );
   process.stdout.write(`${key}\n`);
 }
@@ -23,12 +27,28 @@ export async function revokeKeyCommand(config: Config, prefix: string): Promise<
 
 /** `roster keys list --org <name>`: one line per key (id, prefix, scope, created, last used, expiry, revoked), never the key. */
 export async function listKeysCommand(config: Config, orgName: string): Promise<void> {
-  const rows = await withDatabase(config, async (conn) => createKeyService(conn.db).listKeys(await createOrgService(conn.db).requireOrganization(orgName)));
+  const rows = await withDatabase(config, async (conn) =>
+    createKeyService(conn.db).listKeys(await createOrgService(conn.db).requireOrganization(orgName)),
+  );
   const time = (t: string | null) => (t === null ? '-' : formatTimestamp(t));
   const table = [
     ['ID', 'PREFIX', 'SCOPE', 'CREATED', 'LAST_USED', 'EXPIRES', 'REVOKED'],
-    ...rows.map((k) => [String(k.id), k.prefix, k.scope, time(k.created_at), time(k.last_used_at), time(k.expires_at), time(k.revoked_at)]),
+    ...rows.map((k) => [
+      String(k.id),
+      k.prefix,
+      k.scope,
+      time(k.created_at),
+      time(k.last_used_at),
+      time(k.expires_at),
+      time(k.revoked_at),
+    ]),
   ];
   const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
-  for (const row of table) process.stdout.write(`${row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+  for (const row of table)
+    process.stdout.write(
+      `${row
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd()}\n`,
+    );
 }

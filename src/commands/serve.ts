@@ -15,7 +15,8 @@ export interface ServeOptions {
 export function parseWorkers(value: string): number {
   if (value === 'auto') return availableParallelism();
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 256) throw new Error(`--workers takes a count from 1 to 256 or "auto", not "${value}"`);
+  if (!Number.isInteger(n) || n < 1 || n > 256)
+    throw new Error(`--workers takes a count from 1 to 256 or "auto", not "${value}"`);
   return n;
 }
 
@@ -45,7 +46,9 @@ async function servePrimary(config: Config, workers: number): Promise<void> {
     if (++listening !== workers) return;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     const url = `http://${host}:${address.port}`;
-    process.stdout.write(`Roster is serving ${url}${config.apiRoot} with ${workers} workers (database: ${config.database.dialect})\n`);
+    process.stdout.write(
+      `Roster is serving ${url}${config.apiRoot} with ${workers} workers (database: ${config.database.dialect})\n`,
+    );
     process.stdout.write(`API reference: ${url}/docs\n`);
     printDemoKey(`${url}${config.apiRoot}`, demoKey);
   });

@@ -7,7 +7,11 @@ import { migrateToLatest } from '../db/migrator.js';
  * applies pending migrations (unless `migrate: false`), and closes the
  * database whatever happens.
  */
-export async function withDatabase<T>(config: Config, work: (conn: Connection) => Promise<T>, options: { migrate?: boolean } = {}): Promise<T> {
+export async function withDatabase<T>(
+  config: Config,
+  work: (conn: Connection) => Promise<T>,
+  options: { migrate?: boolean } = {},
+): Promise<T> {
   const conn = connect(config.database);
   try {
     if (options.migrate !== false) await migrateToLatest(conn);

@@ -66,7 +66,9 @@ export function connect(target: DatabaseTarget, options: { poolSize?: number } =
     // count(*) and bigint come back as numbers: every count Roster makes fits in 2^53.
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown =>
-        oid === INT8_OID || oid === NUMERIC_OID ? Number : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser,
+        oid === INT8_OID || oid === NUMERIC_OID
+          ? Number
+          : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser,
     },
   });
   // An idle client's error (e.g. the server restarting) must not crash the process; the next query reports it.

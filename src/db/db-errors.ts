@@ -6,7 +6,8 @@ interface DriverError {
 }
 
 /** A driver property as text; anything that is not a string or a number reads as ''. */
-const textOf = (value: unknown): string => (typeof value === 'string' || typeof value === 'number' ? String(value) : '');
+const textOf = (value: unknown): string =>
+  typeof value === 'string' || typeof value === 'number' ? String(value) : '';
 
 const code = (error: unknown): string => textOf((error as DriverError | null)?.code);
 
@@ -16,7 +17,6 @@ export function isUniqueViolation(error: unknown): boolean {
   return c === '23505' || c === 'SQLITE_CONSTRAINT_UNIQUE' || c === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
 
-
 /** A serialization failure or deadlock: the transaction may be retried (PostgreSQL 40001/40P01). */
 export function isRetryable(error: unknown): boolean {
   const c = code(error);
@@ -24,14 +24,30 @@ export function isRetryable(error: unknown): boolean {
 }
 
 const UNAVAILABLE_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN',
-  '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006', '53300',
-  'SQLITE_BUSY', 'SQLITE_LOCKED',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+  '53300',
+  'SQLITE_BUSY',
+  'SQLITE_LOCKED',
 ]);
 
 /** The database cannot be reached or is too busy right now: answer 503 and let the client retry. */
 export function isUnavailable(error: unknown): boolean {
   if (UNAVAILABLE_CODES.has(code(error))) return true;
   const message = textOf((error as DriverError | null)?.message);
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connection is closed/i.test(message);
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connection is closed/i.test(
+    message,
+  );
 }

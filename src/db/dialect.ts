@@ -15,7 +15,9 @@ export function isSqlite(db: Kysely<Database>): boolean {
 export function precompiled<R>(build: (db: Kysely<Database>) => { compile(): CompiledQuery<R> }) {
   const compiled: { sqlite?: CompiledQuery<R>; postgres?: CompiledQuery<R> } = {};
   return async (db: Kysely<Database>, parameters: readonly unknown[]): Promise<R | undefined> => {
-    const query = isSqlite(db) ? (compiled.sqlite ??= build(db).compile()) : (compiled.postgres ??= build(db).compile());
+    const query = isSqlite(db)
+      ? (compiled.sqlite ??= build(db).compile())
+      : (compiled.postgres ??= build(db).compile());
     const result = await db.executeQuery<R>({ ...query, parameters });
     return result.rows[0];
   };
@@ -28,6 +30,8 @@ export function precompiled<R>(build: (db: Kysely<Database>) => { compile(): Com
 export async function syncIdSequences(trx: Transaction<Database>, dialect: Dialect): Promise<void> {
   if (dialect !== 'postgres') return;
   for (const table of ['billing_groups', 'groups']) {
-    await sql`select setval(pg_get_serial_sequence(${table}, 'id'), greatest((select max(id) from ${sql.table(table)}), 1))`.execute(trx);
+    await sql`select setval(pg_get_serial_sequence(${table}, 'id'), greatest((select max(id) from ${sql.table(table)}), 1))`.execute(
+      trx,
+    );
   }
 }

@@ -42,7 +42,11 @@ function check({ error, results }: MigrationResultSet): string[] {
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
     // No failed migration means none ran: the database could not be reached or read at all.
-    throw new MigrationError(failed ? `migration ${failed} failed: ${describeError(error)}` : `cannot migrate the database: ${describeError(error)}`);
+    throw new MigrationError(
+      failed
+        ? `migration ${failed} failed: ${describeError(error)}`
+        : `cannot migrate the database: ${describeError(error)}`,
+    );
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

@@ -28,45 +28,157 @@ const SEED_ROLES: Role[] = ['call_record_listen', 'reporting', 'administrator', 
 /** The four sample users of the Marketing Edge Users API, with exactly its values (docs/contract.md, section 4). */
 const SAMPLE_USERS: StoredUser[] = [
   {
-    user_id: '627b4c86-1ff1-4ca7-8827-95c214666636', username: 'rsmith', name: 'Rob Smith', email: '', phone: '',
-    call_detail_level: 'full', restrict_recording_download: false, status: 'deactivated',
-    last_login_date: '2016-03-03T16:13:59.1917141', last_updated_date: '2015-12-03T20:06:02.0830000',
-    deactivation_date: '2016-08-24T13:39:03.9370000', roles: SEED_ROLES, access: { billing_groups: ['1234'], group_owners: [] },
+    user_id: '627b4c86-1ff1-4ca7-8827-95c214666636',
+    username: 'rsmith',
+    name: 'Rob Smith',
+    email: '',
+    phone: '',
+    call_detail_level: 'full',
+    restrict_recording_download: false,
+    status: 'deactivated',
+    last_login_date: '2016-03-03T16:13:59.1917141',
+    last_updated_date: '2015-12-03T20:06:02.0830000',
+    deactivation_date: '2016-08-24T13:39:03.9370000',
+    roles: SEED_ROLES,
+    access: { billing_groups: ['1234'], group_owners: [] },
   },
   {
-    user_id: '9cb5bf2a-ed88-4b63-a76e-bfdb92b2121a', username: 'mhopper', name: 'Mike Hopper', email: '', phone: '',
-    call_detail_level: 'full', restrict_recording_download: false, status: 'deactivated',
-    last_login_date: '2015-07-07T12:24:54.4230000', last_updated_date: '2015-07-07T12:25:16.4200000',
-    deactivation_date: '2022-05-02T13:45:59.9370000', roles: SEED_ROLES, access: { billing_groups: ['1234'], group_owners: [] },
+    user_id: '9cb5bf2a-ed88-4b63-a76e-bfdb92b2121a',
+    username: 'mhopper',
+    name: 'Mike Hopper',
+    email: '',
+    phone: '',
+    call_detail_level: 'full',
+    restrict_recording_download: false,
+    status: 'deactivated',
+    last_login_date: '2015-07-07T12:24:54.4230000',
+    last_updated_date: '2015-07-07T12:25:16.4200000',
+    deactivation_date: '2022-05-02T13:45:59.9370000',
+    roles: SEED_ROLES,
+    access: { billing_groups: ['1234'], group_owners: [] },
   },
   {
-    user_id: 'fe3949c2-b3f5-46f8-9377-05568c748dbc', username: 'ewoods', name: 'Edward Woods', email: '', phone: '705-722-4398',
-    call_detail_level: 'full', restrict_recording_download: false, status: 'activated',
-    last_login_date: '2011-08-15T13:16:42.2830000', last_updated_date: '2015-11-17T14:23:53.6430000',
-    roles: SEED_ROLES, access: { billing_groups: ['5555'], group_owners: [] },
+    user_id: 'fe3949c2-b3f5-46f8-9377-05568c748dbc',
+    username: 'ewoods',
+    name: 'Edward Woods',
+    email: '',
+    phone: '705-722-4398',
+    call_detail_level: 'full',
+    restrict_recording_download: false,
+    status: 'activated',
+    last_login_date: '2011-08-15T13:16:42.2830000',
+    last_updated_date: '2015-11-17T14:23:53.6430000',
+    roles: SEED_ROLES,
+    access: { billing_groups: ['5555'], group_owners: [] },
   },
   {
-    user_id: '00f12ba7-b26a-4503-9ab4-0ec04914f71f', username: 'test1', name: 'test1', email: '', phone: '',
-    call_detail_level: 'full', restrict_recording_download: false, status: 'activated',
-    last_login_date: '2022-05-02T14:38:49.5177442', last_updated_date: '2021-08-03T16:14:45.8890787',
-    roles: ['administrator'], access: { billing_groups: ['1234'], group_owners: [] },
+    user_id: '00f12ba7-b26a-4503-9ab4-0ec04914f71f',
+    username: 'test1',
+    name: 'test1',
+    email: '',
+    phone: '',
+    call_detail_level: 'full',
+    restrict_recording_download: false,
+    status: 'activated',
+    last_login_date: '2022-05-02T14:38:49.5177442',
+    last_updated_date: '2021-08-03T16:14:45.8890787',
+    roles: ['administrator'],
+    access: { billing_groups: ['1234'], group_owners: [] },
   },
 ];
 
-const FIRST = ['Ava', 'Émile', 'Zoë', 'José', 'Søren', 'Łukasz', 'Mei', 'Aarav', 'Chloé', 'Dmitri', 'Fatima', 'Grace', 'Hiroshi', 'Ingrid', 'Jamal', 'Kofi', 'Lucía', 'Mateo', 'Nadia', 'Oskar', 'Priya', 'Quinn', 'Renée', 'Siobhán', 'Tomás', 'Uma', 'Viktor', 'Wen', 'Ximena', 'Yusuf', 'Zainab', 'Björn'];
-const LAST = ['Smith', 'Müller', 'García', 'Nguyễn', 'O’Brien', 'Kowalski', 'Dubois', 'Johansson', 'Rossi', 'Tanaka', 'Okafor', 'Patel', 'Ivanova', 'Haddad', 'Larsen', 'Fernández', 'Chen', 'Novák', 'Andersen', 'Silva', 'Kim', 'Wójcik', 'Brennan', 'Costa'];
-const ASCII: Record<string, string> = { É: 'E', é: 'e', ë: 'e', è: 'e', ø: 'o', Ø: 'O', ł: 'l', Ł: 'L', ü: 'u', í: 'i', á: 'a', ó: 'o', ñ: 'n', ễ: 'e', ã: 'a', ń: 'n', ö: 'o', '’': '' };
+const FIRST = [
+  'Ava',
+  'Émile',
+  'Zoë',
+  'José',
+  'Søren',
+  'Łukasz',
+  'Mei',
+  'Aarav',
+  'Chloé',
+  'Dmitri',
+  'Fatima',
+  'Grace',
+  'Hiroshi',
+  'Ingrid',
+  'Jamal',
+  'Kofi',
+  'Lucía',
+  'Mateo',
+  'Nadia',
+  'Oskar',
+  'Priya',
+  'Quinn',
+  'Renée',
+  'Siobhán',
+  'Tomás',
+  'Uma',
+  'Viktor',
+  'Wen',
+  'Ximena',
+  'Yusuf',
+  'Zainab',
+  'Björn',
+];
+const LAST = [
+  'Smith',
+  'Müller',
+  'García',
+  'Nguyễn',
+  'O’Brien',
+  'Kowalski',
+  'Dubois',
+  'Johansson',
+  'Rossi',
+  'Tanaka',
+  'Okafor',
+  'Patel',
+  'Ivanova',
+  'Haddad',
+  'Larsen',
+  'Fernández',
+  'Chen',
+  'Novák',
+  'Andersen',
+  'Silva',
+  'Kim',
+  'Wójcik',
+  'Brennan',
+  'Costa',
+];
+const ASCII: Record<string, string> = {
+  É: 'E',
+  é: 'e',
+  ë: 'e',
+  è: 'e',
+  ø: 'o',
+  Ø: 'O',
+  ł: 'l',
+  Ł: 'L',
+  ü: 'u',
+  í: 'i',
+  á: 'a',
+  ó: 'o',
+  ñ: 'n',
+  ễ: 'e',
+  ã: 'a',
+  ń: 'n',
+  ö: 'o',
+  '’': '',
+};
 
 function uuidFrom(next: () => number): string {
   const hex = Array.from({ length: 32 }, () => Math.floor(next() * 16).toString(16));
   hex[12] = '4';
-  hex[16] = ((Math.floor(next() * 4) + 8)).toString(16);
+  hex[16] = (Math.floor(next() * 4) + 8).toString(16);
   const s = hex.join('');
   return `${s.slice(0, 8)}-${s.slice(8, 12)}-${s.slice(12, 16)}-${s.slice(16, 20)}-${s.slice(20)}`;
 }
 
 function stamp(next: () => number, fromYear: number, toYear: number): string {
-  const from = Date.UTC(fromYear, 0, 1), to = Date.UTC(toYear, 0, 1);
+  const from = Date.UTC(fromYear, 0, 1),
+    to = Date.UTC(toYear, 0, 1);
   const ms = Math.floor(from + next() * (to - from));
   const ticks = String(Math.floor(next() * 10_000_000)).padStart(7, '0');
   return `${new Date(ms).toISOString().slice(0, 19)}.${ticks}`;
@@ -81,9 +193,12 @@ export function demoUsers(): StoredUser[] {
   const taken = new Set(users.map((u) => u.username));
   const leaves = ['1234', '5555', '2001', '2002', '3000'];
   for (let i = 0; users.length < 165; i++) {
-    const first = pick(next, FIRST), last = pick(next, LAST);
+    const first = pick(next, FIRST),
+      last = pick(next, LAST);
     const unicodeName = i % 7 === 3;
-    const base = unicodeName ? `${first}.${last}`.toLowerCase() : `${first[0]}${last}`.toLowerCase().replace(/./g, (c) => ASCII[c] ?? c);
+    const base = unicodeName
+      ? `${first}.${last}`.toLowerCase()
+      : `${first[0]}${last}`.toLowerCase().replace(/./g, (c) => ASCII[c] ?? c);
     let username = base;
     for (let n = 2; taken.has(username); n++) username = `${base}${n}`;
     taken.add(username);

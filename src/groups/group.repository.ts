@@ -37,7 +37,12 @@ export async function updateGroup(
 ): Promise<GroupRow> {
   return trx
     .updateTable('groups')
-    .set((eb) => ({ name: change.name, billing_group_id: change.billing_group_id, status: change.status, version: eb('version', '+', 1) }))
+    .set((eb) => ({
+      name: change.name,
+      billing_group_id: change.billing_group_id,
+      status: change.status,
+      version: eb('version', '+', 1),
+    }))
     .where('org_id', '=', orgId)
     .where('id', '=', id)
     .returningAll()

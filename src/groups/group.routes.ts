@@ -25,7 +25,14 @@ export const groupRoutes: FastifyPluginAsyncTypebox<{ service: GroupService }> =
 
   app.get(
     '/groups',
-    { schema: { tags, summary: 'List groups', querystring: GroupsQuery, response: { 200: Type.Ref('GroupList'), ...notModified, ...problemResponses(400, 401, 403) } } },
+    {
+      schema: {
+        tags,
+        summary: 'List groups',
+        querystring: GroupsQuery,
+        response: { 200: Type.Ref('GroupList'), ...notModified, ...problemResponses(400, 401, 403) },
+      },
+    },
     async (request, reply) => {
       const { etag, body } = await service.listGroups(request.caller.orgId, request.query);
       return sendTagged(request, reply, etag, body);
@@ -34,7 +41,14 @@ export const groupRoutes: FastifyPluginAsyncTypebox<{ service: GroupService }> =
 
   app.get(
     '/groups/:id',
-    { schema: { tags, summary: 'Retrieve a group', params: IdParams, response: { 200: Type.Ref('Group'), ...notModified, ...problemResponses(400, 401, 403, 404) } } },
+    {
+      schema: {
+        tags,
+        summary: 'Retrieve a group',
+        params: IdParams,
+        response: { 200: Type.Ref('Group'), ...notModified, ...problemResponses(400, 401, 403, 404) },
+      },
+    },
     async (request, reply) => {
       const row = await service.getGroup(request.caller.orgId, request.params.id);
       return sendTagged(request, reply, groupEtag(row), groupRowToGroup(row));
@@ -49,7 +63,10 @@ export const groupRoutes: FastifyPluginAsyncTypebox<{ service: GroupService }> =
         tags,
         summary: 'Create a group on an active leaf billing group',
         body: Type.Ref(GroupCreate),
-        response: { 201: Type.Ref('Group', { description: 'Created; Location names it' }), ...problemResponses(400, 401, 403, 413, 415) },
+        response: {
+          201: Type.Ref('Group', { description: 'Created; Location names it' }),
+          ...problemResponses(400, 401, 403, 413, 415),
+        },
       },
     },
     async (request, reply) => {
@@ -68,9 +85,21 @@ export const groupRoutes: FastifyPluginAsyncTypebox<{ service: GroupService }> =
         params: IdParams,
         headers: ifMatchHeaders(),
         body: Type.Ref(GroupUpdate),
-        response: { 200: Type.Ref('Group', { description: 'The group as it now is, with its new ETag' }), ...problemResponses(400, 401, 403, 404, 412, 413, 415) },
+        response: {
+          200: Type.Ref('Group', { description: 'The group as it now is, with its new ETag' }),
+          ...problemResponses(400, 401, 403, 404, 412, 413, 415),
+        },
       },
     },
-    async (request, reply) => written(reply, await service.updateGroup(writeContextOf(request), request.params.id, request.body, request.headers['if-match'])),
+    async (request, reply) =>
+      written(
+        reply,
+        await service.updateGroup(
+          writeContextOf(request),
+          request.params.id,
+          request.body,
+          request.headers['if-match'],
+        ),
+      ),
   );
 };

@@ -2,7 +2,11 @@ import { Type, type Static } from '@sinclair/typebox';
 import { MAX_ID } from '../shared/ids.js';
 import { ACTIVITY, DisplayName, StringEnum } from '../shared/typebox.js';
 
-const BillingGroupId = Type.Integer({ minimum: 1, maximum: MAX_ID, description: 'a leaf billing group of this organization' });
+const BillingGroupId = Type.Integer({
+  minimum: 1,
+  maximum: MAX_ID,
+  description: 'a leaf billing group of this organization',
+});
 
 /** The group (advertiser) object. */
 export const Group = Type.Object(
@@ -16,7 +20,10 @@ export const Group = Type.Object(
 );
 export type Group = Static<typeof Group>;
 
-export const GroupList = Type.Array(Type.Ref('Group'), { $id: 'GroupList', description: 'groups of the organization, in id order' });
+export const GroupList = Type.Array(Type.Ref('Group'), {
+  $id: 'GroupList',
+  description: 'groups of the organization, in id order',
+});
 
 /** `POST groups`. */
 export const GroupCreate = Type.Object(
@@ -42,7 +49,14 @@ export const GroupUpdate = Type.Object(
 export type GroupUpdate = Static<typeof GroupUpdate>;
 
 export const GroupsQuery = Type.Object(
-  { billing_group_id: Type.Optional(Type.String({ pattern: '^([0-9]{1,15})?$', description: 'a billing group id: only the groups on it are listed (an empty value is the same as none)' })) },
+  {
+    billing_group_id: Type.Optional(
+      Type.String({
+        pattern: '^([0-9]{1,15})?$',
+        description: 'a billing group id: only the groups on it are listed (an empty value is the same as none)',
+      }),
+    ),
+  },
   { additionalProperties: false },
 );
 export type GroupsQuery = Static<typeof GroupsQuery>;

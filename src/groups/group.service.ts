@@ -15,15 +15,25 @@ import type { Group, GroupCreate, GroupsQuery, GroupUpdate } from './group.schem
 const snapshot = (row: GroupRow) => groupRowToGroup(row) as unknown as Record<string, unknown>;
 
 /** A group may hang only on an active leaf billing group of the organization: 400 naming the field otherwise. */
-async function checkLeaf(billingGroups: BillingGroupService, trx: Transaction<Database>, orgId: number, billingGroupId: number): Promise<void> {
+async function checkLeaf(
+  billingGroups: BillingGroupService,
+  trx: Transaction<Database>,
+  orgId: number,
+  billingGroupId: number,
+): Promise<void> {
   const pointer = '/billing_group_id';
   const bg = await billingGroups.findBillingGroup(trx, orgId, billingGroupId);
   if (!bg) {
-    throw invalidFields([{ pointer, message: `names billing group ${billingGroupId}, which does not exist in this organization` }], 'UNKNOWN_REFERENCE');
+    throw invalidFields(
+      [{ pointer, message: `names billing group ${billingGroupId}, which does not exist in this organization` }],
+      'UNKNOWN_REFERENCE',
+    );
   }
   let message: string | undefined;
-  if (await billingGroups.hasChildBillingGroups(trx, orgId, bg.id)) message = `names billing group ${bg.id}, which has child billing groups: groups hang only on leaf billing groups; choose one of its leaves`;
-  else if (bg.status === 'inactive') message = `names billing group ${bg.id}, which is inactive: activate it first or choose an active leaf`;
+  if (await billingGroups.hasChildBillingGroups(trx, orgId, bg.id))
+    message = `names billing group ${bg.id}, which has child billing groups: groups hang only on leaf billing groups; choose one of its leaves`;
+  else if (bg.status === 'inactive')
+    message = `names billing group ${bg.id}, which is inactive: activate it first or choose an active leaf`;
   if (message) throw invalidFields([{ pointer, message }]);
 }
 
@@ -43,7 +53,12 @@ export function createGroupService(db: Db) {
     async listGroups(orgId: number, query: GroupsQuery): Promise<{ etag: string; body: Group[] }> {
       const etag = listEtag('groups', await orgs.findWriteVersion(orgId));
       const bg = query.billing_group_id;
-      const rows = bg === undefined || bg === '' ? await findGroups(db, orgId) : (await billingGroups.findBillingGroup(db, orgId, Number(bg))) ? await findGroups(db, orgId, Number(bg)) : [];
+      const rows =
+        bg === undefined || bg === ''
+          ? await findGroups(db, orgId)
+          : (await billingGroups.findBillingGroup(db, orgId, Number(bg)))
+            ? await findGroups(db, orgId, Number(bg))
+            : [];
       return { etag, body: rows.map(groupRowToGroup) };
     },
 
@@ -53,15 +68,32 @@ export function createGroupService(db: Db) {
     async createGroup(ctx: WriteContext, body: GroupCreate): Promise<GroupRow> {
       return orgs.inWriteTransaction(ctx.orgId, async (trx) => {
         await checkLeaf(billingGroups, trx, ctx.orgId, body.billing_group_id);
-        const id = await insertGroup(trx, { org_id: ctx.orgId, name: body.group_name, billing_group_id: body.billing_group_id, status: body.status ?? 'active' });
+        const id = await insertGroup(trx, {
+          org_id: ctx.orgId,
+          name: body.group_name,
+          billing_group_id: body.billing_group_id,
+          status: body.status ?? 'active',
+        });
         const row = await requireGroup(trx, ctx.orgId, String(id));
-        await audit.appendEntry(trx, { orgId: ctx.orgId, actor: ctx.actor, action: 'group.create', targetType: 'group', targetId: String(id), changes: diffFields(null, snapshot(row)) });
+        await audit.appendEntry(trx, {
+          orgId: ctx.orgId,
+          actor: ctx.actor,
+          action: 'group.create',
+          targetType: 'group',
+          targetId: String(id),
+          changes: diffFields(null, snapshot(row)),
+        });
         return row;
       });
     },
 
     /** Renames a group, moves it to another active leaf billing group and/or sets its status; honours If-Match. */
-    async updateGroup(ctx: WriteContext, id: string, body: GroupUpdate, ifMatch: string | string[] | undefined): Promise<GroupRow> {
+    async updateGroup(
+      ctx: WriteContext,
+      id: string,
+      body: GroupUpdate,
+      ifMatch: string | string[] | undefined,
+    ): Promise<GroupRow> {
       const precondition = parseIfMatch(ifMatch);
       return orgs.inWriteTransaction(ctx.orgId, async (trx) => {
         const row = await requireGroup(trx, ctx.orgId, id);
@@ -69,13 +101,21 @@ export function createGroupService(db: Db) {
         if (body.group_id !== undefined && body.group_id !== row.id) {
           throw invalidFields([{ pointer: '/group_id', message: `is read-only: send ${row.id} or leave it out` }]);
         }
-        if (body.billing_group_id !== undefined && body.billing_group_id !== row.billing_group_id) await checkLeaf(billingGroups, trx, ctx.orgId, body.billing_group_id);
+        if (body.billing_group_id !== undefined && body.billing_group_id !== row.billing_group_id)
+          await checkLeaf(billingGroups, trx, ctx.orgId, body.billing_group_id);
         const saved = await updateGroup(trx, ctx.orgId, row.id, {
           name: body.group_name ?? row.name,
           billing_group_id: body.billing_group_id ?? row.billing_group_id,
           status: body.status ?? row.status,
         });
-        await audit.appendEntry(trx, { orgId: ctx.orgId, actor: ctx.actor, action: 'group.update', targetType: 'group', targetId: String(row.id), changes: diffFields(snapshot(row), snapshot(saved)) });
+        await audit.appendEntry(trx, {
+          orgId: ctx.orgId,
+          actor: ctx.actor,
+          action: 'group.update',
+          targetType: 'group',
+          targetId: String(row.id),
+          changes: diffFields(snapshot(row), snapshot(saved)),
+        });
         return saved;
       });
     },

@@ -14,7 +14,8 @@ async function forbidSharedCaches(_request: FastifyRequest, reply: FastifyReply)
 /** onSend under the API root: answers vary with the key that asked, added to whatever Vary a route set (e.g. accept). */
 async function varyByKey(_request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> {
   const names = splitHeaderList(String(reply.getHeader('vary') ?? ''));
-  for (const name of ['authorization', 'x-organization-token']) if (!names.some((n) => n.toLowerCase() === name)) names.push(name);
+  for (const name of ['authorization', 'x-organization-token'])
+    if (!names.some((n) => n.toLowerCase() === name)) names.push(name);
   reply.header('vary', names.join(', '));
   return payload;
 }
@@ -26,8 +27,15 @@ function documentGuardAnswers(rateLimited: boolean) {
     if (schema.hide) return;
     const response = { ...((schema.response as Record<string, unknown> | undefined) ?? {}) };
     const methods = Array.isArray(route.method) ? route.method : [route.method];
-    const statuses = [414, 431, ...(rateLimited ? [429] : []), 503, ...(methods.some((m) => m !== 'GET' && m !== 'HEAD') ? [413] : [])];
-    for (const [status, entry] of Object.entries(problemResponses(...statuses))) if (!(status in response)) response[status] = entry;
+    const statuses = [
+      414,
+      431,
+      ...(rateLimited ? [429] : []),
+      503,
+      ...(methods.some((m) => m !== 'GET' && m !== 'HEAD') ? [413] : []),
+    ];
+    for (const [status, entry] of Object.entries(problemResponses(...statuses)))
+      if (!(status in response)) response[status] = entry;
     schema.response = response;
   };
 }
@@ -37,7 +45,11 @@ function refuseNulParams(params: unknown): void {
   if (typeof params !== 'object' || params === null) return;
   for (const [name, value] of Object.entries(params)) {
     if (typeof value === 'string' && value.includes('\u0000')) {
-      throw invalidFields([{ parameter: name, message: 'must not contain the NUL character (U+0000)' }], 'VALIDATION_FAILED', 'Path');
+      throw invalidFields(
+        [{ parameter: name, message: 'must not contain the NUL character (U+0000)' }],
+        'VALIDATION_FAILED',
+        'Path',
+      );
     }
   }
 }

@@ -8,10 +8,14 @@ import { AppError, describeProblemItem } from '../errors.js';
 async function refuseUnreadableBodies(request: FastifyRequest): Promise<void> {
   const encoding = request.headers['content-encoding'];
   if (typeof encoding === 'string' && encoding.trim() !== '' && encoding.trim().toLowerCase() !== 'identity') {
-    throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Encoding "${encoding}" is not supported: send the body uncompressed.`, {
-      headers: { 'accept-encoding': 'identity' },
-      errors: [{ header: 'content-encoding', message: 'must be absent or identity' }],
-    });
+    throw new AppError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `Content-Encoding "${encoding}" is not supported: send the body uncompressed.`,
+      {
+        headers: { 'accept-encoding': 'identity' },
+        errors: [{ header: 'content-encoding', message: 'must be absent or identity' }],
+      },
+    );
   }
   const charset = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(request.headers['content-type'] ?? '')?.[1]?.toLowerCase();
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
@@ -43,7 +47,10 @@ function illFormedPointer(value: unknown, pointer: string): string | undefined {
 async function refuseIllFormedText(request: FastifyRequest): Promise<void> {
   const pointer = illFormedPointer(request.body, '');
   if (pointer !== undefined) {
-    const detail = describeProblemItem({ pointer, message: 'holds a lone UTF-16 surrogate, which is not Unicode text; send well-formed UTF-8' });
+    const detail = describeProblemItem({
+      pointer,
+      message: 'holds a lone UTF-16 surrogate, which is not Unicode text; send well-formed UTF-8',
+    });
     throw new AppError('VALIDATION_FAILED', detail, {
       errors: [{ pointer, message: 'must be well-formed Unicode text (no lone surrogates)' }],
     });
@@ -67,7 +74,11 @@ export function acceptJsonOnly(app: FastifyInstance): void {
 /** PATCH bodies: RFC 7396 `application/merge-patch+json`, and `application/json` as many clients send. */
 export function acceptMergePatch(app: FastifyInstance): void {
   acceptJsonOnly(app);
-  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  app.addContentTypeParser(
+    'application/merge-patch+json',
+    { parseAs: 'string' },
+    app.getDefaultJsonParser('error', 'error'),
+  );
 }
 
 /**

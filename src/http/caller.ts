@@ -27,5 +27,8 @@ declare module 'fastify' {
 
 /** The write context of an authenticated API request (the key is the actor; the request id links logs and audit). */
 export function writeContextOf(request: FastifyRequest): WriteContext {
-  return { orgId: request.caller.orgId, actor: { keyId: request.caller.keyId, label: request.caller.prefix, requestId: request.id } };
+  return {
+    orgId: request.caller.orgId,
+    actor: { keyId: request.caller.keyId, label: request.caller.prefix, requestId: request.id },
+  };
 }

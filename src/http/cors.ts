@@ -8,7 +8,14 @@ export async function registerCors(app: FastifyInstance, config: Config): Promis
   await app.register(cors, {
     origin: config.corsOrigins.includes('*') ? '*' : [...config.corsOrigins],
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
-    allowedHeaders: ['authorization', 'x-organization-token', 'content-type', 'if-match', 'if-none-match', 'x-request-id'],
+    allowedHeaders: [
+      'authorization',
+      'x-organization-token',
+      'content-type',
+      'if-match',
+      'if-none-match',
+      'x-request-id',
+    ],
     exposedHeaders: ['etag', 'location', 'link', 'ratelimit', 'ratelimit-policy', 'retry-after', 'x-request-id'],
     // Keys travel in headers, never cookies.
     credentials: false,

@@ -20,8 +20,12 @@ export function drainOnClose(app: FastifyInstance): void {
   app.addHook('onRequest', async (_request, reply) => {
     if (!draining) return;
     reply.header('connection', 'close');
-    throw new AppError('SERVICE_UNAVAILABLE', 'This server is shutting down; retry shortly (another instance will answer).', {
-      headers: { 'retry-after': DRAIN_RETRY_AFTER },
-    });
+    throw new AppError(
+      'SERVICE_UNAVAILABLE',
+      'This server is shutting down; retry shortly (another instance will answer).',
+      {
+        headers: { 'retry-after': DRAIN_RETRY_AFTER },
+      },
+    );
   });
 }

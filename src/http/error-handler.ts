@@ -7,10 +7,16 @@ import { validationProblem } from './validation-errors.js';
 /** Errors the router raises before any hook runs (bad percent-encoding, an over-long path segment). */
 function frameworkProblem(error: FastifyError): AppError {
   if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
-    return new AppError('URI_TOO_LONG', `A path segment is longer than ${MAX_PARAM_LENGTH} characters; no user, id or name is that long.`);
+    return new AppError(
+      'URI_TOO_LONG',
+      `A path segment is longer than ${MAX_PARAM_LENGTH} characters; no user, id or name is that long.`,
+    );
   }
   if (error.code === 'FST_ERR_BAD_URL') {
-    return new AppError('VALIDATION_FAILED', 'The URL path is not valid percent-encoded UTF-8; encode each path segment (encodeURIComponent).');
+    return new AppError(
+      'VALIDATION_FAILED',
+      'The URL path is not valid percent-encoded UTF-8; encode each path segment (encodeURIComponent).',
+    );
   }
   return new AppError('INTERNAL', 'Something went wrong on our side.');
 }
@@ -18,7 +24,11 @@ function frameworkProblem(error: FastifyError): AppError {
 /** Fastify's frameworkErrors option: the router's own errors, answered as problem+json. */
 export function answerFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const problem = frameworkProblem(error);
-  reply.header('x-request-id', request.id).code(problem.status).type('application/problem+json').send(toProblem(problem.code, problem.message));
+  reply
+    .header('x-request-id', request.id)
+    .code(problem.status)
+    .type('application/problem+json')
+    .send(toProblem(problem.code, problem.message));
 }
 
 /** Fastify's own 4xx codes → the catalog. */
@@ -34,12 +44,25 @@ function toAppError(error: FastifyError & { validationContext?: string }): AppEr
   if (error instanceof AppError) return error;
   if (error.validation) return validationProblem(error.validation, error.validationContext ?? 'body');
   const mapped = error.code ? fastifyCodes[error.code] : undefined;
-  if (mapped === 'MALFORMED_JSON') return new AppError(mapped, `The body is not valid JSON: ${error.message.replace(/^Body is not valid JSON but content-type is set to 'application\/json'/, 'empty body')}. Send one JSON object.`);
-  if (mapped === 'BODY_TOO_LARGE') return new AppError(mapped, 'The body is larger than this server accepts; send a smaller body (split a bulk load into several requests).');
-  if (mapped === 'UNSUPPORTED_MEDIA_TYPE') return new AppError(mapped, 'Send the body as application/json (or application/merge-patch+json for PATCH).');
+  if (mapped === 'MALFORMED_JSON')
+    return new AppError(
+      mapped,
+      `The body is not valid JSON: ${error.message.replace(/^Body is not valid JSON but content-type is set to 'application\/json'/, 'empty body')}. Send one JSON object.`,
+    );
+  if (mapped === 'BODY_TOO_LARGE')
+    return new AppError(
+      mapped,
+      'The body is larger than this server accepts; send a smaller body (split a bulk load into several requests).',
+    );
+  if (mapped === 'UNSUPPORTED_MEDIA_TYPE')
+    return new AppError(mapped, 'Send the body as application/json (or application/merge-patch+json for PATCH).');
   if (mapped) return new AppError(mapped, error.message);
-  if (error instanceof SyntaxError && error.statusCode === 400) return new AppError('MALFORMED_JSON', `The body is not valid JSON: ${error.message}. Send one JSON object.`);
-  if (isUnavailable(error)) return new AppError('SERVICE_UNAVAILABLE', 'The database is unavailable right now; retry shortly.', { headers: { 'retry-after': '1' } });
+  if (error instanceof SyntaxError && error.statusCode === 400)
+    return new AppError('MALFORMED_JSON', `The body is not valid JSON: ${error.message}. Send one JSON object.`);
+  if (isUnavailable(error))
+    return new AppError('SERVICE_UNAVAILABLE', 'The database is unavailable right now; retry shortly.', {
+      headers: { 'retry-after': '1' },
+    });
   return undefined;
 }
 
@@ -54,9 +77,14 @@ export function registerErrorHandlers(app: FastifyInstance): void {
     if (!known && (error.statusCode ?? 500) < 500) {
       // Any other 4xx Fastify raises keeps its status with a plain message (never internals).
       const status = error.statusCode ?? 400;
-      return reply.code(status).type('application/problem+json').send({ ...toProblem('VALIDATION_FAILED', error.message), status, title: 'Bad request' });
+      return reply
+        .code(status)
+        .type('application/problem+json')
+        .send({ ...toProblem('VALIDATION_FAILED', error.message), status, title: 'Bad request' });
     }
-    const appError = known ?? new AppError('INTERNAL', `Something went wrong on our side. Quote request id ${request.id} when reporting it.`);
+    const appError =
+      known ??
+      new AppError('INTERNAL', `Something went wrong on our side. Quote request id ${request.id} when reporting it.`);
     if (appError.status >= 500) request.log.error({ err: error }, 'request failed');
     return reply
       .code(appError.status)
@@ -69,6 +97,11 @@ export function registerErrorHandlers(app: FastifyInstance): void {
     reply
       .code(404)
       .type('application/problem+json')
-      .send(toProblem('NOT_FOUND', `There is no ${request.method} ${request.url.split('?')[0]}; see /docs for the API reference.`)),
+      .send(
+        toProblem(
+          'NOT_FOUND',
+          `There is no ${request.method} ${request.url.split('?')[0]}; see /docs for the API reference.`,
+        ),
+      ),
   );
 }

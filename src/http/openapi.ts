@@ -7,12 +7,29 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'Roster', version: '1.0.0', description: 'The user directory of a call-tracking and call-analytics platform.' },
+      info: {
+        title: 'Roster',
+        version: '1.0.0',
+        description: 'The user directory of a call-tracking and call-analytics platform.',
+      },
       servers: [{ url: '/' }],
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, organizationToken: { type: 'apiKey', in: 'header', name: 'x-organization-token' } } },
-      tags: [{ name: 'users' }, { name: 'billing groups' }, { name: 'groups' }, { name: 'audit' }, { name: 'operations' }],
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          organizationToken: { type: 'apiKey', in: 'header', name: 'x-organization-token' },
+        },
+      },
+      tags: [
+        { name: 'users' },
+        { name: 'billing groups' },
+        { name: 'groups' },
+        { name: 'audit' },
+        { name: 'operations' },
+      ],
     },
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` },
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
+    },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

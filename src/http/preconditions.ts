@@ -13,9 +13,13 @@ const TOKEN = /\s*(?:(\*)|((?:W\/)?"[\x21\x23-\x7E\x80-\uFFFF]*"))\s*(?:,|$)/y;
 
 function badIfMatch(value: string): AppError {
   const message = 'must be "*" or a comma-separated list of entity tags in double quotes, as the ETag header gave them';
-  return new AppError('VALIDATION_FAILED', `Header "If-Match" ${message} (e.g. If-Match: "627b4c86.3"); got ${JSON.stringify(value)}.`, {
-    errors: [{ header: 'if-match', message }],
-  });
+  return new AppError(
+    'VALIDATION_FAILED',
+    `Header "If-Match" ${message} (e.g. If-Match: "627b4c86.3"); got ${JSON.stringify(value)}.`,
+    {
+      errors: [{ header: 'if-match', message }],
+    },
+  );
 }
 
 /** Parses If-Match (RFC 9110 §13.1.1); undefined when absent; a 400 AppError when it is not `*` or entity tags. */
@@ -52,6 +56,9 @@ export function checkIfMatch(ifMatch: IfMatch | undefined, currentEtag: string, 
   throw new AppError(
     'PRECONDITION_FAILED',
     `${what} has changed since the version your If-Match names (its ETag is now ${currentEtag}); nothing was changed. Read it again, reapply your change and retry with the new ETag.`,
-    { headers: { etag: currentEtag }, errors: [{ header: 'if-match', message: `does not match the current ETag ${currentEtag}` }] },
+    {
+      headers: { etag: currentEtag },
+      errors: [{ header: 'if-match', message: `does not match the current ETag ${currentEtag}` }],
+    },
   );
 }

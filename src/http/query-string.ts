@@ -1,6 +1,5 @@
 import { invalidFields } from '../errors.js';
 
-
 /**
  * The query-string parser of the whole API. Parameter names match
  * case-insensitively (`pagesize`, `pageSize` and `PageSize` are one), so names
@@ -57,8 +56,13 @@ export function shapeQuery(query: Record<string, unknown>, shape: QueryShape): v
   for (const name of Object.keys(query)) {
     const raw = query[name];
     const list = valuesOf(raw);
-    if (list.some((v) => v.includes('\u0000'))) throw invalidFields([{ parameter: name, message: 'must not contain the NUL character (U+0000)' }]);
-    const known = shape.multi?.includes(name) || shape.integer?.includes(name) || shape.lower?.includes(name) || shape.single?.includes(name);
+    if (list.some((v) => v.includes('\u0000')))
+      throw invalidFields([{ parameter: name, message: 'must not contain the NUL character (U+0000)' }]);
+    const known =
+      shape.multi?.includes(name) ||
+      shape.integer?.includes(name) ||
+      shape.lower?.includes(name) ||
+      shape.single?.includes(name);
     if (!known) continue;
     const lower = shape.lower?.includes(name) ? list.map((v) => v.toLowerCase()) : list;
     if (shape.multi?.includes(name)) {
@@ -72,6 +76,9 @@ export function shapeQuery(query: Record<string, unknown>, shape: QueryShape): v
     }
     if (lower.length > 1) throw invalidFields([{ parameter: name, message: 'was given more than once; give it once' }]);
     const single = lower.length === 1 ? lower[0]! : lower;
-    query[name] = shape.integer?.includes(name) && typeof single === 'string' && /^-?[0-9]+$/.test(single) ? toInteger(single) : single;
+    query[name] =
+      shape.integer?.includes(name) && typeof single === 'string' && /^-?[0-9]+$/.test(single)
+        ? toInteger(single)
+        : single;
   }
 }

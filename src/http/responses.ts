@@ -6,7 +6,10 @@ const titleOf = (status: number) => Object.values(catalog).find((e) => e.status 
 /** Response entries for the given error statuses, each an RFC 9457 problem sent as application/problem+json. */
 export function problemResponses(...statuses: number[]) {
   return Object.fromEntries(
-    statuses.map((s) => [s, { description: titleOf(s), content: { 'application/problem+json': { schema: Type.Ref('Problem') } } }]),
+    statuses.map((s) => [
+      s,
+      { description: titleOf(s), content: { 'application/problem+json': { schema: Type.Ref('Problem') } } },
+    ]),
   );
 }
 

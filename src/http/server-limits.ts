@@ -52,11 +52,17 @@ function requestLineOverflowed(raw: Buffer | undefined): boolean {
 
 function clientProblem(error: NodeJS.ErrnoException & { rawPacket?: Buffer }): { code: ErrorCode; detail: string } {
   if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-    return { code: 'REQUEST_TIMEOUT', detail: 'The request (its headers or its body) did not arrive in time; send it again without pausing.' };
+    return {
+      code: 'REQUEST_TIMEOUT',
+      detail: 'The request (its headers or its body) did not arrive in time; send it again without pausing.',
+    };
   }
   if (error.code === 'HPE_HEADER_OVERFLOW') {
     return requestLineOverflowed(error.rawPacket)
-      ? { code: 'URI_TOO_LONG', detail: `The request target is longer than ${MAX_URL_BYTES} bytes; send fewer or shorter query parameters.` }
+      ? {
+          code: 'URI_TOO_LONG',
+          detail: `The request target is longer than ${MAX_URL_BYTES} bytes; send fewer or shorter query parameters.`,
+        }
       : {
           code: 'HEADERS_TOO_LARGE',
           detail: `The request line and header fields together pass ${PARSER_MAX_HEADER_BYTES} bytes; the target may have at most ${MAX_URL_BYTES} bytes and the header fields ${MAX_HEADER_BYTES} in total.`,
@@ -101,11 +107,17 @@ export function limitRequestSize(app: FastifyInstance): void {
   app.addHook('onRequest', async (request) => {
     const urlBytes = Buffer.byteLength(request.raw.url ?? '');
     if (urlBytes > MAX_URL_BYTES) {
-      throw new AppError('URI_TOO_LONG', `The request target is ${urlBytes} bytes; at most ${MAX_URL_BYTES} are accepted. Send fewer or shorter query parameters.`);
+      throw new AppError(
+        'URI_TOO_LONG',
+        `The request target is ${urlBytes} bytes; at most ${MAX_URL_BYTES} are accepted. Send fewer or shorter query parameters.`,
+      );
     }
     const headers = headerBytes(request);
     if (headers > MAX_HEADER_BYTES) {
-      throw new AppError('HEADERS_TOO_LARGE', `The header fields are ${headers} bytes in total; at most ${MAX_HEADER_BYTES} are accepted. Send fewer or smaller headers.`);
+      throw new AppError(
+        'HEADERS_TOO_LARGE',
+        `The header fields are ${headers} bytes in total; at most ${MAX_HEADER_BYTES} are accepted. Send fewer or smaller headers.`,
+      );
     }
   });
 }

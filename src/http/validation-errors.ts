@@ -11,13 +11,19 @@ function acceptedNames(error: FastifySchemaValidationError): string {
 
 function describe(error: FastifySchemaValidationError, context: Context): { key: string; message: string } {
   const params = error.params;
-  const path = error.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const path = error.instancePath
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
   switch (error.keyword) {
     case 'additionalProperties': {
       const name = String(params.additionalProperty);
       const what = context === 'querystring' ? 'parameter' : 'field';
       const accepted = acceptedNames(error);
-      return { key: [...path, name].join('/'), message: `is not a known ${what}${accepted ? `; accepted: ${accepted}` : ''}` };
+      return {
+        key: [...path, name].join('/'),
+        message: `is not a known ${what}${accepted ? `; accepted: ${accepted}` : ''}`,
+      };
     }
     case 'required':
       return { key: [...path, String(params.missingProperty)].join('/'), message: 'is required' };
@@ -28,12 +34,23 @@ function describe(error: FastifySchemaValidationError, context: Context): { key:
       const article = /^[aeiou]/.test(type) ? 'an' : 'a';
       // Say the whole accepted range ("an integer ≥ 1"), not just the type: `pagesize=abc` should learn both.
       const bounds = (error as { parentSchema?: { minimum?: number; maximum?: number } }).parentSchema ?? {};
-      const range = [bounds.minimum !== undefined ? `≥ ${bounds.minimum}` : '', bounds.maximum !== undefined ? `≤ ${bounds.maximum}` : ''].filter(Boolean).join(' and ');
-      return { key: path.join('/'), message: `must be ${type.includes(',') ? `one of the types ${type}` : `${article} ${type}`}${range ? ` ${range}` : ''}` };
+      const range = [
+        bounds.minimum !== undefined ? `≥ ${bounds.minimum}` : '',
+        bounds.maximum !== undefined ? `≤ ${bounds.maximum}` : '',
+      ]
+        .filter(Boolean)
+        .join(' and ');
+      return {
+        key: path.join('/'),
+        message: `must be ${type.includes(',') ? `one of the types ${type}` : `${article} ${type}`}${range ? ` ${range}` : ''}`,
+      };
     }
     case 'minimum':
     case 'maximum':
-      return { key: path.join('/'), message: `must be ${error.keyword === 'minimum' ? '≥' : '≤'} ${String(params.limit)}` };
+      return {
+        key: path.join('/'),
+        message: `must be ${error.keyword === 'minimum' ? '≥' : '≤'} ${String(params.limit)}`,
+      };
     case 'minLength':
       return { key: path.join('/'), message: `must be at least ${String(params.limit)} character(s) long` };
     case 'maxLength':
@@ -48,7 +65,10 @@ function describe(error: FastifySchemaValidationError, context: Context): { key:
       return { key: path.join('/'), message: `must be a valid ${String(params.format)}` };
     case 'pattern': {
       const description = (error as { parentSchema?: { description?: string } }).parentSchema?.description;
-      return { key: path.join('/'), message: description ? `must be ${description}` : `must match ${String(params.pattern)}` };
+      return {
+        key: path.join('/'),
+        message: description ? `must be ${description}` : `must match ${String(params.pattern)}`,
+      };
     }
     default:
       return { key: path.join('/'), message: error.message ?? 'is invalid' };
@@ -78,6 +98,10 @@ export function validationProblem(errors: FastifySchemaValidationError[], contex
     }
   }
   const where = contextName[context] ?? context;
-  const detail = items.map((i) => (i.pointer === '' ? `The body ${i.message}.` : describeProblemItem(i, where === 'path' ? 'Path' : 'Query'))).join(' ');
+  const detail = items
+    .map((i) =>
+      i.pointer === '' ? `The body ${i.message}.` : describeProblemItem(i, where === 'path' ? 'Path' : 'Query'),
+    )
+    .join(' ');
   return new AppError('VALIDATION_FAILED', detail || `The ${where} is invalid.`, { errors: items });
 }

@@ -57,7 +57,11 @@ interface CsvRecord {
 }
 
 /** The records after the header, checked; `onHeader` receives the header line as in the file, with its line end. */
-export async function* csvRows(input: NodeJS.ReadableStream, path: string, onHeader: (line: string) => void): AsyncGenerator<CheckedRow> {
+export async function* csvRows(
+  input: NodeJS.ReadableStream,
+  path: string,
+  onHeader: (line: string) => void,
+): AsyncGenerator<CheckedRow> {
   const window = new ByteWindow();
   const tap = new Transform({
     transform(chunk: Buffer, _enc, done) {
@@ -100,9 +104,14 @@ export async function* csvRows(input: NodeJS.ReadableStream, path: string, onHea
   } catch (error) {
     if (!(error instanceof CsvError)) throw error;
     const at = `line ${line}`;
-    if (error.code === 'CSV_QUOTE_NOT_CLOSED') throw new ImportFileError(`${path}, ${at}: a quoted field starts in this row and is never closed (an unterminated "); close the quote, or double each " inside a quoted field ("")`);
+    if (error.code === 'CSV_QUOTE_NOT_CLOSED')
+      throw new ImportFileError(
+        `${path}, ${at}: a quoted field starts in this row and is never closed (an unterminated "); close the quote, or double each " inside a quoted field ("")`,
+      );
     if (error.code === 'CSV_INVALID_CLOSING_QUOTE' || error.code === 'INVALID_OPENING_QUOTE') {
-      throw new ImportFileError(`${path}, ${at}: a " in the middle of a field; put the whole field in quotes and double each " inside it ("")`);
+      throw new ImportFileError(
+        `${path}, ${at}: a " in the middle of a field; put the whole field in quotes and double each " inside it ("")`,
+      );
     }
     throw new ImportFileError(`${path}, ${at}: not valid CSV (${error.message})`);
   }
@@ -113,12 +122,19 @@ function checkHeader(record: string[], path: string): UserCsvColumn[] {
   const known = new Set<string>(USER_CSV_COLUMNS);
   const unknown = names.filter((n) => !known.has(n));
   if (unknown.length > 0) {
-    const none = unknown.length === names.length ? `${path} does not start with a CSV header row naming user fields.` : `${path}: unknown column${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => JSON.stringify(u)).join(', ')} in the header.`;
-    throw new ImportFileError(`${none} The columns are ${USER_CSV_COLUMNS.join(', ')} (any order, any subset with user_id or username).`);
+    const none =
+      unknown.length === names.length
+        ? `${path} does not start with a CSV header row naming user fields.`
+        : `${path}: unknown column${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => JSON.stringify(u)).join(', ')} in the header.`;
+    throw new ImportFileError(
+      `${none} The columns are ${USER_CSV_COLUMNS.join(', ')} (any order, any subset with user_id or username).`,
+    );
   }
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup !== undefined) throw new ImportFileError(`${path}: the header names the column "${dup}" twice`);
-  if (!names.includes('user_id') && !names.includes('username')) throw new ImportFileError(`${path}: the header needs a user_id or a username column, to know which user each row is`);
+  if (!names.includes('user_id') && !names.includes('username'))
+    throw new ImportFileError(
+      `${path}: the header needs a user_id or a username column, to know which user each row is`,
+    );
   return names as UserCsvColumn[];
 }
-

@@ -8,6 +8,8 @@ export class ImportBatchError extends Error {
     override readonly cause: unknown,
     kept: string,
   ) {
-    super(`the database failed while importing the rows from line ${line} on (${cause instanceof Error ? cause.message : String(cause)}); ${kept}`);
+    super(
+      `the database failed while importing the rows from line ${line} on (${cause instanceof Error ? cause.message : String(cause)}); ${kept}`,
+    );
   }
 }

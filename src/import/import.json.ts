@@ -16,7 +16,18 @@ export async function* ndjsonRows(input: NodeJS.ReadableStream): AsyncGenerator<
     try {
       value = JSON.parse(text);
     } catch (error) {
-      yield { line, raw: text, source: 'json', input: {}, problems: [{ field: '(line)', reason: `is not valid JSON (${(error as Error).message}); each line must be one user object` }] };
+      yield {
+        line,
+        raw: text,
+        source: 'json',
+        input: {},
+        problems: [
+          {
+            field: '(line)',
+            reason: `is not valid JSON (${(error as Error).message}); each line must be one user object`,
+          },
+        ],
+      };
       continue;
     }
     yield { line, raw: text, source: 'json', ...checkJsonUser(value) };
@@ -42,7 +53,13 @@ export async function* jsonArrayRows(input: NodeJS.ReadableStream, path: string)
     try {
       value = JSON.parse(text);
     } catch (error) {
-      return { line: startLine, raw: text, source: 'json', input: {}, problems: [{ field: '(element)', reason: `is not valid JSON (${(error as Error).message})` }] };
+      return {
+        line: startLine,
+        raw: text,
+        source: 'json',
+        input: {},
+        problems: [{ field: '(element)', reason: `is not valid JSON (${(error as Error).message})` }],
+      };
     }
     return { line: startLine, raw: text, source: 'json', ...checkJsonUser(value) };
   };

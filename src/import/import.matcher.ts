@@ -51,22 +51,37 @@ export class RowMatcher {
     let target: UserRow | undefined;
     if (userId !== undefined) {
       const first = this.batchIds.get(userId);
-      if (first !== undefined) problems.push({ field: 'user_id', reason: `${userId} appears again in this file (first on line ${first}); a file may name each user once` });
+      if (first !== undefined)
+        problems.push({
+          field: 'user_id',
+          reason: `${userId} appears again in this file (first on line ${first}); a file may name each user once`,
+        });
       target = this.byId.get(userId);
-      if (!target && this.elsewhere.has(userId)) problems.push({ field: 'user_id', reason: `${userId} is the user_id of a user in another organization; user_ids are unique across Roster` });
+      if (!target && this.elsewhere.has(userId))
+        problems.push({
+          field: 'user_id',
+          reason: `${userId} is the user_id of a user in another organization; user_ids are unique across Roster`,
+        });
     } else if (input.username !== undefined) {
       target = this.byFold.get(fold(input.username));
     }
     if (target) {
       const first = this.seen.get(target.id);
-      if (first !== undefined) problems.push({ field: userId !== undefined ? 'user_id' : 'username', reason: `names the same user as line ${first} of this file; a file may name each user once` });
+      if (first !== undefined)
+        problems.push({
+          field: userId !== undefined ? 'user_id' : 'username',
+          reason: `names the same user as line ${first} of this file; a file may name each user once`,
+        });
     }
     if (input.username !== undefined) {
       const f = fold(input.username);
       const first = this.batchFolds.get(f);
       const owner = this.byFold.get(f);
       if (first !== undefined) {
-        problems.push({ field: 'username', reason: `${JSON.stringify(input.username)} appears again in this file (first on line ${first}); usernames are unique, ignoring case` });
+        problems.push({
+          field: 'username',
+          reason: `${JSON.stringify(input.username)} appears again in this file (first on line ${first}); usernames are unique, ignoring case`,
+        });
       } else if (owner && owner.id !== target?.id) {
         const ownerLine = this.seen.get(owner.id);
         problems.push({

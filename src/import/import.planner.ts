@@ -59,25 +59,57 @@ const toIds = (list: readonly string[] | undefined) => (list ?? []).map(Number);
  * What one checked row does to `target`, the organization's user it names
  * (undefined: a new user). Field problems the row was read with reject it as they are.
  */
-export function planRow(row: CheckedRow, target: UserRow | undefined, access: AccessIds, options: PlanOptions): RowPlan {
+export function planRow(
+  row: CheckedRow,
+  target: UserRow | undefined,
+  access: AccessIds,
+  options: PlanOptions,
+): RowPlan {
   if (row.problems.length > 0) return { decision: 'reject', row, problems: row.problems };
   const { input } = row;
   if (input.user_id === undefined && input.username === undefined) {
-    return { decision: 'reject', row, problems: [{ field: '(row)', reason: 'gives neither user_id nor username, so it names no user' }] };
+    return {
+      decision: 'reject',
+      row,
+      problems: [{ field: '(row)', reason: 'gives neither user_id nor username, so it names no user' }],
+    };
   }
   const base = target ? userRowToStoredUser(target) : null;
   const status = input.status ?? base?.status ?? 'awaiting_approval';
   const problems: FieldProblem[] = [];
   if (!base) {
     for (const field of REQUIRED_FOR_NEW) {
-      if (input[field] === undefined) problems.push({ field, reason: 'is required for a new user (no user of this organization has this user_id or username)' });
+      if (input[field] === undefined)
+        problems.push({
+          field,
+          reason: 'is required for a new user (no user of this organization has this user_id or username)',
+        });
     }
   }
   if (input.deactivation_date !== undefined && status !== 'deactivated') {
-    problems.push({ field: 'deactivation_date', reason: `is only kept for a deactivated user, and this user's status is "${status}"; leave it empty` });
+    problems.push({
+      field: 'deactivation_date',
+      reason: `is only kept for a deactivated user, and this user's status is "${status}"; leave it empty`,
+    });
   }
-  checkAccess(toIds(input.billing_groups), 'billing group', fieldOf(row, 'billing_groups'), access.billingGroups, access.foreignBillingGroups, options, problems);
-  checkAccess(toIds(input.group_owners), 'group', fieldOf(row, 'group_owners'), access.groups, access.foreignGroups, options, problems);
+  checkAccess(
+    toIds(input.billing_groups),
+    'billing group',
+    fieldOf(row, 'billing_groups'),
+    access.billingGroups,
+    access.foreignBillingGroups,
+    options,
+    problems,
+  );
+  checkAccess(
+    toIds(input.group_owners),
+    'group',
+    fieldOf(row, 'group_owners'),
+    access.groups,
+    access.foreignGroups,
+    options,
+    problems,
+  );
   if (problems.length > 0) return { decision: 'reject', row, problems };
 
   const merged = mergeUser(input, base, status);
@@ -85,7 +117,8 @@ export function planRow(row: CheckedRow, target: UserRow | undefined, access: Ac
   let next = userToRow(options.orgId, merged, target.version + 1);
   if (sameUser(target, next)) return { decision: 'unchanged', row, target, next };
   // A change the file does not date is dated now, as any write is.
-  if (input.last_updated_date === undefined) next = userToRow(options.orgId, { ...merged, last_updated_date: nowTimestamp() }, target.version + 1);
+  if (input.last_updated_date === undefined)
+    next = userToRow(options.orgId, { ...merged, last_updated_date: nowTimestamp() }, target.version + 1);
   return { decision: 'update', row, target, next };
 }
 
@@ -93,7 +126,12 @@ export function planRow(row: CheckedRow, target: UserRow | undefined, access: Ac
  * Plans a batch in file order: each row's user comes from `matcher`, which
  * also rejects a row naming a user or a username the file named before.
  */
-export function planBatch(rows: readonly CheckedRow[], matcher: RowMatcher, access: AccessIds, options: PlanOptions): RowPlan[] {
+export function planBatch(
+  rows: readonly CheckedRow[],
+  matcher: RowMatcher,
+  access: AccessIds,
+  options: PlanOptions,
+): RowPlan[] {
   const plans = rows.map((row): RowPlan => {
     if (row.problems.length > 0) return planRow(row, undefined, access, options);
     const match = matcher.match(row);
@@ -102,14 +140,20 @@ export function planBatch(rows: readonly CheckedRow[], matcher: RowMatcher, acce
       if (plan.decision !== 'reject') matcher.claim(plan.next, row.line);
       return plan;
     }
-    return { decision: 'reject', row, problems: [...match.problems, ...(plan.decision === 'reject' ? plan.problems : [])] };
+    return {
+      decision: 'reject',
+      row,
+      problems: [...match.problems, ...(plan.decision === 'reject' ? plan.problems : [])],
+    };
   });
-  for (const plan of plans) if (plan.decision === 'update' || plan.decision === 'unchanged') matcher.remember(plan.target.id, plan.row.line);
+  for (const plan of plans)
+    if (plan.decision === 'update' || plan.decision === 'unchanged') matcher.remember(plan.target.id, plan.row.line);
   return plans;
 }
 
 /** CSV names the access lists billing_groups and group_owners; JSON access.billing_groups and access.group_owners. */
-const fieldOf = (row: CheckedRow, list: 'billing_groups' | 'group_owners') => (row.source === 'json' ? `access.${list}` : list);
+const fieldOf = (row: CheckedRow, list: 'billing_groups' | 'group_owners') =>
+  row.source === 'json' ? `access.${list}` : list;
 
 /** The whole user the row describes: its fields over the existing user's, or (base null: every required field given) a new user's defaults. */
 function mergeUser(input: UserInput, base: StoredUser | null, status: StoredUser['status']): StoredUser {
@@ -124,7 +168,10 @@ function mergeUser(input: UserInput, base: StoredUser | null, status: StoredUser
     status,
     last_login_date: input.last_login_date !== undefined ? input.last_login_date : (base?.last_login_date ?? null),
     last_updated_date: input.last_updated_date ?? base?.last_updated_date ?? nowTimestamp(),
-    deactivation_date: status === 'deactivated' ? (input.deactivation_date ?? (base?.status === 'deactivated' ? base.deactivation_date : null) ?? null) : null,
+    deactivation_date:
+      status === 'deactivated'
+        ? (input.deactivation_date ?? (base?.status === 'deactivated' ? base.deactivation_date : null) ?? null)
+        : null,
     roles: input.roles ?? base!.roles,
     access: {
       billing_groups: input.billing_groups ?? base?.access.billing_groups ?? [],
@@ -145,8 +192,13 @@ function checkAccess(
 ): void {
   for (const id of ids) {
     if (known.has(id)) continue;
-    if (!options.createMissing) problems.push({ field, reason: `${what} ${id} does not exist in this organization; create it first, or import with --create-missing` });
-    else if (foreign.has(id)) problems.push({ field, reason: `${what} ${id} belongs to another organization, so it cannot be created here` });
+    if (!options.createMissing)
+      problems.push({
+        field,
+        reason: `${what} ${id} does not exist in this organization; create it first, or import with --create-missing`,
+      });
+    else if (foreign.has(id))
+      problems.push({ field, reason: `${what} ${id} belongs to another organization, so it cannot be created here` });
   }
 }
 

@@ -36,7 +36,11 @@ export async function findUsersByIdsOrFolds(
   const elsewhere = new Set<string>();
   const found = new Set<string>();
   for (const ids of chunks(userIds, LOOKUP_CHUNK)) {
-    for (const row of await trx.selectFrom('users').selectAll().where(inList(dialect, 'user_id', ids)).execute()) {
+    for (const row of await trx
+      .selectFrom('users')
+      .selectAll()
+      .where(inList(dialect, 'user_id', ids))
+      .execute()) {
       if (row.org_id !== orgId) elsewhere.add(row.user_id);
       else {
         rows.push(row);
@@ -46,7 +50,14 @@ export async function findUsersByIdsOrFolds(
   }
   const rest = folds.filter((f) => !found.has(f));
   for (const fs of chunks(rest, LOOKUP_CHUNK)) {
-    rows.push(...(await trx.selectFrom('users').selectAll().where('org_id', '=', orgId).where(inList(dialect, 'username_fold', fs)).execute()));
+    rows.push(
+      ...(await trx
+        .selectFrom('users')
+        .selectAll()
+        .where('org_id', '=', orgId)
+        .where(inList(dialect, 'username_fold', fs))
+        .execute()),
+    );
   }
   return { rows, elsewhere };
 }
@@ -59,24 +70,45 @@ function inList(dialect: Dialect, column: 'user_id' | 'username_fold', values: r
 }
 
 /** The ids of the organization's billing groups and groups. */
-export async function findAccessIds(trx: Trx, orgId: number): Promise<{ billingGroups: Set<number>; groups: Set<number> }> {
+export async function findAccessIds(
+  trx: Trx,
+  orgId: number,
+): Promise<{ billingGroups: Set<number>; groups: Set<number> }> {
   const bg = await trx.selectFrom('billing_groups').select('id').where('org_id', '=', orgId).execute();
   const g = await trx.selectFrom('groups').select('id').where('org_id', '=', orgId).execute();
   return { billingGroups: new Set(bg.map((r) => r.id)), groups: new Set(g.map((r) => r.id)) };
 }
 
 /** Which of these billing group / group ids exist in another organization (ids are unique across organizations). */
-export async function findAccessIdsOutsideOrg(trx: Trx, orgId: number, table: 'billing_groups' | 'groups', ids: readonly number[]): Promise<Set<number>> {
+export async function findAccessIdsOutsideOrg(
+  trx: Trx,
+  orgId: number,
+  table: 'billing_groups' | 'groups',
+  ids: readonly number[],
+): Promise<Set<number>> {
   const taken = new Set<number>();
   for (const part of chunks(ids, LOOKUP_CHUNK)) {
-    for (const r of await trx.selectFrom(table).select('id').where('org_id', '<>', orgId).where('id', 'in', part).execute()) taken.add(r.id);
+    for (const r of await trx
+      .selectFrom(table)
+      .select('id')
+      .where('org_id', '<>', orgId)
+      .where('id', 'in', part)
+      .execute())
+      taken.add(r.id);
   }
   return taken;
 }
 
 /** The organization's root billing group of this name, if any. */
 export async function findRootBillingGroupByName(trx: Trx, orgId: number, name: string): Promise<number | undefined> {
-  const row = await trx.selectFrom('billing_groups').select('id').where('org_id', '=', orgId).where('name', '=', name).where('parent_id', 'is', null).orderBy('id').executeTakeFirst();
+  const row = await trx
+    .selectFrom('billing_groups')
+    .select('id')
+    .where('org_id', '=', orgId)
+    .where('name', '=', name)
+    .where('parent_id', 'is', null)
+    .orderBy('id')
+    .executeTakeFirst();
   return row?.id;
 }
 
@@ -110,7 +142,11 @@ const USER_COLUMNS = [
  * native memory until a full garbage collection, so a large import grew
  * without bound: docs/import-export.md, "Memory fixes".)
  */
-function selectJsonRows(dialect: Dialect, columns: readonly (readonly [string, 'text' | 'integer'])[], rows: readonly unknown[][]) {
+function selectJsonRows(
+  dialect: Dialect,
+  columns: readonly (readonly [string, 'text' | 'integer'])[],
+  rows: readonly unknown[][],
+) {
   const json = JSON.stringify(rows);
   if (dialect === 'sqlite') {
     // Parsed once into SQLite's binary JSON: each `->>` then reads the element without parsing text again.
@@ -122,12 +158,21 @@ function selectJsonRows(dialect: Dialect, columns: readonly (readonly [string, '
 }
 
 /** Inserts users (one statement per chunk); returns each new row's internal id by user_id. */
-export async function insertUsers(trx: Trx, dialect: Dialect, rows: readonly NewUserRow[]): Promise<Map<string, number>> {
+export async function insertUsers(
+  trx: Trx,
+  dialect: Dialect,
+  rows: readonly NewUserRow[],
+): Promise<Map<string, number>> {
   const ids = new Map<string, number>();
   const names = sql.join(USER_COLUMNS.map(([c]) => sql.ref(c)));
   for (const part of chunks(rows, USER_CHUNK)) {
     const values = part.map((r) => USER_COLUMNS.map(([c]) => r[c] ?? null));
-    const { rows: inserted } = await sql<{ id: number; user_id: string }>`insert into users (${names}) ${selectJsonRows(dialect, USER_COLUMNS, values)} returning id, user_id`.execute(trx);
+    const { rows: inserted } = await sql<{
+      id: number;
+      user_id: string;
+    }>`insert into users (${names}) ${selectJsonRows(dialect, USER_COLUMNS, values)} returning id, user_id`.execute(
+      trx,
+    );
     for (const r of inserted) ids.set(r.user_id, Number(r.id));
   }
   return ids;
@@ -141,17 +186,36 @@ export async function insertAccessRows(
   billingGroups: readonly { user_pk: number; id: number }[],
   groupOwners: readonly { user_pk: number; id: number }[],
 ): Promise<void> {
-  const pair = [['org_id', 'integer'], ['user_pk', 'integer'], ['id', 'integer']] as const;
+  const pair = [
+    ['org_id', 'integer'],
+    ['user_pk', 'integer'],
+    ['id', 'integer'],
+  ] as const;
   for (const part of chunks(billingGroups, PAIR_CHUNK)) {
-    await sql`insert into user_billing_groups (org_id, user_pk, billing_group_id) ${selectJsonRows(dialect, pair, part.map((p) => [orgId, p.user_pk, p.id]))}`.execute(trx);
+    await sql`insert into user_billing_groups (org_id, user_pk, billing_group_id) ${selectJsonRows(
+      dialect,
+      pair,
+      part.map((p) => [orgId, p.user_pk, p.id]),
+    )}`.execute(trx);
   }
   for (const part of chunks(groupOwners, PAIR_CHUNK)) {
-    await sql`insert into user_group_owners (org_id, user_pk, group_id) ${selectJsonRows(dialect, pair, part.map((p) => [orgId, p.user_pk, p.id]))}`.execute(trx);
+    await sql`insert into user_group_owners (org_id, user_pk, group_id) ${selectJsonRows(
+      dialect,
+      pair,
+      part.map((p) => [orgId, p.user_pk, p.id]),
+    )}`.execute(trx);
   }
 }
 
 /** Replaces one user's access rows with the given lists (the user's own join rows only). */
-export async function replaceAccessRows(trx: Trx, dialect: Dialect, orgId: number, userPk: number, billingGroups: readonly number[], groupOwners: readonly number[]): Promise<void> {
+export async function replaceAccessRows(
+  trx: Trx,
+  dialect: Dialect,
+  orgId: number,
+  userPk: number,
+  billingGroups: readonly number[],
+  groupOwners: readonly number[],
+): Promise<void> {
   await trx.deleteFrom('user_billing_groups').where('org_id', '=', orgId).where('user_pk', '=', userPk).execute();
   await trx.deleteFrom('user_group_owners').where('org_id', '=', orgId).where('user_pk', '=', userPk).execute();
   const rows = (ids: readonly number[]) => ids.map((id) => ({ user_pk: userPk, id }));

@@ -18,10 +18,17 @@ export interface CheckedRow {
   readonly problems: FieldProblem[];
 }
 
-const splitList = (value: string) => value.split(CSV_LIST_SEPARATOR).map((s) => s.trim()).filter((s) => s !== '');
+const splitList = (value: string) =>
+  value
+    .split(CSV_LIST_SEPARATOR)
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 
 /** The user fields of one CSV record, given the header's columns. */
-export function checkCsvRecord(columns: readonly UserCsvColumn[], record: readonly string[]): { input: UserInput; problems: FieldProblem[] } {
+export function checkCsvRecord(
+  columns: readonly UserCsvColumn[],
+  record: readonly string[],
+): { input: UserInput; problems: FieldProblem[] } {
   const input: UserInput = {};
   const problems: FieldProblem[] = [];
   if (record.length !== columns.length) {
@@ -57,12 +64,34 @@ export function checkCsvRecord(columns: readonly UserCsvColumn[], record: readon
   return { input, problems };
 }
 
-const STRING_KEYS = new Set(['user_id', 'username', 'name', 'email', 'phone', 'call_detail_level', 'status', 'last_updated_date']);
-const OBJECT_KEYS = new Set<string>([...USER_CSV_COLUMNS.filter((c) => c !== 'billing_groups' && c !== 'group_owners'), 'access']);
-const kind = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'an object' : typeof v === 'string' ? 'a string' : `${typeof v}`);
+const STRING_KEYS = new Set([
+  'user_id',
+  'username',
+  'name',
+  'email',
+  'phone',
+  'call_detail_level',
+  'status',
+  'last_updated_date',
+]);
+const OBJECT_KEYS = new Set<string>([
+  ...USER_CSV_COLUMNS.filter((c) => c !== 'billing_groups' && c !== 'group_owners'),
+  'access',
+]);
+const kind = (v: unknown) =>
+  v === null
+    ? 'null'
+    : Array.isArray(v)
+      ? 'a list'
+      : typeof v === 'object'
+        ? 'an object'
+        : typeof v === 'string'
+          ? 'a string'
+          : `${typeof v}`;
 
 function idList(value: unknown, field: string, problems: FieldProblem[]): string[] | undefined {
-  if (!Array.isArray(value)) return void problems.push({ field, reason: `must be a list of ids like ["1234"], not ${kind(value)}` });
+  if (!Array.isArray(value))
+    return void problems.push({ field, reason: `must be a list of ids like ["1234"], not ${kind(value)}` });
   if (value.some((v) => typeof v !== 'string' && !(typeof v === 'number' && Number.isSafeInteger(v)))) {
     return void problems.push({ field, reason: 'must hold ids as strings of digits like "1234"' });
   }
@@ -79,7 +108,10 @@ export function checkJsonUser(value: unknown): { input: UserInput; problems: Fie
   }
   for (const [key, v] of Object.entries(value)) {
     if (!OBJECT_KEYS.has(key)) {
-      problems.push({ field: key, reason: `is not a field of the user object (fields: ${[...OBJECT_KEYS].join(', ')})` });
+      problems.push({
+        field: key,
+        reason: `is not a field of the user object (fields: ${[...OBJECT_KEYS].join(', ')})`,
+      });
     } else if (STRING_KEYS.has(key)) {
       if (typeof v === 'string') acceptField(input, problems, key as keyof UserInput, v);
       else problems.push({ field: key, reason: `must be a string, not ${kind(v)}` });
@@ -101,7 +133,8 @@ export function checkJsonUser(value: unknown): { input: UserInput; problems: Fie
       }
       for (const [sub, list] of Object.entries(v)) {
         const field = `access.${sub}`;
-        if (sub !== 'billing_groups' && sub !== 'group_owners') problems.push({ field, reason: 'is not a field of access (fields: billing_groups, group_owners)' });
+        if (sub !== 'billing_groups' && sub !== 'group_owners')
+          problems.push({ field, reason: 'is not a field of access (fields: billing_groups, group_owners)' });
         else {
           const ids = idList(list, field, problems);
           if (ids) {

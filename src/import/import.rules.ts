@@ -9,7 +9,15 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import { isUuid } from '../shared/text.js';
 import { parseTimestamp } from '../shared/timestamps.js';
-import { CALL_DETAIL_LEVELS, ROLES, STATUSES, User, type CallDetailLevel, type Role, type UserStatus } from '../users/user.schemas.js';
+import {
+  CALL_DETAIL_LEVELS,
+  ROLES,
+  STATUSES,
+  User,
+  type CallDetailLevel,
+  type Role,
+  type UserStatus,
+} from '../users/user.schemas.js';
 import { Email, PersonName, Phone, UserCreate, Username } from '../users/user.schemas.js';
 
 /** What is wrong with one field of a row. */
@@ -88,23 +96,36 @@ const rules = {
     return `${show(v)} is not allowed: a name is ${PersonName.description}`;
   },
   // An empty email means the user has none (an export writes it so).
-  email: (v: string) => (v === '' || check.email(v) ? null : `${show(v)} is not an email address (like name@example.com); leave it empty when unknown`),
+  email: (v: string) =>
+    v === '' || check.email(v)
+      ? null
+      : `${show(v)} is not an email address (like name@example.com); leave it empty when unknown`,
   phone(v: string): string | null {
     if (check.phone(v)) return null;
-    if (failedOn(check.phone, 'maxLength') || !PHONE.test(`${v.replace(/[0-9]/g, '')}0123456789`)) return `${show(v)} may hold only digits and the separators space - . ( )`;
+    if (failedOn(check.phone, 'maxLength') || !PHONE.test(`${v.replace(/[0-9]/g, '')}0123456789`))
+      return `${show(v)} may hold only digits and the separators space - . ( )`;
     return `${show(v)} has ${v.replace(/[^0-9]/g, '').length} digits; a phone number has exactly 10 (like 705-722-4398), or leave it empty`;
   },
 } as const;
 
 const oneOf = (list: readonly string[]) => list.map((v) => `"${v}"`).join(', ');
 
-function checkEnum<T extends string>(valid: Check, list: readonly T[], value: string, what: string): { value?: T; reason?: string } {
+function checkEnum<T extends string>(
+  valid: Check,
+  list: readonly T[],
+  value: string,
+  what: string,
+): { value?: T; reason?: string } {
   return valid(value) ? { value: value as T } : { reason: `${show(value)} is not ${what}; use one of ${oneOf(list)}` };
 }
 
 function checkTimestamp(value: string): { value?: string; reason?: string } {
   const stored = parseTimestamp(value);
-  return stored === null ? { reason: `${show(value)} is not a UTC timestamp like 2016-03-03T16:13:59.1917141 (or RFC 3339 with Z or an offset)` } : { value: stored };
+  return stored === null
+    ? {
+        reason: `${show(value)} is not a UTC timestamp like 2016-03-03T16:13:59.1917141 (or RFC 3339 with Z or an offset)`,
+      }
+    : { value: stored };
 }
 
 /** The first item that repeats an earlier one. */
@@ -114,14 +135,25 @@ function checkRoles(items: readonly string[]): { value?: Role[]; reason?: string
   if (check.roles(items)) return { value: items as Role[] };
   if (failedOn(check.roles, 'minItems')) return { reason: `needs at least one role: ${oneOf(ROLES)}` };
   const unknown = items.filter((r) => !check.role(r));
-  if (unknown.length > 0) return { reason: `${oneOf(unknown)} ${unknown.length === 1 ? 'is not a role' : 'are not roles'}; roles are ${oneOf(ROLES)}` };
+  if (unknown.length > 0)
+    return {
+      reason: `${oneOf(unknown)} ${unknown.length === 1 ? 'is not a role' : 'are not roles'}; roles are ${oneOf(ROLES)}`,
+    };
   return { reason: `names "${repeated(items)}" twice; list each role once` };
 }
 
-function checkIds(items: readonly string[], list: Check, item: Check, what: string): { value?: string[]; reason?: string } {
+function checkIds(
+  items: readonly string[],
+  list: Check,
+  item: Check,
+  what: string,
+): { value?: string[]; reason?: string } {
   if (list(items)) return { value: [...items] };
   const bad = items.filter((id) => !item(id));
-  if (bad.length > 0) return { reason: `${oneOf(bad)} ${bad.length === 1 ? 'is not a' : 'are not'} ${what} id${bad.length === 1 ? '' : 's'} (positive whole numbers like 1234)` };
+  if (bad.length > 0)
+    return {
+      reason: `${oneOf(bad)} ${bad.length === 1 ? 'is not a' : 'are not'} ${what} id${bad.length === 1 ? '' : 's'} (positive whole numbers like 1234)`,
+    };
   return { reason: `names ${what} ${repeated(items)} twice; list each once` };
 }
 
@@ -129,7 +161,12 @@ function checkIds(items: readonly string[], list: Check, item: Check, what: stri
  * Checks one field's value (already a string, boolean or list of strings) and
  * stores it in `input`, or records why it is wrong.
  */
-export function acceptField(input: UserInput, problems: FieldProblem[], field: keyof UserInput, value: string | boolean | null | readonly string[]): void {
+export function acceptField(
+  input: UserInput,
+  problems: FieldProblem[],
+  field: keyof UserInput,
+  value: string | boolean | null | readonly string[],
+): void {
   let r: { value?: unknown; reason?: string };
   switch (field) {
     case 'user_id':

@@ -90,14 +90,22 @@ export class ImportRun {
     await relaxBatchCommit(trx, dialect);
     const good = batch.filter((row) => row.problems.length === 0);
     const givenIds = [...new Set(good.flatMap((r) => (r.input.user_id ? [r.input.user_id] : [])))];
-    const givenFolds = [...new Set(good.flatMap((r) => (r.input.username !== undefined ? [fold(r.input.username)] : [])))];
+    const givenFolds = [
+      ...new Set(good.flatMap((r) => (r.input.username !== undefined ? [fold(r.input.username)] : []))),
+    ];
     this.matcher.startBatch(await findUsersByIdsOrFolds(trx, dialect, orgId, givenIds, givenFolds));
-    const access: AccessIds = { billingGroups: this.billingGroups, groups: this.groups, ...(await this.findForeignAccessIds(trx, good)) };
+    const access: AccessIds = {
+      billingGroups: this.billingGroups,
+      groups: this.groups,
+      ...(await this.findForeignAccessIds(trx, good)),
+    };
     const plans = planBatch(batch, this.matcher, access, this.options);
 
     const inserts = plans.filter((p): p is CreatePlan => p.decision === 'create');
     const updates = plans.filter((p): p is KeepPlan => p.decision === 'update');
-    const rejections = plans.flatMap((p) => (p.decision === 'reject' ? [{ line: p.row.line, raw: p.row.raw, problems: p.problems }] : []));
+    const rejections = plans.flatMap((p) =>
+      p.decision === 'reject' ? [{ line: p.row.line, raw: p.row.raw, problems: p.problems }] : [],
+    );
     const changed = inserts.length > 0 || updates.length > 0;
     if (changed) {
       const written = await writePlannedBatch(trx, this.options, access, inserts, updates);
@@ -131,8 +139,12 @@ export class ImportRun {
     }
     const { orgId } = this.options;
     return {
-      foreignBillingGroups: unknownBg.size > 0 ? await findAccessIdsOutsideOrg(trx, orgId, 'billing_groups', [...unknownBg]) : none.foreignBillingGroups,
-      foreignGroups: unknownG.size > 0 ? await findAccessIdsOutsideOrg(trx, orgId, 'groups', [...unknownG]) : none.foreignGroups,
+      foreignBillingGroups:
+        unknownBg.size > 0
+          ? await findAccessIdsOutsideOrg(trx, orgId, 'billing_groups', [...unknownBg])
+          : none.foreignBillingGroups,
+      foreignGroups:
+        unknownG.size > 0 ? await findAccessIdsOutsideOrg(trx, orgId, 'groups', [...unknownG]) : none.foreignGroups,
     };
   }
 }

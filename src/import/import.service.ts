@@ -14,7 +14,12 @@ import { commitEachBatch, commitWholeFile } from './import.strategies.js';
 export type { ImportCounts, Rejection } from './import.run.js';
 
 /** Imports the rows into the organization; returns the counts (with --strict and a bad row, nothing was written). */
-export async function importUsers(db: Db, rows: AsyncIterable<CheckedRow>, options: ImportOptions, hooks: ImportHooks): Promise<ImportCounts> {
+export async function importUsers(
+  db: Db,
+  rows: AsyncIterable<CheckedRow>,
+  options: ImportOptions,
+  hooks: ImportHooks,
+): Promise<ImportCounts> {
   const run = new ImportRun(options, hooks);
   await run.start(db);
   const firstLoad = options.dialect === 'sqlite' && (await organizationIsEmpty(db, options.orgId));

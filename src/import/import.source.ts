@@ -48,7 +48,13 @@ export async function openImportSource(path: string, given?: ImportFormat): Prom
     }
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new ImportFileError(code === 'ENOENT' ? `${path}: no such file` : code === 'EISDIR' ? `${path} is a folder, not a file` : `${path}: cannot read the file (${code ?? 'error'})`);
+    throw new ImportFileError(
+      code === 'ENOENT'
+        ? `${path}: no such file`
+        : code === 'EISDIR'
+          ? `${path} is a folder, not a file`
+          : `${path}: cannot read the file (${code ?? 'error'})`,
+    );
   }
   if (head.includes(0)) throw new ImportFileError(`${path} is not CSV, NDJSON or JSON: it holds binary data`);
   try {
@@ -56,19 +62,39 @@ export async function openImportSource(path: string, given?: ImportFormat): Prom
   } catch {
     throw new ImportFileError(`${path} is not UTF-8 text: save it as UTF-8 (with or without BOM) and import it again`);
   }
-  const first = head.toString('utf8').replace(/^\uFEFF/, '').trimStart()[0];
+  const first = head
+    .toString('utf8')
+    .replace(/^\uFEFF/, '')
+    .trimStart()[0];
   const ext = extname(path).toLowerCase();
-  let format: ImportFormat = given ?? (ext === '.csv' ? 'csv' : ext === '.ndjson' || ext === '.jsonl' ? 'ndjson' : first === '[' ? 'json' : first === '{' ? 'ndjson' : 'csv');
+  let format: ImportFormat =
+    given ??
+    (ext === '.csv'
+      ? 'csv'
+      : ext === '.ndjson' || ext === '.jsonl'
+        ? 'ndjson'
+        : first === '['
+          ? 'json'
+          : first === '{'
+            ? 'ndjson'
+            : 'csv');
   // A .json file holds either an array or one object per line.
   if (format === 'json' && first === '{') format = 'ndjson';
   if (format === 'ndjson' && first === '[') format = 'json';
 
   if (format === 'csv' && (first === '{' || first === '[')) {
-    throw new ImportFileError(`${path} does not start with a CSV header row naming user fields. It looks like JSON: import it with --format ndjson or --format json.`);
+    throw new ImportFileError(
+      `${path} does not start with a CSV header row naming user fields. It looks like JSON: import it with --format ndjson or --format json.`,
+    );
   }
   let stream: ReturnType<typeof createReadStream> | null = null;
   const counted = () => (stream = createReadStream(path));
   let header: string | null = null;
-  const rows = format === 'csv' ? () => csvRows(counted(), path, (h) => (header = h)) : format === 'ndjson' ? () => ndjsonRows(counted()) : () => jsonArrayRows(counted(), path);
+  const rows =
+    format === 'csv'
+      ? () => csvRows(counted(), path, (h) => (header = h))
+      : format === 'ndjson'
+        ? () => ndjsonRows(counted())
+        : () => jsonArrayRows(counted(), path);
   return { format, size, bytesRead: () => stream?.bytesRead ?? 0, header: () => header, rows };
 }

@@ -27,7 +27,12 @@ export async function commitEachBatch(db: Db, rows: AsyncIterable<CheckedRow>, r
         if (!(await run.processBatch(trx, batch))) throw ROLLBACK;
       });
     } catch (error) {
-      if (error !== ROLLBACK) throw new ImportBatchError(batch[0]?.line ?? 0, error, `the rows before line ${batch[0]?.line ?? 0} were imported`);
+      if (error !== ROLLBACK)
+        throw new ImportBatchError(
+          batch[0]?.line ?? 0,
+          error,
+          `the rows before line ${batch[0]?.line ?? 0} were imported`,
+        );
     }
     run.commit();
   }
@@ -40,7 +45,12 @@ export async function commitEachBatch(db: Db, rows: AsyncIterable<CheckedRow>, r
  * had no users): the indexes and insert triggers are set aside while the rows
  * go in, and a file malformed part-way keeps the rows read before the problem.
  */
-export async function commitWholeFile(db: Db, rows: AsyncIterable<CheckedRow>, run: ImportRun, firstLoad: boolean): Promise<ImportCounts> {
+export async function commitWholeFile(
+  db: Db,
+  rows: AsyncIterable<CheckedRow>,
+  run: ImportRun,
+  firstLoad: boolean,
+): Promise<ImportCounts> {
   const { orgId, strict } = run.options;
   // Set inside the transaction's callback, so TypeScript must not narrow it to null here.
   let fileError = null as ImportFileError | null;
@@ -69,7 +79,11 @@ export async function commitWholeFile(db: Db, rows: AsyncIterable<CheckedRow>, r
       return run.counts;
     }
     if (error instanceof ImportFileError || strict) throw error;
-    throw new ImportBatchError(line, error, 'nothing was imported: a first load into an organization with no users is one transaction');
+    throw new ImportBatchError(
+      line,
+      error,
+      'nothing was imported: a first load into an organization with no users is one transaction',
+    );
   }
   if (fileError) throw fileError;
   return run.counts;

@@ -91,7 +91,9 @@ export async function setIndexesAside(trx: Trx): Promise<SetAside> {
   const tables = sql.join(BULK_TABLES.map((t) => sql.lit(t)));
   const triggers = sql.join(BULK_TRIGGERS.map((t) => sql.lit(t)));
   const { rows: indexList } = await sql<{ name: string; sql: string }>`select name, sql from sqlite_master
-    where type = 'index' and sql is not null and tbl_name in (${tables}) and sql not like 'create unique%' collate nocase order by name`.execute(trx);
+    where type = 'index' and sql is not null and tbl_name in (${tables}) and sql not like 'create unique%' collate nocase order by name`.execute(
+    trx,
+  );
   const { rows: triggerList } = await sql<{ name: string; sql: string }>`select name, sql from sqlite_master
     where type = 'trigger' and name in (${triggers}) order by name`.execute(trx);
   for (const i of indexList) await sql`drop index ${sql.id(i.name)}`.execute(trx);
@@ -119,7 +121,9 @@ export async function restoreIndexes(trx: Trx, orgId: number, aside: SetAside): 
   if (names.has('users_counts_ai')) {
     await sql`delete from user_counts where org_id = ${orgId}`.execute(trx);
     await sql`insert into user_counts (org_id, status, roles_mask, n)
-      select org_id, status, roles_mask, count(*) from users where org_id = ${orgId} group by org_id, status, roles_mask`.execute(trx);
+      select org_id, status, roles_mask, count(*) from users where org_id = ${orgId} group by org_id, status, roles_mask`.execute(
+      trx,
+    );
   }
   for (const t of aside.triggers) await sql.raw(t.sql).execute(trx);
   await sql.raw(`pragma cache_size = ${Number(rows[0]?.cache_size ?? LOAD_CACHE)}`).execute(trx);

@@ -14,7 +14,13 @@ import { createGroupService } from '../groups/group.service.js';
 import { CLI_ACTOR } from '../shared/actor.js';
 import { splitIds, userRowToUser } from '../users/user.mapper.js';
 import type { CreatePlan, KeepPlan } from './import.planner.js';
-import { findRootBillingGroupByName, insertAccessRows, insertUsers, replaceAccessRows, replaceImportedUserRow } from './import.repository.js';
+import {
+  findRootBillingGroupByName,
+  insertAccessRows,
+  insertUsers,
+  replaceAccessRows,
+  replaceImportedUserRow,
+} from './import.repository.js';
 
 type Trx = Transaction<Database>;
 
@@ -50,8 +56,16 @@ export async function writePlannedBatch(
 }
 
 /** Inserts the new users and their access rows; one audit entry names them all (an entry each would double a large import's work). */
-async function insertNewUsers(trx: Trx, { orgId, dialect, label }: WriteOptions, inserts: readonly CreatePlan[]): Promise<Map<string, number>> {
-  const pks = await insertUsers(trx, dialect, inserts.map((p) => p.next));
+async function insertNewUsers(
+  trx: Trx,
+  { orgId, dialect, label }: WriteOptions,
+  inserts: readonly CreatePlan[],
+): Promise<Map<string, number>> {
+  const pks = await insertUsers(
+    trx,
+    dialect,
+    inserts.map((p) => p.next),
+  );
   const bg: { user_pk: number; id: number }[] = [];
   const go: { user_pk: number; id: number }[] = [];
   for (const p of inserts) {
@@ -99,13 +113,34 @@ async function createMissingAccess(
   const bg = [...new Set(plans.flatMap((p) => named(p.next.billing_groups, known.billingGroups)))];
   const g = [...new Set(plans.flatMap((p) => named(p.next.group_owners, known.groups)))];
   if (bg.length === 0 && g.length === 0) return { billingGroups: [], groups: [] };
-  for (const id of bg) await createBillingGroupService(trx).insertBillingGroup(trx, { id, org_id: orgId, name: `Billing group ${id}`, status: 'active', parent_id: null, depth: 1 });
+  for (const id of bg)
+    await createBillingGroupService(trx).insertBillingGroup(trx, {
+      id,
+      org_id: orgId,
+      name: `Billing group ${id}`,
+      status: 'active',
+      parent_id: null,
+      depth: 1,
+    });
   await syncIdSequences(trx, dialect);
   if (g.length > 0) {
     const holder =
       (await findRootBillingGroupByName(trx, orgId, IMPORTED_GROUPS_HOLDER)) ??
-      (await createBillingGroupService(trx).insertBillingGroup(trx, { org_id: orgId, name: IMPORTED_GROUPS_HOLDER, status: 'active', parent_id: null, depth: 1 }));
-    for (const id of g) await createGroupService(trx).insertGroup(trx, { id, org_id: orgId, name: `Group ${id}`, billing_group_id: holder, status: 'active' });
+      (await createBillingGroupService(trx).insertBillingGroup(trx, {
+        org_id: orgId,
+        name: IMPORTED_GROUPS_HOLDER,
+        status: 'active',
+        parent_id: null,
+        depth: 1,
+      }));
+    for (const id of g)
+      await createGroupService(trx).insertGroup(trx, {
+        id,
+        org_id: orgId,
+        name: `Group ${id}`,
+        billing_group_id: holder,
+        status: 'active',
+      });
     await syncIdSequences(trx, dialect);
   }
   return { billingGroups: bg, groups: g };

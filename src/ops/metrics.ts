@@ -6,7 +6,12 @@ export function registerMetrics(app: FastifyInstance, options: { processMetrics:
   const registry = new Registry();
   if (options.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'roster_' });
   const labelNames = ['method', 'route', 'status'] as const;
-  const requests = new Counter({ name: 'roster_http_requests_total', help: 'HTTP requests answered', labelNames, registers: [registry] });
+  const requests = new Counter({
+    name: 'roster_http_requests_total',
+    help: 'HTTP requests answered',
+    labelNames,
+    registers: [registry],
+  });
   const duration = new Histogram({
     name: 'roster_http_request_duration_seconds',
     help: 'Time to answer HTTP requests',
@@ -16,7 +21,11 @@ export function registerMetrics(app: FastifyInstance, options: { processMetrics:
   });
   app.addHook('onResponse', async (request, reply) => {
     // The route pattern, never the raw URL: label values must stay few.
-    const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) };
+    const labels = {
+      method: request.method,
+      route: request.routeOptions.url ?? 'unmatched',
+      status: String(reply.statusCode),
+    };
     requests.inc(labels);
     duration.observe(labels, reply.elapsedTime / 1000);
   });

@@ -10,22 +10,36 @@ const Status = Type.Object({ status: Type.String() });
 
 /** Operations endpoints, outside the API root and without a key. */
 export const opsRoutes: FastifyPluginAsyncTypebox<{ db: Db; registry: Registry }> = async (app, { db, registry }) => {
-  app.get('/healthz', { schema: { tags: ['operations'], summary: 'The process is up', response: { 200: Status } } }, async () => ({ status: 'ok' }));
+  app.get(
+    '/healthz',
+    { schema: { tags: ['operations'], summary: 'The process is up', response: { 200: Status } } },
+    async () => ({ status: 'ok' }),
+  );
 
   app.get(
     '/readyz',
-    { schema: { tags: ['operations'], summary: 'The database is reachable', response: { 200: Status, ...problemResponses(503) } } },
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'The database is reachable',
+        response: { 200: Status, ...problemResponses(503) },
+      },
+    },
     async () => {
       try {
         await sql`select 1`.execute(db);
       } catch {
-        throw new AppError('SERVICE_UNAVAILABLE', 'The database is not reachable; retry shortly.', { headers: { 'retry-after': '1' } });
+        throw new AppError('SERVICE_UNAVAILABLE', 'The database is not reachable; retry shortly.', {
+          headers: { 'retry-after': '1' },
+        });
       }
       return { status: 'ready' };
     },
   );
 
-  app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics', produces: ['text/plain'] } }, async (_request, reply) =>
-    reply.type(registry.contentType).send(await registry.metrics()),
+  app.get(
+    '/metrics',
+    { schema: { tags: ['operations'], summary: 'Prometheus metrics', produces: ['text/plain'] } },
+    async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()),
   );
 };

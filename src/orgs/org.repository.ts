@@ -4,7 +4,11 @@ import type { Database, Db, OrganizationRow } from '../db/tables.js';
 
 /** Creates an organization; returns its id. */
 export async function insertOrganization(db: Db, name: string, createdAt: string): Promise<number> {
-  const row = await db.insertInto('organizations').values({ name, created_at: createdAt }).returning('id').executeTakeFirstOrThrow();
+  const row = await db
+    .insertInto('organizations')
+    .values({ name, created_at: createdAt })
+    .returning('id')
+    .executeTakeFirstOrThrow();
   return row.id;
 }
 
@@ -15,7 +19,10 @@ export async function findOrganizationByName(db: Db, name: string): Promise<Orga
 
 /** How many organizations exist. */
 export async function countOrganizations(db: Db): Promise<number> {
-  const row = await db.selectFrom('organizations').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const row = await db
+    .selectFrom('organizations')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
@@ -35,7 +42,9 @@ export async function bumpWriteVersion(trx: Transaction<Database>, orgId: number
 }
 
 // Read on every uncached request: compiled once per dialect.
-const writeVersionQuery = precompiled((db) => db.selectFrom('organizations').select('write_version').where('id', '=', 0));
+const writeVersionQuery = precompiled((db) =>
+  db.selectFrom('organizations').select('write_version').where('id', '=', 0),
+);
 
 /** The organization's write_version (bumped by every write to its directory); -1 when there is no such organization. */
 export async function findWriteVersion(db: Db, orgId: number): Promise<number> {

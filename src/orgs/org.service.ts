@@ -2,7 +2,13 @@ import type { Transaction } from 'kysely';
 import { isRetryable } from '../db/db-errors.js';
 import type { Database, Db } from '../db/tables.js';
 import { nowTimestamp } from '../shared/timestamps.js';
-import { bumpWriteVersion, countOrganizations, findOrganizationByName, findWriteVersion, insertOrganization } from './org.repository.js';
+import {
+  bumpWriteVersion,
+  countOrganizations,
+  findOrganizationByName,
+  findWriteVersion,
+  insertOrganization,
+} from './org.repository.js';
 
 /** A mistake in a command-line call about organizations and keys: its message is shown as is. */
 export class OrgError extends Error {}
@@ -17,7 +23,10 @@ export function createOrgService(db: Db) {
   return {
     /** Creates an organization with a unique name; returns its id. */
     async createOrganization(name: string): Promise<number> {
-      if (!ORG_NAME.test(name)) throw new OrgError(`organization name "${name}" must be 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit`);
+      if (!ORG_NAME.test(name))
+        throw new OrgError(
+          `organization name "${name}" must be 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit`,
+        );
       if (await findOrganizationByName(db, name)) throw new OrgError(`organization "${name}" already exists`);
       return insertOrganization(db, name, nowTimestamp());
     },

@@ -23,7 +23,11 @@ function bucketOf(request: FastifyRequest): string {
 }
 
 /** Where the counters live: Redis when REDIS_URL is set (failing open if it is down), else the database. */
-async function storeOptions(app: FastifyInstance, config: Config, conn: Connection): Promise<Partial<RateLimitPluginOptions>> {
+async function storeOptions(
+  app: FastifyInstance,
+  config: Config,
+  conn: Connection,
+): Promise<Partial<RateLimitPluginOptions>> {
   if (config.redisUrl) {
     const redis = new Redis(config.redisUrl, {
       lazyConnect: true,
@@ -35,7 +39,8 @@ async function storeOptions(app: FastifyInstance, config: Config, conn: Connecti
     });
     let healthy = true;
     redis.on('error', (error: Error) => {
-      if (healthy) app.log.warn({ err: error }, 'rate limit store (Redis) unavailable: requests are not limited until it is back');
+      if (healthy)
+        app.log.warn({ err: error }, 'rate limit store (Redis) unavailable: requests are not limited until it is back');
       healthy = false;
     });
     redis.on('ready', () => {
@@ -54,7 +59,11 @@ async function storeOptions(app: FastifyInstance, config: Config, conn: Connecti
 }
 
 /** Registers @fastify/rate-limit (not on every route: the API root calls the limiter after authentication); null when RATE_LIMIT=0. */
-export async function registerRateLimit(app: FastifyInstance, config: Config, conn: Connection): Promise<RateLimiter | null> {
+export async function registerRateLimit(
+  app: FastifyInstance,
+  config: Config,
+  conn: Connection,
+): Promise<RateLimiter | null> {
   if (config.rateLimit === 0) return null;
   await app.register(rateLimit, {
     global: false,
@@ -74,9 +83,13 @@ export async function registerRateLimit(app: FastifyInstance, config: Config, co
     reply.header('ratelimit', `"${policy}";r=${state.remaining};t=${seconds}`);
     if (state.isExceeded) {
       const who = policy === 'per-key' ? 'This API key' : 'This client address (unauthenticated)';
-      throw new AppError('RATE_LIMITED', `${who} is over its budget of ${state.max} requests per minute; retry after ${seconds} second(s).`, {
-        headers: { 'retry-after': String(seconds) },
-      });
+      throw new AppError(
+        'RATE_LIMITED',
+        `${who} is over its budget of ${state.max} requests per minute; retry after ${seconds} second(s).`,
+        {
+          headers: { 'retry-after': String(seconds) },
+        },
+      );
     }
   };
 }

@@ -52,7 +52,10 @@ const PRUNE_EVERY = 1000;
  * (a strict import holds the write lock for its whole file), nor cost an fsync
  * (synchronous=NORMAL there; the directory keeps FULL).
  */
-export function createDatabaseStore(target: DatabaseTarget, conn: Connection): { Store: FastifyRateLimitStoreCtor; close(): Promise<void> } {
+export function createDatabaseStore(
+  target: DatabaseTarget,
+  conn: Connection,
+): { Store: FastifyRateLimitStoreCtor; close(): Promise<void> } {
   let db: RateLimitDb;
   let own: Kysely<RateLimitTables> | undefined;
   if (target.dialect === 'sqlite' && target.file !== ':memory:') {
@@ -61,7 +64,9 @@ export function createDatabaseStore(target: DatabaseTarget, conn: Connection): {
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 10000');
     // The same table as migration 006; this file holds nothing else, so it is created here.
-    sqlite.exec('create table if not exists rate_limits (bucket text primary key, hits integer not null, reset_at bigint not null)');
+    sqlite.exec(
+      'create table if not exists rate_limits (bucket text primary key, hits integer not null, reset_at bigint not null)',
+    );
     sqlite.exec('create index if not exists rate_limits_reset_idx on rate_limits (reset_at)');
     own = new Kysely<RateLimitTables>({ dialect: new SqliteDialect({ database: sqlite }) });
     db = own;

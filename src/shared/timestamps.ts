@@ -14,7 +14,12 @@ export function parseTimestamp(input: string): string | null {
   const m = WIRE.exec(input);
   if (!m) return null;
   const [, y, mo, d, h, mi, s, frac = '', zone] = m as unknown as string[];
-  const year = Number(y), month = Number(mo), day = Number(d), hour = Number(h), minute = Number(mi), second = Number(s);
+  const year = Number(y),
+    month = Number(mo),
+    day = Number(d),
+    hour = Number(h),
+    minute = Number(mi),
+    second = Number(s);
   if (year < 1 || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return null;
   const check = new Date(0);
   check.setUTCFullYear(year, month - 1, day);
@@ -23,7 +28,8 @@ export function parseTimestamp(input: string): string | null {
   if (check.getUTCDate() !== day || check.getUTCMonth() !== month - 1) return null;
   if (zone && zone.toUpperCase() !== 'Z') {
     const sign = zone[0] === '-' ? -1 : 1;
-    const oh = Number(zone.slice(1, 3)), om = Number(zone.slice(4, 6));
+    const oh = Number(zone.slice(1, 3)),
+      om = Number(zone.slice(4, 6));
     if (oh > 23 || om > 59) return null;
     ms -= sign * (oh * 60 + om) * 60_000;
   }
@@ -37,9 +43,18 @@ export function parseTimestamp(input: string): string | null {
  * `where` saying what is accepted (`alternative`: the RFC 3339 form the field
  * suggests) and returns null.
  */
-export function readTimestamp(value: string, where: Omit<ProblemItem, 'message'>, alternative: string, problems: ProblemItem[]): string | null {
+export function readTimestamp(
+  value: string,
+  where: Omit<ProblemItem, 'message'>,
+  alternative: string,
+  problems: ProblemItem[],
+): string | null {
   const stored = parseTimestamp(value);
-  if (stored === null) problems.push({ ...where, message: `must be a timestamp such as 2016-03-03T16:13:59.1917141 (UTC) or ${alternative}` });
+  if (stored === null)
+    problems.push({
+      ...where,
+      message: `must be a timestamp such as 2016-03-03T16:13:59.1917141 (UTC) or ${alternative}`,
+    });
   return stored;
 }
 

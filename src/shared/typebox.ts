@@ -2,7 +2,10 @@ import { Type, type SchemaOptions, type TSchema, type TUnsafe } from '@sinclair/
 import { MAX_ID } from './ids.js';
 
 /** A string restricted to a set of values, as a plain JSON Schema `enum` (clear errors, clean OpenAPI). */
-export function StringEnum<const T extends readonly string[]>(values: T, options: SchemaOptions = {}): TUnsafe<T[number]> {
+export function StringEnum<const T extends readonly string[]>(
+  values: T,
+  options: SchemaOptions = {},
+): TUnsafe<T[number]> {
   return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options });
 }
 
@@ -14,7 +17,9 @@ export function Nullable<T extends TSchema>(schema: T, options: SchemaOptions = 
 
 /** A query parameter that may repeat (values OR-ed): an optional array of `item`. */
 export function Repeatable<T extends TSchema>(item: T, description: string) {
-  return Type.Optional(Type.Array(item, { description: `${description}. Repeat the parameter to match any of several values.` }));
+  return Type.Optional(
+    Type.Array(item, { description: `${description}. Repeat the parameter to match any of several values.` }),
+  );
 }
 
 /** `pagenumber` of a paged list: from 1, at most the largest stored id (no list is longer). */

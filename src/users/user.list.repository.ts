@@ -48,7 +48,12 @@ type SubstringPlan = 'index' | 'walk';
  * tokenizer is case-sensitive over the folds, so nothing is folded twice;
  * LIKE escapes `%`, `_` and `\`. Needles shorter than 3 code points scan.
  */
-function substring(column: 'username_fold' | 'name_fold', needles: readonly string[], sqlite: boolean, plan: SubstringPlan) {
+function substring(
+  column: 'username_fold' | 'name_fold',
+  needles: readonly string[],
+  sqlite: boolean,
+  plan: SubstringPlan,
+) {
   return (eb: ExpressionBuilder<Database, 'users'>): Expression<SqlBool> =>
     eb.or(
       needles.map((n) => {
@@ -58,7 +63,8 @@ function substring(column: 'username_fold' | 'name_fold', needles: readonly stri
           return sql<SqlBool>`users.id in (select rowid from users_trgm where ${sql.ref(`users_trgm.${column}`)} match ${phrase})`;
         }
         const pattern = `%${escapeLike(n)}%`;
-        if (!sqlite && plan === 'walk') return sql<SqlBool>`(${sql.ref(`users.${column}`)} || '') like ${pattern} escape '\\'`;
+        if (!sqlite && plan === 'walk')
+          return sql<SqlBool>`(${sql.ref(`users.${column}`)} || '') like ${pattern} escape '\\'`;
         return sql<SqlBool>`${sql.ref(`users.${column}`)} like ${pattern} escape '\\'`;
       }),
     );
@@ -74,7 +80,11 @@ function applyFilter(db: Db | Transaction<Database>, orgId: number, filter: User
   if (filter.billingGroups.length > 0) {
     const ids = filter.billingGroups;
     query = query.where('users.id', 'in', (eb) =>
-      eb.selectFrom('user_billing_groups').select('user_pk').where('org_id', '=', orgId).where('billing_group_id', 'in', ids),
+      eb
+        .selectFrom('user_billing_groups')
+        .select('user_pk')
+        .where('org_id', '=', orgId)
+        .where('billing_group_id', 'in', ids),
     );
   }
   if (filter.groupOwners.length > 0) {
@@ -134,16 +144,29 @@ export async function findUsers(
       .orderBy(sortKey, (ob: any) => (sort.order === 'asc' ? ob.asc() : ob.desc()).nullsLast())
       .orderBy('users.user_id', sort.order);
   /* eslint-enable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-return */
-  if (offset < DEFERRED_OFFSET) return order(applyFilter(db, orgId, filter, plan).selectAll('users')).limit(limit).offset(offset).execute();
+  if (offset < DEFERRED_OFFSET)
+    return order(applyFilter(db, orgId, filter, plan).selectAll('users'))
+      .limit(limit)
+      .offset(offset)
+      .execute();
   // SQLite's indexes hold the rowid; PostgreSQL's (org_id, sort column, user_id) indexes hold user_id.
   const key = sqlite ? 'id' : 'user_id';
-  const keys = order(applyFilter(db, orgId, filter, plan).select(sql.ref<string>(`users.${key}`).as('k'))).limit(limit).offset(offset);
-  return order(db.selectFrom('users').innerJoin(keys.as('page'), 'page.k', `users.${key}`).selectAll('users')).execute();
+  const keys = order(applyFilter(db, orgId, filter, plan).select(sql.ref<string>(`users.${key}`).as('k')))
+    .limit(limit)
+    .offset(offset);
+  return order(
+    db.selectFrom('users').innerJoin(keys.as('page'), 'page.k', `users.${key}`).selectAll('users'),
+  ).execute();
 }
 
 /** True when only `status`/`role` filter: the maintained counts answer the total. */
 function countedByBuckets(filter: UserFilter): boolean {
-  return filter.usernames.length === 0 && filter.names.length === 0 && filter.billingGroups.length === 0 && filter.groupOwners.length === 0;
+  return (
+    filter.usernames.length === 0 &&
+    filter.names.length === 0 &&
+    filter.billingGroups.length === 0 &&
+    filter.groupOwners.length === 0
+  );
 }
 
 // PostgreSQL appends signed deltas to user_counts (see migration 004); past this many rows an organization's are folded.
@@ -162,7 +185,9 @@ export async function countUsers(db: Db, orgId: number, filter: UserFilter): Pro
     if (Number(row.rows) > COMPACT_AFTER_ROWS && !isSqlite(db)) await compactUserCounts(db, orgId);
     return Number(row.n ?? 0);
   }
-  const row = await applyFilter(db, orgId, filter).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const row = await applyFilter(db, orgId, filter)
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
@@ -186,7 +211,9 @@ interface UserKeyset {
 
 /** The sort key of a row for keyset paging (the same column findUsers orders by). */
 export function userSortKey(row: UserRow, field: SortField): string | null {
-  return row[sortColumn[field].slice('users.'.length) as 'username_fold' | 'name_fold' | 'last_login_date' | 'last_updated_date'];
+  return row[
+    sortColumn[field].slice('users.'.length) as 'username_fold' | 'name_fold' | 'last_login_date' | 'last_updated_date'
+  ];
 }
 
 /**
@@ -194,7 +221,14 @@ export function userSortKey(row: UserRow, field: SortField): string | null {
  * OFFSET, so streaming a million users stays linear). Null dates sort last in
  * both directions, as in findUsers: the non-null part first, then the nulls by user_id.
  */
-export async function findUsersAfter(db: Db, orgId: number, filter: UserFilter, sort: UserSort, after: UserKeyset | null, limit: number): Promise<UserRow[]> {
+export async function findUsersAfter(
+  db: Db,
+  orgId: number,
+  filter: UserFilter,
+  sort: UserSort,
+  after: UserKeyset | null,
+  limit: number,
+): Promise<UserRow[]> {
   const col = sortColumn[sort.field];
   const nullable = sort.field === 'last_login_date';
   const [gt, ge] = sort.order === 'asc' ? (['>', '>='] as const) : (['<', '<='] as const);
@@ -206,14 +240,20 @@ export async function findUsersAfter(db: Db, orgId: number, filter: UserFilter, 
     if (nullable) q = q.where(col, 'is not', null);
     if (after !== null) {
       const { key, userId } = after;
-      q = q.where(col, ge, key as string).where((eb) => eb.or([eb(col, gt, key as string), eb('users.user_id', gt, userId)]));
+      q = q
+        .where(col, ge, key as string)
+        .where((eb) => eb.or([eb(col, gt, key as string), eb('users.user_id', gt, userId)]));
     }
     rows.push(...(await ordered(q).execute()));
     if (rows.length === limit || !nullable) return rows;
   }
   let q = applyFilter(db, orgId, filter).where(col, 'is', null);
   if (after !== null && after.key === null) q = q.where('users.user_id', gt, after.userId);
-  rows.push(...(await ordered(q).limit(limit - rows.length).execute()));
+  rows.push(
+    ...(await ordered(q)
+      .limit(limit - rows.length)
+      .execute()),
+  );
   return rows;
 }
 
@@ -224,7 +264,13 @@ const STREAM_PAGE = 1000;
  * Every user matching `filter`, in `sort` order, read page by page with keyset
  * paging: memory stays flat however many users match.
  */
-export async function* streamUserRows(db: Db, orgId: number, filter: UserFilter, sort: UserSort, pageSize = STREAM_PAGE): AsyncGenerator<UserRow> {
+export async function* streamUserRows(
+  db: Db,
+  orgId: number,
+  filter: UserFilter,
+  sort: UserSort,
+  pageSize = STREAM_PAGE,
+): AsyncGenerator<UserRow> {
   let after: UserKeyset | null = null;
   for (;;) {
     const rows = await findUsersAfter(db, orgId, filter, sort, after, pageSize);

@@ -39,7 +39,9 @@ export function userRowToUser(row: UserRow): User {
     status: row.status,
     last_login_date: row.last_login_date === null ? null : formatTimestamp(row.last_login_date),
     last_updated_date: formatTimestamp(row.last_updated_date),
-    ...(row.status === 'deactivated' && row.deactivation_date !== null ? { deactivation_date: formatTimestamp(row.deactivation_date) } : {}),
+    ...(row.status === 'deactivated' && row.deactivation_date !== null
+      ? { deactivation_date: formatTimestamp(row.deactivation_date) }
+      : {}),
     roles: splitList(row.roles) as Role[],
     access: { billing_groups: splitList(row.billing_groups), group_owners: splitList(row.group_owners) },
   };
@@ -90,8 +92,19 @@ export function userEtag(row: Pick<UserRow, 'version' | 'user_id'>): string {
 
 /** The writable fields of a row (timestamps in stored form): what a merge patch applies to. */
 export function userRowToFields(row: UserRow): UserFields {
-  const { username, name, email, phone, call_detail_level, restrict_recording_download, roles, access } = userRowToUser(row);
-  return { username, name, email, phone, call_detail_level, restrict_recording_download, last_login_date: row.last_login_date, roles, access };
+  const { username, name, email, phone, call_detail_level, restrict_recording_download, roles, access } =
+    userRowToUser(row);
+  return {
+    username,
+    name,
+    email,
+    phone,
+    call_detail_level,
+    restrict_recording_download,
+    last_login_date: row.last_login_date,
+    roles,
+    access,
+  };
 }
 
 /** A POST or PUT body with its defaults: absent optional fields are "", false, null and empty lists. */
@@ -126,7 +139,10 @@ const stampJson = (stored: string) => str(formatTimestamp(stored));
  * building the intermediate object. Big pages are serialized with it.
  */
 export function userRowToJson(row: UserRow): string {
-  const deactivation = row.status === 'deactivated' && row.deactivation_date !== null ? `,"deactivation_date":${stampJson(row.deactivation_date)}` : '';
+  const deactivation =
+    row.status === 'deactivated' && row.deactivation_date !== null
+      ? `,"deactivation_date":${stampJson(row.deactivation_date)}`
+      : '';
   return (
     `{"user_id":${str(row.user_id)},"username":${str(row.username)},"name":${str(row.name)},"email":${str(row.email)},` +
     `"phone":${str(row.phone)},"call_detail_level":${str(row.call_detail_level)},` +

@@ -7,16 +7,28 @@ import { splitIds } from './user.mapper.js';
 // The SQL of one user at a time: look-ups, inserts, updates. Lists and searches are in user.list.repository.ts.
 
 // Read on every uncached request: compiled once per dialect.
-const userByUserIdQuery = precompiled((db) => db.selectFrom('users').selectAll().where('org_id', '=', 0).where('user_id', '=', ''));
-const userByUsernameFoldQuery = precompiled((db) => db.selectFrom('users').selectAll().where('org_id', '=', 0).where('username_fold', '=', ''));
+const userByUserIdQuery = precompiled((db) =>
+  db.selectFrom('users').selectAll().where('org_id', '=', 0).where('user_id', '=', ''),
+);
+const userByUsernameFoldQuery = precompiled((db) =>
+  db.selectFrom('users').selectAll().where('org_id', '=', 0).where('username_fold', '=', ''),
+);
 
 /** The user with this user_id in the organization, if any. */
-export async function findUserByUserId(db: Db | Transaction<Database>, orgId: number, userId: string): Promise<UserRow | undefined> {
+export async function findUserByUserId(
+  db: Db | Transaction<Database>,
+  orgId: number,
+  userId: string,
+): Promise<UserRow | undefined> {
   return userByUserIdQuery(db, [orgId, userId]);
 }
 
 /** The user with this folded username in the organization, if any. */
-export async function findUserByUsernameFold(db: Db | Transaction<Database>, orgId: number, usernameFold: string): Promise<UserRow | undefined> {
+export async function findUserByUsernameFold(
+  db: Db | Transaction<Database>,
+  orgId: number,
+  usernameFold: string,
+): Promise<UserRow | undefined> {
   return userByUsernameFoldQuery(db, [orgId, usernameFold]);
 }
 
@@ -37,17 +49,36 @@ export async function insertUser(trx: Transaction<Database>, row: NewUserRow): P
 }
 
 /** Rewrites the join rows that mirror a user's access lists. */
-async function writeAccessRows(trx: Transaction<Database>, orgId: number, userPk: number, billingGroups: string, groupOwners: string): Promise<void> {
+async function writeAccessRows(
+  trx: Transaction<Database>,
+  orgId: number,
+  userPk: number,
+  billingGroups: string,
+  groupOwners: string,
+): Promise<void> {
   await trx.deleteFrom('user_billing_groups').where('user_pk', '=', userPk).execute();
   await trx.deleteFrom('user_group_owners').where('user_pk', '=', userPk).execute();
   const bg = splitIds(billingGroups);
   const go = splitIds(groupOwners);
-  if (bg.length > 0) await trx.insertInto('user_billing_groups').values(bg.map((b) => ({ org_id: orgId, user_pk: userPk, billing_group_id: b }))).execute();
-  if (go.length > 0) await trx.insertInto('user_group_owners').values(go.map((g) => ({ org_id: orgId, user_pk: userPk, group_id: g }))).execute();
+  if (bg.length > 0)
+    await trx
+      .insertInto('user_billing_groups')
+      .values(bg.map((b) => ({ org_id: orgId, user_pk: userPk, billing_group_id: b })))
+      .execute();
+  if (go.length > 0)
+    await trx
+      .insertInto('user_group_owners')
+      .values(go.map((g) => ({ org_id: orgId, user_pk: userPk, group_id: g })))
+      .execute();
 }
 
 /** Rewrites an organization's user row (found by its internal id) and its access rows; returns the stored row. */
-export async function updateUser(trx: Transaction<Database>, orgId: number, userPk: number, row: NewUserRow): Promise<UserRow> {
+export async function updateUser(
+  trx: Transaction<Database>,
+  orgId: number,
+  userPk: number,
+  row: NewUserRow,
+): Promise<UserRow> {
   const updated = await trx
     .updateTable('users')
     .set({ ...row, org_id: orgId })

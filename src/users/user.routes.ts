@@ -11,7 +11,13 @@ import { shapeQuery } from '../http/query-string.js';
 import { orderedJson, problemResponses } from '../http/responses.js';
 import { linkHeader } from '../shared/paging.js';
 import { NoQuery } from '../shared/typebox.js';
-import { formatUserStream, STREAM_MEDIA_TYPES, streamFormatOf, USER_CSV_COLUMNS, type StreamFormat } from './user.formats.js';
+import {
+  formatUserStream,
+  STREAM_MEDIA_TYPES,
+  streamFormatOf,
+  USER_CSV_COLUMNS,
+  type StreamFormat,
+} from './user.formats.js';
 import { userEtag, userRowToUser } from './user.mapper.js';
 import { UserCreate, UserDeactivation, UserParams, UserPatch, UserReplace, UsersQuery } from './user.schemas.js';
 import type { UserService } from './user.service.js';
@@ -24,11 +30,14 @@ const listShape = {
 
 /** The `200` of `GET users` in the OpenAPI document: the JSON page, or the whole list streamed as NDJSON or CSV. */
 const usersListResponse = {
-  description: 'A page of users (JSON), or with `Accept: application/x-ndjson` or `text/csv` every matching user, unpaged, streamed',
+  description:
+    'A page of users (JSON), or with `Accept: application/x-ndjson` or `text/csv` every matching user, unpaged, streamed',
   content: {
     'application/json': { schema: Type.Ref('UsersPage') },
     [STREAM_MEDIA_TYPES.ndjson]: {
-      schema: Type.String({ description: 'one user object per line (LF), in the sort order; paging parameters are ignored' }),
+      schema: Type.String({
+        description: 'one user object per line (LF), in the sort order; paging parameters are ignored',
+      }),
     },
     [STREAM_MEDIA_TYPES.csv]: {
       schema: Type.String({
@@ -39,13 +48,20 @@ const usersListResponse = {
 };
 
 /** Answers `GET users` as a stream of every matching user (no paging) when the Accept header asks for one. */
-function sendUserStream(request: FastifyRequest, reply: FastifyReply, rows: AsyncIterable<UserRow>, format: StreamFormat): FastifyReply {
+function sendUserStream(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  rows: AsyncIterable<UserRow>,
+  format: StreamFormat,
+): FastifyReply {
   const body = formatUserStream(rows, format);
   body.on('error', (error) => request.log.error({ err: error }, 'user stream failed'));
   return reply.header('vary', 'accept').type(`${STREAM_MEDIA_TYPES[format]}; charset=utf-8`).send(body);
 }
 
-const IfMatchHeaders = ifMatchHeaders('the ETag of your last read (or `*`): the write is refused with 412 if the user changed since');
+const IfMatchHeaders = ifMatchHeaders(
+  'the ETag of your last read (or `*`): the write is refused with 412 if the user changed since',
+);
 
 const NoBody = Type.Object({}, { additionalProperties: false, description: 'no body (or an empty object)' });
 
@@ -80,9 +96,18 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ service: UserService }> = a
     },
     async (request, reply) => {
       const stream = streamFormatOf(request.headers.accept);
-      if (stream) return sendUserStream(request, reply, service.streamUsers(request.caller.orgId, request.query), stream);
-      const { body, page, total } = await service.listUsers(request.caller.orgId, request.query, request.url, request.caller.writeVersion);
-      return reply.header('link', linkHeader(request.url, page, total)).type('application/json; charset=utf-8').send(body);
+      if (stream)
+        return sendUserStream(request, reply, service.streamUsers(request.caller.orgId, request.query), stream);
+      const { body, page, total } = await service.listUsers(
+        request.caller.orgId,
+        request.query,
+        request.url,
+        request.caller.writeVersion,
+      );
+      return reply
+        .header('link', linkHeader(request.url, page, total))
+        .type('application/json; charset=utf-8')
+        .send(body);
     },
   );
 
@@ -99,7 +124,11 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ service: UserService }> = a
       },
     },
     async (request, reply) => {
-      const { etag, body } = await service.getUserAnswer(request.caller.orgId, request.params.user, request.caller.writeVersion);
+      const { etag, body } = await service.getUserAnswer(
+        request.caller.orgId,
+        request.params.user,
+        request.caller.writeVersion,
+      );
       reply.header('etag', etag);
       if (noneMatchHits(request.headers['if-none-match'], etag)) return (reply as FastifyReply).code(304).send();
       return reply.type('application/json; charset=utf-8').send(body);
@@ -120,7 +149,10 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ service: UserService }> = a
           tags: ['users'],
           summary: 'Create a user (status awaiting_approval)',
           body: Type.Ref(UserCreate),
-          response: { 201: Type.Ref('User', { description: 'Created: the new user; Location names it, ETag tags it' }), ...problemResponses(400, 401, 403, 409, 413, 415) },
+          response: {
+            201: Type.Ref('User', { description: 'Created: the new user; Location names it, ETag tags it' }),
+            ...problemResponses(400, 401, 403, 409, 413, 415),
+          },
         },
       },
       async (request, reply) => {
@@ -137,14 +169,24 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ service: UserService }> = a
         schema: {
           tags: ['users'],
           summary: 'Replace a user (renaming allowed when the new username is free)',
-          description: 'The same body and rules as POST. Absent optional fields are reset. Fields copied from a GET (user_id, status, dates) may be sent unchanged.',
+          description:
+            'The same body and rules as POST. Absent optional fields are reset. Fields copied from a GET (user_id, status, dates) may be sent unchanged.',
           params: UserParams,
           headers: IfMatchHeaders,
           body: Type.Ref(UserReplace),
           response: { ...user, ...problemResponses(400, 401, 403, 404, 409, 412, 413, 415) },
         },
       },
-      async (request, reply) => written(reply, await service.replaceUser(writeContextOf(request), request.params.user, request.body, request.headers['if-match'])),
+      async (request, reply) =>
+        written(
+          reply,
+          await service.replaceUser(
+            writeContextOf(request),
+            request.params.user,
+            request.body,
+            request.headers['if-match'],
+          ),
+        ),
     );
   });
 
@@ -159,7 +201,8 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ service: UserService }> = a
         schema: {
           tags: ['users'],
           summary: 'Change some fields of a user (JSON Merge Patch, RFC 7396)',
-          description: 'Send `application/merge-patch+json` (or `application/json`). Members present replace; `null` resets an optional field; arrays replace.',
+          description:
+            'Send `application/merge-patch+json` (or `application/json`). Members present replace; `null` resets an optional field; arrays replace.',
           consumes: ['application/merge-patch+json', 'application/json'],
           params: UserParams,
           headers: IfMatchHeaders,
@@ -167,7 +210,16 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ service: UserService }> = a
           response: { ...user, ...problemResponses(400, 401, 403, 404, 409, 412, 413, 415) },
         },
       },
-      async (request, reply) => written(reply, await service.patchUser(writeContextOf(request), request.params.user, request.body, request.headers['if-match'])),
+      async (request, reply) =>
+        written(
+          reply,
+          await service.patchUser(
+            writeContextOf(request),
+            request.params.user,
+            request.body,
+            request.headers['if-match'],
+          ),
+        ),
     );
   });
 
@@ -189,7 +241,11 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ service: UserService }> = a
           response: { ...user, ...problemResponses(400, 401, 403, 404, 412, 415) },
         },
       },
-      async (request, reply) => written(reply, await service.activateUser(writeContextOf(request), request.params.user, request.headers['if-match'])),
+      async (request, reply) =>
+        written(
+          reply,
+          await service.activateUser(writeContextOf(request), request.params.user, request.headers['if-match']),
+        ),
     );
 
     for (const method of ['PUT', 'DELETE'] as const) {
@@ -211,7 +267,15 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ service: UserService }> = a
           response: { ...user, ...problemResponses(400, 401, 403, 404, 412, 413, 415) },
         },
         handler: async (request, reply) =>
-          written(reply, await service.deactivateUser(writeContextOf(request), request.params.user, request.body, request.headers['if-match'])),
+          written(
+            reply,
+            await service.deactivateUser(
+              writeContextOf(request),
+              request.params.user,
+              request.body,
+              request.headers['if-match'],
+            ),
+          ),
       });
     }
   });

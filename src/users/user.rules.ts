@@ -34,7 +34,10 @@ export function checkEchoes(body: { user_id?: string; status?: string }, row: Us
     errors.push({ pointer: '/user_id', message: `is read-only: send ${row.user_id} or leave it out` });
   }
   if (body.status !== undefined && body.status !== row.status) {
-    errors.push({ pointer: '/status', message: `is read-only here (it is ${row.status}): change it with PUT users/{user}/activate or DELETE users/{user}/deactivate` });
+    errors.push({
+      pointer: '/status',
+      message: `is read-only here (it is ${row.status}): change it with PUT users/{user}/activate or DELETE users/{user}/deactivate`,
+    });
   }
   if (errors.length > 0) throw invalidFields(errors);
 }
@@ -50,27 +53,63 @@ export interface AccessLookups {
  * exist in this organization, no newly given inactive billing group or group,
  * a free username. Returns last_login_date in stored form.
  */
-export async function checkFields(trx: Trx, orgId: number, fields: UserFields, before: UserRow | undefined, lookups: AccessLookups): Promise<string | null> {
+export async function checkFields(
+  trx: Trx,
+  orgId: number,
+  fields: UserFields,
+  before: UserRow | undefined,
+  lookups: AccessLookups,
+): Promise<string | null> {
   const errors: ProblemItem[] = [];
-  const lastLogin = fields.last_login_date === null ? null : readTimestamp(fields.last_login_date, { pointer: '/last_login_date' }, '2016-03-03T16:13:59Z (RFC 3339), or null', errors);
+  const lastLogin =
+    fields.last_login_date === null
+      ? null
+      : readTimestamp(
+          fields.last_login_date,
+          { pointer: '/last_login_date' },
+          '2016-03-03T16:13:59Z (RFC 3339), or null',
+          errors,
+        );
   if (fields.email === '' && (before === undefined || before.email !== '')) {
-    errors.push({ pointer: '/email', message: 'must be a valid email address such as name@example.com ("" is kept only for a user that never had one)' });
+    errors.push({
+      pointer: '/email',
+      message: 'must be a valid email address such as name@example.com ("" is kept only for a user that never had one)',
+    });
   }
   if (errors.length > 0) throw invalidFields(errors);
 
   const unknown: ProblemItem[] = [];
   const inactive: ProblemItem[] = [];
   const lists = [
-    { key: 'billing_groups', what: 'billing group', ids: fields.access.billing_groups, had: splitList(before?.billing_groups ?? ''), find: lookups.billingGroups.findBillingGroupsByIds },
-    { key: 'group_owners', what: 'group', ids: fields.access.group_owners, had: splitList(before?.group_owners ?? ''), find: lookups.groups.findGroupsByIds },
+    {
+      key: 'billing_groups',
+      what: 'billing group',
+      ids: fields.access.billing_groups,
+      had: splitList(before?.billing_groups ?? ''),
+      find: lookups.billingGroups.findBillingGroupsByIds,
+    },
+    {
+      key: 'group_owners',
+      what: 'group',
+      ids: fields.access.group_owners,
+      had: splitList(before?.group_owners ?? ''),
+      find: lookups.groups.findGroupsByIds,
+    },
   ] as const;
   for (const { key, what, ids, had, find } of lists) {
     const found = new Map((await find(trx, orgId, ids.map(Number))).map((r) => [String(r.id), r]));
     ids.forEach((id, i) => {
       const row = found.get(id);
-      if (!row) unknown.push({ pointer: `/access/${key}/${i}`, message: `names ${what} ${id}, which does not exist in this organization` });
+      if (!row)
+        unknown.push({
+          pointer: `/access/${key}/${i}`,
+          message: `names ${what} ${id}, which does not exist in this organization`,
+        });
       else if (row.status === 'inactive' && !had.includes(id)) {
-        inactive.push({ pointer: `/access/${key}/${i}`, message: `names ${what} ${id}, which is inactive: it cannot be newly given (activate it first)` });
+        inactive.push({
+          pointer: `/access/${key}/${i}`,
+          message: `names ${what} ${id}, which is inactive: it cannot be newly given (activate it first)`,
+        });
       }
     });
   }
@@ -84,17 +123,33 @@ export async function checkFields(trx: Trx, orgId: number, fields: UserFields, b
 
 /** 409: the username is held by another user of the organization (case-insensitively). */
 function usernameTaken(username: string): AppError {
-  return new AppError('CONFLICT', `The username "${username}" is already taken in this organization (usernames are unique regardless of case); choose another.`, {
-    errors: [{ pointer: '/username', message: 'is already taken' }],
-  });
+  return new AppError(
+    'CONFLICT',
+    `The username "${username}" is already taken in this organization (usernames are unique regardless of case); choose another.`,
+    {
+      errors: [{ pointer: '/username', message: 'is already taken' }],
+    },
+  );
 }
 
 /** Resolves a reassignment target of a deactivation: it must exist here, not be deactivated, and not be the user. */
-export async function resolveTarget(trx: Trx, orgId: number, user: UserRow, ref: string | null | undefined, pointer: string, errors: ProblemItem[]): Promise<UserRow | null> {
+export async function resolveTarget(
+  trx: Trx,
+  orgId: number,
+  user: UserRow,
+  ref: string | null | undefined,
+  pointer: string,
+  errors: ProblemItem[],
+): Promise<UserRow | null> {
   if (ref === undefined || ref === null) return null;
   const target = await findRef(trx, orgId, ref);
   if (!target) errors.push({ pointer, message: `names no user of this organization ("${ref}")` });
-  else if (target.id === user.id) errors.push({ pointer, message: 'must name another user than the one being deactivated' });
-  else if (target.status === 'deactivated') errors.push({ pointer, message: `names "${target.username}", who is deactivated: choose a user who is not (or activate them first)` });
+  else if (target.id === user.id)
+    errors.push({ pointer, message: 'must name another user than the one being deactivated' });
+  else if (target.status === 'deactivated')
+    errors.push({
+      pointer,
+      message: `names "${target.username}", who is deactivated: choose a user who is not (or activate them first)`,
+    });
   return target ?? null;
 }

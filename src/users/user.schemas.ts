@@ -76,7 +76,13 @@ const Id = Type.String({ pattern: '^[0-9]+$', description: 'a numeric id (digits
 export const UsersQuery = Type.Object(
   {
     pagenumber: Type.Optional(PageNumber),
-    pagesize: Type.Optional(Type.Integer({ minimum: 1, default: PAGE_SIZE_MAX, description: `page size; at most ${PAGE_SIZE_MAX} (larger values are served as ${PAGE_SIZE_MAX})` })),
+    pagesize: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        default: PAGE_SIZE_MAX,
+        description: `page size; at most ${PAGE_SIZE_MAX} (larger values are served as ${PAGE_SIZE_MAX})`,
+      }),
+    ),
     username: Repeatable(Type.String(), 'case-insensitive substring of the username'),
     name: Repeatable(Type.String(), 'case-insensitive substring of the name'),
     status: Repeatable(StringEnum(STATUSES), 'exact status (case-insensitive)'),
@@ -102,15 +108,21 @@ export const Username = Type.String({
   minLength: 1,
   maxLength: 128,
   pattern: '^(?!\\s)(?!.*\\s$)(?!\\.{1,2}$)[^\\p{Cc}/]+$',
-  description: '1–128 characters without control characters or "/", without leading or trailing space, not "." or ".."; unique per organization, case-insensitively',
+  description:
+    '1–128 characters without control characters or "/", without leading or trailing space, not "." or ".."; unique per organization, case-insensitively',
 });
 
 /** A person's name: a display name (1–256 characters, not blank, no control characters). */
 export const PersonName = DisplayName;
 
-const EMAIL = '[^\\s@\\p{Cc}"(),:;<>\\[\\]\\\\]{1,64}@(?:[\\p{L}\\p{N}](?:[\\p{L}\\p{N}-]{0,61}[\\p{L}\\p{N}])?\\.)+\\p{L}{2,63}';
+const EMAIL =
+  '[^\\s@\\p{Cc}"(),:;<>\\[\\]\\\\]{1,64}@(?:[\\p{L}\\p{N}](?:[\\p{L}\\p{N}-]{0,61}[\\p{L}\\p{N}])?\\.)+\\p{L}{2,63}';
 
-export const Email = Type.String({ maxLength: 254, pattern: `^${EMAIL}$`, description: 'a valid email address such as name@example.com' });
+export const Email = Type.String({
+  maxLength: 254,
+  pattern: `^${EMAIL}$`,
+  description: 'a valid email address such as name@example.com',
+});
 
 const EmailOrKeptEmpty = Type.String({
   maxLength: 254,
@@ -129,13 +141,20 @@ const TimestampIn = Type.String({
   description: 'UTC `YYYY-MM-DDTHH:MM:SS` with up to 7 fraction digits, or RFC 3339 with `Z` or an offset',
 });
 
-const Roles = Type.Array(StringEnum(ROLES), { minItems: 1, uniqueItems: true, description: 'one or more roles, no duplicates; kept in the order given' });
+const Roles = Type.Array(StringEnum(ROLES), {
+  minItems: 1,
+  uniqueItems: true,
+  description: 'one or more roles, no duplicates; kept in the order given',
+});
 
 const IdList = (what: string) =>
-  Type.Array(Type.String({ pattern: '^[1-9][0-9]{0,14}$', description: `a ${what} id as a string of digits (e.g. "1234")` }), {
-    uniqueItems: true,
-    description: `ids of ${what}s of this organization, no duplicates; kept in the order given`,
-  });
+  Type.Array(
+    Type.String({ pattern: '^[1-9][0-9]{0,14}$', description: `a ${what} id as a string of digits (e.g. "1234")` }),
+    {
+      uniqueItems: true,
+      description: `ids of ${what}s of this organization, no duplicates; kept in the order given`,
+    },
+  );
 
 const AccessIn = Type.Object(
   { billing_groups: Type.Optional(IdList('billing group')), group_owners: Type.Optional(IdList('group')) },
@@ -144,8 +163,12 @@ const AccessIn = Type.Object(
 
 // Server-owned fields a client may echo back from a GET on PUT or PATCH: they must not differ.
 const echoes = {
-  user_id: Type.Optional(Type.String({ description: 'read-only: if sent, must be the user\'s user_id' })),
-  status: Type.Optional(StringEnum(STATUSES, { description: 'read-only: if sent, must be the current status (change it with activate/deactivate)' })),
+  user_id: Type.Optional(Type.String({ description: "read-only: if sent, must be the user's user_id" })),
+  status: Type.Optional(
+    StringEnum(STATUSES, {
+      description: 'read-only: if sent, must be the current status (change it with activate/deactivate)',
+    }),
+  ),
   last_updated_date: Type.Optional(Nullable(Type.String(), { description: 'read-only: ignored' })),
   deactivation_date: Type.Optional(Nullable(Type.String(), { description: 'read-only: ignored' })),
 };
@@ -163,7 +186,11 @@ export const UserCreate = Type.Object(
     roles: Roles,
     access: Type.Optional(AccessIn),
   },
-  { $id: 'UserCreate', additionalProperties: false, description: 'A new user. Absent optional fields take their defaults ("", false, null, empty lists).' },
+  {
+    $id: 'UserCreate',
+    additionalProperties: false,
+    description: 'A new user. Absent optional fields take their defaults ("", false, null, empty lists).',
+  },
 );
 export type UserCreate = Static<typeof UserCreate>;
 
@@ -181,7 +208,11 @@ export const UserReplace = Type.Object(
     access: Type.Optional(AccessIn),
     ...echoes,
   },
-  { $id: 'UserReplace', additionalProperties: false, description: 'The whole user: absent optional fields are reset to their defaults.' },
+  {
+    $id: 'UserReplace',
+    additionalProperties: false,
+    description: 'The whole user: absent optional fields are reset to their defaults.',
+  },
 );
 export type UserReplace = Static<typeof UserReplace>;
 
@@ -199,14 +230,21 @@ export const UserPatch = Type.Object(
     access: Type.Optional(
       Nullable(
         Type.Object(
-          { billing_groups: Type.Optional(Nullable(IdList('billing group'))), group_owners: Type.Optional(Nullable(IdList('group'))) },
+          {
+            billing_groups: Type.Optional(Nullable(IdList('billing group'))),
+            group_owners: Type.Optional(Nullable(IdList('group'))),
+          },
           { additionalProperties: false },
         ),
       ),
     ),
     ...echoes,
   },
-  { $id: 'UserPatch', additionalProperties: false, description: 'JSON Merge Patch (RFC 7396) of the user: members present replace, `null` resets an optional field.' },
+  {
+    $id: 'UserPatch',
+    additionalProperties: false,
+    description: 'JSON Merge Patch (RFC 7396) of the user: members present replace, `null` resets an optional field.',
+  },
 );
 export type UserPatch = Static<typeof UserPatch>;
 
@@ -214,16 +252,36 @@ export type UserPatch = Static<typeof UserPatch>;
 export const UserDeactivation = Type.Object(
   {
     reassign_groups_to_user: Type.Optional(
-      Nullable(Type.String({ minLength: 1, description: 'username or user_id: the groups this user owns move to that user' })),
+      Nullable(
+        Type.String({ minLength: 1, description: 'username or user_id: the groups this user owns move to that user' }),
+      ),
     ),
     reassign_reports_to_user: Type.Optional(
-      Nullable(Type.String({ minLength: 1, description: 'username or user_id: recorded for the reporting side, which moves the reports' })),
+      Nullable(
+        Type.String({
+          minLength: 1,
+          description: 'username or user_id: recorded for the reporting side, which moves the reports',
+        }),
+      ),
     ),
-    delete_scheduled_reports: Type.Optional(Type.Boolean({ description: 'recorded for the reporting side, which deletes the scheduled reports' })),
+    delete_scheduled_reports: Type.Optional(
+      Type.Boolean({ description: 'recorded for the reporting side, which deletes the scheduled reports' }),
+    ),
   },
   { $id: 'UserDeactivation', additionalProperties: false },
 );
 export type UserDeactivation = Static<typeof UserDeactivation>;
 
 /** The writable fields of a user, after defaults: what PUT and a merged PATCH both become. */
-export type UserFields = Pick<User, 'username' | 'name' | 'email' | 'phone' | 'call_detail_level' | 'restrict_recording_download' | 'last_login_date' | 'roles' | 'access'>;
+export type UserFields = Pick<
+  User,
+  | 'username'
+  | 'name'
+  | 'email'
+  | 'phone'
+  | 'call_detail_level'
+  | 'restrict_recording_download'
+  | 'last_login_date'
+  | 'roles'
+  | 'access'
+>;

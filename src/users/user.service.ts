@@ -17,11 +17,39 @@ import { resolvePage, type PageRequest } from '../shared/paging.js';
 import { needleFolds } from '../shared/text.js';
 import { nowTimestamp } from '../shared/timestamps.js';
 import { PageCache } from './user.cache.js';
-import { countUsers, findUsers, findUsersAfter, streamUserRows, userSortKey, type UserFilter, type UserSort } from './user.list.repository.js';
-import { bodyToFields, PAGE_TAIL, pageHead, splitList, userEtag, userRowToFields, userRowToJson, userRowToStoredUser, userRowToUser, userToRow, type StoredUser } from './user.mapper.js';
+import {
+  countUsers,
+  findUsers,
+  findUsersAfter,
+  streamUserRows,
+  userSortKey,
+  type UserFilter,
+  type UserSort,
+} from './user.list.repository.js';
+import {
+  bodyToFields,
+  PAGE_TAIL,
+  pageHead,
+  splitList,
+  userEtag,
+  userRowToFields,
+  userRowToJson,
+  userRowToStoredUser,
+  userRowToUser,
+  userToRow,
+  type StoredUser,
+} from './user.mapper.js';
 import { findUserByRef, findUserByUserId, insertDeactivation, insertUser, updateUser } from './user.repository.js';
 import { checkEchoes, checkFields, requireUser, resolveTarget, type AccessLookups } from './user.rules.js';
-import { PAGE_SIZE_MAX, type UserCreate, type UserDeactivation, type UserFields, type UserPatch, type UserReplace, type UsersQuery } from './user.schemas.js';
+import {
+  PAGE_SIZE_MAX,
+  type UserCreate,
+  type UserDeactivation,
+  type UserFields,
+  type UserPatch,
+  type UserReplace,
+  type UsersQuery,
+} from './user.schemas.js';
 
 type Trx = Transaction<Database>;
 type IfMatchHeader = string | string[] | undefined;
@@ -57,14 +85,32 @@ function filterFromQuery(query: UsersQuery): UserFilter {
   };
 }
 
-const sortFromQuery = (query: UsersQuery): UserSort => ({ field: query.sortby ?? 'username', order: query.sortorder ?? 'asc' });
+const sortFromQuery = (query: UsersQuery): UserSort => ({
+  field: query.sortby ?? 'username',
+  order: query.sortorder ?? 'asc',
+});
 
 /** The rest of a big page after its first chunk: keyset reads of CHUNK users, each written as it comes. */
-async function* pageRest(db: Db, orgId: number, filter: UserFilter, sort: UserSort, start: string, last: UserRow, remaining: number) {
+async function* pageRest(
+  db: Db,
+  orgId: number,
+  filter: UserFilter,
+  sort: UserSort,
+  start: string,
+  last: UserRow,
+  remaining: number,
+) {
   yield start;
   let after = last;
   while (remaining > 0) {
-    const rows = await findUsersAfter(db, orgId, filter, sort, { key: userSortKey(after, sort.field), userId: after.user_id }, Math.min(CHUNK, remaining));
+    const rows = await findUsersAfter(
+      db,
+      orgId,
+      filter,
+      sort,
+      { key: userSortKey(after, sort.field), userId: after.user_id },
+      Math.min(CHUNK, remaining),
+    );
     if (rows.length === 0) break;
     yield `,${rows.map(userRowToJson).join(',')}`;
     remaining -= rows.length;
@@ -86,7 +132,10 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
     try {
       return await orgs.inWriteTransaction(ctx.orgId, work);
     } catch (error) {
-      if (isUniqueViolation(error)) throw new AppError('CONFLICT', 'The username is already taken in this organization; choose another.', { errors: [{ pointer: '/username', message: 'is already taken' }] });
+      if (isUniqueViolation(error))
+        throw new AppError('CONFLICT', 'The username is already taken in this organization; choose another.', {
+          errors: [{ pointer: '/username', message: 'is already taken' }],
+        });
       throw error;
     }
   }
@@ -95,19 +144,42 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
   async function save(trx: Trx, ctx: WriteContext, row: UserRow, user: StoredUser, action: string): Promise<UserRow> {
     const saved = await updateUser(trx, ctx.orgId, row.id, userToRow(ctx.orgId, user, row.version + 1));
     const changes = diffFields(userRowToUser(row), userRowToUser(saved));
-    await audit.appendEntry(trx, { orgId: ctx.orgId, actor: ctx.actor, action, targetType: 'user', targetId: row.user_id, changes });
+    await audit.appendEntry(trx, {
+      orgId: ctx.orgId,
+      actor: ctx.actor,
+      action,
+      targetType: 'user',
+      targetId: row.user_id,
+      changes,
+    });
     return saved;
   }
 
   /** Replaces the writable fields of a user (PUT, and PATCH after merging). */
-  async function replaceFields(trx: Trx, ctx: WriteContext, row: UserRow, fields: UserFields, action: string): Promise<UserRow> {
+  async function replaceFields(
+    trx: Trx,
+    ctx: WriteContext,
+    row: UserRow,
+    fields: UserFields,
+    action: string,
+  ): Promise<UserRow> {
     const lastLogin = await checkFields(trx, ctx.orgId, fields, row, lookups);
-    const user: StoredUser = { ...userRowToStoredUser(row), ...fields, last_login_date: lastLogin, last_updated_date: nowTimestamp() };
+    const user: StoredUser = {
+      ...userRowToStoredUser(row),
+      ...fields,
+      last_login_date: lastLogin,
+      last_updated_date: nowTimestamp(),
+    };
     return save(trx, ctx, row, user, action);
   }
 
   /** The user `ref` names, checked against If-Match, inside a write. */
-  async function requireCurrent(trx: Trx, ctx: WriteContext, ref: string, ifMatch: IfMatch | undefined): Promise<UserRow> {
+  async function requireCurrent(
+    trx: Trx,
+    ctx: WriteContext,
+    ref: string,
+    ifMatch: IfMatch | undefined,
+  ): Promise<UserRow> {
     const row = await requireUser(trx, ctx.orgId, ref);
     checkIfMatch(ifMatch, userEtag(row), `User "${row.username}"`);
     return row;
@@ -138,7 +210,10 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
         const orgTotal = await countUsers(db, orgId, NO_FILTER);
         rows = await findUsers(db, orgId, filter, sort, first, page.offset, { total, orgTotal });
       } else {
-        [rows, total] = await Promise.all([findUsers(db, orgId, filter, sort, first, page.offset), countUsers(db, orgId, filter)]);
+        [rows, total] = await Promise.all([
+          findUsers(db, orgId, filter, sort, first, page.offset),
+          countUsers(db, orgId, filter),
+        ]);
       }
       const start = pageHead(page.pageNumber, page.pageSize, total) + rows.map(userRowToJson).join(',');
       if (rows.length < first || first === page.pageSize) {
@@ -176,11 +251,24 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
       return write(ctx, async (trx) => {
         const fields = bodyToFields(body);
         const lastLogin = await checkFields(trx, ctx.orgId, fields, undefined, lookups);
-        const user: StoredUser = { user_id: randomUUID(), ...fields, status: 'awaiting_approval', last_login_date: lastLogin, last_updated_date: nowTimestamp() };
+        const user: StoredUser = {
+          user_id: randomUUID(),
+          ...fields,
+          status: 'awaiting_approval',
+          last_login_date: lastLogin,
+          last_updated_date: nowTimestamp(),
+        };
         await insertUser(trx, userToRow(ctx.orgId, user, 1));
         const row = await findUserByUserId(trx, ctx.orgId, user.user_id);
         if (!row) throw new Error('the inserted user is missing');
-        await audit.appendEntry(trx, { orgId: ctx.orgId, actor: ctx.actor, action: 'user.create', targetType: 'user', targetId: row.user_id, changes: diffFields(null, userRowToUser(row)) });
+        await audit.appendEntry(trx, {
+          orgId: ctx.orgId,
+          actor: ctx.actor,
+          action: 'user.create',
+          targetType: 'user',
+          targetId: row.user_id,
+          changes: diffFields(null, userRowToUser(row)),
+        });
         return row;
       });
     },
@@ -201,7 +289,10 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
       return write(ctx, async (trx) => {
         const row = await requireCurrent(trx, ctx, ref, precondition);
         const { user_id, status, last_updated_date: _u, deactivation_date: _d, ...writable } = patch;
-        checkEchoes({ ...(user_id !== undefined ? { user_id } : {}), ...(status !== undefined ? { status } : {}) }, row);
+        checkEchoes(
+          { ...(user_id !== undefined ? { user_id } : {}), ...(status !== undefined ? { status } : {}) },
+          row,
+        );
         const merged = applyMergePatch(userRowToFields(row), writable) as UserReplace;
         return replaceFields(trx, ctx, row, bodyToFields(merged), 'user.patch');
       });
@@ -212,7 +303,12 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
       const precondition = parseIfMatch(ifMatch);
       return write(ctx, async (trx) => {
         const row = await requireCurrent(trx, ctx, ref, precondition);
-        const user: StoredUser = { ...userRowToStoredUser(row), status: 'activated', deactivation_date: null, last_updated_date: nowTimestamp() };
+        const user: StoredUser = {
+          ...userRowToStoredUser(row),
+          status: 'activated',
+          deactivation_date: null,
+          last_updated_date: nowTimestamp(),
+        };
         return save(trx, ctx, row, user, 'user.activate');
       });
     },
@@ -221,14 +317,37 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
      * DELETE or PUT users/{user}/deactivate: the groups the user owns move to
      * `reassign_groups_to_user` in the same transaction; the report instructions are recorded.
      */
-    async deactivateUser(ctx: WriteContext, ref: string, body: UserDeactivation, ifMatch: IfMatchHeader): Promise<UserRow> {
+    async deactivateUser(
+      ctx: WriteContext,
+      ref: string,
+      body: UserDeactivation,
+      ifMatch: IfMatchHeader,
+    ): Promise<UserRow> {
       const precondition = parseIfMatch(ifMatch);
       return write(ctx, async (trx) => {
         const row = await requireCurrent(trx, ctx, ref, precondition);
         const errors: ProblemItem[] = [];
-        const groupsTo = await resolveTarget(trx, ctx.orgId, row, body.reassign_groups_to_user, '/reassign_groups_to_user', errors);
-        const reportsTo = await resolveTarget(trx, ctx.orgId, row, body.reassign_reports_to_user, '/reassign_reports_to_user', errors);
-        if (errors.length > 0) throw invalidFields(errors, errors.some((e) => e.message.startsWith('names no user')) ? 'UNKNOWN_REFERENCE' : 'VALIDATION_FAILED');
+        const groupsTo = await resolveTarget(
+          trx,
+          ctx.orgId,
+          row,
+          body.reassign_groups_to_user,
+          '/reassign_groups_to_user',
+          errors,
+        );
+        const reportsTo = await resolveTarget(
+          trx,
+          ctx.orgId,
+          row,
+          body.reassign_reports_to_user,
+          '/reassign_reports_to_user',
+          errors,
+        );
+        if (errors.length > 0)
+          throw invalidFields(
+            errors,
+            errors.some((e) => e.message.startsWith('names no user')) ? 'UNKNOWN_REFERENCE' : 'VALIDATION_FAILED',
+          );
 
         const now = nowTimestamp();
         const moved = groupsTo ? splitList(row.group_owners) : [];
@@ -239,13 +358,20 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
           // A repeated deactivation keeps the date the user was first deactivated.
           deactivation_date: row.status === 'deactivated' ? row.deactivation_date : now,
           last_updated_date: now,
-          access: { billing_groups: before.access.billing_groups, group_owners: groupsTo ? [] : before.access.group_owners },
+          access: {
+            billing_groups: before.access.billing_groups,
+            group_owners: groupsTo ? [] : before.access.group_owners,
+          },
         };
         const saved = await save(trx, ctx, row, user, 'user.deactivate');
         if (groupsTo && moved.length > 0) {
           const owned = splitList(groupsTo.group_owners);
           const target = userRowToStoredUser(groupsTo);
-          const next: StoredUser = { ...target, last_updated_date: nowTimestamp(), access: { ...target.access, group_owners: [...owned, ...moved.filter((g) => !owned.includes(g))] } };
+          const next: StoredUser = {
+            ...target,
+            last_updated_date: nowTimestamp(),
+            access: { ...target.access, group_owners: [...owned, ...moved.filter((g) => !owned.includes(g))] },
+          };
           await save(trx, ctx, groupsTo, next, 'user.reassign');
         }
         await insertDeactivation(trx, {
@@ -264,7 +390,8 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
     },
 
     /** Inserts a user as given (its id and timestamps kept: demo data, imports); no rules, no audit entry. */
-    insertStoredUser: (trx: Trx, orgId: number, user: StoredUser): Promise<number> => insertUser(trx, userToRow(orgId, user, 1)),
+    insertStoredUser: (trx: Trx, orgId: number, user: StoredUser): Promise<number> =>
+      insertUser(trx, userToRow(orgId, user, 1)),
   };
 }
 

@@ -20,7 +20,8 @@ for (const dialect of DIALECTS) {
   describe(`API keys: 401, 403 and organizations (${dialect})`, () => {
     let t: TestApp;
     let otherUserId: string;
-    const users = (headers: Record<string, string>, query = '?pagesize=1') => t.app.inject({ url: `/api/v1/users${query}`, headers });
+    const users = (headers: Record<string, string>, query = '?pagesize=1') =>
+      t.app.inject({ url: `/api/v1/users${query}`, headers });
 
     const assert401 = (res: { statusCode: number; headers: Record<string, unknown>; body: string }, what: string) => {
       assert.equal(res.statusCode, 401, `${what}: ${res.body}`);
@@ -75,7 +76,12 @@ for (const dialect of DIALECTS) {
 
     describe('accepted headers', () => {
       it('takes the key as Authorization: Bearer (any case of the scheme) or as x-organization-token', async () => {
-        for (const headers of [bearer(t.demo.read), { authorization: `bearer ${t.demo.read}` }, { authorization: `BEARER  ${t.demo.read}` }, { 'x-organization-token': t.demo.read }]) {
+        for (const headers of [
+          bearer(t.demo.read),
+          { authorization: `bearer ${t.demo.read}` },
+          { authorization: `BEARER  ${t.demo.read}` },
+          { 'x-organization-token': t.demo.read },
+        ]) {
           const res = await users(headers);
           assert.equal(res.statusCode, 200, JSON.stringify(headers));
           assert.equal(res.json().paging.total, 165);
@@ -85,7 +91,10 @@ for (const dialect of DIALECTS) {
       it('ignores a subscription-key header, valid or not', async () => {
         assert401(await users({ 'subscription-key': t.demo.read }), 'subscription-key alone');
         assert.equal((await users({ ...bearer(t.demo.read), 'subscription-key': 'gateway-junk' })).statusCode, 200);
-        assert.equal((await users({ 'x-organization-token': t.demo.read, 'subscription-key': t.other.admin })).json().paging.total, 165);
+        assert.equal(
+          (await users({ 'x-organization-token': t.demo.read, 'subscription-key': t.other.admin })).json().paging.total,
+          165,
+        );
       });
     });
 
@@ -93,10 +102,17 @@ for (const dialect of DIALECTS) {
       let routes: Array<{ method: Method; path: string }>;
       const fill = (path: string) => path.replace('{user}', 'rsmith').replace(/\{[a-z_]+\}/g, '1000');
       const call = (method: Method, path: string, key: string) =>
-        t.app.inject({ method, url: fill(path), headers: { ...bearer(key), 'content-type': 'application/json' }, payload: method === 'GET' || method === 'HEAD' || method === 'DELETE' ? undefined : '{}' });
+        t.app.inject({
+          method,
+          url: fill(path),
+          headers: { ...bearer(key), 'content-type': 'application/json' },
+          payload: method === 'GET' || method === 'HEAD' || method === 'DELETE' ? undefined : '{}',
+        });
 
       before(async () => {
-        const doc = (await t.app.inject({ url: '/openapi.json' })).json<{ paths: Record<string, Record<string, unknown>> }>();
+        const doc = (await t.app.inject({ url: '/openapi.json' })).json<{
+          paths: Record<string, Record<string, unknown>>;
+        }>();
         routes = Object.entries(doc.paths)
           .filter(([path]) => path.startsWith('/api/v1/'))
           .flatMap(([path, ops]) => Object.keys(ops).map((m) => ({ method: m.toUpperCase() as Method, path })));
@@ -111,18 +127,23 @@ for (const dialect of DIALECTS) {
       it('a read key gets 403 on every non-GET route that exists, before its body is looked at', async () => {
         const writes = routes.filter((r) => r.method !== 'GET' && r.method !== 'HEAD');
         // When this test was written the write side (issue 3) had landed: POST/PUT/PATCH users, lifecycle calls, billing groups, groups.
-        assert.ok(writes.some((r) => r.method === 'POST' && r.path === '/api/v1/users'), 'POST users exists');
+        assert.ok(
+          writes.some((r) => r.method === 'POST' && r.path === '/api/v1/users'),
+          'POST users exists',
+        );
         for (const { method, path } of writes) {
           const res = await call(method, path, t.demo.read);
           assert.equal(res.statusCode, 403, `${method} ${path}: ${res.body}`);
           const problem = res.json();
           assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
-          assert.match(problem.detail, /"read"/, 'names the key\'s scope');
+          assert.match(problem.detail, /"read"/, "names the key's scope");
         }
       });
 
       it('a write key gets 403 on billing group and group writes (admin scope)', async () => {
-        const adminOnly = routes.filter((r) => r.method !== 'GET' && r.method !== 'HEAD' && /\/(billinggroups|groups)(\/|$)/.test(r.path));
+        const adminOnly = routes.filter(
+          (r) => r.method !== 'GET' && r.method !== 'HEAD' && /\/(billinggroups|groups)(\/|$)/.test(r.path),
+        );
         assert.ok(adminOnly.length > 0);
         for (const { method, path } of adminOnly) {
           const res = await call(method, path, t.demo.write);
@@ -132,12 +153,16 @@ for (const dialect of DIALECTS) {
 
       it('the auth hook itself: a route naming no scope needs write for anything but GET and HEAD', async () => {
         const app = Fastify();
-        app.setErrorHandler(async (error: AppError, _request, reply) => reply.code(error.status ?? 500).send({ code: error.code }));
+        app.setErrorHandler(async (error: AppError, _request, reply) =>
+          reply.code(error.status ?? 500).send({ code: error.code }),
+        );
         app.addHook('onRequest', createAuthHook(createKeyService(t.conn.db)));
-        for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const) app.route({ method, url: '/x', handler: async () => ({ ok: true }) });
+        for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const)
+          app.route({ method, url: '/x', handler: async () => ({ ok: true }) });
         app.post('/admin', { config: { scope: 'admin' } }, async () => ({ ok: true }));
         try {
-          const status = async (method: Method, url: string, key: string) => (await app.inject({ method, url, headers: bearer(key) })).statusCode;
+          const status = async (method: Method, url: string, key: string) =>
+            (await app.inject({ method, url, headers: bearer(key) })).statusCode;
           assert.equal(await status('GET', '/x', t.demo.read), 200);
           assert.equal(await status('HEAD', '/x', t.demo.read), 200);
           for (const method of ['POST', 'PUT', 'PATCH', 'DELETE'] as const) {
@@ -153,7 +178,12 @@ for (const dialect of DIALECTS) {
 
       it('a 403 never reveals whether the target exists', async () => {
         const real = await call('PUT', '/api/v1/users/{user}', t.demo.read);
-        const ghost = await t.app.inject({ method: 'PUT', url: '/api/v1/users/nobody-at-all', headers: bearer(t.demo.read), payload: {} });
+        const ghost = await t.app.inject({
+          method: 'PUT',
+          url: '/api/v1/users/nobody-at-all',
+          headers: bearer(t.demo.read),
+          payload: {},
+        });
         assert.equal(real.statusCode, 403);
         assert.equal(ghost.statusCode, 403);
         assert.equal(JSON.parse(real.body).detail, JSON.parse(ghost.body).detail);
@@ -165,7 +195,13 @@ for (const dialect of DIALECTS) {
         const list = await users(bearer(t.other.admin), '');
         assert.deepEqual(list.json(), { paging: { pageNumber: 1, pageSize: 10000, total: 0 }, results: [] });
         assert.ok(!list.body.includes(RSMITH_ID));
-        for (const query of ['?username=rsmith', '?status=deactivated', '?billing_group=1234', '?group_owner=7001', '?name=Rob']) {
+        for (const query of [
+          '?username=rsmith',
+          '?status=deactivated',
+          '?billing_group=1234',
+          '?group_owner=7001',
+          '?name=Rob',
+        ]) {
           const res = await users(bearer(t.other.admin), query);
           assert.equal(res.statusCode, 200, query);
           assert.deepEqual(res.json(), { paging: { pageNumber: 1, pageSize: 10000, total: 0 }, results: [] }, query);
@@ -180,21 +216,33 @@ for (const dialect of DIALECTS) {
       it("the demo's key gets 404 for the other organization's user, exactly as for one that never existed", async () => {
         otherUserId = (await insertTestUsers(t.conn, t.other.orgId, [{ username: 'otheruser' }]))[0]!.user_id;
         assert.equal((await users(bearer(t.other.admin), '')).json().paging.total, 1);
-        assert.equal((await t.app.inject({ url: `/api/v1/users/${otherUserId}`, headers: bearer(t.other.admin) })).statusCode, 200);
+        assert.equal(
+          (await t.app.inject({ url: `/api/v1/users/${otherUserId}`, headers: bearer(t.other.admin) })).statusCode,
+          200,
+        );
         const theirs = await t.app.inject({ url: `/api/v1/users/${otherUserId}`, headers: bearer(t.demo.read) });
-        const never = await t.app.inject({ url: '/api/v1/users/00000000-0000-4000-8000-000000000000', headers: bearer(t.demo.read) });
+        const never = await t.app.inject({
+          url: '/api/v1/users/00000000-0000-4000-8000-000000000000',
+          headers: bearer(t.demo.read),
+        });
         assert.equal(theirs.statusCode, 404);
         assert.equal(never.statusCode, 404);
         assert.equal(JSON.parse(theirs.body).title, JSON.parse(never.body).title);
-        assert.equal((await t.app.inject({ url: '/api/v1/users/otheruser', headers: bearer(t.demo.read) })).statusCode, 404);
+        assert.equal(
+          (await t.app.inject({ url: '/api/v1/users/otheruser', headers: bearer(t.demo.read) })).statusCode,
+          404,
+        );
         assert.equal((await users(bearer(t.demo.read), '?username=otheruser')).json().paging.total, 0);
       });
     });
 
     describe('keys at rest', () => {
       it('are random, of one form, and shown only at creation', async () => {
-        const keys = await Promise.all([1, 2, 3].map(async () => (await createKeyService(t.conn.db).createApiKey(t.demo.orgId, 'read')).key));
-        for (const key of [...keys, t.demo.read, t.demo.write, t.demo.admin, t.other.admin]) assert.match(key, KEY_FORM);
+        const keys = await Promise.all(
+          [1, 2, 3].map(async () => (await createKeyService(t.conn.db).createApiKey(t.demo.orgId, 'read')).key),
+        );
+        for (const key of [...keys, t.demo.read, t.demo.write, t.demo.admin, t.other.admin])
+          assert.match(key, KEY_FORM);
         assert.equal(new Set(keys).size, 3);
       });
 
@@ -215,15 +263,17 @@ for (const dialect of DIALECTS) {
         assert.ok(rows > 165);
       });
 
-      if (dialect === 'sqlite') it('SQLite: not even the database files hold a key', () => {
-        const target = t.config.database;
-        assert.equal(target.dialect, 'sqlite');
-        const dir = dirname(target.dialect === 'sqlite' ? target.file : '');
-        for (const file of readdirSync(dir)) {
-          const bytes = readFileSync(`${dir}/${file}`).toString('latin1');
-          for (const key of [t.demo.read, t.demo.write, t.demo.admin, t.other.admin]) assert.ok(!bytes.includes(key.slice(4)), `${file} holds a key`);
-        }
-      });
+      if (dialect === 'sqlite')
+        it('SQLite: not even the database files hold a key', () => {
+          const target = t.config.database;
+          assert.equal(target.dialect, 'sqlite');
+          const dir = dirname(target.dialect === 'sqlite' ? target.file : '');
+          for (const file of readdirSync(dir)) {
+            const bytes = readFileSync(`${dir}/${file}`).toString('latin1');
+            for (const key of [t.demo.read, t.demo.write, t.demo.admin, t.other.admin])
+              assert.ok(!bytes.includes(key.slice(4)), `${file} holds a key`);
+          }
+        });
     });
   });
 }

@@ -25,7 +25,8 @@ function roster(databaseUrl: string, args: string[], env: Record<string, string>
       process.execPath,
       ['--import', 'tsx', 'src/main.ts', ...args],
       { cwd: ROOT, env: { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent', ...env }, timeout: 180_000 },
-      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
+      (error, stdout, stderr) =>
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
     );
   });
 }
@@ -39,7 +40,11 @@ function assertFails(run: Run, says: RegExp, what: string): void {
 }
 
 /** Spawns `roster serve` on PORT 0 and resolves once it has printed what `until` wants. */
-async function serve(databaseUrl: string, env: Record<string, string>, until: RegExp): Promise<{ child: ChildProcessWithoutNullStreams; out: () => string }> {
+async function serve(
+  databaseUrl: string,
+  env: Record<string, string>,
+  until: RegExp,
+): Promise<{ child: ChildProcessWithoutNullStreams; out: () => string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
     cwd: ROOT,
     env: { ...process.env, DATABASE_URL: databaseUrl, PORT: '0', HOST: '127.0.0.1', ...env },
@@ -76,7 +81,9 @@ function stop(child: ChildProcessWithoutNullStreams): Promise<number | null> {
 
 /** Runs several commands at once (each is a process): the machine's cores work while one waits. */
 async function rosterAll<K extends string>(databaseUrl: string, runs: Record<K, string[]>): Promise<Record<K, Run>> {
-  const entries = await Promise.all(Object.entries<string[]>(runs).map(async ([name, args]) => [name, await roster(databaseUrl, args)] as const));
+  const entries = await Promise.all(
+    Object.entries<string[]>(runs).map(async ([name, args]) => [name, await roster(databaseUrl, args)] as const),
+  );
   return Object.fromEntries(entries) as Record<K, Run>;
 }
 
@@ -92,7 +99,8 @@ for (const dialect of DIALECTS) {
     let acmeKey: string;
     let workedBefore: { status: number; body: unknown };
     let refusedAfter: Response;
-    const api = (path: string, key: string) => fetch(`${server.url}/api/v1${path}`, { headers: { authorization: `Bearer ${key}` } });
+    const api = (path: string, key: string) =>
+      fetch(`${server.url}/api/v1${path}`, { headers: { authorization: `Bearer ${key}` } });
 
     before(async () => {
       database = await createTestDatabase(dialect);
@@ -121,7 +129,10 @@ for (const dialect of DIALECTS) {
     });
 
     it('start() migrated the database it serves; roster migrate then has nothing to do', async () => {
-      const applied = await server.conn.db.selectFrom('roster_migrations' as never).select('name' as never).execute();
+      const applied = await server.conn.db
+        .selectFrom('roster_migrations' as never)
+        .select('name' as never)
+        .execute();
       assert.ok((applied as Array<{ name: string }>).some((m) => m.name === '001_core'));
       assert.equal((await fetch(`${server.url}/readyz`)).status, 200);
       assert.equal(first.migrate.code, 0, first.migrate.stderr);
@@ -139,7 +150,11 @@ for (const dialect of DIALECTS) {
       assert.equal(created.code, 0, created.stderr);
       assert.match(created.stdout, KEY_LINE);
       assert.equal(workedBefore.status, 200);
-      assert.deepEqual(workedBefore.body, { paging: { pageNumber: 1, pageSize: 10000, total: 0 }, results: [] }, "acme's key sees acme: empty");
+      assert.deepEqual(
+        workedBefore.body,
+        { paging: { pageNumber: 1, pageSize: 10000, total: 0 }, results: [] },
+        "acme's key sees acme: empty",
+      );
     });
 
     it('keys create refuses an unknown organization and a bad scope', () => {
@@ -193,7 +208,8 @@ for (const dialect of DIALECTS) {
       const conn = connect(loadConfig({ DATABASE_URL: migrateUrl }).database);
       try {
         const tables = (await conn.db.introspection.getTables()).map((t) => t.name);
-        for (const table of ['organizations', 'api_keys', 'users', 'user_billing_groups', 'user_group_owners']) assert.ok(tables.includes(table), table);
+        for (const table of ['organizations', 'api_keys', 'users', 'user_billing_groups', 'user_group_owners'])
+          assert.ok(tables.includes(table), table);
       } finally {
         await conn.close();
       }
@@ -223,8 +239,14 @@ for (const dialect of DIALECTS) {
       assert.doesNotMatch(bare.out(), /rst_|curl/);
       const conn = connect(loadConfig({ DATABASE_URL: bareUrl }).database);
       try {
-        const orgs = await conn.db.selectFrom('organizations').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-        const users = await conn.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+        const orgs = await conn.db
+          .selectFrom('organizations')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow();
+        const users = await conn.db
+          .selectFrom('users')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow();
         assert.equal(Number(orgs.n), 0);
         assert.equal(Number(users.n), 0);
       } finally {
@@ -238,14 +260,19 @@ for (const dialect of DIALECTS) {
       await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
       const port = (blocker.address() as { port: number }).port;
       try {
-        await assert.rejects(start(loadConfig({ DATABASE_URL: url, PORT: String(port), LOG_LEVEL: 'silent' })), /EADDRINUSE/);
+        await assert.rejects(
+          start(loadConfig({ DATABASE_URL: url, PORT: String(port), LOG_LEVEL: 'silent' })),
+          /EADDRINUSE/,
+        );
       } finally {
         await new Promise((resolve) => blocker.close(resolve));
       }
       const second = await start(loadConfig({ DATABASE_URL: url, PORT: '0', LOG_LEVEL: 'silent' }));
       try {
         assert.match(second.demoKey ?? '', /^rst_/);
-        const res = await fetch(`${second.url}/api/v1/users?pagesize=1`, { headers: { authorization: `Bearer ${second.demoKey}` } });
+        const res = await fetch(`${second.url}/api/v1/users?pagesize=1`, {
+          headers: { authorization: `Bearer ${second.demoKey}` },
+        });
         assert.equal(((await res.json()) as { paging: { total: number } }).paging.total, 165);
       } finally {
         await second.close();

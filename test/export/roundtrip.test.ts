@@ -49,7 +49,10 @@ for (const dialect of DIALECTS) {
         const orgId = await createOrgService(conn.db).createOrganization('demo');
         const key = (await createKeyService(conn.db).createApiKey(orgId, 'read')).key;
         const text = await exportText(source, format);
-        const run = await importFile(conn, orgId, tempFile(`demo.${format}`, text), { createMissing: true, batchSize: 50 });
+        const run = await importFile(conn, orgId, tempFile(`demo.${format}`, text), {
+          createMissing: true,
+          batchSize: 50,
+        });
         assert.deepEqual(run.messages, []);
         assert.deepEqual(run.counts, { imported: 165, updated: 0, unchanged: 0, rejected: 0 });
         const app = await buildApp(config, conn);
@@ -87,17 +90,38 @@ for (const dialect of DIALECTS) {
         const out = new PassThrough();
         const chunks: Buffer[] = [];
         out.on('data', (c: Buffer) => chunks.push(c));
-        await exportCommand(loadConfig({ DATABASE_URL: target.db.target.url, LOG_LEVEL: 'silent' }), { org: 'demo', format }, out);
+        await exportCommand(
+          loadConfig({ DATABASE_URL: target.db.target.url, LOG_LEVEL: 'silent' }),
+          { org: 'demo', format },
+          out,
+        );
         assert.equal(Buffer.concat(chunks).toString('utf8'), again);
-        const orgId = (await target.conn.db.selectFrom('organizations').select('id').where('name', '=', 'demo').executeTakeFirstOrThrow()).id;
+        const orgId = (
+          await target.conn.db
+            .selectFrom('organizations')
+            .select('id')
+            .where('name', '=', 'demo')
+            .executeTakeFirstOrThrow()
+        ).id;
         const run = await importFile(target.conn, orgId, tempFile(`again.${format}`, again));
         assert.deepEqual(run.counts, { imported: 0, updated: 0, unchanged: 165, rejected: 0 });
       });
 
       it('export takes the GET users filters and sort', async () => {
-        const text = await exportText(source, 'ndjson', { status: ['deactivated'], role: ['reporting'], sortby: 'name', sortorder: 'desc' });
-        const page = await source.app.inject({ url: '/api/v1/users?status=deactivated&role=reporting&sortby=name&sortorder=desc', headers: bearer(source.demo.read) });
-        assert.deepEqual(text.split('\n').filter((l) => l !== ''), page.json().results.map((u: unknown) => JSON.stringify(u)));
+        const text = await exportText(source, 'ndjson', {
+          status: ['deactivated'],
+          role: ['reporting'],
+          sortby: 'name',
+          sortorder: 'desc',
+        });
+        const page = await source.app.inject({
+          url: '/api/v1/users?status=deactivated&role=reporting&sortby=name&sortorder=desc',
+          headers: bearer(source.demo.read),
+        });
+        assert.deepEqual(
+          text.split('\n').filter((l) => l !== ''),
+          page.json().results.map((u: unknown) => JSON.stringify(u)),
+        );
       });
     });
   }

@@ -21,13 +21,19 @@ for (const dialect of DIALECTS) {
     };
 
     it('streams every user as NDJSON, unpaged, byte-identical to the JSON page results', async () => {
-      const res = await t.app.inject({ url: '/api/v1/users?pagesize=3', headers: { ...bearer(t.demo.read), accept: 'application/x-ndjson' } });
+      const res = await t.app.inject({
+        url: '/api/v1/users?pagesize=3',
+        headers: { ...bearer(t.demo.read), accept: 'application/x-ndjson' },
+      });
       assert.equal(res.statusCode, 200);
       assert.match(String(res.headers['content-type']), /^application\/x-ndjson/);
       const lines = res.body.split('\n');
       assert.equal(lines.pop(), '');
       assert.equal(lines.length, 165);
-      assert.deepEqual(lines, (await page('')).map((u) => JSON.stringify(u)));
+      assert.deepEqual(
+        lines,
+        (await page('')).map((u) => JSON.stringify(u)),
+      );
     });
 
     for (const [label, query] of [
@@ -38,38 +44,67 @@ for (const dialect of DIALECTS) {
       ['billing group filter', '&billing_group=1234'],
     ] as const) {
       it(`keeps the ${label} of the JSON answer`, async () => {
-        const res = await t.app.inject({ url: `/api/v1/users?${query.slice(1)}`, headers: { ...bearer(t.demo.read), accept: 'application/x-ndjson' } });
+        const res = await t.app.inject({
+          url: `/api/v1/users?${query.slice(1)}`,
+          headers: { ...bearer(t.demo.read), accept: 'application/x-ndjson' },
+        });
         assert.equal(res.statusCode, 200);
         const streamed = res.body.split('\n').filter((l) => l !== '');
-        assert.deepEqual(streamed, (await page(query)).map((u) => JSON.stringify(u)));
+        assert.deepEqual(
+          streamed,
+          (await page(query)).map((u) => JSON.stringify(u)),
+        );
       });
     }
 
     it('streams CSV with a header row naming the user fields, lists ;-separated', async () => {
-      const res = await t.app.inject({ url: '/api/v1/users?username=rsmith', headers: { ...bearer(t.demo.read), accept: 'text/csv' } });
+      const res = await t.app.inject({
+        url: '/api/v1/users?username=rsmith',
+        headers: { ...bearer(t.demo.read), accept: 'text/csv' },
+      });
       assert.equal(res.statusCode, 200);
       assert.match(String(res.headers['content-type']), /^text\/csv/);
       const records: string[][] = parse(res.body);
       assert.deepEqual(records[0], [...USER_CSV_COLUMNS]);
       assert.deepEqual(records[1], [
-        '627b4c86-1ff1-4ca7-8827-95c214666636', 'rsmith', 'Rob Smith', '', '', 'full', 'false', 'deactivated',
-        '2016-03-03T16:13:59.1917141', '2015-12-03T20:06:02.083', '2016-08-24T13:39:03.937',
-        'call_record_listen;reporting;administrator;ordering', '1234', '',
+        '627b4c86-1ff1-4ca7-8827-95c214666636',
+        'rsmith',
+        'Rob Smith',
+        '',
+        '',
+        'full',
+        'false',
+        'deactivated',
+        '2016-03-03T16:13:59.1917141',
+        '2015-12-03T20:06:02.083',
+        '2016-08-24T13:39:03.937',
+        'call_record_listen;reporting;administrator;ordering',
+        '1234',
+        '',
       ]);
       assert.equal(records.length, 2);
     });
 
     it('answers the JSON page when JSON is preferred, and 400 for a bad filter even when streaming', async () => {
-      const json = await t.app.inject({ url: '/api/v1/users?pagesize=2', headers: { ...bearer(t.demo.read), accept: 'application/json, application/x-ndjson;q=0.5' } });
+      const json = await t.app.inject({
+        url: '/api/v1/users?pagesize=2',
+        headers: { ...bearer(t.demo.read), accept: 'application/json, application/x-ndjson;q=0.5' },
+      });
       assert.equal(json.statusCode, 200);
       assert.equal(json.json().results.length, 2);
-      const bad = await t.app.inject({ url: '/api/v1/users?status=nope', headers: { ...bearer(t.demo.read), accept: 'text/csv' } });
+      const bad = await t.app.inject({
+        url: '/api/v1/users?status=nope',
+        headers: { ...bearer(t.demo.read), accept: 'text/csv' },
+      });
       assert.equal(bad.statusCode, 400);
       assert.match(String(bad.headers['content-type']), /problem\+json/);
     });
 
     it('keeps other organizations out and documents the formats in the OpenAPI document', async () => {
-      const other = await t.app.inject({ url: '/api/v1/users', headers: { ...bearer(t.other.admin), accept: 'application/x-ndjson' } });
+      const other = await t.app.inject({
+        url: '/api/v1/users',
+        headers: { ...bearer(t.other.admin), accept: 'application/x-ndjson' },
+      });
       assert.equal(other.statusCode, 200);
       assert.equal(other.body, '');
       const doc = (await t.app.inject({ url: '/openapi.json' })).json();
@@ -93,9 +128,12 @@ for (const dialect of DIALECTS) {
       for (const order of ['asc', 'desc'] as const) {
         it(`pages of 7 by ${field} ${order} give exactly findUsers' order`, async () => {
           const filter = { usernames: [], names: [], statuses: [], roles: [], billingGroups: [], groupOwners: [] };
-          const expected = (await findUsers(t.conn.db, t.demo.orgId, filter, { field, order }, 10000, 0)).map((r) => r.user_id);
+          const expected = (await findUsers(t.conn.db, t.demo.orgId, filter, { field, order }, 10000, 0)).map(
+            (r) => r.user_id,
+          );
           const streamed: string[] = [];
-          for await (const row of streamUserRows(t.conn.db, t.demo.orgId, filter, { field, order }, 7)) streamed.push(row.user_id);
+          for await (const row of streamUserRows(t.conn.db, t.demo.orgId, filter, { field, order }, 7))
+            streamed.push(row.user_id);
           assert.deepEqual(streamed, expected);
         });
       }

@@ -50,8 +50,14 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(lost, [], `${lost.length} of ${acknowledged.length} acknowledged writes were lost`);
       // Writes in flight at the kill may or may not have landed; none is half there (the audit trail agrees).
       assert.ok(stored.size >= acknowledged.length);
-      assert.equal(await countUserCreateEntries(database.target.url, orgId), stored.size, 'a user without its audit entry, or the reverse');
-      process.stdout.write(`# ${dialect}: ${acknowledged.length} acknowledged, ${stored.size} stored, ${failedAfterKill} cut by the kill\n`);
+      assert.equal(
+        await countUserCreateEntries(database.target.url, orgId),
+        stored.size,
+        'a user without its audit entry, or the reverse',
+      );
+      process.stdout.write(
+        `# ${dialect}: ${acknowledged.length} acknowledged, ${stored.size} stored, ${failedAfterKill} cut by the kill\n`,
+      );
     });
 
     it('restarts on the same database and serves it', async () => {

@@ -24,9 +24,14 @@ for (const dialect of DIALECTS) {
       it('the 6th request of a key with RATE_LIMIT=5 is 429 on either process; a request without a valid key is counted apart', async () => {
         const { write } = await prepareDatabase(database.target);
         const env = { RATE_LIMIT: '5', ...(store === 'redis' ? { REDIS_URL } : {}) };
-        processes.push(...(await Promise.all([startRoster(database.target.url, env), startRoster(database.target.url, env)])));
+        processes.push(
+          ...(await Promise.all([startRoster(database.target.url, env), startRoster(database.target.url, env)])),
+        );
         const get = (p: RosterProcess, key: string) =>
-          fetch(`${p.url}/api/v1/users?pagesize=1`, { headers: { authorization: `Bearer ${key}` }, signal: AbortSignal.timeout(10_000) });
+          fetch(`${p.url}/api/v1/users?pagesize=1`, {
+            headers: { authorization: `Bearer ${key}` },
+            signal: AbortSignal.timeout(10_000),
+          });
         const statuses: number[] = [];
         for (let i = 0; i < 5; i++) statuses.push((await get(processes[i % 2]!, write)).status);
         assert.deepEqual(statuses, [200, 200, 200, 200, 200]);

@@ -18,11 +18,21 @@ export interface RosterProcess {
 /** Starts the real server (`roster serve`, from source) on a free port and waits until it listens. */
 export async function startRoster(databaseUrl: string, env: Record<string, string> = {}): Promise<RosterProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: '0', HOST: '127.0.0.1', ROSTER_DEMO: '0', LOG_LEVEL: 'warn', ...env },
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      ROSTER_DEMO: '0',
+      LOG_LEVEL: 'warn',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`roster serve did not start:\n${output}`)), 60_000);
     const onData = (chunk: Buffer) => {
@@ -80,7 +90,13 @@ export async function countUserCreateEntries(url: string, orgId: number): Promis
 }
 
 /** A new user's body for POST users. */
-export const newUser = (username: string) => ({ username, name: `Fault ${username}`, email: `${username}@example.com`, call_detail_level: 'full', roles: ['reporting'] });
+export const newUser = (username: string) => ({
+  username,
+  name: `Fault ${username}`,
+  email: `${username}@example.com`,
+  call_detail_level: 'full',
+  roles: ['reporting'],
+});
 
 /** POST users with a client time-out: a hang becomes a thrown error, never a stuck test. */
 export async function postUser(base: string, key: string, username: string, timeoutMs = 15_000): Promise<Response> {

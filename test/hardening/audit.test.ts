@@ -14,7 +14,8 @@ for (const dialect of DIALECTS) {
       t = await buildTestApp(dialect);
       // "other" holds one key.create already (its admin key); add three keys and revoke the second.
       created = [];
-      for (const scope of ['read', 'write', 'admin'] as const) created.push(await createKeyService(t.conn.db).createApiKey(t.other.orgId, scope));
+      for (const scope of ['read', 'write', 'admin'] as const)
+        created.push(await createKeyService(t.conn.db).createApiKey(t.other.orgId, scope));
       await createKeyService(t.conn.db).revokeApiKey(created[1]!.prefix);
     });
     after(async () => t.close());
@@ -27,14 +28,30 @@ for (const dialect of DIALECTS) {
       const body = res.json();
       assert.deepEqual(Object.keys(body), ['paging', 'results']);
       assert.deepEqual(body.paging, { pageNumber: 1, pageSize: 10000, total: 5 });
-      assert.deepEqual(body.results.map((e: { action: string }) => e.action), ['key.create', 'key.create', 'key.create', 'key.create', 'key.revoke']);
+      assert.deepEqual(
+        body.results.map((e: { action: string }) => e.action),
+        ['key.create', 'key.create', 'key.create', 'key.create', 'key.revoke'],
+      );
       const entry = body.results[1];
-      assert.deepEqual(Object.keys(entry), ['audit_id', 'at', 'actor', 'actor_key_id', 'request_id', 'action', 'target_type', 'target_id', 'changes']);
+      assert.deepEqual(Object.keys(entry), [
+        'audit_id',
+        'at',
+        'actor',
+        'actor_key_id',
+        'request_id',
+        'action',
+        'target_type',
+        'target_id',
+        'changes',
+      ]);
       assert.equal(entry.actor, 'cli');
       assert.equal(entry.actor_key_id, null);
       assert.equal(entry.target_type, 'api_key');
       assert.equal(entry.target_id, String(created[0]!.id));
-      assert.deepEqual(entry.changes, { prefix: { before: null, after: created[0]!.prefix }, scope: { before: null, after: 'read' } });
+      assert.deepEqual(entry.changes, {
+        prefix: { before: null, after: created[0]!.prefix },
+        scope: { before: null, after: 'read' },
+      });
       assert.match(entry.at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,7})?$/);
       const revoke = body.results[4];
       assert.equal(revoke.target_id, String(created[1]!.id));
@@ -45,13 +62,17 @@ for (const dialect of DIALECTS) {
 
     it('filters by target_id, action, target_type, since (inclusive) and until (exclusive), ANDed; repeats are ORed', async () => {
       const all = (await get(AUDIT)).json().results as { audit_id: number; at: string; target_id: string }[];
-      const ids = (url: string) => get(url).then((r) => {
-        assert.equal(r.statusCode, 200, r.body);
-        return (r.json().results as { audit_id: number }[]).map((e) => e.audit_id);
-      });
+      const ids = (url: string) =>
+        get(url).then((r) => {
+          assert.equal(r.statusCode, 200, r.body);
+          return (r.json().results as { audit_id: number }[]).map((e) => e.audit_id);
+        });
       assert.deepEqual(await ids(`${AUDIT}?target_id=${created[1]!.id}`), [all[2]!.audit_id, all[4]!.audit_id]);
       assert.deepEqual(await ids(`${AUDIT}?action=key.revoke`), [all[4]!.audit_id]);
-      assert.deepEqual(await ids(`${AUDIT}?Action=key.revoke&action=key.create&target_id=${created[1]!.id}`), [all[2]!.audit_id, all[4]!.audit_id]);
+      assert.deepEqual(await ids(`${AUDIT}?Action=key.revoke&action=key.create&target_id=${created[1]!.id}`), [
+        all[2]!.audit_id,
+        all[4]!.audit_id,
+      ]);
       assert.deepEqual(await ids(`${AUDIT}?target_type=API_KEY&action=key.revoke`), [all[4]!.audit_id]);
       assert.deepEqual(await ids(`${AUDIT}?target_type=user`), []);
       assert.deepEqual(await ids(`${AUDIT}?since=${all[3]!.at}`), [all[3]!.audit_id, all[4]!.audit_id]);
@@ -59,7 +80,10 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(await ids(`${AUDIT}?since=${all[1]!.at}Z&until=${all[2]!.at}`), [all[1]!.audit_id]);
       assert.deepEqual(await ids(`${AUDIT}?since=2999-01-01T00:00:00%2B05:00`), []);
       assert.deepEqual(await ids(`${AUDIT}?sortorder=desc&pagesize=2`), [all[4]!.audit_id, all[3]!.audit_id]);
-      assert.deepEqual(await ids(`${AUDIT}?action=`), all.map((e) => e.audit_id));
+      assert.deepEqual(
+        await ids(`${AUDIT}?action=`),
+        all.map((e) => e.audit_id),
+      );
     });
 
     it('links pages and keeps the query', async () => {
@@ -105,7 +129,10 @@ for (const dialect of DIALECTS) {
       assert.ok(mine.results.every((e: { audit_id: number }) => !theirIds.has(e.audit_id)));
       for (const e of theirs) {
         assert.equal((await get(`${AUDIT}/${e.audit_id}`, t.demo.admin)).statusCode, 404);
-        assert.equal((await get(`${AUDIT}?target_id=${e.target_id}&action=key.revoke`, t.demo.admin)).json().paging.total, 0);
+        assert.equal(
+          (await get(`${AUDIT}?target_id=${e.target_id}&action=key.revoke`, t.demo.admin)).json().paging.total,
+          0,
+        );
       }
       const one = await get(`${AUDIT}/${theirs[0]!.audit_id}`);
       assert.equal(one.statusCode, 200);
@@ -120,7 +147,13 @@ for (const dialect of DIALECTS) {
         method: 'POST',
         url: '/api/v1/users',
         headers: { ...bearer(writer.key), 'x-request-id': 'audit-e2e-1' },
-        payload: { username: 'audited', name: 'Audited User', email: 'audited@example.com', call_detail_level: 'full', roles: ['reporting'] },
+        payload: {
+          username: 'audited',
+          name: 'Audited User',
+          email: 'audited@example.com',
+          call_detail_level: 'full',
+          roles: ['reporting'],
+        },
       });
       assert.equal(created.statusCode, 201, created.body);
       const userId = created.json().user_id;
@@ -143,7 +176,12 @@ for (const dialect of DIALECTS) {
       const id = before.results[0].audit_id;
       for (const method of ['PUT', 'PATCH', 'DELETE', 'POST'] as const) {
         for (const url of [AUDIT, `${AUDIT}/${id}`]) {
-          const res = await t.app.inject({ method, url, headers: { ...bearer(t.other.admin), 'content-type': 'application/json' }, payload: '{}' });
+          const res = await t.app.inject({
+            method,
+            url,
+            headers: { ...bearer(t.other.admin), 'content-type': 'application/json' },
+            payload: '{}',
+          });
           assert.equal(res.statusCode, 405, `${method} ${url}`);
           assert.equal(res.headers.allow, 'GET, HEAD');
           assert.match(String(res.headers['content-type']), /^application\/problem\+json/);

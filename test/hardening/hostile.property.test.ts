@@ -13,7 +13,11 @@ import { DIALECTS } from '../support/databases.js';
  */
 
 const RUNS = Number(process.env.ROSTER_PROPERTY_RUNS ?? 100);
-const ascii = (max: number) => fc.string({ unit: fc.constantFrom(...Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i))), maxLength: max });
+const ascii = (max: number) =>
+  fc.string({
+    unit: fc.constantFrom(...Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i))),
+    maxLength: max,
+  });
 
 interface Secrets {
   userId: string;
@@ -26,21 +30,92 @@ interface Secrets {
 
 function hostileValues(secrets: Secrets) {
   const shaped = fc.constantFrom(
-    "' OR '1'='1", "'; DROP TABLE users; --", '" OR ""="', "1 UNION SELECT * FROM api_keys", "1); SELECT pg_sleep(5); --", 'org_id=2',
-    '%', '_', '%_%', '\\', '\\%', '*', '?', '&', '=', '#', ';', '+',
-    '{"$ne":null}', '{"$gt":""}', '[]', '{}', 'null', 'true', '__proto__', 'constructor', 'toString',
-    '../../etc/passwd', '..%2f..%2f', '/', '//', '%2e%2e', 'C:\\Windows', '%00', '\u0000', '\r\nX-Injected: 1',
-    '<script>alert(1)</script>', '"><img src=x onerror=alert(1)>', '${7*7}', '{{7*7}}', 'javascript:alert(1)',
-    '-1', '0', '1e999', '99999999999999999999', 'NaN', 'Infinity', '0x10', ' 1', '1 ',
-    'ÉMILE', 'émile', '\u202e', '😀', 'İ', 'ß', 'a'.repeat(300), ' ', '',
-    'secret', 'other', 'rsmith', '1234', '5555',
-    secrets.userId, secrets.username, String(secrets.billingGroupId),
+    "' OR '1'='1",
+    "'; DROP TABLE users; --",
+    '" OR ""="',
+    '1 UNION SELECT * FROM api_keys',
+    '1); SELECT pg_sleep(5); --',
+    'org_id=2',
+    '%',
+    '_',
+    '%_%',
+    '\\',
+    '\\%',
+    '*',
+    '?',
+    '&',
+    '=',
+    '#',
+    ';',
+    '+',
+    '{"$ne":null}',
+    '{"$gt":""}',
+    '[]',
+    '{}',
+    'null',
+    'true',
+    '__proto__',
+    'constructor',
+    'toString',
+    '../../etc/passwd',
+    '..%2f..%2f',
+    '/',
+    '//',
+    '%2e%2e',
+    'C:\\Windows',
+    '%00',
+    '\u0000',
+    '\r\nX-Injected: 1',
+    '<script>alert(1)</script>',
+    '"><img src=x onerror=alert(1)>',
+    '${7*7}',
+    '{{7*7}}',
+    'javascript:alert(1)',
+    '-1',
+    '0',
+    '1e999',
+    '99999999999999999999',
+    'NaN',
+    'Infinity',
+    '0x10',
+    ' 1',
+    '1 ',
+    'ÉMILE',
+    'émile',
+    '\u202e',
+    '😀',
+    'İ',
+    'ß',
+    'a'.repeat(300),
+    ' ',
+    '',
+    'secret',
+    'other',
+    'rsmith',
+    '1234',
+    '5555',
+    secrets.userId,
+    secrets.username,
+    String(secrets.billingGroupId),
   );
-  return fc.oneof(shaped, shaped.chain((a) => shaped.map((b) => a + b)), fc.string({ unit: 'binary', maxLength: 30 }), ascii(30), fc.json({ maxDepth: 2 }));
+  return fc.oneof(
+    shaped,
+    shaped.chain((a) => shaped.map((b) => a + b)),
+    fc.string({ unit: 'binary', maxLength: 30 }),
+    ascii(30),
+    fc.json({ maxDepth: 2 }),
+  );
 }
 
 /** Percent-encodes every UTF-8 byte that is not unreserved (lone surrogates become U+FFFD, as a client would send). */
-const pct = (s: string) => [...Buffer.from(s, 'utf8')].map((b) => (/[A-Za-z0-9._~-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).padStart(2, '0').toUpperCase()}`)).join('');
+const pct = (s: string) =>
+  [...Buffer.from(s, 'utf8')]
+    .map((b) =>
+      /[A-Za-z0-9._~-]/.test(String.fromCharCode(b))
+        ? String.fromCharCode(b)
+        : `%${b.toString(16).padStart(2, '0').toUpperCase()}`,
+    )
+    .join('');
 
 for (const dialect of DIALECTS) {
   describe(`hostile input, property-based (${dialect})`, () => {
@@ -52,13 +127,25 @@ for (const dialect of DIALECTS) {
       t = await buildTestApp(dialect, { RATE_LIMIT: '0' });
       const tag = randomBytes(8).toString('hex');
       const admin = bearer(t.other.admin);
-      const bg = await t.app.inject({ method: 'POST', url: '/api/v1/billinggroups', headers: admin, payload: { billing_group_name: `bg ${tag}` } });
+      const bg = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/billinggroups',
+        headers: admin,
+        payload: { billing_group_name: `bg ${tag}` },
+      });
       assert.equal(bg.statusCode, 201, bg.body);
       const user = await t.app.inject({
         method: 'POST',
         url: '/api/v1/users',
         headers: admin,
-        payload: { username: `secret-${tag}`, name: `Secret Name ${tag}x`, email: `secret.${tag}y@other.example`, call_detail_level: 'full', roles: ['reporting'], access: { billing_groups: [String(bg.json().billing_group_id)] } },
+        payload: {
+          username: `secret-${tag}`,
+          name: `Secret Name ${tag}x`,
+          email: `secret.${tag}y@other.example`,
+          call_detail_level: 'full',
+          roles: ['reporting'],
+          access: { billing_groups: [String(bg.json().billing_group_id)] },
+        },
       });
       assert.equal(user.statusCode, 201, user.body);
       secrets = {
@@ -77,10 +164,15 @@ for (const dialect of DIALECTS) {
     const tally: Record<string, number> = {};
     after(() => process.stdout.write(`# ${dialect} answers: ${JSON.stringify(tally)}\n`));
 
-    function checkAnswer(res: { statusCode: number; headers: Record<string, unknown>; body: string }, what: string, method = 'GET') {
+    function checkAnswer(
+      res: { statusCode: number; headers: Record<string, unknown>; body: string },
+      what: string,
+      method = 'GET',
+    ) {
       tally[res.statusCode] = (tally[res.statusCode] ?? 0) + 1;
       assert.ok(res.statusCode < 500, `${res.statusCode} for ${what}: ${res.body.slice(0, 300)}`);
-      for (const leak of leaks) assert.ok(!res.body.includes(leak), `another organization's data in the answer to ${what}`);
+      for (const leak of leaks)
+        assert.ok(!res.body.includes(leak), `another organization's data in the answer to ${what}`);
       if (res.statusCode >= 400 && method !== 'HEAD') {
         assert.match(String(res.headers['content-type']), /^application\/problem\+json/, what);
         const problem = JSON.parse(res.body);
@@ -91,13 +183,33 @@ for (const dialect of DIALECTS) {
 
     it('query strings on GET users and GET audit', async () => {
       const names = fc.oneof(
-        fc.constantFrom('pagenumber', 'pagesize', 'PageSize', 'username', 'USERNAME', 'name', 'status', 'role', 'billing_group', 'group_owner', 'sortby', 'sortorder', 'target_id', 'action', 'target_type', 'since', 'until'),
+        fc.constantFrom(
+          'pagenumber',
+          'pagesize',
+          'PageSize',
+          'username',
+          'USERNAME',
+          'name',
+          'status',
+          'role',
+          'billing_group',
+          'group_owner',
+          'sortby',
+          'sortorder',
+          'target_id',
+          'action',
+          'target_type',
+          'since',
+          'until',
+        ),
         hostileValues(secrets),
       );
       const query = fc.array(fc.tuple(names, hostileValues(secrets), fc.boolean()), { maxLength: 5 });
       await fc.assert(
         fc.asyncProperty(fc.constantFrom('/api/v1/users', '/api/v1/audit'), query, async (path, params) => {
-          const qs = params.map(([n, v, raw]) => `${pct(n)}=${raw ? v.replace(/[^\x21-\x7e]/g, (c) => pct(c)) : pct(v)}`).join('&');
+          const qs = params
+            .map(([n, v, raw]) => `${pct(n)}=${raw ? v.replace(/[^\x21-\x7e]/g, (c) => pct(c)) : pct(v)}`)
+            .join('&');
           const url = `${path}?${qs}`;
           checkAnswer(await t.app.inject({ url, headers: bearer(t.demo.admin) }), url);
         }),
@@ -106,7 +218,10 @@ for (const dialect of DIALECTS) {
     });
 
     it('path segments and methods under the API root', async () => {
-      const segment = fc.oneof(fc.constantFrom('users', 'audit', 'billinggroups', 'groups', 'activate', 'deactivate'), hostileValues(secrets));
+      const segment = fc.oneof(
+        fc.constantFrom('users', 'audit', 'billinggroups', 'groups', 'activate', 'deactivate'),
+        hostileValues(secrets),
+      );
       await fc.assert(
         fc.asyncProperty(
           fc.constantFrom('GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'),
@@ -120,17 +235,29 @@ for (const dialect of DIALECTS) {
         { numRuns: RUNS },
       );
       // Another organization's user and billing group are the same 404 as ones that never existed.
-      for (const url of [`/api/v1/users/${secrets.userId}`, `/api/v1/users/${secrets.username}`, `/api/v1/billinggroups/${secrets.billingGroupId}`]) {
+      for (const url of [
+        `/api/v1/users/${secrets.userId}`,
+        `/api/v1/users/${secrets.username}`,
+        `/api/v1/billinggroups/${secrets.billingGroupId}`,
+      ]) {
         const res = await t.app.inject({ url, headers: bearer(t.demo.admin) });
         assert.equal(res.statusCode, 404, url);
       }
     });
 
     it('headers: keys, tokens, request ids, conditions, media types', async () => {
-      const value = fc.oneof(ascii(60), hostileValues(secrets).map((v) => v.replace(/[^\x20-\x7e]/g, '')));
+      const value = fc.oneof(
+        ascii(60),
+        hostileValues(secrets).map((v) => v.replace(/[^\x20-\x7e]/g, '')),
+      );
       const headers = fc.record(
         {
-          authorization: fc.oneof(value, value.map((v) => `Bearer ${v}`), fc.constant(`Bearer ${'x'.repeat(20)}`), fc.constant(`Bearer ${t.demo.read}`)),
+          authorization: fc.oneof(
+            value,
+            value.map((v) => `Bearer ${v}`),
+            fc.constant(`Bearer ${'x'.repeat(20)}`),
+            fc.constant(`Bearer ${t.demo.read}`),
+          ),
           'x-organization-token': fc.oneof(value, fc.constant(t.demo.read)),
           'x-request-id': value,
           'if-none-match': value,
@@ -141,20 +268,26 @@ for (const dialect of DIALECTS) {
         { requiredKeys: [] },
       );
       await fc.assert(
-        fc.asyncProperty(fc.constantFrom('/api/v1/users?pagesize=2', '/api/v1/users/rsmith', '/api/v1/audit?pagesize=1'), headers, async (url, h) => {
-          const res = await t.app.inject({ url, headers: h as Record<string, string> });
-          checkAnswer(res, `${url} with ${JSON.stringify(h)}`);
-          const requestId = String(res.headers['x-request-id']);
-          assert.match(requestId, /^[A-Za-z0-9._:-]{1,128}$/);
-          const hasKey = [h.authorization, h['x-organization-token']].some((v) => v?.includes(t.demo.read));
-          if (!hasKey) assert.equal(res.statusCode, 401, `${url} answered without a valid key: ${JSON.stringify(h)}`);
-        }),
+        fc.asyncProperty(
+          fc.constantFrom('/api/v1/users?pagesize=2', '/api/v1/users/rsmith', '/api/v1/audit?pagesize=1'),
+          headers,
+          async (url, h) => {
+            const res = await t.app.inject({ url, headers: h as Record<string, string> });
+            checkAnswer(res, `${url} with ${JSON.stringify(h)}`);
+            const requestId = String(res.headers['x-request-id']);
+            assert.match(requestId, /^[A-Za-z0-9._:-]{1,128}$/);
+            const hasKey = [h.authorization, h['x-organization-token']].some((v) => v?.includes(t.demo.read));
+            if (!hasKey) assert.equal(res.statusCode, 401, `${url} answered without a valid key: ${JSON.stringify(h)}`);
+          },
+        ),
         { numRuns: RUNS },
       );
     });
 
     it('SQL-, JSON-, path- and script-shaped names are stored and found as they are', async () => {
-      const shapedText = hostileValues(secrets).filter((v) => !/[\uD800-\uDFFF]/.test(v) || /[\uD800-\uDBFF][\uDC00-\uDFFF]/.test(v));
+      const shapedText = hostileValues(secrets).filter(
+        (v) => !/[\uD800-\uDFFF]/.test(v) || /[\uD800-\uDBFF][\uDC00-\uDFFF]/.test(v),
+      );
       const clean = (v: string, max: number) => {
         const kept = [...v.replace(/[\p{Cc}/]/gu, '').trim()].slice(0, max).join('').trim();
         return kept === '' || kept === '.' || kept === '..' ? `x${kept}` : kept;
@@ -171,7 +304,10 @@ for (const dialect of DIALECTS) {
             payload: { username, name, email: 'data@example.com', call_detail_level: 'no_call', roles: ['reporting'] },
           });
           checkAnswer(res, `POST users ${JSON.stringify({ username, name })}`, 'POST');
-          assert.ok(res.statusCode === 201 || res.statusCode === 409, `${res.statusCode} for ${JSON.stringify(username)}: ${res.body}`);
+          assert.ok(
+            res.statusCode === 201 || res.statusCode === 409,
+            `${res.statusCode} for ${JSON.stringify(username)}: ${res.body}`,
+          );
           if (res.statusCode === 409) return;
           created++;
           const user = res.json();
@@ -180,9 +316,15 @@ for (const dialect of DIALECTS) {
           const back = await t.app.inject({ url: `/api/v1/users/${pct(username)}`, headers: bearer(t.demo.read) });
           assert.equal(back.statusCode, 200, `GET users/${username}`);
           assert.equal(back.json().user_id, user.user_id);
-          const found = await t.app.inject({ url: `/api/v1/users?username=${pct(username)}&name=${pct(name)}&pagesize=50`, headers: bearer(t.demo.read) });
+          const found = await t.app.inject({
+            url: `/api/v1/users?username=${pct(username)}&name=${pct(name)}&pagesize=50`,
+            headers: bearer(t.demo.read),
+          });
           assert.equal(found.statusCode, 200);
-          assert.ok(found.json().results.some((r: { user_id: string }) => r.user_id === user.user_id), `search for ${JSON.stringify(username)} missed it`);
+          assert.ok(
+            found.json().results.some((r: { user_id: string }) => r.user_id === user.user_id),
+            `search for ${JSON.stringify(username)} missed it`,
+          );
         }),
         { numRuns: RUNS },
       );
@@ -200,31 +342,81 @@ for (const dialect of DIALECTS) {
           phone: anyValue,
           call_detail_level: fc.oneof(anyValue, fc.constant('full')),
           roles: fc.oneof(anyValue, fc.constant(['reporting'])),
-          access: fc.oneof(anyValue, fc.record({ billing_groups: fc.array(fc.oneof(field, fc.constant(String(secrets.billingGroupId)), fc.constant('1234')), { maxLength: 2 }) })),
+          access: fc.oneof(
+            anyValue,
+            fc.record({
+              billing_groups: fc.array(
+                fc.oneof(field, fc.constant(String(secrets.billingGroupId)), fc.constant('1234')),
+                { maxLength: 2 },
+              ),
+            }),
+          ),
           restrict_recording_download: anyValue,
           [fc.sample(fc.constantFrom('__proto__', 'constructor', 'org_id', 'user_id', 'status'), 1)[0]!]: anyValue,
         },
         { requiredKeys: [] },
       );
       const write = fc.oneof(
-        userBody.map((b) => ({ method: 'POST' as const, url: '/api/v1/users', payload: JSON.stringify(b), type: 'application/json' })),
-        userBody.map((b) => ({ method: 'PATCH' as const, url: '/api/v1/users/mhopper', payload: JSON.stringify(b), type: 'application/merge-patch+json' })),
-        userBody.map((b) => ({ method: 'PUT' as const, url: `/api/v1/users/${pct(secrets.username)}`, payload: JSON.stringify(b), type: 'application/json' })),
-        fc.record({ billing_group_name: anyValue, status: anyValue }, { requiredKeys: [] }).map((b) => ({ method: 'PUT' as const, url: `/api/v1/billinggroups/${secrets.billingGroupId}`, payload: JSON.stringify(b), type: 'application/json' })),
-        fc.record({ billing_group_name: anyValue }, { requiredKeys: [] }).map((b) => ({ method: 'POST' as const, url: `/api/v1/billinggroups/${secrets.billingGroupId}`, payload: JSON.stringify(b), type: 'application/json' })),
-        fc.oneof(fc.string({ unit: 'binary', maxLength: 80 }), hostileValues(secrets)).map((raw) => ({ method: 'POST' as const, url: '/api/v1/users', payload: raw, type: 'application/json' })),
+        userBody.map((b) => ({
+          method: 'POST' as const,
+          url: '/api/v1/users',
+          payload: JSON.stringify(b),
+          type: 'application/json',
+        })),
+        userBody.map((b) => ({
+          method: 'PATCH' as const,
+          url: '/api/v1/users/mhopper',
+          payload: JSON.stringify(b),
+          type: 'application/merge-patch+json',
+        })),
+        userBody.map((b) => ({
+          method: 'PUT' as const,
+          url: `/api/v1/users/${pct(secrets.username)}`,
+          payload: JSON.stringify(b),
+          type: 'application/json',
+        })),
+        fc
+          .record({ billing_group_name: anyValue, status: anyValue }, { requiredKeys: [] })
+          .map((b) => ({
+            method: 'PUT' as const,
+            url: `/api/v1/billinggroups/${secrets.billingGroupId}`,
+            payload: JSON.stringify(b),
+            type: 'application/json',
+          })),
+        fc
+          .record({ billing_group_name: anyValue }, { requiredKeys: [] })
+          .map((b) => ({
+            method: 'POST' as const,
+            url: `/api/v1/billinggroups/${secrets.billingGroupId}`,
+            payload: JSON.stringify(b),
+            type: 'application/json',
+          })),
+        fc
+          .oneof(fc.string({ unit: 'binary', maxLength: 80 }), hostileValues(secrets))
+          .map((raw) => ({ method: 'POST' as const, url: '/api/v1/users', payload: raw, type: 'application/json' })),
       );
       await fc.assert(
         fc.asyncProperty(write, async (w) => {
-          const res = await t.app.inject({ method: w.method, url: w.url, headers: { ...bearer(t.demo.admin), 'content-type': w.type }, payload: w.payload });
+          const res = await t.app.inject({
+            method: w.method,
+            url: w.url,
+            headers: { ...bearer(t.demo.admin), 'content-type': w.type },
+            payload: w.payload,
+          });
           checkAnswer(res, `${w.method} ${w.url} ${w.payload.slice(0, 200)}`, w.method);
           if (w.url.includes(pct(secrets.username)) || w.url.includes(`/billinggroups/${secrets.billingGroupId}`)) {
-            assert.ok(res.statusCode === 404 || res.statusCode === 400 || res.statusCode === 415, `${w.method} ${w.url} reached another organization: ${res.statusCode}`);
+            assert.ok(
+              res.statusCode === 404 || res.statusCode === 400 || res.statusCode === 415,
+              `${w.method} ${w.url} reached another organization: ${res.statusCode}`,
+            );
           }
           if (res.statusCode === 201 && w.url === '/api/v1/users') {
             // Stored as sent: the username reads back the same, by itself, whatever it looks like.
             const sent = JSON.parse(w.payload) as { username: string };
-            const back = await t.app.inject({ url: `/api/v1/users/${pct(sent.username)}`, headers: bearer(t.demo.read) });
+            const back = await t.app.inject({
+              url: `/api/v1/users/${pct(sent.username)}`,
+              headers: bearer(t.demo.read),
+            });
             assert.equal(back.statusCode, 200, sent.username);
             assert.equal(back.json().username, res.json().username);
             assert.ok(!res.json().access.billing_groups.includes(String(secrets.billingGroupId)));
@@ -235,7 +427,10 @@ for (const dialect of DIALECTS) {
       // The other organization is untouched.
       const theirs = await t.app.inject({ url: `/api/v1/users/${secrets.userId}`, headers: bearer(t.other.admin) });
       assert.equal(theirs.json().name, secrets.name);
-      const bg = await t.app.inject({ url: `/api/v1/billinggroups/${secrets.billingGroupId}`, headers: bearer(t.other.admin) });
+      const bg = await t.app.inject({
+        url: `/api/v1/billinggroups/${secrets.billingGroupId}`,
+        headers: bearer(t.other.admin),
+      });
       assert.equal(bg.json().billing_group_name, secrets.billingGroupName);
       const count = await t.app.inject({ url: '/api/v1/users?pagesize=1', headers: bearer(t.other.admin) });
       assert.equal(count.json().paging.total, 1);

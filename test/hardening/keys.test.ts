@@ -17,7 +17,9 @@ const USERS = '/api/v1/users?pagesize=1';
 
 /** Runs the real `roster` CLI (from source) against a database. */
 async function roster(databaseUrl: string, ...args: string[]): Promise<{ stdout: string; stderr: string }> {
-  return run(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { env: { ...process.env, DATABASE_URL: databaseUrl, ROSTER_DEMO: '0' } });
+  return run(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+    env: { ...process.env, DATABASE_URL: databaseUrl, ROSTER_DEMO: '0' },
+  });
 }
 
 describe('--expires', () => {
@@ -30,7 +32,11 @@ describe('--expires', () => {
   });
   it('refuses anything else with a message saying what it accepts', () => {
     for (const bad of ['tomorrow', '30', '30y', '0d', '2020-01-01T00:00:00Z', '2026-11-29T12:00:00', '']) {
-      assert.throws(() => parseKeyExpiry(bad, now), (e: unknown) => e instanceof OrgError && /--expires/.test(e.message), bad);
+      assert.throws(
+        () => parseKeyExpiry(bad, now),
+        (e: unknown) => e instanceof OrgError && /--expires/.test(e.message),
+        bad,
+      );
     }
   });
 });
@@ -53,7 +59,11 @@ for (const dialect of DIALECTS) {
 
     it('an expired key is refused at once by every process; a key before its expiry works', async () => {
       const past = await createKeyService(t.conn.db).createApiKey(t.demo.orgId, 'read', '2001-01-01T00:00:00.0000000');
-      const future = await createKeyService(t.conn.db).createApiKey(t.demo.orgId, 'read', '2999-01-01T00:00:00.0000000');
+      const future = await createKeyService(t.conn.db).createApiKey(
+        t.demo.orgId,
+        'read',
+        '2999-01-01T00:00:00.0000000',
+      );
       for (const app of [t.app, b.app]) {
         const refused = await app.inject({ url: USERS, headers: bearer(past.key) });
         assert.equal(refused.statusCode, 401);
@@ -61,8 +71,13 @@ for (const dialect of DIALECTS) {
         assert.equal((await app.inject({ url: USERS, headers: bearer(future.key) })).statusCode, 200);
       }
       // Its expiry passing (set here by another connection, as time would) takes effect on the next request everywhere.
-      await b.conn.db.updateTable('api_keys').set({ expires_at: '2002-01-01T00:00:00.0000000' }).where('id', '=', future.id).execute();
-      for (const app of [t.app, b.app]) assert.equal((await app.inject({ url: USERS, headers: bearer(future.key) })).statusCode, 401);
+      await b.conn.db
+        .updateTable('api_keys')
+        .set({ expires_at: '2002-01-01T00:00:00.0000000' })
+        .where('id', '=', future.id)
+        .execute();
+      for (const app of [t.app, b.app])
+        assert.equal((await app.inject({ url: USERS, headers: bearer(future.key) })).statusCode, 401);
     });
 
     it('the CLI creates (with --expires), lists, revokes and audits keys; revocation takes effect at once in every process', async () => {
@@ -72,10 +87,12 @@ for (const dialect of DIALECTS) {
       assert.match(key, /^rst_[A-Za-z0-9_-]{32}$/);
       assert.equal(created.stdout, `${key}\n`);
       const prefix = key.slice(0, 12);
-      for (const app of [t.app, b.app]) assert.equal((await app.inject({ url: USERS, headers: bearer(key) })).statusCode, 200);
+      for (const app of [t.app, b.app])
+        assert.equal((await app.inject({ url: USERS, headers: bearer(key) })).statusCode, 200);
 
       await roster(url, 'keys', 'revoke', prefix);
-      for (const app of [t.app, b.app]) assert.equal((await app.inject({ url: USERS, headers: bearer(key) })).statusCode, 401);
+      for (const app of [t.app, b.app])
+        assert.equal((await app.inject({ url: USERS, headers: bearer(key) })).statusCode, 401);
 
       const listed = (await roster(url, 'keys', 'list', '--org', 'other')).stdout;
       const lines = listed.trim().split('\n');
@@ -92,15 +109,40 @@ for (const dialect of DIALECTS) {
       assert.deepEqual([adminRow[2], adminRow[5], adminRow[6]], ['admin', '-', '-']);
       assert.ok(!listed.includes(key) && !listed.includes(t.other.admin), 'keys list shows a key');
 
-      const audit = await roster(url, 'audit', '--org', 'other', '--action', 'key.create', '--action', 'key.revoke', '--target-type', 'API_KEY', '--since', '2000-01-01T00:00:00Z', '--desc');
-      const entries = audit.stdout.trim().split('\n').map((l) => JSON.parse(l));
-      assert.deepEqual(entries.map((e) => e.action), ['key.revoke', 'key.create', 'key.create']);
+      const audit = await roster(
+        url,
+        'audit',
+        '--org',
+        'other',
+        '--action',
+        'key.create',
+        '--action',
+        'key.revoke',
+        '--target-type',
+        'API_KEY',
+        '--since',
+        '2000-01-01T00:00:00Z',
+        '--desc',
+      );
+      const entries = audit.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      assert.deepEqual(
+        entries.map((e) => e.action),
+        ['key.revoke', 'key.create', 'key.create'],
+      );
       assert.equal(entries[1].changes.prefix.after, prefix);
       assert.ok(entries[1].changes.expires_at.after);
       assert.ok(!audit.stdout.includes(key));
       assert.match(audit.stderr, /entries 1–3 of 3/);
       // The same entries as GET audit.
-      const api = (await t.app.inject({ url: '/api/v1/audit?action=key.create&action=key.revoke&sortorder=desc', headers: bearer(t.other.admin) })).json();
+      const api = (
+        await t.app.inject({
+          url: '/api/v1/audit?action=key.create&action=key.revoke&sortorder=desc',
+          headers: bearer(t.other.admin),
+        })
+      ).json();
       assert.deepEqual(api.results, entries);
     });
   });

@@ -65,16 +65,25 @@ for (const dialect of DIALECTS) {
 
     it(`answers 414 for a request target over ${MAX_URL_BYTES} bytes, and serves one just under`, async () => {
       const base = '/api/v1/users?username=';
-      const ok = await t.app.inject({ url: base + 'x'.repeat(MAX_URL_BYTES - base.length), headers: bearer(t.demo.read) });
+      const ok = await t.app.inject({
+        url: base + 'x'.repeat(MAX_URL_BYTES - base.length),
+        headers: bearer(t.demo.read),
+      });
       assert.equal(ok.statusCode, 200);
-      const res = await t.app.inject({ url: base + 'x'.repeat(MAX_URL_BYTES - base.length + 1), headers: bearer(t.demo.read) });
+      const res = await t.app.inject({
+        url: base + 'x'.repeat(MAX_URL_BYTES - base.length + 1),
+        headers: bearer(t.demo.read),
+      });
       assert.equal(res.statusCode, 414);
       assertProblem(res, 414, 'URI_TOO_LONG');
       assert.ok(res.headers['x-request-id']);
     });
 
     it(`answers 431 when the header fields pass ${MAX_HEADER_BYTES} bytes`, async () => {
-      const res = await t.app.inject({ url: '/api/v1/users', headers: { ...bearer(t.demo.read), 'x-padding': 'p'.repeat(MAX_HEADER_BYTES) } });
+      const res = await t.app.inject({
+        url: '/api/v1/users',
+        headers: { ...bearer(t.demo.read), 'x-padding': 'p'.repeat(MAX_HEADER_BYTES) },
+      });
       assert.equal(res.statusCode, 431);
       assertProblem(res, 431, 'HEADERS_TOO_LARGE');
     });
@@ -110,10 +119,17 @@ for (const dialect of DIALECTS) {
     });
 
     it('leaves CORS off unless CORS_ORIGINS is set: no CORS headers, no preflight', async () => {
-      const res = await t.app.inject({ url: '/api/v1/users?pagesize=1', headers: { ...bearer(t.demo.read), origin: 'https://evil.example' } });
+      const res = await t.app.inject({
+        url: '/api/v1/users?pagesize=1',
+        headers: { ...bearer(t.demo.read), origin: 'https://evil.example' },
+      });
       assert.equal(res.statusCode, 200);
       assert.equal(res.headers['access-control-allow-origin'], undefined);
-      const preflight = await t.app.inject({ method: 'OPTIONS', url: '/api/v1/users', headers: { origin: 'https://evil.example', 'access-control-request-method': 'GET' } });
+      const preflight = await t.app.inject({
+        method: 'OPTIONS',
+        url: '/api/v1/users',
+        headers: { origin: 'https://evil.example', 'access-control-request-method': 'GET' },
+      });
       assert.equal(preflight.headers['access-control-allow-origin'], undefined);
       assert.ok(preflight.statusCode >= 400 && preflight.statusCode < 500);
     });
@@ -122,7 +138,10 @@ for (const dialect of DIALECTS) {
   describe(`CORS and HSTS when configured (${dialect})`, () => {
     let t: TestApp;
     before(async () => {
-      t = await buildTestApp(dialect, { CORS_ORIGINS: 'https://app.example, https://admin.example', TRUST_PROXY: 'true' });
+      t = await buildTestApp(dialect, {
+        CORS_ORIGINS: 'https://app.example, https://admin.example',
+        TRUST_PROXY: 'true',
+      });
     });
     after(async () => t.close());
 
@@ -130,21 +149,34 @@ for (const dialect of DIALECTS) {
       const preflight = await t.app.inject({
         method: 'OPTIONS',
         url: '/api/v1/users',
-        headers: { origin: 'https://app.example', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
+        headers: {
+          origin: 'https://app.example',
+          'access-control-request-method': 'GET',
+          'access-control-request-headers': 'authorization',
+        },
       });
       assert.equal(preflight.statusCode, 204);
       assert.equal(preflight.headers['access-control-allow-origin'], 'https://app.example');
       assert.match(String(preflight.headers['access-control-allow-headers']), /authorization/);
-      const res = await t.app.inject({ url: '/api/v1/users?pagesize=1', headers: { ...bearer(t.demo.read), origin: 'https://admin.example' } });
+      const res = await t.app.inject({
+        url: '/api/v1/users?pagesize=1',
+        headers: { ...bearer(t.demo.read), origin: 'https://admin.example' },
+      });
       assert.equal(res.headers['access-control-allow-origin'], 'https://admin.example');
       assert.match(String(res.headers['access-control-expose-headers']), /ratelimit/);
       assert.equal(res.headers['access-control-allow-credentials'], undefined);
-      const other = await t.app.inject({ url: '/api/v1/users?pagesize=1', headers: { ...bearer(t.demo.read), origin: 'https://evil.example' } });
+      const other = await t.app.inject({
+        url: '/api/v1/users?pagesize=1',
+        headers: { ...bearer(t.demo.read), origin: 'https://evil.example' },
+      });
       assert.equal(other.headers['access-control-allow-origin'], undefined);
     });
 
     it('sends HSTS on responses that came over TLS through a trusted proxy', async () => {
-      const tls = await t.app.inject({ url: '/api/v1/users?pagesize=1', headers: { ...bearer(t.demo.read), 'x-forwarded-proto': 'https' } });
+      const tls = await t.app.inject({
+        url: '/api/v1/users?pagesize=1',
+        headers: { ...bearer(t.demo.read), 'x-forwarded-proto': 'https' },
+      });
       assert.equal(tls.headers['strict-transport-security'], 'max-age=31536000');
       const plain = await t.app.inject({ url: '/api/v1/users?pagesize=1', headers: bearer(t.demo.read) });
       assert.equal(plain.headers['strict-transport-security'], undefined);
@@ -155,7 +187,11 @@ for (const dialect of DIALECTS) {
     let t: TestApp;
     let port: number;
     before(async () => {
-      t = await buildTestApp(dialect, { HEADERS_TIMEOUT_MS: '400', REQUEST_TIMEOUT_MS: '800', KEEP_ALIVE_TIMEOUT_MS: '300' });
+      t = await buildTestApp(dialect, {
+        HEADERS_TIMEOUT_MS: '400',
+        REQUEST_TIMEOUT_MS: '800',
+        KEEP_ALIVE_TIMEOUT_MS: '300',
+      });
       await t.app.listen({ port: 0, host: '127.0.0.1' });
       const address = t.app.server.address();
       port = typeof address === 'object' && address ? address.port : 0;
@@ -165,7 +201,8 @@ for (const dialect of DIALECTS) {
     const auth = () => `Authorization: Bearer ${t.demo.read}\r\n`;
 
     it('answers 414 problem+json for a long target, below and past the parser limit', async () => {
-      const request = (length: number) => `GET /api/v1/users?name=${'n'.repeat(length)} HTTP/1.1\r\nHost: x\r\n${auth()}Connection: close\r\n\r\n`;
+      const request = (length: number) =>
+        `GET /api/v1/users?name=${'n'.repeat(length)} HTTP/1.1\r\nHost: x\r\n${auth()}Connection: close\r\n\r\n`;
       const res = await rawRequest(port, [request(MAX_URL_BYTES * 2)]);
       assert.equal(res.status, 414);
       assertProblem(res, 414, 'URI_TOO_LONG');
@@ -181,7 +218,9 @@ for (const dialect of DIALECTS) {
 
     it('answers 431 problem+json for large headers, below and past the parser limit', async () => {
       for (const length of [MAX_HEADER_BYTES * 2, PARSER_MAX_HEADER_BYTES + 1024]) {
-        const res = await rawRequest(port, [`GET /api/v1/users HTTP/1.1\r\nHost: x\r\n${auth()}X-Pad: ${'p'.repeat(length)}\r\nConnection: close\r\n\r\n`]);
+        const res = await rawRequest(port, [
+          `GET /api/v1/users HTTP/1.1\r\nHost: x\r\n${auth()}X-Pad: ${'p'.repeat(length)}\r\nConnection: close\r\n\r\n`,
+        ]);
         assert.equal(res.status, 431, `headers of ${length}`);
         assertProblem(res, 431, 'HEADERS_TOO_LARGE');
       }
@@ -195,7 +234,9 @@ for (const dialect of DIALECTS) {
     });
 
     it('answers 408 problem+json when a body does not arrive in time', async () => {
-      const res = await rawRequest(port, [`POST /api/v1/audit HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${t.demo.admin}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a":`]);
+      const res = await rawRequest(port, [
+        `POST /api/v1/audit HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${t.demo.admin}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a":`,
+      ]);
       assert.equal(res.status, 408);
       assertProblem(res, 408, 'REQUEST_TIMEOUT');
       assert.ok(res.closed);

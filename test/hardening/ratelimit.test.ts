@@ -27,7 +27,10 @@ function assertTooMany(res: { statusCode: number; headers: Record<string, unknow
   assert.equal(res.statusCode, 429);
   assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
   const retryAfter = Number(res.headers['retry-after']);
-  assert.ok(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60, `Retry-After ${String(res.headers['retry-after'])}`);
+  assert.ok(
+    Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60,
+    `Retry-After ${String(res.headers['retry-after'])}`,
+  );
   assert.match(String(res.headers.ratelimit), new RegExp(`^"${policy}";r=0;t=\\d+$`));
   const body = res.json() as { status: number; code: string; type: string; detail: string };
   assert.equal(body.status, 429);
@@ -36,7 +39,10 @@ function assertTooMany(res: { statusCode: number; headers: Record<string, unknow
   assert.match(body.detail, /retry after \d+ second/);
 }
 
-const STORES = [{ name: 'database', env: {} as Record<string, string> }, { name: 'redis', env: { REDIS_URL } }];
+const STORES = [
+  { name: 'database', env: {} as Record<string, string> },
+  { name: 'redis', env: { REDIS_URL } },
+];
 
 for (const dialect of DIALECTS) {
   for (const store of STORES) {
@@ -64,7 +70,8 @@ for (const dialect of DIALECTS) {
       it('shares one budget per key between two app instances, and a second key is unaffected', async () => {
         const key = t.demo.read;
         const statuses: number[] = [];
-        for (const app of [t.app, b.app, t.app, b.app, t.app]) statuses.push((await app.inject({ url: USERS, headers: bearer(key) })).statusCode);
+        for (const app of [t.app, b.app, t.app, b.app, t.app])
+          statuses.push((await app.inject({ url: USERS, headers: bearer(key) })).statusCode);
         assert.deepEqual(statuses, [200, 200, 200, 200, 200]);
         assertTooMany(await b.app.inject({ url: USERS, headers: bearer(key) }), 'per-key');
         assertTooMany(await t.app.inject({ url: USERS, headers: bearer(key) }), 'per-key');
@@ -78,7 +85,11 @@ for (const dialect of DIALECTS) {
       it('counts requests without a valid key per client address, apart from the keys', async () => {
         const address = freshAddress();
         for (let i = 0; i < 5; i++) {
-          const res = await (i % 2 ? b.app : t.app).inject({ url: USERS, remoteAddress: address, headers: bearer('rst_not_a_real_key') });
+          const res = await (i % 2 ? b.app : t.app).inject({
+            url: USERS,
+            remoteAddress: address,
+            headers: bearer('rst_not_a_real_key'),
+          });
           assert.equal(res.statusCode, 401);
           assert.match(String(res.headers.ratelimit), /^"per-address";r=\d;/);
         }
@@ -116,7 +127,8 @@ for (const dialect of DIALECTS) {
     it('serves requests (unlimited) when Redis cannot be reached, without waiting for it', async () => {
       const down = await secondApp(off, { RATE_LIMIT: '1', REDIS_URL: 'redis://127.0.0.1:1' });
       try {
-        for (let i = 0; i < 3; i++) assert.equal((await down.app.inject({ url: USERS, headers: bearer(off.demo.read) })).statusCode, 200);
+        for (let i = 0; i < 3; i++)
+          assert.equal((await down.app.inject({ url: USERS, headers: bearer(off.demo.read) })).statusCode, 200);
       } finally {
         await down.app.close();
         await down.conn.close();
@@ -125,29 +137,33 @@ for (const dialect of DIALECTS) {
   });
 }
 
-describe('rate limits on SQLite do not wait behind a long directory write', { skip: !DIALECTS.includes('sqlite') && 'ROSTER_TEST_DIALECTS has no sqlite' }, () => {
-  let t: TestApp;
-  before(async () => {
-    t = await buildTestApp('sqlite', { RATE_LIMIT: '100' });
-  });
-  after(async () => t.close());
+describe(
+  'rate limits on SQLite do not wait behind a long directory write',
+  { skip: !DIALECTS.includes('sqlite') && 'ROSTER_TEST_DIALECTS has no sqlite' },
+  () => {
+    let t: TestApp;
+    before(async () => {
+      t = await buildTestApp('sqlite', { RATE_LIMIT: '100' });
+    });
+    after(async () => t.close());
 
-  it('serves reads while another connection holds the write lock (counters live in their own file)', async () => {
-    const SQLite = (await import('better-sqlite3')).default;
-    const target = t.database.target;
-    assert.equal(target.dialect, 'sqlite');
-    // Used once first: the key's last-used time is written at most once a minute, and that write would wait.
-    assert.equal((await t.app.inject({ url: USERS, headers: bearer(t.demo.read) })).statusCode, 200);
-    const writer = new SQLite(target.dialect === 'sqlite' ? target.file : '');
-    writer.pragma('busy_timeout = 0');
-    writer.exec('begin immediate');
-    try {
-      const res = await t.app.inject({ url: USERS, headers: bearer(t.demo.read) });
-      assert.equal(res.statusCode, 200, res.body);
-      assert.match(String(res.headers.ratelimit), /^"per-key";r=98;/);
-    } finally {
-      writer.exec('rollback');
-      writer.close();
-    }
-  });
-});
+    it('serves reads while another connection holds the write lock (counters live in their own file)', async () => {
+      const SQLite = (await import('better-sqlite3')).default;
+      const target = t.database.target;
+      assert.equal(target.dialect, 'sqlite');
+      // Used once first: the key's last-used time is written at most once a minute, and that write would wait.
+      assert.equal((await t.app.inject({ url: USERS, headers: bearer(t.demo.read) })).statusCode, 200);
+      const writer = new SQLite(target.dialect === 'sqlite' ? target.file : '');
+      writer.pragma('busy_timeout = 0');
+      writer.exec('begin immediate');
+      try {
+        const res = await t.app.inject({ url: USERS, headers: bearer(t.demo.read) });
+        assert.equal(res.statusCode, 200, res.body);
+        assert.match(String(res.headers.ratelimit), /^"per-key";r=98;/);
+      } finally {
+        writer.exec('rollback');
+        writer.close();
+      }
+    });
+  },
+);

@@ -40,7 +40,14 @@ export async function importFile(
   const counts = await importUsers(
     conn.db,
     source.rows(),
-    { orgId, dialect: conn.dialect, createMissing: options.createMissing ?? false, strict: options.strict ?? false, batchSize: options.batchSize, label: 'test' },
+    {
+      orgId,
+      dialect: conn.dialect,
+      createMissing: options.createMissing ?? false,
+      strict: options.strict ?? false,
+      batchSize: options.batchSize,
+      label: 'test',
+    },
     { onRejected: (r) => rejections.push(r) },
   );
   const messages = rejections.flatMap((r) => r.problems.map((p) => `line ${r.line}, ${p.field}: ${p.reason}`));
@@ -48,9 +55,14 @@ export async function importFile(
 }
 
 /** Runs the real CLI (`node --import tsx src/main.ts ...`) as a process. */
-export function runCli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+export function runCli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { env: { ...process.env, LOG_LEVEL: 'silent', ...env } });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+      env: { ...process.env, LOG_LEVEL: 'silent', ...env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -61,10 +73,16 @@ export function runCli(args: string[], env: Record<string, string>): Promise<{ c
 }
 
 /** The CSV header with every column, in the user object's order. */
-export const ALL_COLUMNS = 'user_id,username,name,email,phone,call_detail_level,restrict_recording_download,status,last_login_date,last_updated_date,deactivation_date,roles,billing_groups,group_owners';
+export const ALL_COLUMNS =
+  'user_id,username,name,email,phone,call_detail_level,restrict_recording_download,status,last_login_date,last_updated_date,deactivation_date,roles,billing_groups,group_owners';
 
 /** A user row as the database would hold it, with internal id `pk`, for the tests of what decides without a database. */
-export function storedUserRow(orgId: number, pk: number, user: Partial<StoredUser> & Pick<StoredUser, 'user_id' | 'username'>, version = 1): UserRow {
+export function storedUserRow(
+  orgId: number,
+  pk: number,
+  user: Partial<StoredUser> & Pick<StoredUser, 'user_id' | 'username'>,
+  version = 1,
+): UserRow {
   const stored: StoredUser = {
     name: user.username,
     email: '',

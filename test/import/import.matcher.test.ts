@@ -19,11 +19,15 @@ function matcherWith(...rows: UserRow[]): RowMatcher {
   matcher.startBatch({ rows, elsewhere: new Set([FOREIGN_ID]) });
   return matcher;
 }
-const reasons = (problems: readonly { field: string; reason: string }[]) => problems.map((p) => `${p.field}: ${p.reason}`);
+const reasons = (problems: readonly { field: string; reason: string }[]) =>
+  problems.map((p) => `${p.field}: ${p.reason}`);
 
 describe('import matcher: which user a row names', () => {
   it('finds a user by user_id', () => {
-    assert.deepEqual(matcherWith(EMILE, ZOE).match(row({ user_id: ZOE.user_id, username: 'renamed' }, 2)), { target: ZOE, problems: [] });
+    assert.deepEqual(matcherWith(EMILE, ZOE).match(row({ user_id: ZOE.user_id, username: 'renamed' }, 2)), {
+      target: ZOE,
+      problems: [],
+    });
   });
 
   it('finds a user by username, ignoring case', () => {
@@ -65,9 +69,10 @@ describe('import matcher: which user a row names', () => {
   });
 
   it('rejects a username another user holds', () => {
-    assert.deepEqual(reasons(matcherWith(EMILE, ZOE).match(row({ user_id: ZOE.user_id, username: 'ÉMILE' }, 2)).problems), [
-      `username: "ÉMILE" is already taken by user ${EMILE.user_id}; usernames are unique, ignoring case`,
-    ]);
+    assert.deepEqual(
+      reasons(matcherWith(EMILE, ZOE).match(row({ user_id: ZOE.user_id, username: 'ÉMILE' }, 2)).problems),
+      [`username: "ÉMILE" is already taken by user ${EMILE.user_id}; usernames are unique, ignoring case`],
+    );
   });
 
   it('rejects a username a user named earlier in the file holds, naming that line', () => {

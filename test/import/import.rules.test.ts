@@ -4,7 +4,10 @@ import { acceptField, type FieldProblem, type UserInput } from '../../src/import
 
 // The field rules need no database: each test checks one field's value as a row of a file gives it.
 
-function accept(field: keyof UserInput, value: string | boolean | null | readonly string[]): { input: UserInput; reasons: string[] } {
+function accept(
+  field: keyof UserInput,
+  value: string | boolean | null | readonly string[],
+): { input: UserInput; reasons: string[] } {
   const input: UserInput = {};
   const problems: FieldProblem[] = [];
   acceptField(input, problems, field, value);
@@ -17,7 +20,9 @@ describe('import rules: the API user rules, worded for the file', () => {
   });
 
   it('rejects a username over 128 characters, saying how many it has', () => {
-    assert.deepEqual(accept('username', '😀'.repeat(129)).reasons, ['username: has 129 characters; at most 128 are allowed']);
+    assert.deepEqual(accept('username', '😀'.repeat(129)).reasons, [
+      'username: has 129 characters; at most 128 are allowed',
+    ]);
   });
 
   it('rejects an empty username', () => {
@@ -25,7 +30,10 @@ describe('import rules: the API user rules, worded for the file', () => {
   });
 
   it('rejects a username of "." or "..", quoting the rule of the API', () => {
-    assert.match(accept('username', '..').reasons[0]!, /^username: "\.\." is not allowed: a username is 1–128 characters without control characters or "\/", without leading or trailing space, not "\." or "\.\."/);
+    assert.match(
+      accept('username', '..').reasons[0]!,
+      /^username: "\.\." is not allowed: a username is 1–128 characters without control characters or "\/", without leading or trailing space, not "\." or "\.\."/,
+    );
   });
 
   it('rejects a blank name as empty', () => {
@@ -33,7 +41,9 @@ describe('import rules: the API user rules, worded for the file', () => {
   });
 
   it('rejects a name holding a control character', () => {
-    assert.deepEqual(accept('name', 'Ada\tLovelace').reasons, ['name: "Ada\\tLovelace" holds a control character (such as a tab or line break); remove it']);
+    assert.deepEqual(accept('name', 'Ada\tLovelace').reasons, [
+      'name: "Ada\\tLovelace" holds a control character (such as a tab or line break); remove it',
+    ]);
   });
 
   it('keeps an empty email: the user has none', () => {
@@ -47,15 +57,21 @@ describe('import rules: the API user rules, worded for the file', () => {
   });
 
   it('rejects a phone number with other than ten digits, counting them', () => {
-    assert.deepEqual(accept('phone', '705-722-439').reasons, ['phone: "705-722-439" has 9 digits; a phone number has exactly 10 (like 705-722-4398), or leave it empty']);
+    assert.deepEqual(accept('phone', '705-722-439').reasons, [
+      'phone: "705-722-439" has 9 digits; a phone number has exactly 10 (like 705-722-4398), or leave it empty',
+    ]);
   });
 
   it('rejects a phone number holding a character that is not a digit or a separator', () => {
-    assert.deepEqual(accept('phone', '+1 705 722 4398').reasons, ['phone: "+1 705 722 4398" may hold only digits and the separators space - . ( )']);
+    assert.deepEqual(accept('phone', '+1 705 722 4398').reasons, [
+      'phone: "+1 705 722 4398" may hold only digits and the separators space - . ( )',
+    ]);
   });
 
   it('stores a timestamp with 7 fraction digits, in UTC', () => {
-    assert.deepEqual(accept('last_updated_date', '2016-03-03T16:13:59+02:00').input, { last_updated_date: '2016-03-03T14:13:59.0000000' });
+    assert.deepEqual(accept('last_updated_date', '2016-03-03T16:13:59+02:00').input, {
+      last_updated_date: '2016-03-03T14:13:59.0000000',
+    });
   });
 
   it('rejects a date that is not in the calendar', () => {
@@ -65,7 +81,9 @@ describe('import rules: the API user rules, worded for the file', () => {
   });
 
   it('lower-cases a user_id', () => {
-    assert.deepEqual(accept('user_id', '627B4C86-1FF1-4CA7-8827-95C214666636').input, { user_id: '627b4c86-1ff1-4ca7-8827-95c214666636' });
+    assert.deepEqual(accept('user_id', '627B4C86-1FF1-4CA7-8827-95C214666636').input, {
+      user_id: '627b4c86-1ff1-4ca7-8827-95c214666636',
+    });
   });
 
   it('rejects roles that are not roles, naming each', () => {
@@ -75,7 +93,9 @@ describe('import rules: the API user rules, worded for the file', () => {
   });
 
   it('rejects a role list naming a role twice, naming the first repeated one', () => {
-    assert.deepEqual(accept('roles', ['rescue', 'ordering', 'ordering', 'rescue']).reasons, ['roles: names "ordering" twice; list each role once']);
+    assert.deepEqual(accept('roles', ['rescue', 'ordering', 'ordering', 'rescue']).reasons, [
+      'roles: names "ordering" twice; list each role once',
+    ]);
   });
 
   it('rejects ids that are not positive whole numbers of at most 15 digits', () => {
@@ -85,6 +105,8 @@ describe('import rules: the API user rules, worded for the file', () => {
   });
 
   it('rejects a group id listed twice', () => {
-    assert.deepEqual(accept('group_owners', ['5', '6', '5']).reasons, ['group_owners: names group 5 twice; list each once']);
+    assert.deepEqual(accept('group_owners', ['5', '6', '5']).reasons, [
+      'group_owners: names group 5 twice; list each once',
+    ]);
   });
 });

@@ -9,7 +9,19 @@ import { ALL_COLUMNS, importFile, tempFile } from './helpers.js';
 
 const ALICE_ID = '0b6f4a8e-1d2c-4e5f-8a9b-0c1d2e3f4a5b';
 /** A user object as the API returns it (give each test its own user_id: they are unique across organizations). */
-const API_USER = { username: 'nd', name: 'N D', email: '', phone: '', call_detail_level: 'full', restrict_recording_download: false, status: 'activated', last_login_date: null, last_updated_date: '2020-02-02T02:02:02.2', roles: ['reporting'], access: { billing_groups: [], group_owners: [] } };
+const API_USER = {
+  username: 'nd',
+  name: 'N D',
+  email: '',
+  phone: '',
+  call_detail_level: 'full',
+  restrict_recording_download: false,
+  status: 'activated',
+  last_login_date: null,
+  last_updated_date: '2020-02-02T02:02:02.2',
+  roles: ['reporting'],
+  access: { billing_groups: [], group_owners: [] },
+};
 
 for (const dialect of DIALECTS) {
   describe(`roster import: rows, rules and idempotence (${dialect})`, () => {
@@ -32,33 +44,61 @@ for (const dialect of DIALECTS) {
       assert.equal(res.statusCode, 200);
       return res;
     };
-    const getUser = async (ref: string) => (await t.app.inject({ url: `/api/v1/users/${encodeURIComponent(ref)}`, headers: bearer(key) })).json();
+    const getUser = async (ref: string) =>
+      (await t.app.inject({ url: `/api/v1/users/${encodeURIComponent(ref)}`, headers: bearer(key) })).json();
     /** Two users naming billing groups base+1, base+2 and group base+101 (none exist yet), and billing group 1234 (the demo organization's). */
     const accessFile = (base: number) =>
-      tempFile('access.ndjson', [
-        JSON.stringify({ username: 'acc1', name: 'A', call_detail_level: 'full', roles: ['reporting'], access: { billing_groups: [String(base + 1), String(base + 2)], group_owners: [String(base + 101)] } }),
-        JSON.stringify({ username: 'acc2', name: 'B', call_detail_level: 'full', roles: ['reporting'], access: { billing_groups: ['1234'], group_owners: [] } }),
-        '',
-      ].join('\n'));
+      tempFile(
+        'access.ndjson',
+        [
+          JSON.stringify({
+            username: 'acc1',
+            name: 'A',
+            call_detail_level: 'full',
+            roles: ['reporting'],
+            access: { billing_groups: [String(base + 1), String(base + 2)], group_owners: [String(base + 101)] },
+          }),
+          JSON.stringify({
+            username: 'acc2',
+            name: 'B',
+            call_detail_level: 'full',
+            roles: ['reporting'],
+            access: { billing_groups: ['1234'], group_owners: [] },
+          }),
+          '',
+        ].join('\n'),
+      );
 
     it('imports CSV keeping user_id, status, every date with its 7 fraction digits, and the field values', async () => {
       await freshOrg();
-      const file = tempFile('users.csv', [
-        ALL_COLUMNS,
-        `${ALICE_ID},alice,Alice Liddell,alice@example.com,705-722-4398,no_caller,true,deactivated,2016-03-03T16:13:59.1917141,2015-12-03T20:06:02.0830000,2016-08-24T13:39:03.937,call_record_listen;reporting,,`,
-        ',bob,"Bob, ""the builder""",,,full,false,activated,,2021-01-01T00:00:00,,reporting,,',
-        '',
-      ].join('\n'));
+      const file = tempFile(
+        'users.csv',
+        [
+          ALL_COLUMNS,
+          `${ALICE_ID},alice,Alice Liddell,alice@example.com,705-722-4398,no_caller,true,deactivated,2016-03-03T16:13:59.1917141,2015-12-03T20:06:02.0830000,2016-08-24T13:39:03.937,call_record_listen;reporting,,`,
+          ',bob,"Bob, ""the builder""",,,full,false,activated,,2021-01-01T00:00:00,,reporting,,',
+          '',
+        ].join('\n'),
+      );
       const run = await importFile(t.conn, orgId, file);
       assert.deepEqual(run.messages, []);
       assert.deepEqual(run.counts, { imported: 2, updated: 0, unchanged: 0, rejected: 0 });
       assert.equal(
         JSON.stringify(await getUser('alice')),
         JSON.stringify({
-          user_id: ALICE_ID, username: 'alice', name: 'Alice Liddell', email: 'alice@example.com', phone: '705-722-4398',
-          call_detail_level: 'no_caller', restrict_recording_download: true, status: 'deactivated',
-          last_login_date: '2016-03-03T16:13:59.1917141', last_updated_date: '2015-12-03T20:06:02.083',
-          deactivation_date: '2016-08-24T13:39:03.937', roles: ['call_record_listen', 'reporting'], access: { billing_groups: [], group_owners: [] },
+          user_id: ALICE_ID,
+          username: 'alice',
+          name: 'Alice Liddell',
+          email: 'alice@example.com',
+          phone: '705-722-4398',
+          call_detail_level: 'no_caller',
+          restrict_recording_download: true,
+          status: 'deactivated',
+          last_login_date: '2016-03-03T16:13:59.1917141',
+          last_updated_date: '2015-12-03T20:06:02.083',
+          deactivation_date: '2016-08-24T13:39:03.937',
+          roles: ['call_record_listen', 'reporting'],
+          access: { billing_groups: [], group_owners: [] },
         }),
       );
       const bob = await getUser('BOB');
@@ -70,30 +110,55 @@ for (const dialect of DIALECTS) {
 
     it('importing the same file twice changes nothing the second time (unchanged, same bodies, same write_version)', async () => {
       await freshOrg();
-      const file = tempFile('twice.csv', [
-        'username,name,call_detail_level,roles,status',
-        'émile,Émile Zola,full,reporting,activated',
-        'carol,Carol,no_call,rescue;ordering,awaiting_approval',
-        '',
-      ].join('\n'));
+      const file = tempFile(
+        'twice.csv',
+        [
+          'username,name,call_detail_level,roles,status',
+          'émile,Émile Zola,full,reporting,activated',
+          'carol,Carol,no_call,rescue;ordering,awaiting_approval',
+          '',
+        ].join('\n'),
+      );
       const first = await importFile(t.conn, orgId, file);
       assert.deepEqual(first.counts, { imported: 2, updated: 0, unchanged: 0, rejected: 0 });
       const before = (await getUsers()).body;
-      const version = async () => (await t.conn.db.selectFrom('organizations').select('write_version').where('id', '=', orgId).executeTakeFirstOrThrow()).write_version;
+      const version = async () =>
+        (
+          await t.conn.db
+            .selectFrom('organizations')
+            .select('write_version')
+            .where('id', '=', orgId)
+            .executeTakeFirstOrThrow()
+        ).write_version;
       const v1 = await version();
-      const audit1 = (await t.conn.db.selectFrom('audit_entries').select('id').where('org_id', '=', orgId).execute()).length;
+      const audit1 = (await t.conn.db.selectFrom('audit_entries').select('id').where('org_id', '=', orgId).execute())
+        .length;
       const second = await importFile(t.conn, orgId, file);
       assert.deepEqual(second.counts, { imported: 0, updated: 0, unchanged: 2, rejected: 0 });
       assert.equal((await getUsers()).body, before);
       assert.equal(await version(), v1);
-      assert.equal((await t.conn.db.selectFrom('audit_entries').select('id').where('org_id', '=', orgId).execute()).length, audit1);
+      assert.equal(
+        (await t.conn.db.selectFrom('audit_entries').select('id').where('org_id', '=', orgId).execute()).length,
+        audit1,
+      );
     });
 
     it('upserts by username case-insensitively (Unicode), dating an undated change now and auditing it', async () => {
       await freshOrg();
-      await importFile(t.conn, orgId, tempFile('a.csv', 'username,name,call_detail_level,roles,last_updated_date\nÉmile,Émile Zola,full,reporting,2020-01-01T00:00:00\n'));
+      await importFile(
+        t.conn,
+        orgId,
+        tempFile(
+          'a.csv',
+          'username,name,call_detail_level,roles,last_updated_date\nÉmile,Émile Zola,full,reporting,2020-01-01T00:00:00\n',
+        ),
+      );
       const before = await getUser('émile');
-      const run = await importFile(t.conn, orgId, tempFile('b.csv', 'username,name\nÉMILE,Émile Édouard Charles Antoine Zola\n'));
+      const run = await importFile(
+        t.conn,
+        orgId,
+        tempFile('b.csv', 'username,name\nÉMILE,Émile Édouard Charles Antoine Zola\n'),
+      );
       assert.deepEqual(run.counts, { imported: 0, updated: 1, unchanged: 0, rejected: 0 });
       const after = await getUser('émile');
       assert.equal(after.user_id, before.user_id);
@@ -101,7 +166,12 @@ for (const dialect of DIALECTS) {
       assert.equal(after.name, 'Émile Édouard Charles Antoine Zola');
       assert.deepEqual(after.roles, ['reporting']);
       assert.ok(after.last_updated_date > '2026-01-01', after.last_updated_date);
-      const entry = await t.conn.db.selectFrom('audit_entries').selectAll().where('org_id', '=', orgId).where('target_id', '=', before.user_id).executeTakeFirstOrThrow();
+      const entry = await t.conn.db
+        .selectFrom('audit_entries')
+        .selectAll()
+        .where('org_id', '=', orgId)
+        .where('target_id', '=', before.user_id)
+        .executeTakeFirstOrThrow();
       assert.equal(entry.action, 'user.import');
       assert.equal(entry.actor, 'cli');
       assert.deepEqual(Object.keys(JSON.parse(entry.changes)).sort(), ['last_updated_date', 'name', 'username']);
@@ -109,14 +179,18 @@ for (const dialect of DIALECTS) {
 
     it('reads UTF-8 with a BOM and CRLF line ends, and numbers lines correctly (quoted line breaks included)', async () => {
       await freshOrg();
-      const text = '\uFEFFusername,name,call_detail_level,roles\r\nzoë,"Zoë Saldaña, ""Z""",full,reporting\r\nmulti,"Line\r\nbreak",full,reporting\r\n\r\nbad/name,X,full,reporting\r\n李雷,李雷,no_call,ordering\r\n';
+      const text =
+        '\uFEFFusername,name,call_detail_level,roles\r\nzoë,"Zoë Saldaña, ""Z""",full,reporting\r\nmulti,"Line\r\nbreak",full,reporting\r\n\r\nbad/name,X,full,reporting\r\n李雷,李雷,no_call,ordering\r\n';
       const run = await importFile(t.conn, orgId, tempFile('bom.csv', Buffer.from(text, 'utf8')));
       assert.deepEqual(run.counts, { imported: 2, updated: 0, unchanged: 0, rejected: 2 });
       assert.deepEqual(run.messages, [
         'line 3, name: "Line\\r\\nbreak" holds a control character (such as a tab or line break); remove it',
         'line 6, username: "bad/name" holds "/", which a username may not contain',
       ]);
-      assert.deepEqual(run.rejections.map((r) => r.raw), ['multi,"Line\r\nbreak",full,reporting', 'bad/name,X,full,reporting']);
+      assert.deepEqual(
+        run.rejections.map((r) => r.raw),
+        ['multi,"Line\r\nbreak",full,reporting', 'bad/name,X,full,reporting'],
+      );
       assert.equal((await getUser('zoë')).name, 'Zoë Saldaña, "Z"');
       assert.equal((await getUser('李雷')).call_detail_level, 'no_call');
     });
@@ -138,18 +212,21 @@ for (const dialect of DIALECTS) {
 
     it('rejects each bad row with its line, field and reason; the good rows still land', async () => {
       await freshOrg();
-      const file = tempFile('bad.csv', [
-        'username,name,email,phone,call_detail_level,restrict_recording_download,status,roles,last_login_date,user_id',
-        'good1,Good,,,full,false,activated,reporting,,',
-        'bad1,Bad,not-an-email,12345,full,false,activated,reporting,,',
-        'bad2,Bad,,,everything,maybe,retired,reporting;reporting,yesterday,',
-        'bad3,Bad,,,full,false,activated,,,',
-        ' bad4,Bad,,,full,false,activated,Reporting,,',
-        'bad5,Bad,,,full,false,activated,reporting,,not-a-uuid',
-        'good2,Good,,,full,false,activated,reporting;rescue,,',
-        'bad6,Bad,,,full,false,activated,reporting',
-        '',
-      ].join('\n'));
+      const file = tempFile(
+        'bad.csv',
+        [
+          'username,name,email,phone,call_detail_level,restrict_recording_download,status,roles,last_login_date,user_id',
+          'good1,Good,,,full,false,activated,reporting,,',
+          'bad1,Bad,not-an-email,12345,full,false,activated,reporting,,',
+          'bad2,Bad,,,everything,maybe,retired,reporting;reporting,yesterday,',
+          'bad3,Bad,,,full,false,activated,,,',
+          ' bad4,Bad,,,full,false,activated,Reporting,,',
+          'bad5,Bad,,,full,false,activated,reporting,,not-a-uuid',
+          'good2,Good,,,full,false,activated,reporting;rescue,,',
+          'bad6,Bad,,,full,false,activated,reporting',
+          '',
+        ].join('\n'),
+      );
       const run = await importFile(t.conn, orgId, file);
       assert.deepEqual(run.counts, { imported: 2, updated: 0, unchanged: 0, rejected: 6 });
       assert.deepEqual(run.messages, [
@@ -166,12 +243,21 @@ for (const dialect of DIALECTS) {
         'line 7, user_id: "not-a-uuid" is not a UUID (like 627b4c86-1ff1-4ca7-8827-95c214666636)',
         'line 9, (row): has 8 fields but the header has 10: check for a missing or extra comma, or a value holding a comma that is not in quotes',
       ]);
-      assert.deepEqual((await getUsers()).json().results.map((u: { username: string }) => u.username), ['good1', 'good2']);
+      assert.deepEqual(
+        (await getUsers()).json().results.map((u: { username: string }) => u.username),
+        ['good1', 'good2'],
+      );
     });
 
     it('rejects a row naming a user that an earlier batch of the file named (by username, ignoring case)', async () => {
       await freshOrg();
-      const rows = ['username,name,call_detail_level,roles', 'dup,One,full,reporting', 'other,Other,full,reporting', 'DUP,Two,full,reporting', 'Other,Again,full,reporting'];
+      const rows = [
+        'username,name,call_detail_level,roles',
+        'dup,One,full,reporting',
+        'other,Other,full,reporting',
+        'DUP,Two,full,reporting',
+        'Other,Again,full,reporting',
+      ];
       const run = await importFile(t.conn, orgId, tempFile('dup.csv', `${rows.join('\n')}\n`), { batchSize: 2 });
       assert.deepEqual(run.counts, { imported: 2, updated: 0, unchanged: 0, rejected: 2 });
       assert.deepEqual(run.messages, [
@@ -182,21 +268,50 @@ for (const dialect of DIALECTS) {
 
     it('rejects a username used twice in one batch, ignoring case, and keeps the first', async () => {
       await freshOrg();
-      const inOneBatch = await importFile(t.conn, orgId, tempFile('dup2.csv', 'username,name,call_detail_level,roles\nnew1,A,full,reporting\nNEW1,B,full,reporting\n'));
-      assert.deepEqual(inOneBatch.messages, ['line 3, username: "NEW1" appears again in this file (first on line 2); usernames are unique, ignoring case']);
+      const inOneBatch = await importFile(
+        t.conn,
+        orgId,
+        tempFile('dup2.csv', 'username,name,call_detail_level,roles\nnew1,A,full,reporting\nNEW1,B,full,reporting\n'),
+      );
+      assert.deepEqual(inOneBatch.messages, [
+        'line 3, username: "NEW1" appears again in this file (first on line 2); usernames are unique, ignoring case',
+      ]);
       assert.equal((await getUser('new1')).name, 'A');
     });
 
     it('rejects a username another user of the organization already has', async () => {
       await freshOrg();
-      await importFile(t.conn, orgId, tempFile('x.csv', `user_id,username,name,call_detail_level,roles\n${ALICE_ID.replace('0b6f', '1b6f')},taken,T,full,reporting\n`));
-      const run = await importFile(t.conn, orgId, tempFile('y.csv', `user_id,username,name,call_detail_level,roles\n${ALICE_ID.replace('0b6f', '2b6f')},TAKEN,T,full,reporting\n`));
-      assert.deepEqual(run.messages, [`line 2, username: "TAKEN" is already taken by user ${ALICE_ID.replace('0b6f', '1b6f')}; usernames are unique, ignoring case`]);
+      await importFile(
+        t.conn,
+        orgId,
+        tempFile(
+          'x.csv',
+          `user_id,username,name,call_detail_level,roles\n${ALICE_ID.replace('0b6f', '1b6f')},taken,T,full,reporting\n`,
+        ),
+      );
+      const run = await importFile(
+        t.conn,
+        orgId,
+        tempFile(
+          'y.csv',
+          `user_id,username,name,call_detail_level,roles\n${ALICE_ID.replace('0b6f', '2b6f')},TAKEN,T,full,reporting\n`,
+        ),
+      );
+      assert.deepEqual(run.messages, [
+        `line 2, username: "TAKEN" is already taken by user ${ALICE_ID.replace('0b6f', '1b6f')}; usernames are unique, ignoring case`,
+      ]);
     });
 
     it('rejects the user_id of a user in another organization', async () => {
       await freshOrg();
-      const run = await importFile(t.conn, orgId, tempFile('z.csv', 'user_id,username,name,call_detail_level,roles\n627b4c86-1ff1-4ca7-8827-95c214666636,rsmith2,R,full,reporting\n'));
+      const run = await importFile(
+        t.conn,
+        orgId,
+        tempFile(
+          'z.csv',
+          'user_id,username,name,call_detail_level,roles\n627b4c86-1ff1-4ca7-8827-95c214666636,rsmith2,R,full,reporting\n',
+        ),
+      );
       assert.deepEqual(run.messages, [
         'line 2, user_id: 627b4c86-1ff1-4ca7-8827-95c214666636 is the user_id of a user in another organization; user_ids are unique across Roster',
       ]);
@@ -204,7 +319,10 @@ for (const dialect of DIALECTS) {
 
     it('--strict writes nothing when any row is bad', async () => {
       await freshOrg();
-      const bad = tempFile('strict.csv', 'username,name,call_detail_level,roles\nok1,A,full,reporting\nok2,B,full,reporting\nno,C,full,\n');
+      const bad = tempFile(
+        'strict.csv',
+        'username,name,call_detail_level,roles\nok1,A,full,reporting\nok2,B,full,reporting\nno,C,full,\n',
+      );
       const run = await importFile(t.conn, orgId, bad, { strict: true, batchSize: 1 });
       assert.equal(run.counts.rejected, 1);
       assert.equal((await getUsers()).json().paging.total, 0);
@@ -212,7 +330,15 @@ for (const dialect of DIALECTS) {
 
     it('--strict writes every row when all are good', async () => {
       await freshOrg();
-      const good = await importFile(t.conn, orgId, tempFile('strict-ok.csv', 'username,name,call_detail_level,roles\nok1,A,full,reporting\nok2,B,full,reporting\n'), { strict: true, batchSize: 1 });
+      const good = await importFile(
+        t.conn,
+        orgId,
+        tempFile(
+          'strict-ok.csv',
+          'username,name,call_detail_level,roles\nok1,A,full,reporting\nok2,B,full,reporting\n',
+        ),
+        { strict: true, batchSize: 1 },
+      );
       assert.deepEqual(good.counts, { imported: 2, updated: 0, unchanged: 0, rejected: 0 });
       assert.equal((await getUsers()).json().paging.total, 2);
     });
@@ -232,21 +358,34 @@ for (const dialect of DIALECTS) {
       await freshOrg();
       const withCreate = await importFile(t.conn, orgId, accessFile(880_000), { createMissing: true });
       assert.deepEqual(withCreate.counts, { imported: 1, updated: 0, unchanged: 0, rejected: 1 });
-      assert.deepEqual(withCreate.messages, ['line 2, access.billing_groups: billing group 1234 belongs to another organization, so it cannot be created here']);
+      assert.deepEqual(withCreate.messages, [
+        'line 2, access.billing_groups: billing group 1234 belongs to another organization, so it cannot be created here',
+      ]);
       const user = await getUser('acc1');
       assert.deepEqual(user.access, { billing_groups: ['880001', '880002'], group_owners: ['880101'] });
-      const bgs = await t.conn.db.selectFrom('billing_groups').selectAll().where('org_id', '=', orgId).orderBy('id').execute();
-      assert.deepEqual(bgs.map((b) => [b.id, b.parent_id, b.depth]).slice(0, 2), [[880001, null, 1], [880002, null, 1]]);
+      const bgs = await t.conn.db
+        .selectFrom('billing_groups')
+        .selectAll()
+        .where('org_id', '=', orgId)
+        .orderBy('id')
+        .execute();
+      assert.deepEqual(bgs.map((b) => [b.id, b.parent_id, b.depth]).slice(0, 2), [
+        [880001, null, 1],
+        [880002, null, 1],
+      ]);
       const holder = bgs.find((b) => b.name === 'Imported groups');
       assert.ok(holder);
       const group = await t.conn.db.selectFrom('groups').selectAll().where('id', '=', 880101).executeTakeFirstOrThrow();
       assert.equal(group.org_id, orgId);
       assert.equal(group.billing_group_id, holder.id);
       const filtered = await getUsers('&billing_group=880002');
-      assert.deepEqual(filtered.json().results.map((u: { username: string }) => u.username), ['acc1']);
+      assert.deepEqual(
+        filtered.json().results.map((u: { username: string }) => u.username),
+        ['acc1'],
+      );
     });
 
-    it('--create-missing with a file imported before changes nothing: the ids it created are the organization\'s', async () => {
+    it("--create-missing with a file imported before changes nothing: the ids it created are the organization's", async () => {
       await freshOrg();
       const file = accessFile(881_000);
       await importFile(t.conn, orgId, file, { createMissing: true });
@@ -257,7 +396,14 @@ for (const dialect of DIALECTS) {
     it('imports NDJSON user objects as the API returns them, and names bad JSON by line', async () => {
       await freshOrg();
       const user = { user_id: ALICE_ID.replace('0b6f', '3b6f'), ...API_USER };
-      const nd = await importFile(t.conn, orgId, tempFile('u.ndjson', `${JSON.stringify(user)}\r\n{"username": "x",\n{"username":"y","nope":1,"roles":"reporting","access":{"billing_groups":[1,"a"]}}\n[1]\n`));
+      const nd = await importFile(
+        t.conn,
+        orgId,
+        tempFile(
+          'u.ndjson',
+          `${JSON.stringify(user)}\r\n{"username": "x",\n{"username":"y","nope":1,"roles":"reporting","access":{"billing_groups":[1,"a"]}}\n[1]\n`,
+        ),
+      );
       assert.deepEqual(nd.counts, { imported: 1, updated: 0, unchanged: 0, rejected: 3 });
       assert.match(nd.messages[0]!, /^line 2, \(line\): is not valid JSON \(.*\); each line must be one user object$/);
       assert.deepEqual(nd.messages.slice(1), [
@@ -273,7 +419,14 @@ for (const dialect of DIALECTS) {
       await freshOrg();
       const user = { user_id: ALICE_ID.replace('0b6f', '4b6f'), ...API_USER };
       await importFile(t.conn, orgId, tempFile('before.ndjson', `${JSON.stringify(user)}\n`));
-      const arr = await importFile(t.conn, orgId, tempFile('u.json', `[\n  ${JSON.stringify({ ...user, name: 'Changed' })},\n  {"username": "arr2", "name": "A \\"quoted\\" ]}", "call_detail_level": "full",\n   "roles": ["ordering"]},\n  {"username": "arr3"}\n]\n`));
+      const arr = await importFile(
+        t.conn,
+        orgId,
+        tempFile(
+          'u.json',
+          `[\n  ${JSON.stringify({ ...user, name: 'Changed' })},\n  {"username": "arr2", "name": "A \\"quoted\\" ]}", "call_detail_level": "full",\n   "roles": ["ordering"]},\n  {"username": "arr3"}\n]\n`,
+        ),
+      );
       assert.deepEqual(arr.counts, { imported: 1, updated: 1, unchanged: 0, rejected: 1 });
       assert.deepEqual(arr.messages, [
         'line 5, name: is required for a new user (no user of this organization has this user_id or username)',
@@ -286,28 +439,89 @@ for (const dialect of DIALECTS) {
 
     it('rejects a deactivation_date for a user whose status is not deactivated', async () => {
       await freshOrg();
-      const run = await importFile(t.conn, orgId, tempFile('d1.csv', 'username,name,call_detail_level,roles,status,last_updated_date,deactivation_date\nd1,D,full,reporting,activated,,2020-01-01T00:00:00\n'));
-      assert.deepEqual(run.messages, ['line 2, deactivation_date: is only kept for a deactivated user, and this user\'s status is "activated"; leave it empty']);
+      const run = await importFile(
+        t.conn,
+        orgId,
+        tempFile(
+          'd1.csv',
+          'username,name,call_detail_level,roles,status,last_updated_date,deactivation_date\nd1,D,full,reporting,activated,,2020-01-01T00:00:00\n',
+        ),
+      );
+      assert.deepEqual(run.messages, [
+        'line 2, deactivation_date: is only kept for a deactivated user, and this user\'s status is "activated"; leave it empty',
+      ]);
     });
 
     it('dates a deactivated user without a deactivation_date at its last_updated_date', async () => {
       await freshOrg();
-      await importFile(t.conn, orgId, tempFile('d2.csv', 'username,name,call_detail_level,roles,status,last_updated_date,deactivation_date\nd2,D,full,reporting,deactivated,2021-05-05T05:05:05.5,\n'));
+      await importFile(
+        t.conn,
+        orgId,
+        tempFile(
+          'd2.csv',
+          'username,name,call_detail_level,roles,status,last_updated_date,deactivation_date\nd2,D,full,reporting,deactivated,2021-05-05T05:05:05.5,\n',
+        ),
+      );
       assert.equal((await getUser('d2')).deactivation_date, '2021-05-05T05:05:05.5');
     });
 
     for (const [label, name, content, message] of [
-      ['an unterminated quote', 'q.csv', 'username,name,call_detail_level,roles\nok,"A,full,reporting\nok2,B,full,reporting\n', /line 2: a quoted field starts in this row and is never closed/],
-      ['a quote inside an unquoted field', 'q2.csv', 'username,name,call_detail_level,roles\nok,A "B" C,full,reporting\n', /line 2: a " in the middle of a field/],
-      ['unknown columns', 'cols.csv', 'username,name,nickname,shoe_size\n', /unknown columns "nickname", "shoe_size" in the header\. The columns are user_id, username/],
+      [
+        'an unterminated quote',
+        'q.csv',
+        'username,name,call_detail_level,roles\nok,"A,full,reporting\nok2,B,full,reporting\n',
+        /line 2: a quoted field starts in this row and is never closed/,
+      ],
+      [
+        'a quote inside an unquoted field',
+        'q2.csv',
+        'username,name,call_detail_level,roles\nok,A "B" C,full,reporting\n',
+        /line 2: a " in the middle of a field/,
+      ],
+      [
+        'unknown columns',
+        'cols.csv',
+        'username,name,nickname,shoe_size\n',
+        /unknown columns "nickname", "shoe_size" in the header\. The columns are user_id, username/,
+      ],
       ['a header without user_id or username', 'cols2.csv', 'name,email\n', /needs a user_id or a username column/],
       ['a column named twice', 'cols3.csv', 'username,name,Name\n', /names the column "name" twice/],
-      ['NDJSON content in a .csv file', 'json.csv', '{"username":"x"}\n', /does not start with a CSV header row naming user fields\..*It looks like JSON: import it with --format ndjson/],
-      ['a binary file', 'pic.png', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d]), /is not CSV, NDJSON or JSON: it holds binary data/],
-      ['text that is not UTF-8', 'latin1.csv', Buffer.from('username,name\nJos\xe9,x\n', 'latin1'), /is not UTF-8 text/],
-      ['a plain text file', 'notes.txt', 'Dear team, here are the users we discussed.\nThanks!\n', /does not start with a CSV header row naming user fields/],
-      ['a JSON array that is never closed', 'open.json', '[{"username":"x","name":"X","call_detail_level":"full","roles":["reporting"]}', /the array is never closed/],
-      ['a JSON document that is not an array of objects', 'obj.json', '[1, 2]', /line 1: not a JSON array of user objects \(expected a user object but found "1"\)/],
+      [
+        'NDJSON content in a .csv file',
+        'json.csv',
+        '{"username":"x"}\n',
+        /does not start with a CSV header row naming user fields\..*It looks like JSON: import it with --format ndjson/,
+      ],
+      [
+        'a binary file',
+        'pic.png',
+        Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d]),
+        /is not CSV, NDJSON or JSON: it holds binary data/,
+      ],
+      [
+        'text that is not UTF-8',
+        'latin1.csv',
+        Buffer.from('username,name\nJos\xe9,x\n', 'latin1'),
+        /is not UTF-8 text/,
+      ],
+      [
+        'a plain text file',
+        'notes.txt',
+        'Dear team, here are the users we discussed.\nThanks!\n',
+        /does not start with a CSV header row naming user fields/,
+      ],
+      [
+        'a JSON array that is never closed',
+        'open.json',
+        '[{"username":"x","name":"X","call_detail_level":"full","roles":["reporting"]}',
+        /the array is never closed/,
+      ],
+      [
+        'a JSON document that is not an array of objects',
+        'obj.json',
+        '[1, 2]',
+        /line 1: not a JSON array of user objects \(expected a user object but found "1"\)/,
+      ],
     ] as const) {
       it(`refuses ${label} with a clear message`, async () => {
         await freshOrg();

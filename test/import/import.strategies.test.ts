@@ -39,7 +39,8 @@ function people(count: number, prefix: string, ids: { bg: number; g: number }): 
   }));
 }
 
-const goodLine = (n: number) => JSON.stringify({ username: `g${n}`, name: `Good ${n}`, call_detail_level: 'full', roles: ['reporting'] });
+const goodLine = (n: number) =>
+  JSON.stringify({ username: `g${n}`, name: `Good ${n}`, call_detail_level: 'full', roles: ['reporting'] });
 /** An NDJSON file's lines: good users, and bad rows on lines 2 (a bad level), 5 (not JSON), 8 (names g1 again) and 9 (no roles). */
 const MIXED_LINES = [
   goodLine(1),
@@ -80,22 +81,40 @@ for (const dialect of DIALECTS) {
     const total = async (key: string, query = '') => (await list(key, query)).total;
     /** The organization's usernames, straight from the table. */
     const stored = async (orgId: number) =>
-      (await t.conn.db.selectFrom('users').select('username').where('org_id', '=', orgId).execute()).map((r) => r.username).sort();
+      (await t.conn.db.selectFrom('users').select('username').where('org_id', '=', orgId).execute())
+        .map((r) => r.username)
+        .sort();
     /** SQLite: every index and trigger of the schema, with its SQL. */
     const schema = async () =>
-      (await sql<{ type: string; name: string; sql: string | null }>`select type, name, sql from sqlite_master where type in ('index', 'trigger') order by name`.execute(t.conn.db)).rows;
+      (
+        await sql<{
+          type: string;
+          name: string;
+          sql: string | null;
+        }>`select type, name, sql from sqlite_master where type in ('index', 'trigger') order by name`.execute(
+          t.conn.db,
+        )
+      ).rows;
     /** SQLite: the trigram index is sound and holds exactly the users' folds (rank 1 compares it with the users table). */
     async function assertSearchIndexSound() {
       await sql`insert into users_trgm(users_trgm) values ('integrity-check')`.execute(t.conn.db);
       await sql`insert into users_trgm(users_trgm, rank) values ('integrity-check', 1)`.execute(t.conn.db);
       const { rows } = await sql<{ integrity_check: string }>`pragma integrity_check`.execute(t.conn.db);
-      assert.deepEqual(rows.map((r) => r.integrity_check), ['ok']);
+      assert.deepEqual(
+        rows.map((r) => r.integrity_check),
+        ['ok'],
+      );
     }
     /** user_counts of the organization, as bucket totals (PostgreSQL keeps signed deltas: summed). */
     const countsOf = async (orgId: number) => {
-      const rows = await t.conn.db.selectFrom('user_counts').select(['status', 'roles_mask', 'n']).where('org_id', '=', orgId).execute();
+      const rows = await t.conn.db
+        .selectFrom('user_counts')
+        .select(['status', 'roles_mask', 'n'])
+        .where('org_id', '=', orgId)
+        .execute();
       const sums = new Map<string, number>();
-      for (const r of rows) sums.set(`${r.status}/${r.roles_mask}`, (sums.get(`${r.status}/${r.roles_mask}`) ?? 0) + Number(r.n));
+      for (const r of rows)
+        sums.set(`${r.status}/${r.roles_mask}`, (sums.get(`${r.status}/${r.roles_mask}`) ?? 0) + Number(r.n));
       return [...sums].filter(([, n]) => n !== 0).sort(([a], [b]) => (a < b ? -1 : 1));
     };
     const actualCounts = async (orgId: number) =>
@@ -123,11 +142,21 @@ for (const dialect of DIALECTS) {
       const name = `refuse_${orgId}`;
       const when = `new.org_id = ${orgId} and new.username = '${username}'`;
       if (dialect === 'sqlite') {
-        await sql.raw(`create trigger ${name} before insert on users when ${when} begin select raise(abort, 'injected failure'); end`).execute(t.conn.db);
+        await sql
+          .raw(
+            `create trigger ${name} before insert on users when ${when} begin select raise(abort, 'injected failure'); end`,
+          )
+          .execute(t.conn.db);
         return async () => void (await sql.raw(`drop trigger ${name}`).execute(t.conn.db));
       }
-      await sql.raw(`create function ${name}() returns trigger language plpgsql as $$ begin raise exception 'injected failure'; end $$`).execute(t.conn.db);
-      await sql.raw(`create trigger ${name} before insert on users for each row when (${when}) execute function ${name}()`).execute(t.conn.db);
+      await sql
+        .raw(
+          `create function ${name}() returns trigger language plpgsql as $$ begin raise exception 'injected failure'; end $$`,
+        )
+        .execute(t.conn.db);
+      await sql
+        .raw(`create trigger ${name} before insert on users for each row when (${when}) execute function ${name}()`)
+        .execute(t.conn.db);
       return async () => {
         await sql.raw(`drop trigger ${name} on users`).execute(t.conn.db);
         await sql.raw(`drop function ${name}()`).execute(t.conn.db);
@@ -139,29 +168,61 @@ for (const dialect of DIALECTS) {
         const { orgId, ids } = await freshOrg();
         const rows = people(300, 'keep', ids);
         const before = await schema();
-        assert.ok(before.some((r) => r.name === 'users_trgm_ai') && before.some((r) => r.name === 'users_counts_ai'), 'the insert triggers exist to begin with');
-        assert.ok(before.filter((r) => r.type === 'index' && r.sql !== null).length > 3, 'there are secondary indexes to set aside');
-        const run = await importFile(t.conn, orgId, tempFile('keep.ndjson', ndjson(rows)), { createMissing: true, batchSize: 64 });
+        assert.ok(
+          before.some((r) => r.name === 'users_trgm_ai') && before.some((r) => r.name === 'users_counts_ai'),
+          'the insert triggers exist to begin with',
+        );
+        assert.ok(
+          before.filter((r) => r.type === 'index' && r.sql !== null).length > 3,
+          'there are secondary indexes to set aside',
+        );
+        const run = await importFile(t.conn, orgId, tempFile('keep.ndjson', ndjson(rows)), {
+          createMissing: true,
+          batchSize: 64,
+        });
         assert.deepEqual(run.messages, []);
         assert.deepEqual(run.counts, { imported: 300, updated: 0, unchanged: 0, rejected: 0 });
         assert.deepEqual(await schema(), before);
         await assertSearchIndexSound();
         // The rebuild's larger FTS5 hashsize was put back to FTS5's default (1 MB), so later writes flush as before.
-        const config = await sql<{ k: string; v: unknown }>`select k, v from users_trgm_config where k = 'hashsize'`.execute(t.conn.db);
-        assert.deepEqual(config.rows.map((r) => Number(r.v)), [1024 * 1024]);
+        const config = await sql<{
+          k: string;
+          v: unknown;
+        }>`select k, v from users_trgm_config where k = 'hashsize'`.execute(t.conn.db);
+        assert.deepEqual(
+          config.rows.map((r) => Number(r.v)),
+          [1024 * 1024],
+        );
         assert.deepEqual(await countsOf(orgId), await actualCounts(orgId));
         // The access join tables were filled too (their indexes were set aside while they were).
-        const bgRows = await t.conn.db.selectFrom('user_billing_groups').select('user_pk').where('org_id', '=', orgId).execute();
-        assert.equal(bgRows.length, rows.reduce((n, r) => n + r.access.billing_groups.length, 0));
-        const goRows = await t.conn.db.selectFrom('user_group_owners').select('user_pk').where('org_id', '=', orgId).execute();
-        assert.equal(goRows.length, rows.reduce((n, r) => n + r.access.group_owners.length, 0));
+        const bgRows = await t.conn.db
+          .selectFrom('user_billing_groups')
+          .select('user_pk')
+          .where('org_id', '=', orgId)
+          .execute();
+        assert.equal(
+          bgRows.length,
+          rows.reduce((n, r) => n + r.access.billing_groups.length, 0),
+        );
+        const goRows = await t.conn.db
+          .selectFrom('user_group_owners')
+          .select('user_pk')
+          .where('org_id', '=', orgId)
+          .execute();
+        assert.equal(
+          goRows.length,
+          rows.reduce((n, r) => n + r.access.group_owners.length, 0),
+        );
       });
     }
 
     it('after a first load the API answers from the restored indexes and counts: totals, status and role totals, substring searches, access filters, one user', async () => {
       const { orgId, key, ids } = await freshOrg();
       const rows = people(300, 'member', ids);
-      const run = await importFile(t.conn, orgId, tempFile('members.ndjson', ndjson(rows)), { createMissing: true, batchSize: 64 });
+      const run = await importFile(t.conn, orgId, tempFile('members.ndjson', ndjson(rows)), {
+        createMissing: true,
+        batchSize: 64,
+      });
       assert.deepEqual(run.counts, { imported: 300, updated: 0, unchanged: 0, rejected: 0 });
 
       assert.deepEqual(await list(key), { total: 300, usernames: usernames(rows) });
@@ -171,7 +232,10 @@ for (const dialect of DIALECTS) {
         assert.equal(await total(key, `&status=${status}`), expected, status);
       }
       assert.equal(await total(key, '&role=ordering'), rows.filter((r) => r.roles.includes('ordering')).length);
-      assert.equal(await total(key, '&status=deactivated&role=ordering'), rows.filter((r) => r.status === 'deactivated' && r.roles.includes('ordering')).length);
+      assert.equal(
+        await total(key, '&status=deactivated&role=ordering'),
+        rows.filter((r) => r.status === 'deactivated' && r.roles.includes('ordering')).length,
+      );
 
       const searches: [string, (r: FileUser) => boolean][] = [
         ['&name=zebra', (r) => r.name.startsWith('Zebra')],
@@ -188,7 +252,10 @@ for (const dialect of DIALECTS) {
       assert.ok(usernames(rows.filter((r) => r.name.startsWith('Zebra'))).length > 40, 'the searches find many users');
 
       const bgExpected = usernames(rows.filter((r) => r.access.billing_groups.includes(String(ids.bg + 1))));
-      assert.deepEqual(await list(key, `&billing_group=${ids.bg + 1}`), { total: bgExpected.length, usernames: bgExpected });
+      assert.deepEqual(await list(key, `&billing_group=${ids.bg + 1}`), {
+        total: bgExpected.length,
+        usernames: bgExpected,
+      });
       const goExpected = usernames(rows.filter((r) => r.access.group_owners.length > 0));
       assert.deepEqual(await list(key, `&group_owner=${ids.g}`), { total: goExpected.length, usernames: goExpected });
 
@@ -197,8 +264,22 @@ for (const dialect of DIALECTS) {
       const user = one.json();
       const want = rows[120]!;
       assert.deepEqual(
-        { username: user.username, name: user.name, call_detail_level: user.call_detail_level, status: user.status, roles: user.roles, access: user.access },
-        { username: want.username, name: want.name, call_detail_level: want.call_detail_level, status: want.status, roles: want.roles, access: want.access },
+        {
+          username: user.username,
+          name: user.name,
+          call_detail_level: user.call_detail_level,
+          status: user.status,
+          roles: user.roles,
+          access: user.access,
+        },
+        {
+          username: want.username,
+          name: want.name,
+          call_detail_level: want.call_detail_level,
+          status: want.status,
+          roles: want.roles,
+          access: want.access,
+        },
       );
       const byId = await t.app.inject({ url: `/api/v1/users/${user.user_id}`, headers: bearer(key) });
       assert.equal(byId.body, one.body);
@@ -214,7 +295,9 @@ for (const dialect of DIALECTS) {
       const awaiting = await total(key, '&status=awaiting_approval');
       const activated = await total(key, '&status=activated');
 
-      const created = await api('POST', 'users', { body: newUser('quokka.newcomer', { name: 'Zebra Quokka Newcomer' }) });
+      const created = await api('POST', 'users', {
+        body: newUser('quokka.newcomer', { name: 'Zebra Quokka Newcomer' }),
+      });
       assert.equal(created.statusCode, 201, created.body);
       assert.equal(await total(key), 121);
       assert.equal(await total(key, '&status=awaiting_approval'), awaiting + 1);
@@ -259,7 +342,10 @@ for (const dialect of DIALECTS) {
         let schemaDuring: Awaited<ReturnType<typeof schema>> = [];
         try {
           const withTrigger = dialect === 'sqlite' ? await schema() : [];
-          await assert.rejects(importFile(t.conn, orgId, file, { createMissing: true, batchSize: 50 }), (error) => ((failure = error), true));
+          await assert.rejects(
+            importFile(t.conn, orgId, file, { createMissing: true, batchSize: 50 }),
+            (error) => ((failure = error), true),
+          );
           if (dialect === 'sqlite') {
             schemaDuring = await schema();
             assert.deepEqual(schemaDuring, withTrigger);
@@ -272,16 +358,23 @@ for (const dialect of DIALECTS) {
         assert.equal(failure.line, 101);
         assert.ok(failure.cause instanceof Error);
         assert.equal(failure.cause.message, 'injected failure');
-        const bgs = async () => (await t.conn.db.selectFrom('billing_groups').select('id').where('org_id', '=', orgId).execute()).length;
+        const bgs = async () =>
+          (await t.conn.db.selectFrom('billing_groups').select('id').where('org_id', '=', orgId).execute()).length;
         if (dialect === 'sqlite') {
           // One transaction: nothing stays.
-          assert.match(failure.message, /; nothing was imported: a first load into an organization with no users is one transaction$/);
+          assert.match(
+            failure.message,
+            /; nothing was imported: a first load into an organization with no users is one transaction$/,
+          );
           assert.deepEqual(await stored(orgId), []);
           assert.equal(await writeVersionOf(t, orgId), version);
           assert.equal(await bgs(), 0, 'the billing groups --create-missing made are gone too');
           assert.deepEqual(await countsOf(orgId), []);
           assert.equal(await auditCount(t, orgId), audits, 'no import audit entry');
-          assert.deepEqual(schemaDuring.filter((r) => r.name !== `refuse_${orgId}`), schemaBefore);
+          assert.deepEqual(
+            schemaDuring.filter((r) => r.name !== `refuse_${orgId}`),
+            schemaBefore,
+          );
           assert.deepEqual(await schema(), schemaBefore);
           await assertSearchIndexSound();
           assert.equal(await total(key), 0);
@@ -297,7 +390,12 @@ for (const dialect of DIALECTS) {
         }
         // Re-running the same file finishes the job.
         const again = await importFile(t.conn, orgId, file, { createMissing: true, batchSize: 50 });
-        assert.deepEqual(again.counts, dialect === 'sqlite' ? { imported: 300, updated: 0, unchanged: 0, rejected: 0 } : { imported: 200, updated: 0, unchanged: 100, rejected: 0 });
+        assert.deepEqual(
+          again.counts,
+          dialect === 'sqlite'
+            ? { imported: 300, updated: 0, unchanged: 0, rejected: 0 }
+            : { imported: 200, updated: 0, unchanged: 100, rejected: 0 },
+        );
         assert.equal(await total(key), 300);
         assert.deepEqual(await list(key, '&name=failing%20150'), { total: 1, usernames: ['u150'] });
         await assertIntact(orgId, schemaBefore);
@@ -309,7 +407,10 @@ for (const dialect of DIALECTS) {
       const good = Array.from({ length: 200 }, (_, i) => `m${i + 1},Malformed ${i + 1},full,reporting`);
       const rest = Array.from({ length: 50 }, (_, i) => `late${i},Late,full,reporting`);
       // Line 202 opens a quote that never closes.
-      const file = tempFile('malformed.csv', ['username,name,call_detail_level,roles', ...good, 'oops,"never closed,full,reporting', ...rest, ''].join('\n'));
+      const file = tempFile(
+        'malformed.csv',
+        ['username,name,call_detail_level,roles', ...good, 'oops,"never closed,full,reporting', ...rest, ''].join('\n'),
+      );
       const version = await writeVersionOf(t, orgId);
       const schemaBefore = dialect === 'sqlite' ? await schema() : [];
       await assert.rejects(importFile(t.conn, orgId, file, { batchSize: 50 }), (error) => {
@@ -321,7 +422,13 @@ for (const dialect of DIALECTS) {
       // stream had got when the parser failed: records it had parsed but not yet handed over go with the error.)
       const landed = (await stored(orgId)).length;
       assert.ok(landed > 0 && landed <= 200 && landed % 50 === 0, `${landed} users landed`);
-      assert.deepEqual(await stored(orgId), good.slice(0, landed).map((r) => r.split(',')[0]!).sort());
+      assert.deepEqual(
+        await stored(orgId),
+        good
+          .slice(0, landed)
+          .map((r) => r.split(',')[0]!)
+          .sort(),
+      );
       // Each batch bumps write_version; SQLite's first load also bumps it once as it takes the write lock.
       assert.equal(await writeVersionOf(t, orgId), version + landed / 50 + (dialect === 'sqlite' ? 1 : 0));
       assert.equal(await total(key), landed);
@@ -336,15 +443,27 @@ for (const dialect of DIALECTS) {
       const version = await writeVersionOf(t, orgId);
       const cases: [string, string, RegExp][] = [
         ['header.csv', 'username,name,colour\nx,X,red\n', /unknown column "colour" in the header/],
-        ['quote.csv', 'username,name,call_detail_level,roles\nfirst,"never closed,full,reporting\nsecond,S,full,reporting\n', /line 2: a quoted field starts in this row and is never closed/],
-        ['array.json', '[{"username": "a", "name": "A", "call_detail_level": "full", "roles": ["reporting"]}', /not a JSON array of user objects/],
+        [
+          'quote.csv',
+          'username,name,call_detail_level,roles\nfirst,"never closed,full,reporting\nsecond,S,full,reporting\n',
+          /line 2: a quoted field starts in this row and is never closed/,
+        ],
+        [
+          'array.json',
+          '[{"username": "a", "name": "A", "call_detail_level": "full", "roles": ["reporting"]}',
+          /not a JSON array of user objects/,
+        ],
       ];
       for (const [name, content, message] of cases) {
-        await assert.rejects(importFile(t.conn, orgId, tempFile(name, content), { batchSize: 50 }), (error) => {
-          assert.ok(error instanceof ImportFileError, `${name}: ${String(error)}`);
-          assert.match(error.message, message);
-          return true;
-        }, name);
+        await assert.rejects(
+          importFile(t.conn, orgId, tempFile(name, content), { batchSize: 50 }),
+          (error) => {
+            assert.ok(error instanceof ImportFileError, `${name}: ${String(error)}`);
+            assert.match(error.message, message);
+            return true;
+          },
+          name,
+        );
       }
       assert.deepEqual(await stored(orgId), []);
       assert.equal(await writeVersionOf(t, orgId), version);
@@ -353,7 +472,9 @@ for (const dialect of DIALECTS) {
 
     it('an organization whose users were all deleted takes a first load again: its counts are rebuilt, not added to', async () => {
       const { orgId, key, ids } = await freshOrg();
-      await importFile(t.conn, orgId, tempFile('gone.ndjson', ndjson(people(40, 'gone', ids))), { createMissing: true });
+      await importFile(t.conn, orgId, tempFile('gone.ndjson', ndjson(people(40, 'gone', ids))), {
+        createMissing: true,
+      });
       // Emptied by hand (there is no delete route): the count buckets stay behind at zero.
       await t.conn.db.transaction().execute(async (trx) => {
         await trx.deleteFrom('user_billing_groups').where('org_id', '=', orgId).execute();
@@ -365,14 +486,20 @@ for (const dialect of DIALECTS) {
         assert.ok(zero.length > 0 && zero.every((r) => Number(r.n) === 0), 'zero buckets left behind');
       }
       const rows = people(60, 'back', ids);
-      const run = await importFile(t.conn, orgId, tempFile('back.ndjson', ndjson(rows)), { createMissing: true, batchSize: 25 });
+      const run = await importFile(t.conn, orgId, tempFile('back.ndjson', ndjson(rows)), {
+        createMissing: true,
+        batchSize: 25,
+      });
       assert.deepEqual(run.counts, { imported: 60, updated: 0, unchanged: 0, rejected: 0 });
       assert.equal(await total(key), 60);
       for (const status of ['activated', 'awaiting_approval', 'deactivated'] as const) {
         assert.equal(await total(key, `&status=${status}`), rows.filter((r) => r.status === status).length, status);
       }
       assert.deepEqual(await countsOf(orgId), await actualCounts(orgId));
-      assert.deepEqual(await list(key, '&name=zebra'), { total: 9, usernames: usernames(rows.filter((r) => r.name.startsWith('Zebra'))) });
+      assert.deepEqual(await list(key, '&name=zebra'), {
+        total: 9,
+        usernames: usernames(rows.filter((r) => r.name.startsWith('Zebra'))),
+      });
       if (dialect === 'sqlite') await assertSearchIndexSound();
     });
 
@@ -381,12 +508,20 @@ for (const dialect of DIALECTS) {
       const api = caller(t, key);
       assert.equal((await api('POST', 'users', { body: newUser('existing') })).statusCode, 201);
       const schemaBefore = dialect === 'sqlite' ? await schema() : [];
-      const rows = Array.from({ length: 6 }, (_, i) => ({ username: `r${i + 1}`, name: `Batched ${i + 1}`, call_detail_level: 'full', roles: ['reporting'] }));
+      const rows = Array.from({ length: 6 }, (_, i) => ({
+        username: `r${i + 1}`,
+        name: `Batched ${i + 1}`,
+        call_detail_level: 'full',
+        roles: ['reporting'],
+      }));
       const version = await writeVersionOf(t, orgId);
       const undo = await refuseInsertOf(orgId, 'r5');
       let failure: unknown;
       try {
-        await assert.rejects(importFile(t.conn, orgId, tempFile('batched.ndjson', ndjson(rows)), { batchSize: 2 }), (error) => ((failure = error), true));
+        await assert.rejects(
+          importFile(t.conn, orgId, tempFile('batched.ndjson', ndjson(rows)), { batchSize: 2 }),
+          (error) => ((failure = error), true),
+        );
       } finally {
         await undo();
       }
@@ -404,16 +539,27 @@ for (const dialect of DIALECTS) {
     it('a first load with bad rows lands the good ones and rejects the bad ones by line', async () => {
       const { orgId, key } = await freshOrg();
       const schemaBefore = dialect === 'sqlite' ? await schema() : [];
-      const run = await importFile(t.conn, orgId, tempFile('mixed.ndjson', `${MIXED_LINES.join('\n')}\n`), { batchSize: 3 });
+      const run = await importFile(t.conn, orgId, tempFile('mixed.ndjson', `${MIXED_LINES.join('\n')}\n`), {
+        batchSize: 3,
+      });
       assert.deepEqual(run.counts, { imported: 6, updated: 0, unchanged: 0, rejected: 4 });
-      assert.deepEqual(run.rejections.map((r) => r.line), [2, 5, 8, 9]);
-      assert.equal(run.messages[0], 'line 2, call_detail_level: "everything" is not a call detail level; use one of "full", "no_caller", "no_call"');
+      assert.deepEqual(
+        run.rejections.map((r) => r.line),
+        [2, 5, 8, 9],
+      );
+      assert.equal(
+        run.messages[0],
+        'line 2, call_detail_level: "everything" is not a call detail level; use one of "full", "no_caller", "no_call"',
+      );
       assert.match(run.messages[1]!, /^line 5, \(line\): is not valid JSON/);
       assert.deepEqual(run.messages.slice(2), [
         'line 8, username: names the same user as line 1 of this file; a file may name each user once',
         'line 9, roles: is required for a new user (no user of this organization has this user_id or username)',
       ]);
-      assert.deepEqual(run.rejections.map((r) => r.raw), [MIXED_LINES[1], MIXED_LINES[4], MIXED_LINES[7], MIXED_LINES[8]]);
+      assert.deepEqual(
+        run.rejections.map((r) => r.raw),
+        [MIXED_LINES[1], MIXED_LINES[4], MIXED_LINES[7], MIXED_LINES[8]],
+      );
       assert.deepEqual(await list(key), { total: 6, usernames: ['g1', 'g10', 'g3', 'g4', 'g6', 'g7'] });
       assert.equal(await total(key, '&status=awaiting_approval'), 6);
       assert.deepEqual(await list(key, '&name=good%201'), { total: 2, usernames: ['g1', 'g10'] });
@@ -427,9 +573,17 @@ for (const dialect of DIALECTS) {
       const empty = await freshOrg();
       const schemaBefore = dialect === 'sqlite' ? await schema() : [];
       const version = await writeVersionOf(t, empty.orgId);
-      const bad = await importFile(t.conn, empty.orgId, tempFile('allbad.ndjson', `${MIXED_LINES[1]}\n${MIXED_LINES[8]}\n{}\n`), { batchSize: 1 });
+      const bad = await importFile(
+        t.conn,
+        empty.orgId,
+        tempFile('allbad.ndjson', `${MIXED_LINES[1]}\n${MIXED_LINES[8]}\n{}\n`),
+        { batchSize: 1 },
+      );
       assert.deepEqual(bad.counts, { imported: 0, updated: 0, unchanged: 0, rejected: 3 });
-      assert.deepEqual(bad.rejections.map((r) => r.line), [1, 2, 3]);
+      assert.deepEqual(
+        bad.rejections.map((r) => r.line),
+        [1, 2, 3],
+      );
       assert.deepEqual(await stored(empty.orgId), []);
       assert.equal(await writeVersionOf(t, empty.orgId), version);
       if (dialect === 'sqlite') assert.deepEqual(await schema(), schemaBefore);
@@ -440,7 +594,9 @@ for (const dialect of DIALECTS) {
         const { orgId, key } = await freshOrg();
         // Each pooled query is its own transaction, so each reads fresh statistics (no cached snapshot).
         const analyzeCount = async () => {
-          const { rows } = await sql<{ n: string }>`select analyze_count as n from pg_stat_user_tables where relname = 'users'`.execute(t.conn.db);
+          const { rows } = await sql<{
+            n: string;
+          }>`select analyze_count as n from pg_stat_user_tables where relname = 'users'`.execute(t.conn.db);
           return Number(rows[0]!.n);
         };
         /** Polls briefly, in case the statistics reach shared memory a moment after the import's transaction. */
@@ -452,7 +608,8 @@ for (const dialect of DIALECTS) {
           }
           return n;
         };
-        const csv = (count: number, prefix: string) => `username,name,call_detail_level,roles\n${Array.from({ length: count }, (_, i) => `${prefix}${i},N,full,reporting`).join('\n')}\n`;
+        const csv = (count: number, prefix: string) =>
+          `username,name,call_detail_level,roles\n${Array.from({ length: count }, (_, i) => `${prefix}${i},N,full,reporting`).join('\n')}\n`;
 
         const before = await analyzeCount();
         const small = await importFile(t.conn, orgId, tempFile('under.csv', csv(9_999, 's')));
@@ -464,7 +621,11 @@ for (const dialect of DIALECTS) {
         const big = await importFile(t.conn, other.orgId, tempFile('over.csv', csv(20_001, 'b')));
         assert.equal(big.counts.imported, 20_001);
         const afterBig = await analyzeCountAbove(before + 1);
-        assert.equal(afterBig, before + 2, 'ANALYZE at 10,000 and at 20,000 users created (the next would be at 40,000)');
+        assert.equal(
+          afterBig,
+          before + 2,
+          'ANALYZE at 10,000 and at 20,000 users created (the next would be at 40,000)',
+        );
         assert.equal(await total(other.key), 20_001);
         assert.equal(await total(key), 9_999);
       });

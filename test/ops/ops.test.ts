@@ -9,10 +9,25 @@ import { createKeyService } from '../../src/auth/key.service.js';
 import { bearer, buildTestApp, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/databases.js';
 
-const USER_KEYS = ['user_id', 'username', 'name', 'email', 'phone', 'call_detail_level', 'restrict_recording_download', 'status', 'last_login_date', 'last_updated_date', 'deactivation_date', 'roles', 'access'];
+const USER_KEYS = [
+  'user_id',
+  'username',
+  'name',
+  'email',
+  'phone',
+  'call_detail_level',
+  'restrict_recording_download',
+  'status',
+  'last_login_date',
+  'last_updated_date',
+  'deactivation_date',
+  'roles',
+  'access',
+];
 
 /** What must never reach a client: stack frames, file paths, SQL, driver codes. */
-const LEAK = /\bat [\w.<>]+ \(|node_modules|\/work\/|\/tmp\/|[\w-]+\.(ts|js):\d+|\bselect\b.*\bfrom\b|\binsert into\b|\bwhere\b.*=|SQLITE_|sqlite3?\b|postgres|relation "|syntax error|kysely|better-sqlite|"stack"|TypeError|ReferenceError/i;
+const LEAK =
+  /\bat [\w.<>]+ \(|node_modules|\/work\/|\/tmp\/|[\w-]+\.(ts|js):\d+|\bselect\b.*\bfrom\b|\binsert into\b|\bwhere\b.*=|SQLITE_|sqlite3?\b|postgres|relation "|syntax error|kysely|better-sqlite|"stack"|TypeError|ReferenceError/i;
 
 interface Answer {
   statusCode: number;
@@ -25,7 +40,8 @@ function assertProblem(res: Answer, status: number, what: string): void {
   assert.equal(res.statusCode, status, `${what}: ${res.body.slice(0, 300)}`);
   assert.match(String(res.headers['content-type']), /^application\/problem\+json/, what);
   const problem = JSON.parse(res.body);
-  for (const member of ['type', 'title', 'detail']) assert.equal(typeof problem[member], 'string', `${what}: ${member}`);
+  for (const member of ['type', 'title', 'detail'])
+    assert.equal(typeof problem[member], 'string', `${what}: ${member}`);
   assert.equal(problem.status, status, what);
   assert.ok(problem.detail.length > 10, `${what}: a detail a person can act on`);
   assert.doesNotMatch(res.body, LEAK, `${what} leaks internals`);
@@ -59,17 +75,42 @@ for (const dialect of DIALECTS) {
       assert.match(String(res.headers['content-type']), /^text\/plain; version=0\.0\.4/);
       assert.match(res.body, /^# HELP roster_http_requests_total /m);
       assert.match(res.body, /^# TYPE roster_http_requests_total counter$/m);
-      assert.match(res.body, /^roster_http_requests_total\{method="GET",route="\/api\/v1\/users",status="200"\} [1-9]\d*$/m);
-      assert.match(res.body, /^roster_http_requests_total\{method="GET",route="\/api\/v1\/users",status="401"\} [1-9]\d*$/m);
-      assert.match(res.body, /^roster_http_requests_total\{method="GET",route="\/api\/v1\/users\/:user",status="404"\} [1-9]\d*$/m);
-      assert.ok(!res.body.includes('rsmith') && !res.body.includes('nobody'), 'labels are route patterns, never raw URLs');
+      assert.match(
+        res.body,
+        /^roster_http_requests_total\{method="GET",route="\/api\/v1\/users",status="200"\} [1-9]\d*$/m,
+      );
+      assert.match(
+        res.body,
+        /^roster_http_requests_total\{method="GET",route="\/api\/v1\/users",status="401"\} [1-9]\d*$/m,
+      );
+      assert.match(
+        res.body,
+        /^roster_http_requests_total\{method="GET",route="\/api\/v1\/users\/:user",status="404"\} [1-9]\d*$/m,
+      );
+      assert.ok(
+        !res.body.includes('rsmith') && !res.body.includes('nobody'),
+        'labels are route patterns, never raw URLs',
+      );
     });
 
     describe('/openapi.json', () => {
       let doc: {
         openapi: string;
-        paths: Record<string, Record<string, { security?: Array<Record<string, unknown>>; parameters?: Array<{ name: string; in: string }>; responses: Record<string, unknown> }>>;
-        components: { schemas: Record<string, { properties?: Record<string, unknown>; required?: string[] }>; securitySchemes: Record<string, { type: string; scheme?: string }> };
+        paths: Record<
+          string,
+          Record<
+            string,
+            {
+              security?: Array<Record<string, unknown>>;
+              parameters?: Array<{ name: string; in: string }>;
+              responses: Record<string, unknown>;
+            }
+          >
+        >;
+        components: {
+          schemas: Record<string, { properties?: Record<string, unknown>; required?: string[] }>;
+          securitySchemes: Record<string, { type: string; scheme?: string }>;
+        };
       };
       before(async () => {
         const res = await get('/openapi.json');
@@ -93,7 +134,19 @@ for (const dialect of DIALECTS) {
       it('documents the query parameters and the error responses of GET users', () => {
         const list = doc.paths['/api/v1/users']!.get!;
         const names = (list.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name);
-        for (const name of ['pagenumber', 'pagesize', 'username', 'name', 'status', 'role', 'billing_group', 'group_owner', 'sortby', 'sortorder']) assert.ok(names.includes(name), name);
+        for (const name of [
+          'pagenumber',
+          'pagesize',
+          'username',
+          'name',
+          'status',
+          'role',
+          'billing_group',
+          'group_owner',
+          'sortby',
+          'sortorder',
+        ])
+          assert.ok(names.includes(name), name);
         for (const status of ['200', '400', '401']) assert.ok(list.responses[status], status);
         const one = doc.paths['/api/v1/users/{user}']!.get!;
         for (const status of ['200', '304', '400', '401', '404']) assert.ok(one.responses[status], status);
@@ -106,7 +159,10 @@ for (const dialect of DIALECTS) {
           for (const [method, op] of Object.entries(ops)) {
             if (path.startsWith('/api/v1/')) {
               api++;
-              assert.ok(op.security?.some((s) => 'bearer' in s), `${method} ${path} lists bearer security`);
+              assert.ok(
+                op.security?.some((s) => 'bearer' in s),
+                `${method} ${path} lists bearer security`,
+              );
             } else {
               assert.equal(op.security, undefined, `${method} ${path} needs no key`);
             }
@@ -118,7 +174,10 @@ for (const dialect of DIALECTS) {
 
     it('/docs answers with the interactive reference', async () => {
       let res = await get('/docs');
-      if (res.statusCode >= 300 && res.statusCode < 400) res = await get(String(res.headers.location).startsWith('/') ? String(res.headers.location) : `/docs/${res.headers.location}`);
+      if (res.statusCode >= 300 && res.statusCode < 400)
+        res = await get(
+          String(res.headers.location).startsWith('/') ? String(res.headers.location) : `/docs/${res.headers.location}`,
+        );
       assert.equal(res.statusCode, 200);
       assert.match(String(res.headers['content-type']), /^text\/html/);
       assert.match(res.body, /swagger/i);
@@ -166,7 +225,10 @@ for (const dialect of DIALECTS) {
         await app.listen({ port: 0, host: '127.0.0.1' });
         try {
           const { port } = app.server.address() as { port: number };
-          for (const request of [`GET /api/v1/users HTTP/1.1\r\nHost: x\r\nX-Big: ${'x'.repeat(70_000)}\r\n\r\n`, `GET /api/v1/users?q=${'x'.repeat(70_000)} HTTP/1.1\r\nHost: x\r\n\r\n`]) {
+          for (const request of [
+            `GET /api/v1/users HTTP/1.1\r\nHost: x\r\nX-Big: ${'x'.repeat(70_000)}\r\n\r\n`,
+            `GET /api/v1/users?q=${'x'.repeat(70_000)} HTTP/1.1\r\nHost: x\r\n\r\n`,
+          ]) {
             const answer = await new Promise<string>((resolve, reject) => {
               let text = '';
               const socket = connectSocket(port, '127.0.0.1', () => socket.write(request));
@@ -215,7 +277,12 @@ for (const dialect of DIALECTS) {
           [414, `/api/v1/users/${'x'.repeat(3000)}`, bearer(t.demo.read)],
         ];
         for (const [status, url, headers, method] of cases) {
-          const res = await t.app.inject({ method: (method ?? 'GET') as 'GET', url, headers: { ...headers, ...(method ? { 'content-type': 'application/json' } : {}) }, payload: method ? '{}' : undefined });
+          const res = await t.app.inject({
+            method: (method ?? 'GET') as 'GET',
+            url,
+            headers: { ...headers, ...(method ? { 'content-type': 'application/json' } : {}) },
+            payload: method ? '{}' : undefined,
+          });
           assertProblem(res, status, `${method ?? 'GET'} ${url.slice(0, 60)}`);
         }
       });
@@ -232,7 +299,11 @@ for (const dialect of DIALECTS) {
           assert.ok(res.statusCode >= 500, `${res.statusCode}`);
           assertProblem(res, res.statusCode, 'API on a closed database');
           assert.ok(res.headers['x-request-id']);
-          if (res.statusCode === 500) assert.ok(JSON.parse(res.body).detail.includes(String(res.headers['x-request-id'])), 'a 500 names the request id');
+          if (res.statusCode === 500)
+            assert.ok(
+              JSON.parse(res.body).detail.includes(String(res.headers['x-request-id'])),
+              'a 500 names the request id',
+            );
         } finally {
           await app.close();
         }
@@ -247,13 +318,25 @@ for (const dialect of DIALECTS) {
       after(async () => moved.close());
 
       it('moves every API route, its Link headers and its OpenAPI paths; operations stay at the root', async () => {
-        const res = await moved.app.inject({ url: '/marketingedge/v5/api/users?pagesize=3', headers: bearer(moved.demo.read) });
+        const res = await moved.app.inject({
+          url: '/marketingedge/v5/api/users?pagesize=3',
+          headers: bearer(moved.demo.read),
+        });
         assert.equal(res.statusCode, 200);
         assert.equal(res.json().paging.total, 165);
         assert.match(String(res.headers.link), /^<\/marketingedge\/v5\/api\/users\?/);
-        assert.equal((await moved.app.inject({ url: '/marketingedge/v5/api/users/rsmith', headers: bearer(moved.demo.read) })).json().username, 'rsmith');
+        assert.equal(
+          (
+            await moved.app.inject({ url: '/marketingedge/v5/api/users/rsmith', headers: bearer(moved.demo.read) })
+          ).json().username,
+          'rsmith',
+        );
         assert.equal((await moved.app.inject({ url: '/marketingedge/v5/api/users' })).statusCode, 401);
-        assertProblem(await moved.app.inject({ url: '/api/v1/users', headers: bearer(moved.demo.read) }), 404, 'the old root');
+        assertProblem(
+          await moved.app.inject({ url: '/api/v1/users', headers: bearer(moved.demo.read) }),
+          404,
+          'the old root',
+        );
         const doc = (await moved.app.inject({ url: '/openapi.json' })).json();
         assert.ok(doc.paths['/marketingedge/v5/api/users']);
         assert.ok(!doc.paths['/api/v1/users']);
@@ -264,18 +347,30 @@ for (const dialect of DIALECTS) {
     describe('logs', () => {
       it('never contain a key, whichever header carries it and whatever the answer', async () => {
         const lines: string[] = [];
-        const app = await buildApp(t.config, t.conn, { logger: loggerOptions('trace', { write: (line: string) => void lines.push(line) }) });
+        const app = await buildApp(t.config, t.conn, {
+          logger: loggerOptions('trace', { write: (line: string) => void lines.push(line) }),
+        });
         await app.ready();
         try {
           const revoked = await createKeyService(t.conn.db).createApiKey(t.demo.orgId, 'read');
           await createKeyService(t.conn.db).revokeApiKey(revoked.prefix);
           const keys = [t.demo.read, t.demo.write, t.demo.admin, revoked.key, 'rst_madeUpKeyThatIsNotStoredAnywhere00'];
           for (const key of keys) {
-            for (const headers of [bearer(key), { 'x-organization-token': key }, { authorization: key }, { 'x-organization-token': key, 'subscription-key': key }]) {
+            for (const headers of [
+              bearer(key),
+              { 'x-organization-token': key },
+              { authorization: key },
+              { 'x-organization-token': key, 'subscription-key': key },
+            ]) {
               await app.inject({ url: '/api/v1/users?pagesize=1', headers });
               await app.inject({ url: '/api/v1/users/rsmith', headers });
               await app.inject({ url: '/api/v1/users?bogus=1', headers });
-              await app.inject({ method: 'POST', url: '/api/v1/users', headers: { ...headers, 'content-type': 'application/json' }, payload: '{"username":' });
+              await app.inject({
+                method: 'POST',
+                url: '/api/v1/users',
+                headers: { ...headers, 'content-type': 'application/json' },
+                payload: '{"username":',
+              });
             }
           }
           const text = lines.join('');

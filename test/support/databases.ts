@@ -24,7 +24,10 @@ export interface TestDatabase {
 export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase> {
   if (dialect === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'roster-test-'));
-    return { target: parseDatabaseUrl(`sqlite:${join(dir, 'roster.db')}`), drop: async () => rmSync(dir, { recursive: true, force: true }) };
+    return {
+      target: parseDatabaseUrl(`sqlite:${join(dir, 'roster.db')}`),
+      drop: async () => rmSync(dir, { recursive: true, force: true }),
+    };
   }
   const name = `roster_test_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: PG_ADMIN_URL });

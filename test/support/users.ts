@@ -11,23 +11,25 @@ export type TestUser = Partial<StoredUser> & { username: string };
  * Stores users straight into an organization (the read side's tests need data the demo lacks), as a write
  * does: one transaction that bumps the organization's write_version. Returns them.
  */
-export async function insertTestUsers(conn: Connection, orgId: number, users: readonly TestUser[]): Promise<StoredUser[]> {
-  const stored = users.map(
-    (u): StoredUser => ({
-      user_id: randomUUID(),
-      name: u.username,
-      email: '',
-      phone: '',
-      call_detail_level: 'full',
-      restrict_recording_download: false,
-      status: 'activated',
-      last_login_date: null,
-      last_updated_date: '2020-01-01T00:00:00.0000000',
-      roles: ['reporting'],
-      access: { billing_groups: [], group_owners: [] },
-      ...u,
-    }),
-  );
+export async function insertTestUsers(
+  conn: Connection,
+  orgId: number,
+  users: readonly TestUser[],
+): Promise<StoredUser[]> {
+  const stored = users.map((u): StoredUser => ({
+    user_id: randomUUID(),
+    name: u.username,
+    email: '',
+    phone: '',
+    call_detail_level: 'full',
+    restrict_recording_download: false,
+    status: 'activated',
+    last_login_date: null,
+    last_updated_date: '2020-01-01T00:00:00.0000000',
+    roles: ['reporting'],
+    access: { billing_groups: [], group_owners: [] },
+    ...u,
+  }));
   await conn.db.transaction().execute(async (trx) => {
     for (const user of stored) await insertUser(trx, userToRow(orgId, user, 1));
     await bumpWriteVersion(trx, orgId);
@@ -50,7 +52,8 @@ export function holdsNeedle(hay: string, needle: string): boolean {
 }
 
 /** Code-point order (the order of UTF-8 bytes), as both backends sort text. */
-export const byCodePoint = (a: string, b: string): number => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+export const byCodePoint = (a: string, b: string): number =>
+  Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 
 /** Parses an RFC 8288 Link header into rel → URL. */
 export function parseLinks(header: string | undefined): Record<string, string> {

@@ -21,13 +21,25 @@ export function caller(t: TestApp, defaultKey: string) {
       payload = JSON.stringify(options.body);
       headers['content-type'] = 'application/json';
     }
-    return t.app.inject({ method, url: `/api/v1/${path}`, headers: { ...headers, ...options.headers }, ...(payload !== undefined ? { payload } : {}) });
+    return t.app.inject({
+      method,
+      url: `/api/v1/${path}`,
+      headers: { ...headers, ...options.headers },
+      ...(payload !== undefined ? { payload } : {}),
+    });
   };
 }
 
 /** A valid POST users body for a username, with overrides. */
 export function newUser(username: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { username, name: `Test ${username}`, email: `${username.replace(/[^a-z0-9]/gi, '')}@example.com`, call_detail_level: 'full', roles: ['reporting'], ...extra };
+  return {
+    username,
+    name: `Test ${username}`,
+    email: `${username.replace(/[^a-z0-9]/gi, '')}@example.com`,
+    call_detail_level: 'full',
+    roles: ['reporting'],
+    ...extra,
+  };
 }
 
 /** The audit entries of one target, oldest first. */
@@ -37,12 +49,20 @@ export async function auditOf(t: TestApp, targetId: string) {
 
 /** How many audit entries the organization has. */
 export async function auditCount(t: TestApp, orgId: number): Promise<number> {
-  const row = await t.conn.db.selectFrom('audit_entries').select((eb) => eb.fn.countAll<number>().as('n')).where('org_id', '=', orgId).executeTakeFirstOrThrow();
+  const row = await t.conn.db
+    .selectFrom('audit_entries')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('org_id', '=', orgId)
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
 /** The organization's write_version. */
 export async function writeVersionOf(t: TestApp, orgId: number): Promise<number> {
-  const row = await t.conn.db.selectFrom('organizations').select('write_version').where('id', '=', orgId).executeTakeFirstOrThrow();
+  const row = await t.conn.db
+    .selectFrom('organizations')
+    .select('write_version')
+    .where('id', '=', orgId)
+    .executeTakeFirstOrThrow();
   return Number(row.write_version);
 }

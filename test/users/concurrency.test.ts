@@ -37,7 +37,9 @@ for (const dialect of DIALECTS) {
     it('25 simultaneous creates of one username: exactly one 201, the rest 409, never a 500', async () => {
       const audits = await auditCount(t, t.demo.orgId);
       const responses = await Promise.all(
-        Array.from({ length: 25 }, (_, i) => call(i)('POST', 'users', { body: newUser(i % 2 ? 'Racer' : 'racer', { name: `Racer ${i}` }) })),
+        Array.from({ length: 25 }, (_, i) =>
+          call(i)('POST', 'users', { body: newUser(i % 2 ? 'Racer' : 'racer', { name: `Racer ${i}` }) }),
+        ),
       );
       const codes = statuses(responses);
       assert.equal(count(codes, 201), 1, codes.join(','));
@@ -62,13 +64,19 @@ for (const dialect of DIALECTS) {
       const codes = responses.map((r) => r.status).sort();
       assert.equal(count(codes, 201), 1, codes.join(','));
       assert.equal(count(codes, 409), 24, codes.join(','));
-      for (const r of responses) assert.match(String(r.headers.get('content-type')), r.status === 201 ? /application\/json/ : /application\/problem\+json/);
+      for (const r of responses)
+        assert.match(
+          String(r.headers.get('content-type')),
+          r.status === 201 ? /application\/json/ : /application\/problem\+json/,
+        );
     });
 
     it('25 simultaneous creates of different users all land, each counted once', async () => {
       const total = (await call(0)('GET', 'users?pagesize=1', { key: t.demo.read })).json().paging.total;
       const version = await writeVersionOf(t, t.demo.orgId);
-      const responses = await Promise.all(Array.from({ length: 25 }, (_, i) => call(i)('POST', 'users', { body: newUser(`crowd${i}`) })));
+      const responses = await Promise.all(
+        Array.from({ length: 25 }, (_, i) => call(i)('POST', 'users', { body: newUser(`crowd${i}`) })),
+      );
       assert.deepEqual([...new Set(statuses(responses))], [201]);
       assert.equal((await call(1)('GET', 'users?pagesize=1', { key: t.demo.read })).json().paging.total, total + 25);
       assert.equal((await call(0)('GET', 'users?username=crowd', { key: t.demo.read })).json().paging.total, 25);
@@ -79,7 +87,9 @@ for (const dialect of DIALECTS) {
       const created = await call(0)('POST', 'users', { body: newUser('contested') });
       const etag = String(created.headers.etag);
       const responses = await Promise.all(
-        Array.from({ length: 25 }, (_, i) => call(i)('PATCH', 'users/contested', { body: { name: `Writer ${i}` }, headers: { 'if-match': etag } })),
+        Array.from({ length: 25 }, (_, i) =>
+          call(i)('PATCH', 'users/contested', { body: { name: `Writer ${i}` }, headers: { 'if-match': etag } }),
+        ),
       );
       const codes = statuses(responses);
       assert.equal(count(codes, 200), 1, codes.join(','));
@@ -91,8 +101,15 @@ for (const dialect of DIALECTS) {
     });
 
     it('simultaneous renames to one free username: one wins, the rest 409', async () => {
-      const ids = await Promise.all(Array.from({ length: 10 }, async (_, i) => (await call(i)('POST', 'users', { body: newUser(`renamer${i}`) })).json().user_id as string));
-      const responses = await Promise.all(ids.map((id, i) => call(i)('PATCH', `users/${id}`, { body: { username: 'TheName' } })));
+      const ids = await Promise.all(
+        Array.from(
+          { length: 10 },
+          async (_, i) => (await call(i)('POST', 'users', { body: newUser(`renamer${i}`) })).json().user_id as string,
+        ),
+      );
+      const responses = await Promise.all(
+        ids.map((id, i) => call(i)('PATCH', `users/${id}`, { body: { username: 'TheName' } })),
+      );
       const codes = statuses(responses);
       assert.equal(count(codes, 200), 1, codes.join(','));
       assert.equal(count(codes, 409), 9, codes.join(','));
@@ -103,7 +120,24 @@ for (const dialect of DIALECTS) {
       // see the uncommitted row, so the unique index decides (PostgreSQL 23505; on SQLite the file lock queues it first).
       let pending: Promise<{ statusCode: number; json(): { code: string } }> | undefined;
       await secondConn.db.transaction().execute(async (trx) => {
-        const row = userToRow(t.demo.orgId, { user_id: randomUUID(), username: 'sneaky', name: 'Sneaky', email: 'sneaky@example.com', call_detail_level: 'full', roles: ['reporting'], phone: '', restrict_recording_download: false, status: 'awaiting_approval', last_login_date: null, last_updated_date: nowTimestamp(), access: { billing_groups: [], group_owners: [] } }, 1);
+        const row = userToRow(
+          t.demo.orgId,
+          {
+            user_id: randomUUID(),
+            username: 'sneaky',
+            name: 'Sneaky',
+            email: 'sneaky@example.com',
+            call_detail_level: 'full',
+            roles: ['reporting'],
+            phone: '',
+            restrict_recording_download: false,
+            status: 'awaiting_approval',
+            last_login_date: null,
+            last_updated_date: nowTimestamp(),
+            access: { billing_groups: [], group_owners: [] },
+          },
+          1,
+        );
         await trx.insertInto('users').values(row).execute();
         if (dialect === 'postgres') {
           pending = call(0)('POST', 'users', { body: newUser('SNEAKY') });
@@ -132,12 +166,17 @@ for (const dialect of DIALECTS) {
     it('a child billing group and a group added to one leaf at once: the leaf rule holds (exactly one succeeds)', async () => {
       const adminCalls = [caller(t, t.demo.admin), caller({ ...t, app: second }, t.demo.admin)];
       for (let round = 0; round < 5; round++) {
-        const leaf = (await adminCalls[0]!('POST', 'billinggroups/1000', { body: { billing_group_name: `Leaf ${round}` } })).json().billing_group_id;
+        const leaf = (
+          await adminCalls[0]!('POST', 'billinggroups/1000', { body: { billing_group_name: `Leaf ${round}` } })
+        ).json().billing_group_id;
         const [child, group] = await Promise.all([
           adminCalls[round % 2]!('POST', `billinggroups/${leaf}`, { body: { billing_group_name: 'Child' } }),
           adminCalls[(round + 1) % 2]!('POST', 'groups', { body: { group_name: 'Group', billing_group_id: leaf } }),
         ]);
-        assert.deepEqual([child.statusCode, group.statusCode].sort(), child.statusCode === 201 ? [201, 400] : [201, 409]);
+        assert.deepEqual(
+          [child.statusCode, group.statusCode].sort(),
+          child.statusCode === 201 ? [201, 400] : [201, 409],
+        );
       }
     });
   });

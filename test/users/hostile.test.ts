@@ -14,12 +14,100 @@ const LONG = 'x'.repeat(20_000);
 
 /** Values an attacker, a careless client or a fuzzer sends. */
 const HOSTILE = [
-  '%', '_', '%%', '%_%', '_%', "'", '"', "''", '\\', '\\\\', '\\%', '\\_', '%\\', '*', '?', '[a-z]', '[!a]', '^', '$', '.*', '|', '~',
-  '🦄', '🦄UNI', '👩‍👩‍👧', 'Zoe\u0308', 'Zoë', 'ZOË', 'e\u0301', 'É', 'İ', 'ß', 'ǅ', 'Σ', '\uFEFF', '\u200B', '\uFFFD', ' ', '+', '&', '=', '#', '/', '..', '../..',
-  "' OR '1'='1", "'; DROP TABLE users; --", '" OR ""="', "1' UNION SELECT key_hash FROM api_keys --", "admin'--", "%' AND 1=1 --",
-  "\\'; select 1; --", '$1', ':name', '@p1', '${x}', '<script>alert(1)</script>', '{"$ne":null}', 'null', 'undefined', '0', '-1', '1e999',
-  '   ', ' . ', '---', '\t\t\t', '"""', "'''", '%%%', '___', '***', '\\\\\\', 'a b', ' sm', 'th ', 'é\u0301\u0301', 'NEAR', 'AND', 'OR', 'NOT', 'a*', '^ab', 'col:val', '(a)', '{ab}', 'a+b',
-  LONG, `${LONG}%`, 'x'.repeat(3000), 'é'.repeat(1000), '\u0001\u0002\u001f', '\r\n', '\t',
+  '%',
+  '_',
+  '%%',
+  '%_%',
+  '_%',
+  "'",
+  '"',
+  "''",
+  '\\',
+  '\\\\',
+  '\\%',
+  '\\_',
+  '%\\',
+  '*',
+  '?',
+  '[a-z]',
+  '[!a]',
+  '^',
+  '$',
+  '.*',
+  '|',
+  '~',
+  '🦄',
+  '🦄UNI',
+  '👩‍👩‍👧',
+  'Zoe\u0308',
+  'Zoë',
+  'ZOË',
+  'e\u0301',
+  'É',
+  'İ',
+  'ß',
+  'ǅ',
+  'Σ',
+  '\uFEFF',
+  '\u200B',
+  '\uFFFD',
+  ' ',
+  '+',
+  '&',
+  '=',
+  '#',
+  '/',
+  '..',
+  '../..',
+  "' OR '1'='1",
+  "'; DROP TABLE users; --",
+  '" OR ""="',
+  "1' UNION SELECT key_hash FROM api_keys --",
+  "admin'--",
+  "%' AND 1=1 --",
+  "\\'; select 1; --",
+  '$1',
+  ':name',
+  '@p1',
+  '${x}',
+  '<script>alert(1)</script>',
+  '{"$ne":null}',
+  'null',
+  'undefined',
+  '0',
+  '-1',
+  '1e999',
+  '   ',
+  ' . ',
+  '---',
+  '\t\t\t',
+  '"""',
+  "'''",
+  '%%%',
+  '___',
+  '***',
+  '\\\\\\',
+  'a b',
+  ' sm',
+  'th ',
+  'é\u0301\u0301',
+  'NEAR',
+  'AND',
+  'OR',
+  'NOT',
+  'a*',
+  '^ab',
+  'col:val',
+  '(a)',
+  '{ab}',
+  'a+b',
+  LONG,
+  `${LONG}%`,
+  'x'.repeat(3000),
+  'é'.repeat(1000),
+  '\u0001\u0002\u001f',
+  '\r\n',
+  '\t',
 ];
 
 /** A value too long for any request target the server reads (8 KiB: src/http/server-limits.ts) may be refused as 414. */
@@ -34,16 +122,23 @@ for (const dialect of DIALECTS) {
     let demoUsers: WireUser[];
     let otherIds: string[];
     const OTHER_MARK = 'OtherOrgSecret';
-    const list = (query: string, key?: string) => t.app.inject({ url: `/api/v1/users?${query}`, headers: bearer(key ?? t.demo.read) });
-    const one = (encodedRef: string, key?: string) => t.app.inject({ url: `/api/v1/users/${encodedRef}`, headers: bearer(key ?? t.demo.read) });
+    const list = (query: string, key?: string) =>
+      t.app.inject({ url: `/api/v1/users?${query}`, headers: bearer(key ?? t.demo.read) });
+    const one = (encodedRef: string, key?: string) =>
+      t.app.inject({ url: `/api/v1/users/${encodedRef}`, headers: bearer(key ?? t.demo.read) });
     const qs = (name: string, value: string) => new URLSearchParams({ [name]: value }).toString();
 
     /** Never a 5xx, always JSON or problem+json, never a byte of the other organization. */
     const assertSafe = (res: { statusCode: number; body: string; headers: Record<string, unknown> }, what: string) => {
       assert.ok(res.statusCode < 500, `${what.slice(0, 80)} → ${res.statusCode} ${res.body.slice(0, 200)}`);
-      assert.match((res.headers['content-type'] as string | undefined) ?? 'application/json', /^application\/(problem\+)?json/, what.slice(0, 80));
+      assert.match(
+        (res.headers['content-type'] as string | undefined) ?? 'application/json',
+        /^application\/(problem\+)?json/,
+        what.slice(0, 80),
+      );
       assert.ok(!res.body.includes(OTHER_MARK), `${what.slice(0, 80)} leaked the other organization`);
-      for (const id of otherIds) assert.ok(!res.body.includes(id), `${what.slice(0, 80)} leaked another organization's user_id`);
+      for (const id of otherIds)
+        assert.ok(!res.body.includes(id), `${what.slice(0, 80)} leaked another organization's user_id`);
       if (res.statusCode >= 400) assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
     };
 
@@ -51,15 +146,23 @@ for (const dialect of DIALECTS) {
       // Over a thousand requests with one key: the rate limit (its own tests elsewhere) is off here.
       t = await buildTestApp(dialect, { RATE_LIMIT: '0' });
       await insertTestUsers(t.conn, t.demo.orgId, [
-        { username: '100%', name: '100% sure' }, { username: '100x', name: '100x sure' },
-        { username: 'under_score', name: 'Under_Score' }, { username: 'underxscore', name: 'UnderXScore' },
-        { username: "it's", name: "It's Quoted" }, { username: 'say"hi"', name: 'Say "Hi"' },
-        { username: 'c:\\dir', name: 'Back\\Slash' }, { username: 'star*', name: 'Star*' },
-        { username: '🦄unicorn', name: '🦄 Unicorn Emoji' }, { username: 'family👩‍👩‍👧', name: 'Family 👩‍👩‍👧' },
-        { username: 'zoe\u0308y', name: 'Zoe\u0308 Decomposed' }, { username: 'chloé.nfc', name: 'Chloé Composed' },
+        { username: '100%', name: '100% sure' },
+        { username: '100x', name: '100x sure' },
+        { username: 'under_score', name: 'Under_Score' },
+        { username: 'underxscore', name: 'UnderXScore' },
+        { username: "it's", name: "It's Quoted" },
+        { username: 'say"hi"', name: 'Say "Hi"' },
+        { username: 'c:\\dir', name: 'Back\\Slash' },
+        { username: 'star*', name: 'Star*' },
+        { username: '🦄unicorn', name: '🦄 Unicorn Emoji' },
+        { username: 'family👩‍👩‍👧', name: 'Family 👩‍👩‍👧' },
+        { username: 'zoe\u0308y', name: 'Zoe\u0308 Decomposed' },
+        { username: 'chloé.nfc', name: 'Chloé Composed' },
         { username: "robert'); drop table users;--", name: "Robert'); DROP TABLE users;--" },
-        { username: 'ǆemal', name: 'ǅemal Titlecase' }, { username: 'σοφία', name: 'ΣΟΦΊΑ Greek' },
-        { username: 'νικοσθένης', name: 'ΝΙΚΟΣΘΈΝΗΣ ΠΑΠΑΔΌΠΟΥΛΟΣ' }, { username: 'οδυσσεας', name: 'Οδυσσέας Ελύτης' },
+        { username: 'ǆemal', name: 'ǅemal Titlecase' },
+        { username: 'σοφία', name: 'ΣΟΦΊΑ Greek' },
+        { username: 'νικοσθένης', name: 'ΝΙΚΟΣΘΈΝΗΣ ΠΑΠΑΔΌΠΟΥΛΟΣ' },
+        { username: 'οδυσσεας', name: 'Οδυσσέας Ελύτης' },
       ]);
       const others = await insertTestUsers(t.conn, t.other.orgId, [
         { username: 'rsmith', name: `Rob ${OTHER_MARK}` },
@@ -82,14 +185,22 @@ for (const dialect of DIALECTS) {
           assert.equal(res.statusCode, 200, `${param}=${value.slice(0, 40)}`);
           const expected = demoUsers.filter((u) => holdsNeedle(u[param], value)).map((u) => u.user_id);
           const body = res.json();
-          assert.deepEqual(body.results.map((u: WireUser) => u.user_id), expected, `${param}=${value.slice(0, 40)}`);
+          assert.deepEqual(
+            body.results.map((u: WireUser) => u.user_id),
+            expected,
+            `${param}=${value.slice(0, 40)}`,
+          );
           assert.equal(body.paging.total, expected.length);
         }
       }
     });
 
     it('the special characters each find exactly the users holding them', async () => {
-      const usernames = async (query: string) => (await list(query)).json().results.map((u: WireUser) => u.username).sort();
+      const usernames = async (query: string) =>
+        (await list(query))
+          .json()
+          .results.map((u: WireUser) => u.username)
+          .sort();
       assert.deepEqual(await usernames(qs('username', '%')), ['100%']);
       assert.deepEqual(await usernames(qs('username', '_')), ['under_score']);
       assert.deepEqual(await usernames(qs('username', '*')), ['star*']);
@@ -98,29 +209,48 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(await usernames(qs('username', '"')), ['say"hi"']);
       assert.deepEqual(await usernames(qs('username', '🦄')), ['🦄unicorn']);
       assert.deepEqual(await usernames(qs('username', '👩‍👩‍👧')), ['family👩‍👩‍👧']);
-      assert.deepEqual(await usernames(qs('name', "DROP TABLE users;")), ["robert'); drop table users;--"]);
+      assert.deepEqual(await usernames(qs('name', 'DROP TABLE users;')), ["robert'); drop table users;--"]);
     });
 
     it('a composed and a decomposed accent match each other, both ways', async () => {
       for (const needle of ['zoëy', 'zoe\u0308y', 'ZOËY', 'ZOE\u0308Y']) {
         const res = await list(qs('username', needle));
-        assert.deepEqual(res.json().results.map((u: WireUser) => u.username), ['zoe\u0308y'], needle);
+        assert.deepEqual(
+          res.json().results.map((u: WireUser) => u.username),
+          ['zoe\u0308y'],
+          needle,
+        );
       }
       for (const needle of ['chloé', 'chloe\u0301', 'CHLOE\u0301']) {
         const res = await list(qs('username', needle));
-        assert.deepEqual(res.json().results.map((u: WireUser) => u.username), ['chloé.nfc'], needle);
-        assert.ok((await list(qs('name', needle))).json().results.some((u: WireUser) => u.username === 'chloé.nfc'), `name=${needle}`);
+        assert.deepEqual(
+          res.json().results.map((u: WireUser) => u.username),
+          ['chloé.nfc'],
+          needle,
+        );
+        assert.ok(
+          (await list(qs('name', needle))).json().results.some((u: WireUser) => u.username === 'chloé.nfc'),
+          `name=${needle}`,
+        );
       }
       assert.equal((await list(qs('name', 'ZOË DECOMPOSED'))).json().paging.total, 1);
       assert.equal((await list(qs('name', 'σοφία'))).json().paging.total, 1, 'ΣΟΦΊΑ found lower-cased');
     });
 
     it('Greek sigma: a needle ending in Σ finds it inside a word and at its end', async () => {
-      const usernames = async (query: string) => (await list(query)).json().results.map((u: WireUser) => u.username).sort();
+      const usernames = async (query: string) =>
+        (await list(query))
+          .json()
+          .results.map((u: WireUser) => u.username)
+          .sort();
       assert.deepEqual(await usernames(qs('name', 'ΝΙΚΟΣ')), ['νικοσθένης'], 'ΝΙΚΟΣ → νικος finds νικοσθένης');
       assert.deepEqual(await usernames(qs('name', 'νικοσ')), ['νικοσθένης']);
       assert.deepEqual(await usernames(qs('name', 'ΠΑΠΑΔΌΠΟΥΛΟΣ')), ['νικοσθένης']);
-      assert.deepEqual(await usernames(qs('name', 'παπαδόπουλοσ')), ['νικοσθένης'], 'a needle typed with σ finds a final ς');
+      assert.deepEqual(
+        await usernames(qs('name', 'παπαδόπουλοσ')),
+        ['νικοσθένης'],
+        'a needle typed with σ finds a final ς',
+      );
       assert.deepEqual(await usernames(qs('name', 'ΟΔΥΣ')), ['οδυσσεας']);
       assert.deepEqual(await usernames(qs('name', 'ΕΛΎΤΗΣ')), ['οδυσσεας']);
       assert.deepEqual(await usernames(qs('username', 'ΟΔΥΣΣΕΑΣ')), ['οδυσσεας']);
@@ -128,7 +258,16 @@ for (const dialect of DIALECTS) {
 
     it('NUL in any search parameter is a 400 naming it', async () => {
       for (const value of WITH_NUL) {
-        for (const param of ['username', 'name', 'status', 'role', 'billing_group', 'group_owner', 'sortby', 'pagesize']) {
+        for (const param of [
+          'username',
+          'name',
+          'status',
+          'role',
+          'billing_group',
+          'group_owner',
+          'sortby',
+          'pagesize',
+        ]) {
           const res = await list(qs(param, value));
           assertSafe(res, `${param} with NUL`);
           assert.equal(res.statusCode, 400, `${param} with NUL`);
@@ -141,11 +280,21 @@ for (const dialect of DIALECTS) {
 
     it('hostile values in the exact parameters, sort and paging are 400s (or match nothing), never a 5xx', async () => {
       for (const value of HOSTILE) {
-        for (const param of ['status', 'role', 'billing_group', 'group_owner', 'sortby', 'sortorder', 'pagenumber', 'pagesize']) {
+        for (const param of [
+          'status',
+          'role',
+          'billing_group',
+          'group_owner',
+          'sortby',
+          'sortorder',
+          'pagenumber',
+          'pagesize',
+        ]) {
           const res = await list(qs(param, value));
           assertSafe(res, `${param}=${value}`);
           if (mayBe414(value, res.statusCode)) continue;
-          if (res.statusCode === 400) assert.equal(res.json().errors[0].parameter, param, `${param}=${value.slice(0, 40)}`);
+          if (res.statusCode === 400)
+            assert.equal(res.json().errors[0].parameter, param, `${param}=${value.slice(0, 40)}`);
           else assert.equal(res.statusCode, 200, `${param}=${value.slice(0, 40)}`);
         }
       }
@@ -160,7 +309,15 @@ for (const dialect of DIALECTS) {
     });
 
     it('badly encoded query strings are decoded leniently, never a 5xx', async () => {
-      for (const raw of ['username=%ED%A0%80', 'username=%', 'username=%zz', 'name=%E0%A4%A', 'username=%C0%AF', 'username=a%2', 'username=%FF%FE']) {
+      for (const raw of [
+        'username=%ED%A0%80',
+        'username=%',
+        'username=%zz',
+        'name=%E0%A4%A',
+        'username=%C0%AF',
+        'username=a%2',
+        'username=%FF%FE',
+      ]) {
         const res = await list(raw);
         assertSafe(res, raw);
         assert.equal(res.statusCode, 200, raw);
@@ -183,7 +340,21 @@ for (const dialect of DIALECTS) {
     });
 
     it('{user}: the stored hostile usernames are found exactly, in either normalization form', async () => {
-      for (const username of ['100%', 'under_score', "it's", 'say"hi"', 'c:\\dir', 'star*', '🦄unicorn', 'family👩‍👩‍👧', "robert'); drop table users;--", 'zoëy', 'zoe\u0308y', 'ZOËY', 'chloe\u0301.nfc']) {
+      for (const username of [
+        '100%',
+        'under_score',
+        "it's",
+        'say"hi"',
+        'c:\\dir',
+        'star*',
+        '🦄unicorn',
+        'family👩‍👩‍👧',
+        "robert'); drop table users;--",
+        'zoëy',
+        'zoe\u0308y',
+        'ZOËY',
+        'chloe\u0301.nfc',
+      ]) {
         const res = await one(encodeURIComponent(username));
         assert.equal(res.statusCode, 200, username);
         assert.equal(foldText(res.json().username), foldText(username));
@@ -194,7 +365,7 @@ for (const dialect of DIALECTS) {
       }
     });
 
-    it('{user}: a username another organization also has is this organization\'s user', async () => {
+    it("{user}: a username another organization also has is this organization's user", async () => {
       const mine = await one('rsmith');
       assert.equal(mine.json().user_id, '627b4c86-1ff1-4ca7-8827-95c214666636');
       const theirs = await one('rsmith', t.other.admin);
@@ -204,7 +375,16 @@ for (const dialect of DIALECTS) {
     });
 
     it('{user}: malformed percent-encoding and over-long segments are 4xx problems', async () => {
-      for (const raw of ['%ED%A0%80', '%', '%zz', '%E0%A4%A', 'a%2', '%C0%AF', 'x'.repeat(5000), encodeURIComponent(LONG)]) {
+      for (const raw of [
+        '%ED%A0%80',
+        '%',
+        '%zz',
+        '%E0%A4%A',
+        'a%2',
+        '%C0%AF',
+        'x'.repeat(5000),
+        encodeURIComponent(LONG),
+      ]) {
         const res = await one(raw);
         assertSafe(res, `{user} raw ${raw.slice(0, 20)}`);
         assert.ok([400, 404, 414].includes(res.statusCode), `${raw.slice(0, 20)} → ${res.statusCode}`);
@@ -217,7 +397,10 @@ for (const dialect of DIALECTS) {
         const res = await list(qs('username', value), t.other.admin);
         assert.equal(res.statusCode, 200);
         const ids: string[] = res.json().results.map((u: WireUser) => u.user_id);
-        assert.ok(ids.every((id) => otherIds.includes(id)), `other org, username=${value}`);
+        assert.ok(
+          ids.every((id) => otherIds.includes(id)),
+          `other org, username=${value}`,
+        );
         for (const u of demoUsers) assert.ok(!res.body.includes(u.user_id));
       }
     });

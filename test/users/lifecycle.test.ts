@@ -5,7 +5,21 @@ import { buildTestApp, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/databases.js';
 import { auditCount, auditOf, caller, newUser, writeVersionOf } from '../support/writes.js';
 
-const KEYS_DEACTIVATED = ['user_id', 'username', 'name', 'email', 'phone', 'call_detail_level', 'restrict_recording_download', 'status', 'last_login_date', 'last_updated_date', 'deactivation_date', 'roles', 'access'];
+const KEYS_DEACTIVATED = [
+  'user_id',
+  'username',
+  'name',
+  'email',
+  'phone',
+  'call_detail_level',
+  'restrict_recording_download',
+  'status',
+  'last_login_date',
+  'last_updated_date',
+  'deactivation_date',
+  'roles',
+  'access',
+];
 
 for (const dialect of DIALECTS) {
   describe(`user lifecycle: activate, deactivate, reassignment (${dialect})`, () => {
@@ -18,7 +32,8 @@ for (const dialect of DIALECTS) {
     after(async () => t.close());
 
     const get = async (ref: string) => (await call('GET', `users/${ref}`, { key: t.demo.read })).json();
-    const deactivations = (userId: string) => t.conn.db.selectFrom('user_deactivations').selectAll().where('user_id', '=', userId).orderBy('id').execute();
+    const deactivations = (userId: string) =>
+      t.conn.db.selectFrom('user_deactivations').selectAll().where('user_id', '=', userId).orderBy('id').execute();
 
     it('activate: awaiting_approval → activated; deactivation_date appears and disappears exactly with the status', async () => {
       const created = await call('POST', 'users', { body: newUser('lena') });
@@ -42,7 +57,10 @@ for (const dialect of DIALECTS) {
       assert.equal(again.json().status, 'activated');
       assert.ok(!('deactivation_date' in again.json()));
       assert.ok(!('deactivation_date' in (await get('lena'))));
-      assert.deepEqual((await auditOf(t, user.user_id)).map((a) => a.action), ['user.create', 'user.activate', 'user.deactivate', 'user.activate']);
+      assert.deepEqual(
+        (await auditOf(t, user.user_id)).map((a) => a.action),
+        ['user.create', 'user.activate', 'user.deactivate', 'user.activate'],
+      );
     });
 
     it('a repeated deactivation keeps the first deactivation_date and is still a write', async () => {
@@ -57,21 +75,41 @@ for (const dialect of DIALECTS) {
 
     it('lifecycle calls take no body, an empty JSON body or {}; anything else is 400 or 415', async () => {
       await call('POST', 'users', { body: newUser('nina') });
-      assert.equal((await call('PUT', 'users/nina/activate', { raw: '', headers: { 'content-type': 'application/json' } })).statusCode, 200);
+      assert.equal(
+        (await call('PUT', 'users/nina/activate', { raw: '', headers: { 'content-type': 'application/json' } }))
+          .statusCode,
+        200,
+      );
       assert.equal((await call('PUT', 'users/nina/activate', { body: {} })).statusCode, 200);
-      assert.equal((await call('DELETE', 'users/nina/deactivate', { raw: '', headers: { 'content-type': 'application/json' } })).statusCode, 200);
+      assert.equal(
+        (await call('DELETE', 'users/nina/deactivate', { raw: '', headers: { 'content-type': 'application/json' } }))
+          .statusCode,
+        200,
+      );
       const extra = await call('PUT', 'users/nina/activate', { body: { status: 'activated' } });
       assert.equal(extra.statusCode, 400);
       assert.equal(extra.json().errors[0].pointer, '/status');
-      assert.equal((await call('PUT', 'users/nina/activate', { raw: 'go', headers: { 'content-type': 'text/plain' } })).statusCode, 415);
-      assert.equal((await call('PUT', 'users/nina/deactivate', { raw: '{', headers: { 'content-type': 'application/json' } })).statusCode, 400);
-      for (const body of [{ delete_scheduled_reports: 'yes' }, { reassign_groups_to_user: 7 }, { reassign_groups_to_user: '' }, { reassign_everything: true }]) {
+      assert.equal(
+        (await call('PUT', 'users/nina/activate', { raw: 'go', headers: { 'content-type': 'text/plain' } })).statusCode,
+        415,
+      );
+      assert.equal(
+        (await call('PUT', 'users/nina/deactivate', { raw: '{', headers: { 'content-type': 'application/json' } }))
+          .statusCode,
+        400,
+      );
+      for (const body of [
+        { delete_scheduled_reports: 'yes' },
+        { reassign_groups_to_user: 7 },
+        { reassign_groups_to_user: '' },
+        { reassign_everything: true },
+      ]) {
         const res = await call('PUT', 'users/nina/deactivate', { body });
         assert.equal(res.statusCode, 400, JSON.stringify(body));
       }
     });
 
-    it('needs the write scope; another organization\'s user is 404', async () => {
+    it("needs the write scope; another organization's user is 404", async () => {
       assert.equal((await call('PUT', 'users/ewoods/activate', { key: t.demo.read })).statusCode, 403);
       assert.equal((await call('DELETE', 'users/ewoods/deactivate', { key: t.demo.read })).statusCode, 403);
       const other = caller(t, t.other.admin);
@@ -81,13 +119,23 @@ for (const dialect of DIALECTS) {
     });
 
     it('PUT deactivate moves the groups the user owns to the target in the same transaction, and records the instructions', async () => {
-      const owner = (await call('POST', 'users', { body: newUser('olive', { access: { billing_groups: ['1234'], group_owners: ['7001', '7002'] } }) })).json();
-      const heir = (await call('POST', 'users', { body: newUser('oscar', { access: { group_owners: ['7002', '7004'] } }) })).json();
+      const owner = (
+        await call('POST', 'users', {
+          body: newUser('olive', { access: { billing_groups: ['1234'], group_owners: ['7001', '7002'] } }),
+        })
+      ).json();
+      const heir = (
+        await call('POST', 'users', { body: newUser('oscar', { access: { group_owners: ['7002', '7004'] } }) })
+      ).json();
       const reports = (await call('POST', 'users', { body: newUser('otto') })).json();
       const heirEtag = (await call('GET', 'users/oscar', { key: t.demo.read })).headers.etag;
 
       const res = await call('PUT', 'users/olive/deactivate', {
-        body: { reassign_groups_to_user: heir.user_id, reassign_reports_to_user: 'OTTO', delete_scheduled_reports: true },
+        body: {
+          reassign_groups_to_user: heir.user_id,
+          reassign_reports_to_user: 'OTTO',
+          delete_scheduled_reports: true,
+        },
         headers: { 'x-request-id': 'req-deactivate-olive' },
       });
       assert.equal(res.statusCode, 200, res.body);
@@ -99,7 +147,10 @@ for (const dialect of DIALECTS) {
       assert.ok(after.json().last_updated_date > heir.last_updated_date);
 
       const owners = await call('GET', 'users?group_owner=7001&username=olive&username=oscar', { key: t.demo.read });
-      assert.deepEqual(owners.json().results.map((u: { username: string }) => u.username), ['oscar']);
+      assert.deepEqual(
+        owners.json().results.map((u: { username: string }) => u.username),
+        ['oscar'],
+      );
 
       const [record] = await deactivations(owner.user_id);
       assert.equal(record?.reassign_groups_to_user, heir.user_id);
@@ -115,7 +166,9 @@ for (const dialect of DIALECTS) {
     });
 
     it('a DELETE records a plain deactivation (no reassignment, groups kept)', async () => {
-      const user = (await call('POST', 'users', { body: newUser('pete', { access: { group_owners: ['7006'] } }) })).json();
+      const user = (
+        await call('POST', 'users', { body: newUser('pete', { access: { group_owners: ['7006'] } }) })
+      ).json();
       const res = await call('DELETE', 'users/pete/deactivate');
       assert.deepEqual(res.json().access.group_owners, ['7006']);
       const [record] = await deactivations(user.user_id);
@@ -133,7 +186,11 @@ for (const dialect of DIALECTS) {
         [{ reassign_groups_to_user: stranger.user_id }, '/reassign_groups_to_user', 'UNKNOWN_REFERENCE'],
         [{ reassign_groups_to_user: 'rsmith' }, '/reassign_groups_to_user', 'VALIDATION_FAILED'],
         [{ reassign_groups_to_user: 'QUINN' }, '/reassign_groups_to_user', 'VALIDATION_FAILED'],
-        [{ reassign_groups_to_user: 'ewoods', reassign_reports_to_user: 'mhopper' }, '/reassign_reports_to_user', 'VALIDATION_FAILED'],
+        [
+          { reassign_groups_to_user: 'ewoods', reassign_reports_to_user: 'mhopper' },
+          '/reassign_reports_to_user',
+          'VALIDATION_FAILED',
+        ],
         [{ reassign_reports_to_user: 'bad\u0000name' }, '/reassign_reports_to_user', 'UNKNOWN_REFERENCE'],
       ];
       const quinn = await call('GET', 'users/quinn', { key: t.demo.read });
@@ -143,7 +200,10 @@ for (const dialect of DIALECTS) {
         const res = await call('PUT', 'users/quinn/deactivate', { body });
         assert.equal(res.statusCode, 400, JSON.stringify(body));
         assert.equal(res.json().code, code, res.body);
-        assert.deepEqual(res.json().errors.map((e: { pointer: string }) => e.pointer), [pointer]);
+        assert.deepEqual(
+          res.json().errors.map((e: { pointer: string }) => e.pointer),
+          [pointer],
+        );
       }
       assert.equal((await call('GET', 'users/quinn', { key: t.demo.read })).body, quinn.body);
       assert.equal((await call('GET', 'users/ewoods', { key: t.demo.read })).body, ewoods.body);
@@ -157,15 +217,29 @@ for (const dialect of DIALECTS) {
       const heirId = heir.json().user_id as string;
       // The heir's row refuses updates: the owner's deactivation is already written when the move fails.
       if (dialect === 'sqlite') {
-        await sql.raw(`create trigger refuse_heir before update on users when new.user_id = '${heirId}' begin select raise(abort, 'injected failure'); end`).execute(t.conn.db);
+        await sql
+          .raw(
+            `create trigger refuse_heir before update on users when new.user_id = '${heirId}' begin select raise(abort, 'injected failure'); end`,
+          )
+          .execute(t.conn.db);
       } else {
-        await sql.raw(`create function refuse_heir() returns trigger language plpgsql as $$ begin raise exception 'injected failure'; end $$`).execute(t.conn.db);
-        await sql.raw(`create trigger refuse_heir before update on users for each row when (new.user_id = '${heirId}') execute function refuse_heir()`).execute(t.conn.db);
+        await sql
+          .raw(
+            `create function refuse_heir() returns trigger language plpgsql as $$ begin raise exception 'injected failure'; end $$`,
+          )
+          .execute(t.conn.db);
+        await sql
+          .raw(
+            `create trigger refuse_heir before update on users for each row when (new.user_id = '${heirId}') execute function refuse_heir()`,
+          )
+          .execute(t.conn.db);
       }
       const audits = await auditCount(t, t.demo.orgId);
       const version = await writeVersionOf(t, t.demo.orgId);
       try {
-        const res = await call('PUT', 'users/rita/deactivate', { body: { reassign_groups_to_user: 'ross', delete_scheduled_reports: true } });
+        const res = await call('PUT', 'users/rita/deactivate', {
+          body: { reassign_groups_to_user: 'ross', delete_scheduled_reports: true },
+        });
         assert.equal(res.statusCode, 500);
         assert.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8');
         assert.ok(!res.body.includes('injected'), 'no internals reach the client');
@@ -186,7 +260,10 @@ for (const dialect of DIALECTS) {
 
       const retry = await call('PUT', 'users/rita/deactivate', { body: { reassign_groups_to_user: 'ross' } });
       assert.equal(retry.statusCode, 200);
-      assert.deepEqual((await call('GET', 'users/ross', { key: t.demo.read })).json().access.group_owners, ['7004', '7001']);
+      assert.deepEqual((await call('GET', 'users/ross', { key: t.demo.read })).json().access.group_owners, [
+        '7004',
+        '7001',
+      ]);
     });
   });
 }

@@ -16,7 +16,15 @@ interface Server {
 async function serve(databaseUrl: string, args: string[], env: Record<string, string>): Promise<Server> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve', ...args], {
     cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', RATE_LIMIT: '0', ...env },
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      RATE_LIMIT: '0',
+      ...env,
+    },
   });
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
@@ -74,12 +82,17 @@ for (const dialect of DIALECTS) {
         ...(body ? { body: JSON.stringify(body) } : {}),
       });
       const text = await res.text();
-      return { status: res.status, body: text ? (JSON.parse(text)) : null };
+      return { status: res.status, body: text ? JSON.parse(text) : null };
     };
 
     it('gives the same answers through every process and worker', async () => {
       const first = await call(a, 'GET', 'users?pagesize=5&sortby=last_updated_date');
-      for (let i = 0; i < 4; i++) assert.deepEqual(await call(b, 'GET', 'users?pagesize=5&sortby=last_updated_date'), first, `through b, request ${i}`);
+      for (let i = 0; i < 4; i++)
+        assert.deepEqual(
+          await call(b, 'GET', 'users?pagesize=5&sortby=last_updated_date'),
+          first,
+          `through b, request ${i}`,
+        );
     });
 
     it('shows a write through one process to the next read through another, totals included', async () => {
@@ -97,13 +110,21 @@ for (const dialect of DIALECTS) {
         assert.equal(search.body.paging.total, 1, `search ${i} through b`);
         assert.equal(search.body.results[0].username, 'rsmith');
       }
-      const created = await call(b, 'POST', 'users', { username: 'scale.out', name: 'Scale Out', email: 'scale@example.com', call_detail_level: 'full', roles: ['reporting'] });
+      const created = await call(b, 'POST', 'users', {
+        username: 'scale.out',
+        name: 'Scale Out',
+        email: 'scale@example.com',
+        call_detail_level: 'full',
+        roles: ['reporting'],
+      });
       assert.equal(created.status, 201, JSON.stringify(created.body));
       assert.equal((await call(a, 'GET', 'users?pagesize=1')).body.paging.total, 166, 'through a');
       for (let i = 0; i < 4; i++) {
         assert.equal((await call(b, 'GET', 'users?pagesize=1')).body.paging.total, 166, `through b, request ${i}`);
-        assert.equal((await call(b, 'GET', 'users?status=awaiting_approval&role=reporting&pagesize=1')).body.paging.total,
-          (await call(a, 'GET', 'users?status=awaiting_approval&role=reporting&pagesize=1')).body.paging.total);
+        assert.equal(
+          (await call(b, 'GET', 'users?status=awaiting_approval&role=reporting&pagesize=1')).body.paging.total,
+          (await call(a, 'GET', 'users?status=awaiting_approval&role=reporting&pagesize=1')).body.paging.total,
+        );
       }
       const deactivated = await call(a, 'DELETE', 'users/scale.out/deactivate');
       assert.equal(deactivated.status, 200);

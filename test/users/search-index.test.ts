@@ -30,11 +30,80 @@ const HOSTILE = [
 ] as const;
 
 const NEEDLES = [
-  '%', '_', '\\', '*', '?', '[', ']', '"', "'", '""', '%_', '\\%', '_s', 'r_s', '% _', '*q', 'r*q', '[x]', 'x]', '[a-z]',
-  '"d', 'e"h', '"hello"', "'s", "o'b", 'k\\s', '\\u', 'near', 'NEAR', 'and.or', ' or ', '(', ') {', '^', '^!', '- +',
-  'é', 'É', 'émi', 'ÉMILE', 'emile', 'e\u0301mi', 'ß', 'SS', 'straße', 'STRASSE', 'İ', 'i̇', 'i̇st', 'şah', 'ŞAH',
-  '日本', '本語テ', 'テキスト', '山田', '😀', '😀😀', 'e😀s', 'aaa', 'aaaa', 'aaaaaaaa', 'abca', 'bca', 'xbc', '..', '...', '..d',
-  'a', 'ab', 'zz', 'rsmith', 'RSMITH', 'smi', 'x'.repeat(3000),
+  '%',
+  '_',
+  '\\',
+  '*',
+  '?',
+  '[',
+  ']',
+  '"',
+  "'",
+  '""',
+  '%_',
+  '\\%',
+  '_s',
+  'r_s',
+  '% _',
+  '*q',
+  'r*q',
+  '[x]',
+  'x]',
+  '[a-z]',
+  '"d',
+  'e"h',
+  '"hello"',
+  "'s",
+  "o'b",
+  'k\\s',
+  '\\u',
+  'near',
+  'NEAR',
+  'and.or',
+  ' or ',
+  '(',
+  ') {',
+  '^',
+  '^!',
+  '- +',
+  'é',
+  'É',
+  'émi',
+  'ÉMILE',
+  'emile',
+  'e\u0301mi',
+  'ß',
+  'SS',
+  'straße',
+  'STRASSE',
+  'İ',
+  'i̇',
+  'i̇st',
+  'şah',
+  'ŞAH',
+  '日本',
+  '本語テ',
+  'テキスト',
+  '山田',
+  '😀',
+  '😀😀',
+  'e😀s',
+  'aaa',
+  'aaaa',
+  'aaaaaaaa',
+  'abca',
+  'bca',
+  'xbc',
+  '..',
+  '...',
+  '..d',
+  'a',
+  'ab',
+  'zz',
+  'rsmith',
+  'RSMITH',
+  'smi',
+  'x'.repeat(3000),
 ];
 
 const BULK = 1200;
@@ -46,12 +115,20 @@ for (const dialect of DIALECTS) {
     before(async () => {
       t = await buildTestApp(dialect);
       api = caller(t, t.demo.write);
-      await insertTestUsers(t.conn, t.demo.orgId, HOSTILE.map(([username, name]) => ({ username, name })));
+      await insertTestUsers(
+        t.conn,
+        t.demo.orgId,
+        HOSTILE.map(([username, name]) => ({ username, name })),
+      );
       // Enough users that the default page (10,000) streams in several chunks.
       await insertTestUsers(
         t.conn,
         t.demo.orgId,
-        Array.from({ length: BULK }, (_, i) => ({ username: `bulk.${String(i).padStart(4, '0')}`, name: `Bulk Person ${i}`, status: (['activated', 'deactivated', 'awaiting_approval'] as const)[i % 3] })),
+        Array.from({ length: BULK }, (_, i) => ({
+          username: `bulk.${String(i).padStart(4, '0')}`,
+          name: `Bulk Person ${i}`,
+          status: (['activated', 'deactivated', 'awaiting_approval'] as const)[i % 3],
+        })),
       );
     });
     after(() => t.close());
@@ -59,7 +136,10 @@ for (const dialect of DIALECTS) {
     const list = async (query: string) => {
       const res = await t.app.inject({ url: `/api/v1/users?${query}`, headers: bearer(t.demo.read) });
       assert.equal(res.statusCode, 200, `${query}: ${res.body}`);
-      return res.json<{ paging: { total: number }; results: { username: string; name: string; status: string; roles: string[] }[] }>();
+      return res.json<{
+        paging: { total: number };
+        results: { username: string; name: string; status: string; roles: string[] }[];
+      }>();
     };
 
     it('answers every hostile needle exactly as a literal, Unicode case-insensitive substring (username and name)', async () => {
@@ -69,7 +149,11 @@ for (const dialect of DIALECTS) {
         for (const field of ['username', 'name'] as const) {
           const expected = everyone.filter((u) => fold(u[field]).includes(fold(needle))).map((u) => u.username);
           const got = await list(`${field}=${encodeURIComponent(needle)}&pagesize=10000`);
-          assert.deepEqual(got.results.map((u) => u.username), expected, `${field}=${JSON.stringify(needle)}`);
+          assert.deepEqual(
+            got.results.map((u) => u.username),
+            expected,
+            `${field}=${JSON.stringify(needle)}`,
+          );
           assert.equal(got.paging.total, expected.length, `${field}=${JSON.stringify(needle)} total`);
         }
       }
@@ -98,18 +182,32 @@ for (const dialect of DIALECTS) {
     });
 
     it('keeps totals exact, and pages fresh, after every kind of write (API, repository, raw SQL)', async () => {
-      const filters = ['', 'status=activated', 'status=deactivated&role=reporting', 'role=administrator&role=rescue', 'status=awaiting_approval'];
+      const filters = [
+        '',
+        'status=activated',
+        'status=deactivated&role=reporting',
+        'role=administrator&role=rescue',
+        'status=awaiting_approval',
+      ];
       const check = async (what: string) => {
         const everyone = (await list('pagesize=10000&name=')).results; // a different URL: not the same cache entry
         for (const f of filters) {
           const params = new URLSearchParams(f);
           const statuses = params.getAll('status');
           const roles = params.getAll('role');
-          const expected = everyone.filter((u) => (statuses.length === 0 || statuses.includes(u.status)) && (roles.length === 0 || roles.some((r) => u.roles.includes(r))));
+          const expected = everyone.filter(
+            (u) =>
+              (statuses.length === 0 || statuses.includes(u.status)) &&
+              (roles.length === 0 || roles.some((r) => u.roles.includes(r))),
+          );
           const got = await list(`${f}&pagesize=1`);
           assert.equal(got.paging.total, expected.length, `${what}: total of "${f}"`);
         }
-        const scan = await t.conn.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).where('org_id', '=', t.demo.orgId).executeTakeFirstOrThrow();
+        const scan = await t.conn.db
+          .selectFrom('users')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('org_id', '=', t.demo.orgId)
+          .executeTakeFirstOrThrow();
         assert.equal((await list('pagesize=1')).paging.total, Number(scan.n), `${what}: unfiltered total`);
       };
       await check('as seeded');
@@ -121,18 +219,39 @@ for (const dialect of DIALECTS) {
       await check('after deactivate');
       assert.equal((await api('PATCH', 'users/counted.one', { body: { roles: ['administrator'] } })).statusCode, 200);
       await check('after PATCH roles');
-      assert.equal((await api('PATCH', 'users/counted.one', { body: { username: 'Renamed.One', name: 'Zanzibar Quux' } })).statusCode, 200);
-      assert.deepEqual((await list('username=named.o')).results.map((u) => u.username), ['Renamed.One'], 'the trigram index follows a rename');
-      assert.deepEqual((await list('name=zanzib')).results.map((u) => u.username), ['Renamed.One']);
+      assert.equal(
+        (await api('PATCH', 'users/counted.one', { body: { username: 'Renamed.One', name: 'Zanzibar Quux' } }))
+          .statusCode,
+        200,
+      );
+      assert.deepEqual(
+        (await list('username=named.o')).results.map((u) => u.username),
+        ['Renamed.One'],
+        'the trigram index follows a rename',
+      );
+      assert.deepEqual(
+        (await list('name=zanzib')).results.map((u) => u.username),
+        ['Renamed.One'],
+      );
       assert.equal((await list('username=counted')).paging.total, 0, 'the old username is gone from the index');
       // A writer that bypasses the API (a manual fix): the triggers still keep the counts.
-      await sql`update users set status = 'activated', roles = 'rescue', roles_mask = 128 where org_id = ${t.demo.orgId} and username_fold = 'ewoods'`.execute(t.conn.db);
-      await sql`update organizations set write_version = write_version + 1 where id = ${t.demo.orgId}`.execute(t.conn.db);
+      await sql`update users set status = 'activated', roles = 'rescue', roles_mask = 128 where org_id = ${t.demo.orgId} and username_fold = 'ewoods'`.execute(
+        t.conn.db,
+      );
+      await sql`update organizations set write_version = write_version + 1 where id = ${t.demo.orgId}`.execute(
+        t.conn.db,
+      );
       await check('after raw SQL update');
-      await sql`delete from user_billing_groups where user_pk in (select id from users where username_fold = 'mhopper')`.execute(t.conn.db);
-      await sql`delete from user_group_owners where user_pk in (select id from users where username_fold = 'mhopper')`.execute(t.conn.db);
+      await sql`delete from user_billing_groups where user_pk in (select id from users where username_fold = 'mhopper')`.execute(
+        t.conn.db,
+      );
+      await sql`delete from user_group_owners where user_pk in (select id from users where username_fold = 'mhopper')`.execute(
+        t.conn.db,
+      );
       await sql`delete from users where org_id = ${t.demo.orgId} and username_fold = 'mhopper'`.execute(t.conn.db);
-      await sql`update organizations set write_version = write_version + 1 where id = ${t.demo.orgId}`.execute(t.conn.db);
+      await sql`update organizations set write_version = write_version + 1 where id = ${t.demo.orgId}`.execute(
+        t.conn.db,
+      );
       await check('after raw SQL delete');
       await compactUserCounts(t.conn.db, t.demo.orgId);
       await check('after compaction');
@@ -141,20 +260,41 @@ for (const dialect of DIALECTS) {
     });
 
     it('serializes rows byte for byte like the mapper', async () => {
-      const rows = await findUsers(t.conn.db, t.demo.orgId, { usernames: [], names: [], statuses: [], roles: [], billingGroups: [], groupOwners: [] }, { field: 'username', order: 'asc' }, 10000, 0);
+      const rows = await findUsers(
+        t.conn.db,
+        t.demo.orgId,
+        { usernames: [], names: [], statuses: [], roles: [], billingGroups: [], groupOwners: [] },
+        { field: 'username', order: 'asc' },
+        10000,
+        0,
+      );
       assert.ok(rows.length > 1000);
       for (const row of rows) assert.equal(userRowToJson(row), JSON.stringify(userRowToUser(row)), row.username);
     });
 
     it('streams a big page whole: the same users and bytes as small pages put together, in every order', async () => {
-      for (const sort of ['', '&sortby=name&sortorder=desc', '&sortby=last_login_date', '&sortby=last_login_date&sortorder=desc']) {
+      for (const sort of [
+        '',
+        '&sortby=name&sortorder=desc',
+        '&sortby=last_login_date',
+        '&sortby=last_login_date&sortorder=desc',
+      ]) {
         const everyone = await list(`pagesize=10000${sort}`);
         assert.ok(everyone.results.length > 1000);
         const small: string[] = [];
-        for (let n = 1; n <= Math.ceil(everyone.paging.total / 400); n++) small.push(...(await list(`pagesize=400&pagenumber=${n}${sort}`)).results.map((u) => JSON.stringify(u)));
-        assert.deepEqual(everyone.results.map((u) => JSON.stringify(u)), small, sort);
+        for (let n = 1; n <= Math.ceil(everyone.paging.total / 400); n++)
+          small.push(...(await list(`pagesize=400&pagenumber=${n}${sort}`)).results.map((u) => JSON.stringify(u)));
+        assert.deepEqual(
+          everyone.results.map((u) => JSON.stringify(u)),
+          small,
+          sort,
+        );
         const middle = await list(`pagesize=700&pagenumber=2${sort}`);
-        assert.deepEqual(middle.results.map((u) => JSON.stringify(u)), small.slice(700, 1400), `${sort} page 2 of 700`);
+        assert.deepEqual(
+          middle.results.map((u) => JSON.stringify(u)),
+          small.slice(700, 1400),
+          `${sort} page 2 of 700`,
+        );
       }
     });
   });

@@ -48,12 +48,19 @@ for (const dialect of DIALECTS) {
     });
 
     it('finds a Unicode username URL-encoded, in any case and in either normalization form', async () => {
-      for (const ref of [unicode.username, unicode.username.toUpperCase(), unicode.username.toLowerCase(), unicode.username.normalize('NFD')]) {
+      for (const ref of [
+        unicode.username,
+        unicode.username.toUpperCase(),
+        unicode.username.toLowerCase(),
+        unicode.username.normalize('NFD'),
+      ]) {
         assert.equal((await userOf(encodeURIComponent(ref))).user_id, unicode.user_id, ref);
       }
       // And a demo username with non-ASCII letters, read back from the list.
       const list = await t.app.inject({ url: '/api/v1/users', headers: bearer(t.demo.read) });
-      const demo = (list.json().results as Array<{ user_id: string; username: string }>).find((u) => /[^\x00-\x7f]/.test(u.username) && u.username !== unicode.username);
+      const demo = (list.json().results as Array<{ user_id: string; username: string }>).find(
+        (u) => /[^\x00-\x7f]/.test(u.username) && u.username !== unicode.username,
+      );
       assert.ok(demo, 'the demo holds a non-ASCII username');
       assert.equal((await userOf(encodeURIComponent(demo.username.toUpperCase()))).user_id, demo.user_id);
     });

@@ -16,7 +16,8 @@ for (const dialect of DIALECTS) {
     });
     after(async () => t.close());
 
-    const pointers = (res: { json(): { errors?: { pointer?: string }[] } }) => (res.json().errors ?? []).map((e) => e.pointer);
+    const pointers = (res: { json(): { errors?: { pointer?: string }[] } }) =>
+      (res.json().errors ?? []).map((e) => e.pointer);
 
     describe('POST users', () => {
       it('creates an awaiting_approval user: 201, Location, ETag, defaults, and it is readable at once', async () => {
@@ -26,7 +27,20 @@ for (const dialect of DIALECTS) {
         assert.match(user.user_id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
         assert.equal(res.headers.location, `/api/v1/users/${user.user_id}`);
         assert.ok(res.headers.etag);
-        assert.deepEqual(Object.keys(user), ['user_id', 'username', 'name', 'email', 'phone', 'call_detail_level', 'restrict_recording_download', 'status', 'last_login_date', 'last_updated_date', 'roles', 'access']);
+        assert.deepEqual(Object.keys(user), [
+          'user_id',
+          'username',
+          'name',
+          'email',
+          'phone',
+          'call_detail_level',
+          'restrict_recording_download',
+          'status',
+          'last_login_date',
+          'last_updated_date',
+          'roles',
+          'access',
+        ]);
         assert.equal(user.status, 'awaiting_approval');
         assert.equal(user.phone, '');
         assert.equal(user.restrict_recording_download, false);
@@ -38,7 +52,10 @@ for (const dialect of DIALECTS) {
         assert.equal(read.statusCode, 200);
         assert.equal(read.body, res.body);
         assert.equal(read.headers.etag, res.headers.etag);
-        const notModified = await call('GET', 'users/ALICE', { key: t.demo.read, headers: { 'if-none-match': String(res.headers.etag) } });
+        const notModified = await call('GET', 'users/ALICE', {
+          key: t.demo.read,
+          headers: { 'if-none-match': String(res.headers.etag) },
+        });
         assert.equal(notModified.statusCode, 304);
 
         const search = await call('GET', 'users?username=alic', { key: t.demo.read });
@@ -64,10 +81,15 @@ for (const dialect of DIALECTS) {
         assert.equal(user.last_login_date, '2020-01-01T08:00:00.1234567');
         assert.deepEqual(user.roles, ['rescue', 'administrator', 'reporting']);
         assert.deepEqual(user.access, { billing_groups: ['5555', '1234'], group_owners: ['7003', '7001'] });
-        const seedForm = await call('POST', 'users', { body: newUser('bob2', { last_login_date: '2016-03-03T16:13:59.1917141' }) });
+        const seedForm = await call('POST', 'users', {
+          body: newUser('bob2', { last_login_date: '2016-03-03T16:13:59.1917141' }),
+        });
         assert.equal(seedForm.json().last_login_date, '2016-03-03T16:13:59.1917141');
         const owners = await call('GET', 'users?group_owner=7003&username=bob', { key: t.demo.read });
-        assert.deepEqual(owners.json().results.map((u: { username: string }) => u.username), ['bob']);
+        assert.deepEqual(
+          owners.json().results.map((u: { username: string }) => u.username),
+          ['bob'],
+        );
       });
 
       it('counts the new users in total at once', async () => {
@@ -93,7 +115,10 @@ for (const dialect of DIALECTS) {
         assert.equal(await writeVersionOf(t, t.demo.orgId), version + 1);
         const elsewhere = await caller(t, t.other.admin)('POST', 'users', { body: newUser('RSmith') });
         assert.equal(elsewhere.statusCode, 201, 'usernames are unique per organization only');
-        assert.equal((await call('GET', 'users/rsmith', { key: t.demo.read })).json().user_id, '627b4c86-1ff1-4ca7-8827-95c214666636');
+        assert.equal(
+          (await call('GET', 'users/rsmith', { key: t.demo.read })).json().user_id,
+          '627b4c86-1ff1-4ca7-8827-95c214666636',
+        );
       });
 
       it('rejects every broken field with a 400 naming it', async () => {
@@ -156,30 +181,51 @@ for (const dialect of DIALECTS) {
 
       it('accepts the edge values: 128-character username, 256-character name, separators in phones', async () => {
         for (const [i, phone] of ['7057224398', '705 722 4398', '705.722.4398', '(705)722-4398', ''].entries()) {
-          const res = await call('POST', 'users', { body: newUser(`edge${i}${'x'.repeat(i === 0 ? 123 : 0)}`, { phone, name: 'N'.repeat(256), email: `edge${i}@example.com` }) });
+          const res = await call('POST', 'users', {
+            body: newUser(`edge${i}${'x'.repeat(i === 0 ? 123 : 0)}`, {
+              phone,
+              name: 'N'.repeat(256),
+              email: `edge${i}@example.com`,
+            }),
+          });
           assert.equal(res.statusCode, 201, res.body);
           assert.equal(res.json().phone, phone);
         }
       });
 
-      it('answers 400 naming ids that do not exist in this organization, including another organization\'s', async () => {
+      it("answers 400 naming ids that do not exist in this organization, including another organization's", async () => {
         const admin = caller(t, t.other.admin);
-        const otherBg = (await admin('POST', 'billinggroups', { body: { billing_group_name: 'Theirs' } })).json().billing_group_id;
-        const otherGroup = (await admin('POST', 'groups', { body: { group_name: 'Their group', billing_group_id: otherBg } })).json().group_id;
+        const otherBg = (await admin('POST', 'billinggroups', { body: { billing_group_name: 'Theirs' } })).json()
+          .billing_group_id;
+        const otherGroup = (
+          await admin('POST', 'groups', { body: { group_name: 'Their group', billing_group_id: otherBg } })
+        ).json().group_id;
         const res = await call('POST', 'users', {
-          body: newUser('dave', { access: { billing_groups: ['1234', String(otherBg), '99999999999'], group_owners: [String(otherGroup), '7001', '424242'] } }),
+          body: newUser('dave', {
+            access: {
+              billing_groups: ['1234', String(otherBg), '99999999999'],
+              group_owners: [String(otherGroup), '7001', '424242'],
+            },
+          }),
         });
         assert.equal(res.statusCode, 400);
         const problem = res.json();
         assert.equal(problem.code, 'UNKNOWN_REFERENCE');
-        assert.deepEqual(pointers(res), ['/access/billing_groups/1', '/access/billing_groups/2', '/access/group_owners/0', '/access/group_owners/2']);
+        assert.deepEqual(pointers(res), [
+          '/access/billing_groups/1',
+          '/access/billing_groups/2',
+          '/access/group_owners/0',
+          '/access/group_owners/2',
+        ]);
         assert.match(problem.detail, new RegExp(`billing group ${otherBg}`));
         assert.match(problem.detail, /group 424242/);
         assert.equal((await call('GET', 'users/dave', { key: t.demo.read })).statusCode, 404);
       });
 
       it('refuses to newly give an inactive billing group or group (400)', async () => {
-        const res = await call('POST', 'users', { body: newUser('erin', { access: { billing_groups: ['2002'], group_owners: ['7005'] } }) });
+        const res = await call('POST', 'users', {
+          body: newUser('erin', { access: { billing_groups: ['2002'], group_owners: ['7005'] } }),
+        });
         assert.equal(res.statusCode, 400);
         assert.deepEqual(pointers(res), ['/access/billing_groups/0', '/access/group_owners/0']);
         assert.match(res.json().detail, /inactive/);
@@ -193,7 +239,10 @@ for (const dialect of DIALECTS) {
       });
 
       it('appends an audit entry with the key, the request id and the fields', async () => {
-        const res = await call('POST', 'users', { body: newUser('hank'), headers: { 'x-request-id': 'req-create-hank' } });
+        const res = await call('POST', 'users', {
+          body: newUser('hank'),
+          headers: { 'x-request-id': 'req-create-hank' },
+        });
         const [entry, ...rest] = await auditOf(t, res.json().user_id);
         assert.equal(rest.length, 0);
         assert.equal(entry?.action, 'user.create');
@@ -210,35 +259,57 @@ for (const dialect of DIALECTS) {
       const spec = (await t.app.inject({ url: '/openapi.json' })).json();
       const users = spec.paths['/api/v1/users'];
       const one = spec.paths['/api/v1/users/{user}'];
-      for (const code of ['201', '400', '401', '403', '409', '413', '415']) assert.ok(users.post.responses[code], `POST ${code}`);
+      for (const code of ['201', '400', '401', '403', '409', '413', '415'])
+        assert.ok(users.post.responses[code], `POST ${code}`);
       assert.ok(users.post.requestBody.content['application/json'].schema.$ref.endsWith('UserCreate'));
       for (const code of ['400', '404', '409', '412', '415']) {
         assert.ok(one.put.responses[code], `PUT ${code}`);
         assert.ok(one.patch.responses[code], `PATCH ${code}`);
       }
-      assert.deepEqual(Object.keys(one.patch.requestBody.content).sort(), ['application/json', 'application/merge-patch+json']);
-      assert.ok(one.put.parameters.some((p: { in: string; name: string }) => p.in === 'header' && p.name === 'if-match'));
+      assert.deepEqual(Object.keys(one.patch.requestBody.content).sort(), [
+        'application/json',
+        'application/merge-patch+json',
+      ]);
+      assert.ok(
+        one.put.parameters.some((p: { in: string; name: string }) => p.in === 'header' && p.name === 'if-match'),
+      );
       assert.ok(spec.paths['/api/v1/users/{user}/activate'].put.responses['412']);
       const deactivate = spec.paths['/api/v1/users/{user}/deactivate'];
       assert.ok(deactivate.put.requestBody.content['application/json'].schema.$ref.endsWith('UserDeactivation'));
       assert.ok(deactivate.delete.responses['200']);
-      for (const name of ['UserCreate', 'UserReplace', 'UserPatch', 'UserDeactivation', 'BillingGroup', 'Group']) assert.ok(spec.components.schemas[name], name);
+      for (const name of ['UserCreate', 'UserReplace', 'UserPatch', 'UserDeactivation', 'BillingGroup', 'Group'])
+        assert.ok(spec.components.schemas[name], name);
     });
 
     describe('bad bodies', () => {
       it('wrong content types are 415', async () => {
-        for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/merge-patch+json', 'application/xml']) {
-          const res = await call('POST', 'users', { raw: JSON.stringify(newUser('ivy')), headers: { 'content-type': type } });
+        for (const type of [
+          'text/plain',
+          'application/x-www-form-urlencoded',
+          'application/merge-patch+json',
+          'application/xml',
+        ]) {
+          const res = await call('POST', 'users', {
+            raw: JSON.stringify(newUser('ivy')),
+            headers: { 'content-type': type },
+          });
           assert.equal(res.statusCode, 415, type);
           assert.equal(res.json().code, 'UNSUPPORTED_MEDIA_TYPE');
         }
-        const unreadable: Record<string, string>[] = [{ 'content-type': 'application/json', 'content-encoding': 'gzip' }, { 'content-type': 'application/json; charset=utf-16' }, { 'content-type': 'application/json; charset=latin1' }];
+        const unreadable: Record<string, string>[] = [
+          { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+          { 'content-type': 'application/json; charset=utf-16' },
+          { 'content-type': 'application/json; charset=latin1' },
+        ];
         for (const headers of unreadable) {
           const res = await call('POST', 'users', { raw: JSON.stringify(newUser('ivy')), headers });
           assert.equal(res.statusCode, 415, JSON.stringify(headers));
           assert.match(res.json().detail, /uncompressed|UTF-8/);
         }
-        const charset = await call('POST', 'users', { raw: JSON.stringify(newUser('ivy')), headers: { 'content-type': 'application/json; charset=UTF-8' } });
+        const charset = await call('POST', 'users', {
+          raw: JSON.stringify(newUser('ivy')),
+          headers: { 'content-type': 'application/json; charset=UTF-8' },
+        });
         assert.equal(charset.statusCode, 201);
       });
 
@@ -261,9 +332,17 @@ for (const dialect of DIALECTS) {
 
     describe('PUT users/{user}', () => {
       it('replaces the whole user: absent optional fields are reset, ETag and last_updated_date change', async () => {
-        const created = await call('POST', 'users', { body: newUser('kate', { phone: '705-722-4398', restrict_recording_download: true, access: { billing_groups: ['1234'] } }) });
+        const created = await call('POST', 'users', {
+          body: newUser('kate', {
+            phone: '705-722-4398',
+            restrict_recording_download: true,
+            access: { billing_groups: ['1234'] },
+          }),
+        });
         const before = created.json();
-        const res = await call('PUT', 'users/kate', { body: newUser('kate', { name: 'Kate Replaced', roles: ['ordering', 'rescue'] }) });
+        const res = await call('PUT', 'users/kate', {
+          body: newUser('kate', { name: 'Kate Replaced', roles: ['ordering', 'rescue'] }),
+        });
         assert.equal(res.statusCode, 200, res.body);
         const user = res.json();
         assert.equal(user.user_id, before.user_id);
@@ -275,7 +354,10 @@ for (const dialect of DIALECTS) {
         assert.equal(user.status, 'awaiting_approval');
         assert.notEqual(res.headers.etag, created.headers.etag);
         assert.ok(user.last_updated_date > before.last_updated_date);
-        assert.equal((await call('GET', 'users?billing_group=1234&username=kate', { key: t.demo.read })).json().paging.total, 0);
+        assert.equal(
+          (await call('GET', 'users?billing_group=1234&username=kate', { key: t.demo.read })).json().paging.total,
+          0,
+        );
         assert.equal((await auditOf(t, user.user_id)).at(-1)?.action, 'user.replace');
       });
 
@@ -328,13 +410,19 @@ for (const dialect of DIALECTS) {
 
       it('keeps an inactive billing group the user already has, but does not add one', async () => {
         const admin = caller(t, t.demo.admin);
-        const leaf = (await admin('POST', 'billinggroups/2000', { body: { billing_group_name: 'Soon inactive' } })).json().billing_group_id;
+        const leaf = (
+          await admin('POST', 'billinggroups/2000', { body: { billing_group_name: 'Soon inactive' } })
+        ).json().billing_group_id;
         await call('POST', 'users', { body: newUser('noah', { access: { billing_groups: [String(leaf)] } }) });
         assert.equal((await admin('PUT', `billinggroups/${leaf}`, { body: { status: 'inactive' } })).statusCode, 200);
-        const kept = await call('PUT', 'users/noah', { body: newUser('noah', { name: 'Noah Kept', access: { billing_groups: [String(leaf)] } }) });
+        const kept = await call('PUT', 'users/noah', {
+          body: newUser('noah', { name: 'Noah Kept', access: { billing_groups: [String(leaf)] } }),
+        });
         assert.equal(kept.statusCode, 200, kept.body);
         assert.deepEqual(kept.json().access.billing_groups, [String(leaf)]);
-        const added = await call('PUT', 'users/noah', { body: newUser('noah', { access: { billing_groups: [String(leaf), '2002'] } }) });
+        const added = await call('PUT', 'users/noah', {
+          body: newUser('noah', { access: { billing_groups: [String(leaf), '2002'] } }),
+        });
         assert.equal(added.statusCode, 400);
         assert.deepEqual(pointers(added), ['/access/billing_groups/1']);
       });
@@ -342,9 +430,15 @@ for (const dialect of DIALECTS) {
       it('404 for a user of another organization or none; 403 without the write scope', async () => {
         const other = caller(t, t.other.admin);
         assert.equal((await other('PUT', 'users/ewoods', { body: newUser('ewoods') })).statusCode, 404);
-        assert.equal((await other('PUT', 'users/fe3949c2-b3f5-46f8-9377-05568c748dbc', { body: newUser('ewoods') })).statusCode, 404);
+        assert.equal(
+          (await other('PUT', 'users/fe3949c2-b3f5-46f8-9377-05568c748dbc', { body: newUser('ewoods') })).statusCode,
+          404,
+        );
         assert.equal((await call('PUT', 'users/nobody-here', { body: newUser('nobody-here') })).statusCode, 404);
-        assert.equal((await call('PUT', 'users/ewoods', { key: t.demo.read, body: newUser('ewoods') })).statusCode, 403);
+        assert.equal(
+          (await call('PUT', 'users/ewoods', { key: t.demo.read, body: newUser('ewoods') })).statusCode,
+          403,
+        );
       });
     });
 
@@ -352,7 +446,10 @@ for (const dialect of DIALECTS) {
       it('a stale ETag is 412 and changes nothing; the current one, a list holding it, or * succeed', async () => {
         const created = await call('POST', 'users', { body: newUser('olga') });
         const first = String(created.headers.etag);
-        const second = await call('PUT', 'users/olga', { body: newUser('olga', { name: 'Olga Two' }), headers: { 'if-match': first } });
+        const second = await call('PUT', 'users/olga', {
+          body: newUser('olga', { name: 'Olga Two' }),
+          headers: { 'if-match': first },
+        });
         assert.equal(second.statusCode, 200);
         const etag = String(second.headers.etag);
         assert.notEqual(etag, first);
@@ -360,14 +457,23 @@ for (const dialect of DIALECTS) {
         const audits = await auditCount(t, t.demo.orgId);
         const version = await writeVersionOf(t, t.demo.orgId);
         for (const method of ['PUT', 'PATCH'] as const) {
-          const stale = await call(method, 'users/olga', { body: newUser('olga', { name: 'Lost update' }), headers: { 'if-match': first } });
+          const stale = await call(method, 'users/olga', {
+            body: newUser('olga', { name: 'Lost update' }),
+            headers: { 'if-match': first },
+          });
           assert.equal(stale.statusCode, 412, method);
           assert.equal(stale.json().code, 'PRECONDITION_FAILED');
           assert.equal(stale.headers.etag, etag);
         }
         assert.equal((await call('PUT', 'users/olga/activate', { headers: { 'if-match': first } })).statusCode, 412);
-        assert.equal((await call('DELETE', 'users/olga/deactivate', { headers: { 'if-match': first } })).statusCode, 412);
-        const weak = await call('PUT', 'users/olga', { body: newUser('olga', { name: 'Weak' }), headers: { 'if-match': `W/${etag}` } });
+        assert.equal(
+          (await call('DELETE', 'users/olga/deactivate', { headers: { 'if-match': first } })).statusCode,
+          412,
+        );
+        const weak = await call('PUT', 'users/olga', {
+          body: newUser('olga', { name: 'Weak' }),
+          headers: { 'if-match': `W/${etag}` },
+        });
         assert.equal(weak.statusCode, 412, 'a weak tag never matches strongly');
         const now = await call('GET', 'users/olga', { key: t.demo.read });
         assert.equal(now.json().name, 'Olga Two');
@@ -375,7 +481,10 @@ for (const dialect of DIALECTS) {
         assert.equal(await auditCount(t, t.demo.orgId), audits);
         assert.equal(await writeVersionOf(t, t.demo.orgId), version);
 
-        const listed = await call('PUT', 'users/olga', { body: newUser('olga', { name: 'Olga Three' }), headers: { 'if-match': `"zzz", ${etag}` } });
+        const listed = await call('PUT', 'users/olga', {
+          body: newUser('olga', { name: 'Olga Three' }),
+          headers: { 'if-match': `"zzz", ${etag}` },
+        });
         assert.equal(listed.statusCode, 200);
         const star = await call('PATCH', 'users/olga', { body: { name: 'Olga Four' }, headers: { 'if-match': '*' } });
         assert.equal(star.statusCode, 200);
@@ -391,17 +500,35 @@ for (const dialect of DIALECTS) {
       });
 
       it('If-Match on a user that does not exist is 404', async () => {
-        assert.equal((await call('PUT', 'users/ghost', { body: newUser('ghost'), headers: { 'if-match': '*' } })).statusCode, 404);
+        assert.equal(
+          (await call('PUT', 'users/ghost', { body: newUser('ghost'), headers: { 'if-match': '*' } })).statusCode,
+          404,
+        );
       });
     });
 
     describe('PATCH users/{user} (JSON Merge Patch)', () => {
       it('changes only the members sent; null resets optional fields; arrays and nested members replace', async () => {
-        const created = (await call('POST', 'users', {
-          body: newUser('paul', { phone: '705-722-4398', restrict_recording_download: true, last_login_date: '2020-01-01T00:00:00', roles: ['reporting', 'ordering'], access: { billing_groups: ['1234'], group_owners: ['7001'] } }),
-        })).json();
+        const created = (
+          await call('POST', 'users', {
+            body: newUser('paul', {
+              phone: '705-722-4398',
+              restrict_recording_download: true,
+              last_login_date: '2020-01-01T00:00:00',
+              roles: ['reporting', 'ordering'],
+              access: { billing_groups: ['1234'], group_owners: ['7001'] },
+            }),
+          })
+        ).json();
         const res = await call('PATCH', 'users/paul', {
-          raw: JSON.stringify({ name: 'Paul Patched', phone: null, restrict_recording_download: null, last_login_date: null, roles: ['rescue'], access: { group_owners: ['7002', '7003'] } }),
+          raw: JSON.stringify({
+            name: 'Paul Patched',
+            phone: null,
+            restrict_recording_download: null,
+            last_login_date: null,
+            roles: ['rescue'],
+            access: { group_owners: ['7002', '7003'] },
+          }),
           headers: { 'content-type': 'application/merge-patch+json' },
         });
         assert.equal(res.statusCode, 200, res.body);
@@ -416,7 +543,15 @@ for (const dialect of DIALECTS) {
         assert.deepEqual(user.access, { billing_groups: ['1234'], group_owners: ['7002', '7003'] });
         assert.equal((await auditOf(t, user.user_id)).at(-1)?.action, 'user.patch');
         const changes = JSON.parse((await auditOf(t, user.user_id)).at(-1)?.changes ?? '{}');
-        assert.deepEqual(Object.keys(changes).sort(), ['access', 'last_login_date', 'last_updated_date', 'name', 'phone', 'restrict_recording_download', 'roles']);
+        assert.deepEqual(Object.keys(changes).sort(), [
+          'access',
+          'last_login_date',
+          'last_updated_date',
+          'name',
+          'phone',
+          'restrict_recording_download',
+          'roles',
+        ]);
         const cleared = await call('PATCH', 'users/paul', { body: { access: null } });
         assert.deepEqual(cleared.json().access, { billing_groups: [], group_owners: [] });
       });
@@ -424,11 +559,26 @@ for (const dialect of DIALECTS) {
       it('accepts application/json and merge-patch+json with a charset; refuses other types (415)', async () => {
         const json = await call('PATCH', 'users/paul', { body: { name: 'By JSON' } });
         assert.equal(json.statusCode, 200);
-        const charset = await call('PATCH', 'users/paul', { raw: '{"name":"By charset"}', headers: { 'content-type': 'application/merge-patch+json; charset=utf-8' } });
+        const charset = await call('PATCH', 'users/paul', {
+          raw: '{"name":"By charset"}',
+          headers: { 'content-type': 'application/merge-patch+json; charset=utf-8' },
+        });
         assert.equal(charset.statusCode, 200, charset.body);
         assert.equal(charset.json().name, 'By charset');
-        assert.equal((await call('PATCH', 'users/paul', { raw: '{"name":"x"}', headers: { 'content-type': 'text/plain' } })).statusCode, 415);
-        assert.equal((await call('PATCH', 'users/paul', { raw: '{"name":', headers: { 'content-type': 'application/merge-patch+json' } })).statusCode, 400);
+        assert.equal(
+          (await call('PATCH', 'users/paul', { raw: '{"name":"x"}', headers: { 'content-type': 'text/plain' } }))
+            .statusCode,
+          415,
+        );
+        assert.equal(
+          (
+            await call('PATCH', 'users/paul', {
+              raw: '{"name":',
+              headers: { 'content-type': 'application/merge-patch+json' },
+            })
+          ).statusCode,
+          400,
+        );
       });
 
       it('refuses removing a required field, a non-object patch, a taken username and status changes', async () => {
@@ -460,7 +610,10 @@ for (const dialect of DIALECTS) {
         assert.ok(res.json().last_updated_date > before.json().last_updated_date);
         await call('PATCH', 'users/paul', { body: { username: 'paula' } });
         assert.equal((await call('GET', 'users?username=paula', { key: t.demo.read })).json().paging.total, 1);
-        assert.equal((await call('GET', 'users?username=paul&username=zzzz', { key: t.demo.read })).json().results[0].username, 'paula');
+        assert.equal(
+          (await call('GET', 'users?username=paul&username=zzzz', { key: t.demo.read })).json().results[0].username,
+          'paula',
+        );
       });
     });
   });

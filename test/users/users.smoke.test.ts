@@ -26,10 +26,18 @@ for (const dialect of DIALECTS) {
       assert.equal(
         res.body,
         JSON.stringify({
-          user_id: '627b4c86-1ff1-4ca7-8827-95c214666636', username: 'rsmith', name: 'Rob Smith', email: '', phone: '',
-          call_detail_level: 'full', restrict_recording_download: false, status: 'deactivated',
-          last_login_date: '2016-03-03T16:13:59.1917141', last_updated_date: '2015-12-03T20:06:02.083',
-          deactivation_date: '2016-08-24T13:39:03.937', roles: ['call_record_listen', 'reporting', 'administrator', 'ordering'],
+          user_id: '627b4c86-1ff1-4ca7-8827-95c214666636',
+          username: 'rsmith',
+          name: 'Rob Smith',
+          email: '',
+          phone: '',
+          call_detail_level: 'full',
+          restrict_recording_download: false,
+          status: 'deactivated',
+          last_login_date: '2016-03-03T16:13:59.1917141',
+          last_updated_date: '2015-12-03T20:06:02.083',
+          deactivation_date: '2016-08-24T13:39:03.937',
+          roles: ['call_record_listen', 'reporting', 'administrator', 'ordering'],
           access: { billing_groups: ['1234'], group_owners: [] },
         }),
       );

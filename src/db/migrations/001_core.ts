@@ -78,11 +78,32 @@ export function coreMigration(dialect: Dialect): Migration {
         .addColumn('group_owners', 'text', textNotNull)
         .addColumn('version', 'integer', (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('users_org_username_uq').on('users').columns(['org_id', 'username_fold']).unique().execute();
-      await db.schema.createIndex('users_org_name_idx').on('users').columns(['org_id', 'name_fold', 'user_id']).execute();
-      await db.schema.createIndex('users_org_login_idx').on('users').columns(['org_id', 'last_login_date', 'user_id']).execute();
-      await db.schema.createIndex('users_org_updated_idx').on('users').columns(['org_id', 'last_updated_date', 'user_id']).execute();
-      await db.schema.createIndex('users_org_status_idx').on('users').columns(['org_id', 'status', 'username_fold']).execute();
+      await db.schema
+        .createIndex('users_org_username_uq')
+        .on('users')
+        .columns(['org_id', 'username_fold'])
+        .unique()
+        .execute();
+      await db.schema
+        .createIndex('users_org_name_idx')
+        .on('users')
+        .columns(['org_id', 'name_fold', 'user_id'])
+        .execute();
+      await db.schema
+        .createIndex('users_org_login_idx')
+        .on('users')
+        .columns(['org_id', 'last_login_date', 'user_id'])
+        .execute();
+      await db.schema
+        .createIndex('users_org_updated_idx')
+        .on('users')
+        .columns(['org_id', 'last_updated_date', 'user_id'])
+        .execute();
+      await db.schema
+        .createIndex('users_org_status_idx')
+        .on('users')
+        .columns(['org_id', 'status', 'username_fold'])
+        .execute();
 
       await db.schema
         .createTable('user_billing_groups')
@@ -91,7 +112,11 @@ export function coreMigration(dialect: Dialect): Migration {
         .addColumn('billing_group_id', 'integer', (c) => c.notNull().references('billing_groups.id'))
         .addPrimaryKeyConstraint('user_billing_groups_pk', ['user_pk', 'billing_group_id'])
         .execute();
-      await db.schema.createIndex('user_billing_groups_bg_idx').on('user_billing_groups').columns(['org_id', 'billing_group_id', 'user_pk']).execute();
+      await db.schema
+        .createIndex('user_billing_groups_bg_idx')
+        .on('user_billing_groups')
+        .columns(['org_id', 'billing_group_id', 'user_pk'])
+        .execute();
 
       await db.schema
         .createTable('user_group_owners')
@@ -100,11 +125,23 @@ export function coreMigration(dialect: Dialect): Migration {
         .addColumn('group_id', 'integer', (c) => c.notNull().references('groups.id'))
         .addPrimaryKeyConstraint('user_group_owners_pk', ['user_pk', 'group_id'])
         .execute();
-      await db.schema.createIndex('user_group_owners_group_idx').on('user_group_owners').columns(['org_id', 'group_id', 'user_pk']).execute();
+      await db.schema
+        .createIndex('user_group_owners_group_idx')
+        .on('user_group_owners')
+        .columns(['org_id', 'group_id', 'user_pk'])
+        .execute();
     },
 
     async down(db: Kysely<any>) {
-      for (const table of ['user_group_owners', 'user_billing_groups', 'users', 'groups', 'billing_groups', 'api_keys', 'organizations']) {
+      for (const table of [
+        'user_group_owners',
+        'user_billing_groups',
+        'users',
+        'groups',
+        'billing_groups',
+        'api_keys',
+        'organizations',
+      ]) {
         await db.schema.dropTable(table).execute();
       }
     },

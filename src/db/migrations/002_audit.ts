@@ -21,7 +21,11 @@ export function auditMigration(dialect: Dialect): Migration {
         .addColumn('request_id', 'text')
         .execute();
       await db.schema.createIndex('audit_org_idx').on('audit_entries').columns(['org_id', 'id']).execute();
-      await db.schema.createIndex('audit_org_target_idx').on('audit_entries').columns(['org_id', 'target_id', 'id']).execute();
+      await db.schema
+        .createIndex('audit_org_target_idx')
+        .on('audit_entries')
+        .columns(['org_id', 'target_id', 'id'])
+        .execute();
     },
     async down(db: Kysely<any>) {
       await db.schema.dropTable('audit_entries').execute();

@@ -10,11 +10,25 @@ export function writesMigration(dialect: Dialect): Migration {
   const { id, text } = columnsFor(dialect);
   return {
     async up(db: Kysely<any>) {
-      await db.schema.alterTable('billing_groups').addColumn('version', 'integer', (c) => c.notNull().defaultTo(1)).execute();
-      await db.schema.alterTable('groups').addColumn('version', 'integer', (c) => c.notNull().defaultTo(1)).execute();
+      await db.schema
+        .alterTable('billing_groups')
+        .addColumn('version', 'integer', (c) => c.notNull().defaultTo(1))
+        .execute();
+      await db.schema
+        .alterTable('groups')
+        .addColumn('version', 'integer', (c) => c.notNull().defaultTo(1))
+        .execute();
       // The leaf rule looks up a billing group's children and groups.
-      await db.schema.createIndex('billing_groups_parent_idx').on('billing_groups').columns(['org_id', 'parent_id']).execute();
-      await db.schema.createIndex('groups_billing_group_idx').on('groups').columns(['org_id', 'billing_group_id']).execute();
+      await db.schema
+        .createIndex('billing_groups_parent_idx')
+        .on('billing_groups')
+        .columns(['org_id', 'parent_id'])
+        .execute();
+      await db.schema
+        .createIndex('groups_billing_group_idx')
+        .on('groups')
+        .columns(['org_id', 'billing_group_id'])
+        .execute();
 
       await db.schema
         .createTable('user_deactivations')
@@ -29,7 +43,11 @@ export function writesMigration(dialect: Dialect): Migration {
         .addColumn('actor', 'text', (c) => text(c).notNull())
         .addColumn('request_id', 'text', text)
         .execute();
-      await db.schema.createIndex('user_deactivations_org_user_idx').on('user_deactivations').columns(['org_id', 'user_id', 'id']).execute();
+      await db.schema
+        .createIndex('user_deactivations_org_user_idx')
+        .on('user_deactivations')
+        .columns(['org_id', 'user_id', 'id'])
+        .execute();
     },
     async down(db: Kysely<any>) {
       await db.schema.dropTable('user_deactivations').execute();

@@ -66,13 +66,22 @@ const sqlite: Migration = {
     for (const t of SQLITE_COUNT_TRIGGERS) await sql.raw(t).execute(db);
 
     // Case-sensitive over the already folded text: a match is exactly a substring of the fold.
-    await sql`create virtual table users_trgm using fts5(username_fold, name_fold, content='users', content_rowid='id', tokenize='trigram case_sensitive 1')`.execute(db);
+    await sql`create virtual table users_trgm using fts5(username_fold, name_fold, content='users', content_rowid='id', tokenize='trigram case_sensitive 1')`.execute(
+      db,
+    );
     await sql`insert into users_trgm(users_trgm) values ('rebuild')`.execute(db);
     for (const t of SQLITE_TRGM_TRIGGERS) await sql.raw(t).execute(db);
     await sql`analyze`.execute(db);
   },
   async down(db: Kysely<any>) {
-    for (const t of ['users_trgm_ai', 'users_trgm_ad', 'users_trgm_au', 'users_counts_ai', 'users_counts_ad', 'users_counts_au']) {
+    for (const t of [
+      'users_trgm_ai',
+      'users_trgm_ad',
+      'users_trgm_au',
+      'users_counts_ai',
+      'users_counts_ad',
+      'users_counts_au',
+    ]) {
       await sql.raw(`drop trigger if exists ${t}`).execute(db);
     }
     await sql`drop table users_trgm`.execute(db);
@@ -91,11 +100,15 @@ const postgres: Migration = {
     await sql`create extension if not exists pg_trgm`.execute(db);
     await sql`create table user_counts (
       id bigint generated always as identity primary key,
-      org_id integer not null, status text collate "C" not null, roles_mask integer not null, n bigint not null)`.execute(db);
+      org_id integer not null, status text collate "C" not null, roles_mask integer not null, n bigint not null)`.execute(
+      db,
+    );
     await sql`create index user_counts_org_idx on user_counts (org_id, status, roles_mask)`.execute(db);
     await sql`insert into user_counts (org_id, status, roles_mask, n)
       select org_id, status, roles_mask, count(*) from users group by org_id, status, roles_mask`.execute(db);
-    await sql.raw(`create function roster_user_counts() returns trigger language plpgsql as $$
+    await sql
+      .raw(
+        `create function roster_user_counts() returns trigger language plpgsql as $$
       begin
         if tg_op = 'INSERT' then
           insert into user_counts (org_id, status, roles_mask, n)
@@ -112,7 +125,9 @@ const postgres: Migration = {
             group by org_id, status, roles_mask having sum(d) <> 0;
         end if;
         return null;
-      end $$`).execute(db);
+      end $$`,
+      )
+      .execute(db);
     await sql`create trigger users_counts_ins after insert on users referencing new table as new_rows
       for each statement execute function roster_user_counts()`.execute(db);
     await sql`create trigger users_counts_del after delete on users referencing old table as old_rows

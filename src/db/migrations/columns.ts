@@ -8,7 +8,8 @@ import type { Dialect } from '../connect.js';
  */
 export function columnsFor(dialect: Dialect) {
   const pg = dialect === 'postgres';
-  const id = (col: ColumnDefinitionBuilder) => (pg ? col.generatedByDefaultAsIdentity().primaryKey() : col.primaryKey().autoIncrement());
+  const id = (col: ColumnDefinitionBuilder) =>
+    pg ? col.generatedByDefaultAsIdentity().primaryKey() : col.primaryKey().autoIncrement();
   const text = (col: ColumnDefinitionBuilder) => (pg ? col.modifyEnd(sql`collate "C"`) : col);
   return { id, text };
 }
