@@ -4,6 +4,10 @@ import type { Config } from './config.js';
 import { connect, type Connection } from './db/connect.js';
 import { migrateToLatest } from './db/migrator.js';
 import { seedDemo } from './demo/demo.seed.js';
+import { createLogDestination } from './ops/log-destination.js';
+
+/** How long closing waits for a slow log reader to take the last lines. */
+const LOG_DRAIN_MS = 1000;
 
 export interface RunningServer {
   readonly app: FastifyInstance;
@@ -21,11 +25,12 @@ export interface RunningServer {
  */
 export async function start(config: Config): Promise<RunningServer> {
   const conn = connect(config.database, { poolSize: config.pgPoolSize });
+  const logs = createLogDestination();
   let app: FastifyInstance | undefined;
   try {
     await migrateToLatest(conn);
     app = await buildApp(config, conn, {
-      logger: loggerOptions(config.logLevel),
+      logger: loggerOptions(config.logLevel, logs),
       processMetrics: true,
     });
     await app.listen({ port: config.port, host: config.host });
@@ -40,7 +45,7 @@ export async function start(config: Config): Promise<RunningServer> {
       conn,
       url: `http://${host}:${port}`,
       demoKey,
-      close: () => (closing ??= running.close().then(() => conn.close())),
+      close: () => (closing ??= running.close().then(() => conn.close()).then(() => logs.drain(LOG_DRAIN_MS))),
     };
   } catch (error) {
     await app?.close().catch(() => {});
