@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import type { Readable } from 'node:stream';
 import { newUser, sleep, type RosterProcess } from './support.js';
@@ -77,6 +78,21 @@ export async function signalAndWait(
     assert.fail(`the process was still running ${limitMs + 5000} ms after ${signal}`);
   }
   return { ...exit, ms: Date.now() - sentAt };
+}
+
+/** The pids of a process's children that run Roster (its cluster workers), from /proc. */
+export function rosterChildren(pid: number): number[] {
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number);
+  return children.filter((child) => isRunning(child) && readFileSync(`/proc/${child}/cmdline`, 'utf8').includes('src/main.ts'));
+}
+
+/** Whether a process exists and is not a zombie waiting to be reaped. */
+export function isRunning(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
 }
 
 /** A process started like `roster serve | head -1`: its first output line was read, then both pipes were closed. */
