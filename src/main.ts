@@ -9,7 +9,7 @@ import { migrateCommand } from './commands/migrate.js';
 import { createOrgCommand } from './commands/orgs.js';
 import { parseWorkers, serveCommand } from './commands/serve.js';
 import { MigrationError } from './db/migrator.js';
-import { keepServingWhenOutputCloses } from './ops/stdio-guard.js';
+import { endOutputQuietlyWhenReaderCloses, keepServingWhenOutputCloses } from './ops/stdio-guard.js';
 import { OrgError } from './orgs/org.service.js';
 
 /** The `roster` command line: parses argv and hands off to one command. */
@@ -18,6 +18,7 @@ const program = new Command('roster')
   .showHelpAfterError()
   .hook('preAction', (_program, command) => {
     if (command.name() === 'serve') keepServingWhenOutputCloses();
+    else endOutputQuietlyWhenReaderCloses();
   });
 
 function workersArg(value: string): number {

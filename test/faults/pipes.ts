@@ -129,3 +129,36 @@ export async function startRosterIntoHead(databaseUrl: string, env: Record<strin
   assert.ok(match, `the first line says where the server listens: ${firstLine}`);
   return { child, url: match[1]!, exited };
 }
+
+/** How a CLI process ended, and what it wrote. */
+export interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** `roster <args>` with a stdout whose reader has gone away before the command writes anything. */
+export function rosterIntoClosedReader(args: string[], env: Record<string, string>): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { env: { ...process.env, LOG_LEVEL: 'silent', ...env } });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout: '', stderr }));
+  });
+}
+
+/** `roster <args> <output>` in bash, e.g. output `| head -1`; the exit code is roster's (pipefail: head itself exits 0). */
+export function rosterInBash(args: string[], output: string, env: Record<string, string>): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const command = `set -o pipefail; "${process.execPath}" --import tsx src/main.ts ${args.join(' ')} ${output}`;
+    const child = spawn('bash', ['-c', command], { env: { ...process.env, LOG_LEVEL: 'silent', ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
