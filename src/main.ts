@@ -9,12 +9,17 @@ import { createOrgCommand } from './commands/orgs.js';
 import { parseWorkers, serveCommand } from './commands/serve.js';
 import { MigrationError } from './db/migrator.js';
 import { SCOPES, type Scope } from './http/caller.js';
+import { endOutputQuietlyWhenReaderCloses, keepServingWhenOutputCloses } from './ops/stdio-guard.js';
 import { OrgError } from './orgs/org.service.js';
 
 /** The `roster` command line: parses argv and hands off to one command. */
 const program = new Command('roster')
   .description('Roster, the user directory. Reads PORT, HOST, DATABASE_URL and API_ROOT from the environment.')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  .hook('preAction', (_program, command) => {
+    if (command.name() === 'serve') keepServingWhenOutputCloses();
+    else endOutputQuietlyWhenReaderCloses();
+  });
 
 function workersArg(value: string): number {
   try {

@@ -5,6 +5,10 @@ import { connect, type Connection } from './db/connect.js';
 import { migrateToLatest } from './db/migrator.js';
 import { seedDemo } from './demo/demo.seed.js';
 import { loggerOptions } from './http/logger.js';
+import { createLogDestination } from './ops/log-destination.js';
+
+/** How long closing waits for a slow log reader to take the last lines. */
+const LOG_DRAIN_MS = 1000;
 
 export interface RunningServer {
   readonly app: FastifyInstance;
@@ -22,11 +26,12 @@ export interface RunningServer {
  */
 export async function start(config: Config): Promise<RunningServer> {
   const conn = connect(config.database, { poolSize: config.pgPoolSize });
+  const logs = createLogDestination();
   let app: FastifyInstance | undefined;
   try {
     await migrateToLatest(conn);
     app = await buildApp(config, conn, {
-      logger: loggerOptions(config.logLevel),
+      logger: loggerOptions(config.logLevel, logs),
       processMetrics: true,
     });
     await app.listen({ port: config.port, host: config.host });
@@ -41,7 +46,7 @@ export async function start(config: Config): Promise<RunningServer> {
       conn,
       url: `http://${host}:${port}`,
       demoKey,
-      close: () => (closing ??= running.close().then(() => conn.close())),
+      close: () => (closing ??= running.close().then(() => conn.close()).then(() => logs.drain(LOG_DRAIN_MS))),
     };
   } catch (error) {
     await app?.close().catch(() => {});

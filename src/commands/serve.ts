@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import closeWithGrace from 'close-with-grace';
 import type { Config } from '../config.js';
 import { seedDemo } from '../demo/demo.seed.js';
+import { armShutdownDeadline } from '../ops/shutdown-deadline.js';
 import { start } from '../server.js';
 import { withDatabase } from './with-database.js';
 
@@ -39,6 +40,7 @@ function printDemoKey(base: string, key: string | null): void {
 async function servePrimary(config: Config, workers: number): Promise<void> {
   const demoKey = await withDatabase(config, async (conn) => (config.demo ? seedDemo(conn) : null));
   let stopping = false;
+  let failed = false;
   let listening = 0;
   // The primary has seeded the demo already; a worker must not try again.
   const fork = (): Worker => cluster.fork({ ROSTER_DEMO: '0' });
@@ -54,7 +56,8 @@ async function servePrimary(config: Config, workers: number): Promise<void> {
   });
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      failed ||= code !== 0;
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(failed ? 1 : 0);
       return;
     }
     process.stderr.write(`worker ${worker.process.pid} exited (${signal ?? code}); starting another\n`);
@@ -63,8 +66,12 @@ async function servePrimary(config: Config, workers: number): Promise<void> {
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
-    setTimeout(() => process.exit(1), config.shutdownGraceMs + 1000).unref();
+    const signalWorkers = (signal: NodeJS.Signals) => {
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal);
+    };
+    signalWorkers('SIGTERM');
+    // Workers keep the same deadline themselves; none outlives the primary.
+    armShutdownDeadline(config.shutdownGraceMs, () => signalWorkers('SIGKILL'));
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
@@ -83,8 +90,10 @@ export async function serveCommand(config: Config, options: ServeOptions = {}): 
     printDemoKey(base, server.demoKey);
   }
   // SIGTERM/SIGINT (or a crash): stop accepting, let in-flight requests finish (new ones on open connections get
-  // 503 + Retry-After), close the database, exit 0; past SHUTDOWN_GRACE_MS, exit 1 whatever is still running.
+  // 503 + Retry-After), close the database, exit 0; past SHUTDOWN_GRACE_MS, exit 1 whatever is still running,
+  // and past one more second the deadline ends the process even if exiting itself hangs.
   closeWithGrace({ delay: config.shutdownGraceMs, logger: false }, async ({ signal, err }) => {
+    armShutdownDeadline(config.shutdownGraceMs);
     if (err) server.app.log.error({ err }, 'fatal error: shutting down');
     else server.app.log.info({ signal }, 'shutting down: draining in-flight requests');
     await server.close();

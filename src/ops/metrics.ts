@@ -1,10 +1,22 @@
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { countDroppedLogLines } from './log-destination.js';
 
-/** Prometheus metrics of one app: request counts and latencies by route, plus process metrics when asked. */
+/** Prometheus metrics of one app: request counts and latencies by route, plus process metrics (dropped log lines among them) when asked. */
 export function registerMetrics(app: FastifyInstance, options: { processMetrics: boolean }): Registry {
   const registry = new Registry();
-  if (options.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'roster_' });
+  if (options.processMetrics) {
+    collectDefaultMetrics({ register: registry, prefix: 'roster_' });
+    new Counter({
+      name: 'roster_log_lines_dropped_total',
+      help: 'Log lines this process could not write (stdout closed or its reader too far behind)',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(countDroppedLogLines());
+      },
+    });
+  }
   const labelNames = ['method', 'route', 'status'] as const;
   const requests = new Counter({
     name: 'roster_http_requests_total',

@@ -15,18 +15,10 @@ export interface RosterProcess {
   output(): string;
 }
 
-/** Starts the real server (`roster serve`, from source) on a free port and waits until it listens. */
-export async function startRoster(databaseUrl: string, env: Record<string, string> = {}): Promise<RosterProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
-    env: {
-      ...process.env,
-      DATABASE_URL: databaseUrl,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      ROSTER_DEMO: '0',
-      LOG_LEVEL: 'warn',
-      ...env,
-    },
+/** Starts the real server (`roster serve [args]`, from source) on a free port and waits until it listens. */
+export async function startRoster(databaseUrl: string, env: Record<string, string> = {}, args: string[] = []): Promise<RosterProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve', ...args], {
+    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: '0', HOST: '127.0.0.1', ROSTER_DEMO: '0', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
