@@ -46,7 +46,11 @@ export async function start(config: Config): Promise<RunningServer> {
       conn,
       url: `http://${host}:${port}`,
       demoKey,
-      close: () => (closing ??= running.close().then(() => conn.close()).then(() => logs.drain(LOG_DRAIN_MS))),
+      close: () =>
+        (closing ??= running
+          .close()
+          .then(() => conn.close())
+          .then(() => logs.drain(LOG_DRAIN_MS))),
     };
   } catch (error) {
     await app?.close().catch(() => {});

@@ -49,7 +49,9 @@ export function createLogDestination(fd = 1): LogDestination {
     failed = true;
     dropped += unwritten.length;
     unwritten.length = 0;
-    process.stderr.write(`roster: cannot write log lines (${error.code ?? error.message}); dropping them from now on, counted in roster_log_lines_dropped_total at /metrics\n`);
+    process.stderr.write(
+      `roster: cannot write log lines (${error.code ?? error.message}); dropping them from now on, counted in roster_log_lines_dropped_total at /metrics\n`,
+    );
     wakeWaiters();
   });
 

@@ -24,6 +24,9 @@ export function armShutdownDeadline(graceMs: number, beforeExit: () => void = ()
       process.exit(1);
     }
   }, graceMs + 500).unref();
-  const watchdog = new Worker(WATCHDOG, { eval: true, workerData: { pid: process.pid, at: Date.now() + graceMs + 900 } });
+  const watchdog = new Worker(WATCHDOG, {
+    eval: true,
+    workerData: { pid: process.pid, at: Date.now() + graceMs + 900 },
+  });
   watchdog.unref();
 }

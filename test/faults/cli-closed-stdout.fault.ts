@@ -14,7 +14,12 @@ for (const dialect of DIALECTS) {
 
     it('export (NDJSON, CSV), keys list and audit exit 0 without a stack trace', async () => {
       const env = { DATABASE_URL: t.config.database.url, ROSTER_DEMO: '0' };
-      for (const args of [['export', '--org', 'demo'], ['export', '--org', 'demo', '--format', 'csv'], ['keys', 'list', '--org', 'demo'], ['audit', '--org', 'demo']]) {
+      for (const args of [
+        ['export', '--org', 'demo'],
+        ['export', '--org', 'demo', '--format', 'csv'],
+        ['keys', 'list', '--org', 'demo'],
+        ['audit', '--org', 'demo'],
+      ]) {
         const run = await rosterIntoClosedReader(args, env);
         assert.equal(run.code, 0, `${args.join(' ')}: ${run.stderr}`);
         assert.doesNotMatch(run.stderr, STACK, args.join(' '));

@@ -15,8 +15,15 @@ for (const dialect of DIALECTS) {
       t = await buildTestApp(dialect);
       env = { DATABASE_URL: t.config.database.url, ROSTER_DEMO: '0' };
       // Output far larger than a pipe holds (64 KiB), so a reader that stops early breaks the pipe mid-output.
-      const rows = Array.from({ length: BULK_USERS }, (_, i) => `bulk.${i},Bulk User ${i},bulk.${i}@example.com,full,reporting`);
-      const run = await importFile(t.conn, t.other.orgId, tempFile('bulk.csv', `username,name,email,call_detail_level,roles\n${rows.join('\n')}\n`));
+      const rows = Array.from(
+        { length: BULK_USERS },
+        (_, i) => `bulk.${i},Bulk User ${i},bulk.${i}@example.com,full,reporting`,
+      );
+      const run = await importFile(
+        t.conn,
+        t.other.orgId,
+        tempFile('bulk.csv', `username,name,email,call_detail_level,roles\n${rows.join('\n')}\n`),
+      );
       assert.equal(run.counts.imported, BULK_USERS);
     });
     after(async () => t.close());
@@ -36,7 +43,10 @@ for (const dialect of DIALECTS) {
     });
 
     it('a stdout that fails otherwise (a full disk: /dev/full) fails the command, with a message and no stack trace', async () => {
-      for (const args of [['export', '--org', 'other'], ['keys', 'list', '--org', 'demo']]) {
+      for (const args of [
+        ['export', '--org', 'other'],
+        ['keys', 'list', '--org', 'demo'],
+      ]) {
         const run = await rosterInBash(args, '> /dev/full', env);
         assert.equal(run.code, 1, `${args.join(' ')}: ${run.stderr}`);
         assert.match(run.stderr, /^roster: .*ENOSPC: no space left on device/m, args.join(' '));

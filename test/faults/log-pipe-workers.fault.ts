@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/databases.js';
-import { closeReaders, droppedLogLines, get, isRunning, rosterChildren, signalAndWait, STACK, startSlowUpload } from './pipes.js';
+import {
+  closeReaders,
+  droppedLogLines,
+  get,
+  isRunning,
+  rosterChildren,
+  signalAndWait,
+  STACK,
+  startSlowUpload,
+} from './pipes.js';
 import { prepareDatabase, startRoster, type RosterProcess } from './support.js';
 
 const GRACE_MS = 1500;
@@ -21,7 +30,11 @@ for (const dialect of DIALECTS) {
 
     it('the workers keep serving and count what they drop; SIGTERM ends the primary and every worker within the deadline', async () => {
       const { write } = await prepareDatabase(database.target);
-      roster = await startRoster(database.target.url, { LOG_LEVEL: 'info', RATE_LIMIT: '0', SHUTDOWN_GRACE_MS: String(GRACE_MS) }, ['--workers', '2']);
+      roster = await startRoster(
+        database.target.url,
+        { LOG_LEVEL: 'info', RATE_LIMIT: '0', SHUTDOWN_GRACE_MS: String(GRACE_MS) },
+        ['--workers', '2'],
+      );
       const workers = rosterChildren(roster.child.pid!);
       assert.equal(workers.length, 2, `two workers run: ${workers.join(', ')}`);
       await closeReaders(roster.child.stdout);

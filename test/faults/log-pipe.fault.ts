@@ -5,12 +5,21 @@ import { connect } from '../../src/db/connect.js';
 import type { DatabaseTarget } from '../../src/config.js';
 import { createKeyService } from '../../src/auth/key.service.js';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/databases.js';
-import { closeReaders, droppedLogLines, get, signalAndWait, STACK, startRosterIntoHead, startSlowUpload } from './pipes.js';
+import {
+  closeReaders,
+  droppedLogLines,
+  get,
+  signalAndWait,
+  STACK,
+  startRosterIntoHead,
+  startSlowUpload,
+} from './pipes.js';
 import { prepareDatabase, sleep, startRoster, storedUsernames } from './support.js';
 
 const GRACE_MS = 1500;
 const DEADLINE_MS = GRACE_MS + 1000;
-const NOTICE = /^roster: cannot write log lines \(EPIPE\); dropping them from now on, counted in roster_log_lines_dropped_total at \/metrics$/gm;
+const NOTICE =
+  /^roster: cannot write log lines \(EPIPE\); dropping them from now on, counted in roster_log_lines_dropped_total at \/metrics$/gm;
 
 /** A read key of the demo organization, once the server (which seeds it after it listens) has seeded it in full. */
 async function demoReadKey(target: DatabaseTarget): Promise<string> {
@@ -19,7 +28,9 @@ async function demoReadKey(target: DatabaseTarget): Promise<string> {
     for (let tries = 0; ; tries++) {
       const org = await conn.db.selectFrom('organizations').select('id').where('name', '=', 'demo').executeTakeFirst();
       // The users arrive in one transaction: one of them means all of them.
-      const user = org && (await conn.db.selectFrom('users').select('id').where('org_id', '=', org.id).limit(1).executeTakeFirst());
+      const user =
+        org &&
+        (await conn.db.selectFrom('users').select('id').where('org_id', '=', org.id).limit(1).executeTakeFirst());
       if (org && user) return (await createKeyService(conn.db).createApiKey(org.id, 'read')).key;
       assert.ok(tries < 600, 'the server seeded the demo organization within a minute');
       await sleep(100);
@@ -38,13 +49,18 @@ for (const dialect of DIALECTS) {
       database = await createTestDatabase(dialect);
     });
     afterEach(async () => {
-      for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      for (const child of children.splice(0))
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await database.drop();
     });
 
     it('`roster serve | head -1`: serves after its output is gone, counts each lost log line, exits 0 on SIGTERM', async () => {
       // On an empty database the demo is seeded after the first line, so the banner and the demo key meet the closed pipe.
-      const roster = await startRosterIntoHead(database.target.url, { ROSTER_DEMO: '1', RATE_LIMIT: '0', SHUTDOWN_GRACE_MS: String(GRACE_MS) });
+      const roster = await startRosterIntoHead(database.target.url, {
+        ROSTER_DEMO: '1',
+        RATE_LIMIT: '0',
+        SHUTDOWN_GRACE_MS: String(GRACE_MS),
+      });
       children.push(roster.child);
       const key = await demoReadKey(database.target);
 
@@ -64,7 +80,11 @@ for (const dialect of DIALECTS) {
 
     it('stdout closed while a request is in flight: the request completes, later ones too, one notice on stderr, no stack trace', async () => {
       const { orgId, write } = await prepareDatabase(database.target);
-      const roster = await startRoster(database.target.url, { LOG_LEVEL: 'info', RATE_LIMIT: '0', SHUTDOWN_GRACE_MS: String(GRACE_MS) });
+      const roster = await startRoster(database.target.url, {
+        LOG_LEVEL: 'info',
+        RATE_LIMIT: '0',
+        SHUTDOWN_GRACE_MS: String(GRACE_MS),
+      });
       children.push(roster.child);
       assert.equal(await droppedLogLines(roster.url), 0, 'nothing is dropped while the reader reads');
 
@@ -89,7 +109,11 @@ for (const dialect of DIALECTS) {
 
     it('SIGTERM during a slow request with a broken pipe: exits 1 once SHUTDOWN_GRACE_MS has passed, within a second more', async () => {
       const { write } = await prepareDatabase(database.target);
-      const roster = await startRoster(database.target.url, { LOG_LEVEL: 'info', RATE_LIMIT: '0', SHUTDOWN_GRACE_MS: String(GRACE_MS) });
+      const roster = await startRoster(database.target.url, {
+        LOG_LEVEL: 'info',
+        RATE_LIMIT: '0',
+        SHUTDOWN_GRACE_MS: String(GRACE_MS),
+      });
       children.push(roster.child);
       await closeReaders(roster.child.stdout);
       assert.equal((await get(`${roster.url}/healthz`)).status, 200);
@@ -106,7 +130,11 @@ for (const dialect of DIALECTS) {
 
     it('a second signal while draining with a broken pipe ends the process at once (exit 1)', async () => {
       const { write } = await prepareDatabase(database.target);
-      const roster = await startRoster(database.target.url, { LOG_LEVEL: 'info', RATE_LIMIT: '0', SHUTDOWN_GRACE_MS: '10000' });
+      const roster = await startRoster(database.target.url, {
+        LOG_LEVEL: 'info',
+        RATE_LIMIT: '0',
+        SHUTDOWN_GRACE_MS: '10000',
+      });
       children.push(roster.child);
       await closeReaders(roster.child.stdout, roster.child.stderr);
       await startSlowUpload(roster.url, write, 'twice.signalled');

@@ -83,7 +83,9 @@ export async function signalAndWait(
 /** The pids of a process's children that run Roster (its cluster workers), from /proc. */
 export function rosterChildren(pid: number): number[] {
   const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number);
-  return children.filter((child) => isRunning(child) && readFileSync(`/proc/${child}/cmdline`, 'utf8').includes('src/main.ts'));
+  return children.filter(
+    (child) => isRunning(child) && readFileSync(`/proc/${child}/cmdline`, 'utf8').includes('src/main.ts'),
+  );
 }
 
 /** Whether a process exists and is not a zombie waiting to be reaped. */
@@ -104,12 +106,17 @@ export interface HeadedRoster {
 }
 
 /** Starts `roster serve` (LOG_LEVEL=info) and does what `| head -1` does to it: read one line, go away. */
-export async function startRosterIntoHead(databaseUrl: string, env: Record<string, string> = {}): Promise<HeadedRoster> {
+export async function startRosterIntoHead(
+  databaseUrl: string,
+  env: Record<string, string> = {},
+): Promise<HeadedRoster> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
     env: { ...process.env, DATABASE_URL: databaseUrl, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   let output = '';
   const firstLine = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`roster serve printed no line:\n${output}`)), 60_000);
@@ -140,7 +147,9 @@ export interface Run {
 /** `roster <args>` with a stdout whose reader has gone away before the command writes anything. */
 export function rosterIntoClosedReader(args: string[], env: Record<string, string>): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { env: { ...process.env, LOG_LEVEL: 'silent', ...env } });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+      env: { ...process.env, LOG_LEVEL: 'silent', ...env },
+    });
     child.stdout.destroy();
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));

@@ -8,8 +8,14 @@ const DEADLINE_MS = GRACE_MS + 1000;
 
 /** Starts the fixture and resolves once it has installed its SIGTERM handler. */
 async function startStuck(how: string) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/faults/fixtures/stuck-shutdown.ts', String(GRACE_MS), how], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'test/faults/fixtures/stuck-shutdown.ts', String(GRACE_MS), how],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   await new Promise<void>((resolve, reject) => {
     child.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve());
     void exited.then(() => reject(new Error('the fixture exited before its signal')));

@@ -16,9 +16,21 @@ export interface RosterProcess {
 }
 
 /** Starts the real server (`roster serve [args]`, from source) on a free port and waits until it listens. */
-export async function startRoster(databaseUrl: string, env: Record<string, string> = {}, args: string[] = []): Promise<RosterProcess> {
+export async function startRoster(
+  databaseUrl: string,
+  env: Record<string, string> = {},
+  args: string[] = [],
+): Promise<RosterProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve', ...args], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: '0', HOST: '127.0.0.1', ROSTER_DEMO: '0', LOG_LEVEL: 'warn', ...env },
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      ROSTER_DEMO: '0',
+      LOG_LEVEL: 'warn',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

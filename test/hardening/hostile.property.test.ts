@@ -375,22 +375,18 @@ for (const dialect of DIALECTS) {
           payload: JSON.stringify(b),
           type: 'application/json',
         })),
-        fc
-          .record({ billing_group_name: anyValue, status: anyValue }, { requiredKeys: [] })
-          .map((b) => ({
-            method: 'PUT' as const,
-            url: `/api/v1/billinggroups/${secrets.billingGroupId}`,
-            payload: JSON.stringify(b),
-            type: 'application/json',
-          })),
-        fc
-          .record({ billing_group_name: anyValue }, { requiredKeys: [] })
-          .map((b) => ({
-            method: 'POST' as const,
-            url: `/api/v1/billinggroups/${secrets.billingGroupId}`,
-            payload: JSON.stringify(b),
-            type: 'application/json',
-          })),
+        fc.record({ billing_group_name: anyValue, status: anyValue }, { requiredKeys: [] }).map((b) => ({
+          method: 'PUT' as const,
+          url: `/api/v1/billinggroups/${secrets.billingGroupId}`,
+          payload: JSON.stringify(b),
+          type: 'application/json',
+        })),
+        fc.record({ billing_group_name: anyValue }, { requiredKeys: [] }).map((b) => ({
+          method: 'POST' as const,
+          url: `/api/v1/billinggroups/${secrets.billingGroupId}`,
+          payload: JSON.stringify(b),
+          type: 'application/json',
+        })),
         fc
           .oneof(fc.string({ unit: 'binary', maxLength: 80 }), hostileValues(secrets))
           .map((raw) => ({ method: 'POST' as const, url: '/api/v1/users', payload: raw, type: 'application/json' })),
