@@ -90,7 +90,7 @@ export async function* csvRows(
       },
     } as unknown as Options),
   );
-  input.on('error', (error) => parser.destroy(error));
+  input.on('error', (error: Error) => parser.destroy(error));
   let columns: UserCsvColumn[] | null = null;
   try {
     for await (const { record, line: start, raw, eol } of parser as AsyncIterable<CsvRecord>) {

@@ -131,7 +131,7 @@ export function checkJsonUser(value: unknown): { input: UserInput; problems: Fie
         problems.push({ field: key, reason: 'must be an object {"billing_groups": [...], "group_owners": [...]}' });
         continue;
       }
-      for (const [sub, list] of Object.entries(v)) {
+      for (const [sub, list] of Object.entries(v as Record<string, unknown>)) {
         const field = `access.${sub}`;
         if (sub !== 'billing_groups' && sub !== 'group_owners')
           problems.push({ field, reason: 'is not a field of access (fields: billing_groups, group_owners)' });

@@ -120,7 +120,7 @@ export async function startRosterIntoHead(
   let output = '';
   const firstLine = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`roster serve printed no line:\n${output}`)), 60_000);
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString();
       const end = output.indexOf('\n');
       if (end >= 0) {
@@ -128,7 +128,7 @@ export async function startRosterIntoHead(
         resolve(output.slice(0, end));
       }
     });
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     void exited.then(() => reject(new Error(`roster serve exited:\n${output}`)));
   });
   await closeReaders(child.stdout, child.stderr);
