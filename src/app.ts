@@ -26,6 +26,7 @@ import { answerFrameworkError, registerErrorHandlers } from './http/error-handle
 import { registerOpenApi } from './http/openapi.js';
 import { parseQueryString } from './http/query-string.js';
 import { echoRequestId, requestIdOf } from './http/request-id.js';
+import { logRequestTarget } from './http/logger.js';
 import { AJV_OPTIONS, registerSchemas } from './http/schemas.js';
 import { addSecurityHeaders } from './http/security-headers.js';
 import { limitRequestSize, MAX_PARAM_LENGTH, serverLimits } from './http/server-limits.js';
@@ -75,6 +76,7 @@ export async function buildApp(config: Config, conn: Connection, options: AppOpt
     GroupUpdate,
   ]);
   echoRequestId(app);
+  logRequestTarget(app);
   addSecurityHeaders(app);
   drainOnClose(app);
   limitRequestSize(app);
