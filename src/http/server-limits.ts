@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyRequest, FastifyServerOptions } from 'fastify';
 import type { Config } from '../config.js';
 import { AppError, toProblem, type ErrorCode } from '../errors.js';
+import { SECURITY_HEADERS } from './security-headers.js';
 
 /** Longest request target (path and query string) Roster reads, in bytes: longer is 414. */
 export const MAX_URL_BYTES = 8 * 1024;
@@ -86,7 +87,9 @@ function clientErrorHandler(connectionError: Error, socket: Socket): void {
         // Every response carries X-Request-Id (docs/contract.md, section 6), even one Node answers before Fastify has a request.
         `X-Request-Id: ${randomUUID()}\r\n` +
         `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-        'X-Content-Type-Options: nosniff\r\n' +
+        Object.entries(SECURITY_HEADERS)
+          .map(([name, value]) => `${name}: ${value}\r\n`)
+          .join('') +
         'Connection: close\r\n\r\n' +
         body,
     );
