@@ -190,5 +190,27 @@ for (const dialect of DIALECTS) {
       }
       assert.deepEqual((await get(AUDIT)).json(), before);
     });
+
+    it('a read or write key on PUT audit/{id} is 403 before 405, and no key is 401', async () => {
+      const id = (await get(AUDIT)).json().results[0].audit_id;
+      const reader = await createKeyService(t.conn.db).createApiKey(t.other.orgId, 'read');
+      const writer = await createKeyService(t.conn.db).createApiKey(t.other.orgId, 'write');
+      for (const url of [AUDIT, `${AUDIT}/${id}`]) {
+        for (const method of ['PUT', 'POST', 'DELETE'] as const) {
+          for (const key of [reader.key, writer.key]) {
+            const res = await t.app.inject({
+              method,
+              url,
+              headers: { ...bearer(key), 'content-type': 'application/json' },
+              payload: '{}',
+            });
+            assert.equal(res.statusCode, 403, `${method} ${url}`);
+            assert.equal(res.json().code, 'FORBIDDEN');
+            assert.equal(res.headers.allow, undefined, 'a key that cannot read the trail is not told what it allows');
+          }
+          assert.equal((await t.app.inject({ method, url, payload: '{}' })).statusCode, 401);
+        }
+      }
+    });
   });
 }
