@@ -29,7 +29,7 @@ import { echoRequestId, requestIdOf } from './http/request-id.js';
 import { logRequestTarget } from './http/logger.js';
 import { AJV_OPTIONS, registerSchemas } from './http/schemas.js';
 import { addSecurityHeaders } from './http/security-headers.js';
-import { limitRequestSize, MAX_PARAM_LENGTH, serverLimits } from './http/server-limits.js';
+import { limitRequestSize, MAX_PARAM_LENGTH, serverLimits, warnOfTrustedProxies } from './http/server-limits.js';
 import { registerMetrics } from './ops/metrics.js';
 import { opsRoutes } from './ops/ops.routes.js';
 import { limitAfterAuthentication, registerRateLimit } from './ratelimit/ratelimit.plugin.js';
@@ -75,6 +75,7 @@ export async function buildApp(config: Config, conn: Connection, options: AppOpt
     GroupCreate,
     GroupUpdate,
   ]);
+  warnOfTrustedProxies(app, config);
   echoRequestId(app);
   logRequestTarget(app);
   addSecurityHeaders(app);

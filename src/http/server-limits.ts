@@ -40,6 +40,18 @@ export function serverLimits(config: Config): Partial<FastifyServerOptions> & { 
 }
 
 /**
+ * At start, a warning when TRUST_PROXY=true: every X-Forwarded-For hop is then believed, so any client can
+ * claim any address (and escape per-address rate limits). A hop count or the proxies' addresses is safe.
+ */
+export function warnOfTrustedProxies(app: FastifyInstance, config: Config): void {
+  if (config.trustProxy !== true) return;
+  app.log.warn(
+    { trustProxy: true },
+    "TRUST_PROXY=true believes every X-Forwarded-For hop: clients can spoof their address (and escape per-address rate limits) unless every request comes through your proxy. Set TRUST_PROXY to the hop count or to the proxies' addresses/CIDRs instead.",
+  );
+}
+
+/**
  * Node reports only that the request line and headers overflowed, and the last
  * packet read. When that packet ends the request line (`… HTTP/1.1` before its
  * first CRLF), everything before it was the target: 414. Otherwise 431, whose

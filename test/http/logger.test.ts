@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
 import { loggerOptions } from '../../src/http/logger.js';
 import { bearer, buildTestApp, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/databases.js';
@@ -80,6 +81,23 @@ for (const dialect of DIALECTS) {
       for (const key of [t.demo.admin, t.demo.write, t.demo.read]) assert.ok(!all.includes(key.slice(4)), all);
       assert.match(all, /given rst_\[redacted\] by mistake/);
       assert.match(all, /"url":"\(no route\)"/);
+    });
+
+    it('TRUST_PROXY=true logs a warning at start that client addresses can be spoofed; a hop count does not', async () => {
+      const warnings = async (trustProxy: string) => {
+        const seen: string[] = [];
+        const config = loadConfig({ DATABASE_URL: t.database.target.url, TRUST_PROXY: trustProxy });
+        const built = await buildApp(config, t.conn, {
+          logger: loggerOptions('info', { write: (line: string) => void seen.push(line) }),
+        });
+        await built.close();
+        return seen.map((line) => JSON.parse(line) as LogLine).filter((line) => line.level === 40);
+      };
+      const [warning, ...more] = await warnings('true');
+      assert.equal(more.length, 0);
+      assert.match(warning?.msg ?? '', /TRUST_PROXY=true .* spoof .* hop count/);
+      assert.deepEqual(await warnings('1'), []);
+      assert.deepEqual(await warnings('10.0.0.0/8'), []);
     });
   });
 }
