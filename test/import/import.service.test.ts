@@ -184,7 +184,7 @@ for (const dialect of DIALECTS) {
       const run = await importFile(t.conn, orgId, tempFile('bom.csv', Buffer.from(text, 'utf8')));
       assert.deepEqual(run.counts, { imported: 2, updated: 0, unchanged: 0, rejected: 2 });
       assert.deepEqual(run.messages, [
-        'line 3, name: "Line\\r\\nbreak" holds a control character (such as a tab or line break); remove it',
+        'line 3, name: "Line\\r\\nbreak" holds U+000D at character 5, a control, format (invisible) or line-separator character; remove it',
         'line 6, username: "bad/name" holds "/", which a username may not contain',
       ]);
       assert.deepEqual(
