@@ -49,8 +49,10 @@ export interface UsersTable {
   org_id: number;
   user_id: string;
   username: string;
-  /** NFC + lower-cased username: uniqueness, sorting and substring search. */
+  /** The username under full case folding (shared/username.ts): look-ups, sorting and substring search. */
   username_fold: string;
+  /** The username's look-alike skeleton (shared/username.ts): unique per organization (migration 008). */
+  username_skeleton: string;
   name: string;
   name_fold: string;
   email: string;
