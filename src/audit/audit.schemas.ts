@@ -11,7 +11,9 @@ const Timestamp = Type.String({ description: 'UTC, `YYYY-MM-DDTHH:MM:SS` with up
 /** One audit entry: who changed what, when, with the fields' values before and after. */
 export const AuditEntry = Type.Object(
   {
-    audit_id: Type.Integer({ description: 'increases with every entry of the organization' }),
+    audit_id: Type.Integer({
+      description: "the entry's number within its organization: 1, 2, 3…, one more with each of its entries",
+    }),
     at: Timestamp,
     actor: Type.String({
       description: "the acting API key's public prefix (never the key), or `cli` for the command line",

@@ -6,6 +6,7 @@ import { writesMigration } from './migrations/003_writes.js';
 import { performanceMigration } from './migrations/004_performance.js';
 import { hardeningMigration } from './migrations/006_hardening.js';
 import { usernameFoldMigration } from './migrations/008_username_fold.js';
+import { auditNumberingMigration } from './migrations/009_audit_numbering.js';
 
 /** Every migration, in order. One list for the CLI, the server and the tests. */
 function listMigrations(dialect: Dialect): Record<string, Migration> {
@@ -16,6 +17,7 @@ function listMigrations(dialect: Dialect): Record<string, Migration> {
     '004_performance': performanceMigration(dialect),
     '006_hardening': hardeningMigration(dialect),
     '008_username_fold': usernameFoldMigration(dialect),
+    '009_audit_numbering': auditNumberingMigration(dialect),
   };
 }
 
