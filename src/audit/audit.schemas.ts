@@ -19,7 +19,10 @@ export const AuditEntry = Type.Object(
       description: "the acting API key's public prefix (never the key), or `cli` for the command line",
     }),
     actor_key_id: Nullable(Type.Integer(), { description: "the acting API key's id; null for the command line" }),
-    request_id: Nullable(Type.String(), { description: 'the X-Request-Id of the write, when it came through the API' }),
+    request_id: Nullable(Type.String(), {
+      description:
+        "the server's own request id of the write (its X-Request-Id answer header and its log lines), when it came through the API",
+    }),
     action: Type.String({
       examples: [
         'user.create',

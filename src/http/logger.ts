@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { clientRequestIdOf } from './request-id.js';
 
 /** Never logged: keys travel in these headers. */
 const REDACTED_PATHS = [
@@ -50,6 +51,8 @@ export function loggerOptions(level: string, stream?: { write(line: string): voi
         url: loggedTarget(request),
         host: request.host,
         remoteAddress: request.ip,
+        // Beside reqId (the server's own id): the client's X-Request-Id, when it sent a plain one.
+        clientRequestId: clientRequestIdOf(request.raw),
       }),
     },
     hooks: { streamWrite: redactKeys },

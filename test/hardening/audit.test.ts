@@ -169,7 +169,8 @@ for (const dialect of DIALECTS) {
       assert.equal(entry.target_type, 'user');
       assert.equal(entry.actor, writer.prefix);
       assert.equal(entry.actor_key_id, writer.id);
-      assert.equal(entry.request_id, 'audit-e2e-1');
+      assert.equal(entry.request_id, created.headers['x-request-id'], "the server's own request id");
+      assert.equal(created.headers['x-client-request-id'], 'audit-e2e-1');
       assert.equal(entry.changes.username.after, 'audited');
       assert.equal(entry.changes.username.before, null);
       assert.ok(!res.body.includes(writer.key));

@@ -83,6 +83,17 @@ for (const dialect of DIALECTS) {
       assert.match(all, /"url":"\(no route\)"/);
     });
 
+    it("the request line logs the server's id as reqId and the client's X-Request-Id beside it", async () => {
+      await logOf(30, () =>
+        app.inject({ url: '/api/v1/users?pagesize=1', headers: { ...bearer(t.demo.read), 'x-request-id': 'mine-42' } }),
+      );
+      const incoming = parsed()
+        .filter((line) => line.msg === 'incoming request')
+        .at(-1) as LogLine & { reqId: string; req: { clientRequestId?: string } };
+      assert.match(incoming.reqId, /^[0-9a-f-]{36}$/);
+      assert.equal(incoming.req.clientRequestId, 'mine-42');
+    });
+
     it('TRUST_PROXY=true logs a warning at start that client addresses can be spoofed; a hop count does not', async () => {
       const warnings = async (trustProxy: string) => {
         const seen: string[] = [];
