@@ -51,9 +51,9 @@ export interface UsersTable {
   org_id: number;
   user_id: string;
   username: string;
-  /** The username under full case folding (shared/username.ts): look-ups, sorting and substring search. */
+  /** The username under full case folding (db/username-keys.ts): look-ups, sorting and substring search. */
   username_fold: string;
-  /** The username's look-alike skeleton (shared/username.ts): unique per organization (migration 008). */
+  /** The username's look-alike skeleton (db/username-keys.ts): unique per organization (migration 008). */
   username_skeleton: string;
   name: string;
   name_fold: string;

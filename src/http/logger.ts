@@ -14,7 +14,7 @@ const KEY_SHAPED = /rst_[A-Za-z0-9_-]+/g;
 const REDACTED = '[redacted]';
 
 /** The text with every key-shaped run replaced; the last guard on each log line (pino's streamWrite hook). */
-export function redactKeys(text: string): string {
+function redactKeys(text: string): string {
   return text.replace(KEY_SHAPED, `rst_${REDACTED}`);
 }
 

@@ -4,7 +4,7 @@
  * it has seen of the file; what the database holds comes in with each batch.
  */
 import type { NewUserRow, UserRow } from '../db/tables.js';
-import { foldUsername, usernameSkeleton } from '../shared/username.js';
+import { foldUsername, usernameSkeleton } from '../db/username-keys.js';
 import type { CheckedRow } from './import.rows.js';
 import type { FieldProblem } from './import.rules.js';
 
@@ -27,7 +27,7 @@ export class RowMatcher {
   private byFold = new Map<string, UserRow>();
   private bySkeleton = new Map<string, UserRow>();
   private elsewhere: ReadonlySet<string> = new Set();
-  /** This batch's planned user_ids and username skeletons (shared/username.ts) → the line that claimed each. */
+  /** This batch's planned user_ids and username skeletons (db/username-keys.ts) → the line that claimed each. */
   private batchIds = new Map<string, number>();
   private batchSkeletons = new Map<string, number>();
 

@@ -20,7 +20,7 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
 }
 
 /**
- * The organization's users with any of these user_ids or username skeletons (shared/username.ts: a
+ * The organization's users with any of these user_ids or username skeletons (db/username-keys.ts: a
  * skeleton finds the user of the same fold and any look-alike), and
  * which of the user_ids another organization holds (user_id is unique across
  * the database). The user_id look-up goes by the global unique index alone:

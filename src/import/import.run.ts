@@ -7,7 +7,7 @@ import type { Transaction } from 'kysely';
 import type { Dialect } from '../db/connect.js';
 import type { Database, Db } from '../db/tables.js';
 import { createOrgService } from '../orgs/org.service.js';
-import { usernameSkeleton } from '../shared/username.js';
+import { usernameSkeleton } from '../db/username-keys.js';
 import { RowMatcher } from './import.matcher.js';
 import { planBatch, type AccessIds, type CreatePlan, type KeepPlan } from './import.planner.js';
 import { findAccessIds, findAccessIdsOutsideOrg, findUsersByIdsOrSkeletons } from './import.repository.js';

@@ -73,7 +73,7 @@ async function* ndjsonLines(rows: AsyncIterable<UserRow>): AsyncGenerator<string
 const FORMULA_START = /^[=+\-@\t\r]/;
 
 /** The field with a leading `'` when a spreadsheet would take it for a formula: the cell then shows the text as is. */
-export function neutralizeFormula(field: string): string {
+function neutralizeFormula(field: string): string {
   return FORMULA_START.test(field) ? `'${field}` : field;
 }
 

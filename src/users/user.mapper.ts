@@ -1,7 +1,7 @@
 import type { NewUserRow, UserRow } from '../db/tables.js';
 import { fold } from '../shared/text.js';
 import { formatTimestamp } from '../shared/timestamps.js';
-import { foldUsername, usernameSkeleton } from '../shared/username.js';
+import { foldUsername, usernameSkeleton } from '../db/username-keys.js';
 import { ROLES, type Role, type User, type UserCreate, type UserFields, type UserReplace } from './user.schemas.js';
 
 /** A user object whose timestamps are in stored form (7 fraction digits). */

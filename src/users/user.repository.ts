@@ -2,7 +2,7 @@ import type { Transaction } from 'kysely';
 import { precompiled } from '../db/dialect.js';
 import type { Database, Db, NewUserRow, UserRow } from '../db/tables.js';
 import { isUuid } from '../shared/text.js';
-import { foldUsername } from '../shared/username.js';
+import { foldUsername } from '../db/username-keys.js';
 import { splitIds } from './user.mapper.js';
 
 // The SQL of one user at a time: look-ups, inserts, updates. Lists and searches are in user.list.repository.ts.
@@ -25,7 +25,7 @@ export async function findUserByUserId(
 }
 
 /** The user with this folded username in the organization, if any. */
-export async function findUserByUsernameFold(
+async function findUserByUsernameFold(
   db: Db | Transaction<Database>,
   orgId: number,
   usernameFold: string,
@@ -42,7 +42,7 @@ export async function findUserByRef(db: Db, orgId: number, ref: string): Promise
   return findUserByUsernameFold(db, orgId, foldUsername(ref));
 }
 
-/** The user whose username looks like one with this skeleton (shared/username.ts), if any: at most one. */
+/** The user whose username looks like one with this skeleton (db/username-keys.ts), if any: at most one. */
 export async function findUserByUsernameSkeleton(
   db: Db | Transaction<Database>,
   orgId: number,

@@ -3,7 +3,7 @@ import type { BillingGroupService } from '../billing-groups/billing-group.servic
 import type { Database, UserRow } from '../db/tables.js';
 import { AppError, invalidFields, notFound, type ProblemItem } from '../errors.js';
 import type { GroupService } from '../groups/group.service.js';
-import { foldUsername, usernameSkeleton } from '../shared/username.js';
+import { foldUsername, usernameSkeleton } from '../db/username-keys.js';
 import { readTimestamp } from '../shared/timestamps.js';
 import { splitList } from './user.mapper.js';
 import { findUserByRef, findUserByUsernameSkeleton } from './user.repository.js';

@@ -15,7 +15,7 @@ import { toStoredId } from '../shared/ids.js';
 import { applyMergePatch } from '../shared/merge-patch.js';
 import { resolvePage, type PageRequest } from '../shared/paging.js';
 import { needleFolds } from '../shared/text.js';
-import { foldUsername } from '../shared/username.js';
+import { foldUsername } from '../db/username-keys.js';
 import { nowTimestamp } from '../shared/timestamps.js';
 import { PageCache } from './user.cache.js';
 import {

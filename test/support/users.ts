@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Connection } from '../../src/db/connect.js';
 import { bumpWriteVersion } from '../../src/orgs/org.repository.js';
-import { foldUsername } from '../../src/shared/username.js';
+import { foldUsername } from '../../src/db/username-keys.js';
 import { userToRow, type StoredUser } from '../../src/users/user.mapper.js';
 import { insertUser } from '../../src/users/user.repository.js';
 
@@ -52,7 +52,7 @@ export function holdsNeedle(hay: string, needle: string): boolean {
   return forms.some((form) => h.includes(form));
 }
 
-/** The username search's match: full case folding on both sides (src/shared/username.ts, one form of sigma). */
+/** The username search's match: full case folding on both sides (src/db/username-keys.ts, one form of sigma). */
 export function holdsUsernameNeedle(hay: string, needle: string): boolean {
   return foldUsername(hay).includes(foldUsername(needle));
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { bearer, buildTestApp, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/databases.js';
-import { foldUsername } from '../../src/shared/username.js';
+import { foldUsername } from '../../src/db/username-keys.js';
 import { holdsNeedle, holdsUsernameNeedle, insertTestUsers } from '../support/users.js';
 
 interface WireUser {

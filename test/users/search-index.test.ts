@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { fold } from '../../src/shared/text.js';
-import { foldUsername } from '../../src/shared/username.js';
+import { foldUsername } from '../../src/db/username-keys.js';
 import { compactUserCounts, findUsers } from '../../src/users/user.list.repository.js';
 import { userRowToJson, userRowToUser } from '../../src/users/user.mapper.js';
 import { bearer, buildTestApp, type TestApp } from '../support/app.js';

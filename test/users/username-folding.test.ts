@@ -78,7 +78,7 @@ for (const dialect of DIALECTS) {
 
     it('migration 008 stops on usernames that now collide, lists them with how to fix, and changes nothing', async () => {
       // Back to before 008, with usernames the old rule (NFC + toLowerCase) let through side by side.
-      await migrateDown(t.conn);
+      while (!(await migrateDown(t.conn)).includes('008_username_fold'));
       const { db } = t.conn;
       const rename = async (from: string, to: string) => {
         await db
@@ -114,7 +114,7 @@ for (const dialect of DIALECTS) {
       await rename('STRASSE', 'strasse2');
       await rename('οδυσσευσ', 'odysseus');
       await rename('\u0430dmin', 'administrator');
-      assert.deepEqual(await migrateToLatest(t.conn), ['008_username_fold']);
+      assert.equal((await migrateToLatest(t.conn))[0], '008_username_fold');
       const row = await db
         .selectFrom('users')
         .select(['username_fold', 'username_skeleton'])

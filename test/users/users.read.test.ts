@@ -4,7 +4,7 @@ import { createKeyService } from '../../src/auth/key.service.js';
 import { createOrgService } from '../../src/orgs/org.service.js';
 import { bearer, buildTestApp, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/databases.js';
-import { foldUsername } from '../../src/shared/username.js';
+import { foldUsername } from '../../src/db/username-keys.js';
 import { byCodePoint, foldText, insertTestUsers, parseLinks } from '../support/users.js';
 
 interface WireUser {

@@ -1,9 +1,9 @@
 import { sql, type Kysely, type Migration } from 'kysely';
-import { foldUsername, usernameSkeleton } from '../../shared/username.js';
+import { foldUsername, usernameSkeleton } from '../username-keys.js';
 import type { Dialect } from '../connect.js';
 
 /**
- * Usernames unique under full Unicode case folding and look-alike skeletons (src/shared/username.ts,
+ * Usernames unique under full Unicode case folding and look-alike skeletons (src/db/username-keys.ts,
  * docs/security.md section 14). `username_fold` is recomputed with full folding (it was NFC + toLowerCase,
  * which misses `ß`/`ss`, final sigma, ligatures, fullwidth forms), and a new `username_skeleton` column
  * carries the look-alike key, unique per organization. The values are computed in JS (SQL has neither

