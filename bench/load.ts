@@ -39,6 +39,7 @@ const USER_COLUMNS = [
   'user_id',
   'username',
   'username_fold',
+  'username_skeleton',
   'name',
   'name_fold',
   'email',

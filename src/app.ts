@@ -25,10 +25,11 @@ import { drainOnClose } from './http/drain.js';
 import { answerFrameworkError, registerErrorHandlers } from './http/error-handler.js';
 import { registerOpenApi } from './http/openapi.js';
 import { parseQueryString } from './http/query-string.js';
-import { echoRequestId, requestIdOf } from './http/request-id.js';
+import { echoRequestId, newRequestId } from './http/request-id.js';
+import { logRequestTarget } from './http/logger.js';
 import { AJV_OPTIONS, registerSchemas } from './http/schemas.js';
 import { addSecurityHeaders } from './http/security-headers.js';
-import { limitRequestSize, MAX_PARAM_LENGTH, serverLimits } from './http/server-limits.js';
+import { limitRequestSize, MAX_PARAM_LENGTH, serverLimits, warnOfTrustedProxies } from './http/server-limits.js';
 import { registerMetrics } from './ops/metrics.js';
 import { opsRoutes } from './ops/ops.routes.js';
 import { limitAfterAuthentication, registerRateLimit } from './ratelimit/ratelimit.plugin.js';
@@ -50,7 +51,7 @@ export async function buildApp(config: Config, conn: Connection, options: AppOpt
     logger: options.logger ?? false,
     bodyLimit: config.bodyLimit,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH, querystringParser: parseQueryString },
-    genReqId: requestIdOf,
+    genReqId: newRequestId,
     frameworkErrors: answerFrameworkError,
     ajv: AJV_OPTIONS,
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -74,7 +75,9 @@ export async function buildApp(config: Config, conn: Connection, options: AppOpt
     GroupCreate,
     GroupUpdate,
   ]);
+  warnOfTrustedProxies(app, config);
   echoRequestId(app);
+  logRequestTarget(app);
   addSecurityHeaders(app);
   drainOnClose(app);
   limitRequestSize(app);

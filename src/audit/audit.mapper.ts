@@ -23,7 +23,7 @@ export function diffFields(
 /** The one mapping from a row to the API's audit entry. */
 export function auditRowToEntry(row: AuditEntryRow): AuditEntry {
   return {
-    audit_id: row.id,
+    audit_id: row.org_seq,
     at: formatTimestamp(row.at),
     actor: row.actor,
     actor_key_id: row.actor_key_id,

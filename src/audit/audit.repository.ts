@@ -15,11 +15,19 @@ export interface NewAuditEntry {
 }
 
 /** Appends an audit entry; call it inside the write's own transaction so that both land or neither does. */
-export async function appendAudit(trx: Transaction<Database> | Db, entry: NewAuditEntry): Promise<void> {
+export async function appendAudit(trx: Transaction<Database>, entry: NewAuditEntry): Promise<void> {
+  // The organization's own next number; the row stays locked until the write commits, so numbers never repeat.
+  const { audit_seq: seq } = await trx
+    .updateTable('organizations')
+    .set((eb) => ({ audit_seq: eb('audit_seq', '+', 1) }))
+    .where('id', '=', entry.orgId)
+    .returning('audit_seq')
+    .executeTakeFirstOrThrow();
   await trx
     .insertInto('audit_entries')
     .values({
       org_id: entry.orgId,
+      org_seq: seq,
       at: nowTimestamp(),
       actor_key_id: entry.actor.keyId,
       actor: entry.actor.label,
@@ -73,7 +81,12 @@ export async function countAuditEntries(db: Db, orgId: number, filter: AuditFilt
   return Number(row.n);
 }
 
-/** One audit entry of an organization, if it has one with this id. */
-export async function findAuditEntry(db: Db, orgId: number, id: number): Promise<AuditEntryRow | undefined> {
-  return db.selectFrom('audit_entries').selectAll().where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst();
+/** One audit entry of an organization, if it has one with this number (its audit_id). */
+export async function findAuditEntry(db: Db, orgId: number, seq: number): Promise<AuditEntryRow | undefined> {
+  return db
+    .selectFrom('audit_entries')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('org_seq', '=', seq)
+    .executeTakeFirst();
 }

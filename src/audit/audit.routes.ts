@@ -27,7 +27,7 @@ function readOnly(): never {
   );
 }
 
-/** `GET audit` (paged, filtered) and `GET audit/{audit_id}`, admin scope; every other method is 405. */
+/** `GET audit` (paged, filtered) and `GET audit/{audit_id}`, admin scope; every other method is 403 below admin, else 405. */
 export const auditRoutes: FastifyPluginAsyncTypebox<{ service: AuditService }> = async (app, { service }) => {
   app.get(
     '/audit',
@@ -71,10 +71,12 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ service: AuditService }> =
     app.route({
       method: ['POST', 'PUT', 'PATCH', 'DELETE'],
       url,
+      // The audit trail is the admins' to read: a key that could not read it learns nothing more (403, not 405).
+      config: { scope: 'admin' },
       schema: {
         tags: ['audit'],
         summary: 'Not allowed: the audit trail is append-only',
-        response: problemResponses(401, 405),
+        response: problemResponses(401, 403, 405),
       },
       handler: async () => readOnly(),
     });

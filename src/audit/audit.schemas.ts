@@ -11,13 +11,18 @@ const Timestamp = Type.String({ description: 'UTC, `YYYY-MM-DDTHH:MM:SS` with up
 /** One audit entry: who changed what, when, with the fields' values before and after. */
 export const AuditEntry = Type.Object(
   {
-    audit_id: Type.Integer({ description: 'increases with every entry of the organization' }),
+    audit_id: Type.Integer({
+      description: "the entry's number within its organization: 1, 2, 3…, one more with each of its entries",
+    }),
     at: Timestamp,
     actor: Type.String({
       description: "the acting API key's public prefix (never the key), or `cli` for the command line",
     }),
     actor_key_id: Nullable(Type.Integer(), { description: "the acting API key's id; null for the command line" }),
-    request_id: Nullable(Type.String(), { description: 'the X-Request-Id of the write, when it came through the API' }),
+    request_id: Nullable(Type.String(), {
+      description:
+        "the server's own request id of the write (its X-Request-Id answer header and its log lines), when it came through the API",
+    }),
     action: Type.String({
       examples: [
         'user.create',

@@ -11,6 +11,8 @@ import { withDatabase } from './with-database.js';
 export interface ExportCommandOptions {
   readonly org: string;
   readonly format: StreamFormat;
+  /** CSV: write fields that start like a formula as stored (commander's --keep-formulas). */
+  readonly keepFormulas?: boolean;
   readonly username?: string[];
   readonly name?: string[];
   readonly status?: string[];
@@ -43,6 +45,10 @@ export function registerExportCommand(program: Command): void {
     )
     .requiredOption('--org <name>', 'organization name')
     .addOption(new Option('--format <format>', 'ndjson or csv').choices(['ndjson', 'csv']).default('ndjson'))
+    .option(
+      '--keep-formulas',
+      "csv: write fields starting with = + - @ tab or CR as stored (by default they get a leading ' so that a spreadsheet shows them as text)",
+    )
     .option('--username <text>', 'username contains (case-insensitive); repeat for any of several', collect)
     .option('--name <text>', 'name contains (case-insensitive); repeat for any of several', collect)
     .option('--status <status>', `exact status (${STATUSES.join(', ')}); repeatable`, lowered(STATUSES))
@@ -77,7 +83,9 @@ export async function exportCommand(
     };
     const rows = createUserService(conn.db, { cacheBytes: 0 }).streamUsers(orgId, query);
     try {
-      await pipeline(formatUserStream(rows, opts.format), out, { end: out !== process.stdout });
+      await pipeline(formatUserStream(rows, opts.format, { neutralizeFormulas: !opts.keepFormulas }), out, {
+        end: out !== process.stdout,
+      });
     } catch (error) {
       // A closed stdout (`roster export ... | head`) is the reader's choice, not a failure.
       if ((error as NodeJS.ErrnoException).code !== 'EPIPE') throw error;

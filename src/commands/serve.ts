@@ -21,9 +21,10 @@ export function parseWorkers(value: string): number {
   return n;
 }
 
+/** The demo key goes to stderr: stdout carries the JSON log, which must never hold a key. */
 function printDemoKey(base: string, key: string | null): void {
   if (!key) return;
-  process.stdout.write(
+  process.stderr.write(
     `\nCreated the demo organization "demo" with 165 users. Its admin key, shown only this once:\n\n  ${key}\n\n` +
       `Try it:\n\n  curl -H "Authorization: Bearer ${key}" '${base}/users?pagesize=3'\n\n`,
   );

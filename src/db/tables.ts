@@ -9,6 +9,8 @@ export interface OrganizationsTable {
   created_at: Stamp;
   /** Bumped by every write to the organization's directory: the key of any per-organization cache. */
   write_version: ColumnType<number, number | undefined, number>;
+  /** The number of the organization's last audit entry (migration 009): entries are numbered per organization. */
+  audit_seq: ColumnType<number, number | undefined, number>;
 }
 
 export interface ApiKeysTable {
@@ -49,8 +51,10 @@ export interface UsersTable {
   org_id: number;
   user_id: string;
   username: string;
-  /** NFC + lower-cased username: uniqueness, sorting and substring search. */
+  /** The username under full case folding (db/username-keys.ts): look-ups, sorting and substring search. */
   username_fold: string;
+  /** The username's look-alike skeleton (db/username-keys.ts): unique per organization (migration 008). */
+  username_skeleton: string;
   name: string;
   name_fold: string;
   email: string;
@@ -100,6 +104,8 @@ export interface AuditEntriesTable {
   /** JSON: { field: { before, after } } for every field the write changed. */
   changes: string;
   request_id: string | null;
+  /** The entry's number within its organization, 1, 2, 3…: its `audit_id` on the wire (migration 009). */
+  org_seq: number;
 }
 
 /** One row per deactivation, with what the reporting side must do (migration 003). */

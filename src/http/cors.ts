@@ -16,7 +16,16 @@ export async function registerCors(app: FastifyInstance, config: Config): Promis
       'if-none-match',
       'x-request-id',
     ],
-    exposedHeaders: ['etag', 'location', 'link', 'ratelimit', 'ratelimit-policy', 'retry-after', 'x-request-id'],
+    exposedHeaders: [
+      'etag',
+      'location',
+      'link',
+      'ratelimit',
+      'ratelimit-policy',
+      'retry-after',
+      'x-request-id',
+      'x-client-request-id',
+    ],
     // Keys travel in headers, never cookies.
     credentials: false,
     maxAge: 600,

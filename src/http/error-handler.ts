@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isUnavailable } from '../db/db-errors.js';
 import { AppError, toProblem, type ErrorCode } from '../errors.js';
+import { requestIdHeaders } from './request-id.js';
 import { MAX_PARAM_LENGTH } from './server-limits.js';
 import { validationProblem } from './validation-errors.js';
 
@@ -25,7 +26,7 @@ function frameworkProblem(error: FastifyError): AppError {
 export function answerFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const problem = frameworkProblem(error);
   reply
-    .header('x-request-id', request.id)
+    .headers(requestIdHeaders(request))
     .code(problem.status)
     .type('application/problem+json')
     .send(toProblem(problem.code, problem.message));

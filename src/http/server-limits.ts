@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyRequest, FastifyServerOptions } from 'fastify';
 import type { Config } from '../config.js';
 import { AppError, toProblem, type ErrorCode } from '../errors.js';
+import { SECURITY_HEADERS } from './security-headers.js';
 
 /** Longest request target (path and query string) Roster reads, in bytes: longer is 414. */
 export const MAX_URL_BYTES = 8 * 1024;
@@ -36,6 +37,18 @@ export function serverLimits(config: Config): Partial<FastifyServerOptions> & { 
     return503OnClosing: false,
     trustProxy: config.trustProxy as FastifyServerOptions['trustProxy'],
   };
+}
+
+/**
+ * At start, a warning when TRUST_PROXY=true: every X-Forwarded-For hop is then believed, so any client can
+ * claim any address (and escape per-address rate limits). A hop count or the proxies' addresses is safe.
+ */
+export function warnOfTrustedProxies(app: FastifyInstance, config: Config): void {
+  if (config.trustProxy !== true) return;
+  app.log.warn(
+    { trustProxy: true },
+    "TRUST_PROXY=true believes every X-Forwarded-For hop: clients can spoof their address (and escape per-address rate limits) unless every request comes through your proxy. Set TRUST_PROXY to the hop count or to the proxies' addresses/CIDRs instead.",
+  );
 }
 
 /**
@@ -86,7 +99,9 @@ function clientErrorHandler(connectionError: Error, socket: Socket): void {
         // Every response carries X-Request-Id (docs/contract.md, section 6), even one Node answers before Fastify has a request.
         `X-Request-Id: ${randomUUID()}\r\n` +
         `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-        'X-Content-Type-Options: nosniff\r\n' +
+        Object.entries(SECURITY_HEADERS)
+          .map(([name, value]) => `${name}: ${value}\r\n`)
+          .join('') +
         'Connection: close\r\n\r\n' +
         body,
     );

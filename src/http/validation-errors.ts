@@ -1,5 +1,6 @@
 import type { FastifySchemaValidationError } from 'fastify';
 import { AppError, describeProblemItem, type ProblemItem } from '../errors.js';
+import { findInvisible } from '../shared/text.js';
 
 /** Where a value came from: 'body', 'querystring', 'params', 'headers' (Fastify's validation context). */
 type Context = string;
@@ -65,9 +66,14 @@ function describe(error: FastifySchemaValidationError, context: Context): { key:
       return { key: path.join('/'), message: `must be a valid ${String(params.format)}` };
     case 'pattern': {
       const description = (error as { parentSchema?: { description?: string } }).parentSchema?.description;
+      // An invisible character is named by its code point: the client could not see it in the value.
+      const value = (error as { data?: unknown }).data; // Ajv's verbose mode (AJV_OPTIONS) keeps the value
+      const invisible = typeof value === 'string' ? findInvisible(value) : undefined;
       return {
         key: path.join('/'),
-        message: description ? `must be ${description}` : `must match ${String(params.pattern)}`,
+        message:
+          (description ? `must be ${description}` : `must match ${String(params.pattern)}`) +
+          (invisible ? `; it holds ${invisible}: remove it` : ''),
       };
     }
     default:

@@ -4,7 +4,7 @@
  * it has seen of the file; what the database holds comes in with each batch.
  */
 import type { NewUserRow, UserRow } from '../db/tables.js';
-import { fold } from '../shared/text.js';
+import { foldUsername, usernameSkeleton } from '../db/username-keys.js';
 import type { CheckedRow } from './import.rows.js';
 import type { FieldProblem } from './import.rules.js';
 
@@ -25,22 +25,25 @@ export class RowMatcher {
   private readonly seen = new LineByPk();
   private byId = new Map<string, UserRow>();
   private byFold = new Map<string, UserRow>();
+  private bySkeleton = new Map<string, UserRow>();
   private elsewhere: ReadonlySet<string> = new Set();
-  /** This batch's planned user_ids and folded usernames → the line that claimed each. */
+  /** This batch's planned user_ids and username skeletons (db/username-keys.ts) → the line that claimed each. */
   private batchIds = new Map<string, number>();
-  private batchFolds = new Map<string, number>();
+  private batchSkeletons = new Map<string, number>();
 
   /** Starts a batch with what its look-ups found. */
   startBatch(found: FoundUsers): void {
     this.byId = new Map();
     this.byFold = new Map();
+    this.bySkeleton = new Map();
     for (const u of found.rows) {
       this.byId.set(u.user_id, u);
       this.byFold.set(u.username_fold, u);
+      this.bySkeleton.set(u.username_skeleton, u);
     }
     this.elsewhere = found.elsewhere;
     this.batchIds = new Map();
-    this.batchFolds = new Map();
+    this.batchSkeletons = new Map();
   }
 
   /** The user the row names: by user_id when it gives one, else by username ignoring case. */
@@ -63,7 +66,7 @@ export class RowMatcher {
           reason: `${userId} is the user_id of a user in another organization; user_ids are unique across Roster`,
         });
     } else if (input.username !== undefined) {
-      target = this.byFold.get(fold(input.username));
+      target = this.byFold.get(foldUsername(input.username));
     }
     if (target) {
       const first = this.seen.get(target.id);
@@ -74,22 +77,23 @@ export class RowMatcher {
         });
     }
     if (input.username !== undefined) {
-      const f = fold(input.username);
-      const first = this.batchFolds.get(f);
-      const owner = this.byFold.get(f);
+      const skeleton = usernameSkeleton(input.username);
+      const first = this.batchSkeletons.get(skeleton);
+      const owner = this.bySkeleton.get(skeleton);
       if (first !== undefined) {
         problems.push({
           field: 'username',
-          reason: `${JSON.stringify(input.username)} appears again in this file (first on line ${first}); usernames are unique, ignoring case`,
+          reason: `${JSON.stringify(input.username)} appears again in this file (first on line ${first}); usernames are unique, ignoring case and look-alike characters`,
         });
       } else if (owner && owner.id !== target?.id) {
         const ownerLine = this.seen.get(owner.id);
+        const same = owner.username_fold === foldUsername(input.username) ? 'is' : 'looks like';
         problems.push({
           field: 'username',
           reason:
             ownerLine !== undefined
-              ? `${JSON.stringify(input.username)} is already used by line ${ownerLine} of this file; usernames are unique, ignoring case`
-              : `${JSON.stringify(input.username)} is already taken by user ${owner.user_id}; usernames are unique, ignoring case`,
+              ? `${JSON.stringify(input.username)} ${same} the username of line ${ownerLine} of this file; usernames are unique, ignoring case and look-alike characters`
+              : `${JSON.stringify(input.username)} ${same} ${JSON.stringify(owner.username)}, the username of user ${owner.user_id}; usernames are unique, ignoring case and look-alike characters`,
         });
       }
     }
@@ -97,9 +101,9 @@ export class RowMatcher {
   }
 
   /** A planned row takes its user_id and username for the rest of the batch. */
-  claim(next: Pick<NewUserRow, 'user_id' | 'username_fold'>, line: number): void {
+  claim(next: Pick<NewUserRow, 'user_id' | 'username_skeleton'>, line: number): void {
     this.batchIds.set(next.user_id, line);
-    this.batchFolds.set(next.username_fold, line);
+    this.batchSkeletons.set(next.username_skeleton, line);
   }
 
   /** The user with this internal id was named by this line, for the rest of the file. */

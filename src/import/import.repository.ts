@@ -20,17 +20,18 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
 }
 
 /**
- * The organization's users with any of these user_ids or folded usernames, and
+ * The organization's users with any of these user_ids or username skeletons (db/username-keys.ts: a
+ * skeleton finds the user of the same fold and any look-alike), and
  * which of the user_ids another organization holds (user_id is unique across
  * the database). The user_id look-up goes by the global unique index alone:
  * with `org_id = ?` beside it SQLite would walk the organization's whole index.
  */
-export async function findUsersByIdsOrFolds(
+export async function findUsersByIdsOrSkeletons(
   trx: Trx,
   dialect: Dialect,
   orgId: number,
   userIds: readonly string[],
-  folds: readonly string[],
+  skeletons: readonly string[],
 ): Promise<{ rows: UserRow[]; elsewhere: Set<string> }> {
   const rows: UserRow[] = [];
   const elsewhere = new Set<string>();
@@ -44,18 +45,18 @@ export async function findUsersByIdsOrFolds(
       if (row.org_id !== orgId) elsewhere.add(row.user_id);
       else {
         rows.push(row);
-        found.add(row.username_fold);
+        found.add(row.username_skeleton);
       }
     }
   }
-  const rest = folds.filter((f) => !found.has(f));
+  const rest = skeletons.filter((f) => !found.has(f));
   for (const fs of chunks(rest, LOOKUP_CHUNK)) {
     rows.push(
       ...(await trx
         .selectFrom('users')
         .selectAll()
         .where('org_id', '=', orgId)
-        .where(inList(dialect, 'username_fold', fs))
+        .where(inList(dialect, 'username_skeleton', fs))
         .execute()),
     );
   }
@@ -63,7 +64,7 @@ export async function findUsersByIdsOrFolds(
 }
 
 /** `column in (values)` with the values as one parameter (see selectJsonRows for why). */
-function inList(dialect: Dialect, column: 'user_id' | 'username_fold', values: readonly string[]) {
+function inList(dialect: Dialect, column: 'user_id' | 'username_skeleton', values: readonly string[]) {
   return dialect === 'sqlite'
     ? sql<SqlBool>`${sql.ref(column)} in (select value from json_each(${JSON.stringify(values)}))`
     : sql<SqlBool>`${sql.ref(column)} = any(${[...values]}::text[])`;
@@ -118,6 +119,7 @@ const USER_COLUMNS = [
   ['user_id', 'text'],
   ['username', 'text'],
   ['username_fold', 'text'],
+  ['username_skeleton', 'text'],
   ['name', 'text'],
   ['name_fold', 'text'],
   ['email', 'text'],

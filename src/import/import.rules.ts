@@ -7,7 +7,7 @@
  * user_id, status and every date.
  */
 import { Ajv, type ValidateFunction } from 'ajv';
-import { isUuid } from '../shared/text.js';
+import { findInvisible, isUuid } from '../shared/text.js';
 import { parseTimestamp } from '../shared/timestamps.js';
 import {
   CALL_DETAIL_LEVELS,
@@ -70,7 +70,6 @@ const check = {
 };
 // Phone's pattern as a probe: exactly ten digits among the value's other characters would pass, so only the count is wrong.
 const PHONE = new RegExp(Phone.pattern!, 'u');
-const CONTROL = /\p{Cc}/u;
 const characters = (s: string) => [...s].length;
 const show = (value: string) => JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
 
@@ -82,7 +81,9 @@ const rules = {
     const max = Username.maxLength!;
     if (failedOn(check.username, 'minLength')) return `is empty; give ${Username.minLength} to ${max} characters`;
     if (failedOn(check.username, 'maxLength')) return `has ${characters(v)} characters; at most ${max} are allowed`;
-    if (CONTROL.test(v)) return `${show(v)} holds a control character (such as a tab or line break); remove it`;
+    const invisible = findInvisible(v);
+    if (invisible)
+      return `${show(v)} holds ${invisible}, a control, format (invisible) or line-separator character; remove it`;
     if (v.includes('/')) return `${show(v)} holds "/", which a username may not contain`;
     if (/^\s|\s$/.test(v)) return `${show(v)} starts or ends with a space; remove it`;
     return `${show(v)} is not allowed: a username is ${Username.description}`;
@@ -92,7 +93,9 @@ const rules = {
     const max = PersonName.maxLength!;
     if (v.trim() === '') return `is empty; give ${PersonName.minLength} to ${max} characters`;
     if (failedOn(check.name, 'maxLength')) return `has ${characters(v)} characters; at most ${max} are allowed`;
-    if (CONTROL.test(v)) return `${show(v)} holds a control character (such as a tab or line break); remove it`;
+    const invisible = findInvisible(v);
+    if (invisible)
+      return `${show(v)} holds ${invisible}, a control, format (invisible) or line-separator character; remove it`;
     return `${show(v)} is not allowed: a name is ${PersonName.description}`;
   },
   // An empty email means the user has none (an export writes it so).

@@ -7,10 +7,10 @@ import type { Transaction } from 'kysely';
 import type { Dialect } from '../db/connect.js';
 import type { Database, Db } from '../db/tables.js';
 import { createOrgService } from '../orgs/org.service.js';
-import { fold } from '../shared/text.js';
+import { usernameSkeleton } from '../db/username-keys.js';
 import { RowMatcher } from './import.matcher.js';
 import { planBatch, type AccessIds, type CreatePlan, type KeepPlan } from './import.planner.js';
-import { findAccessIds, findAccessIdsOutsideOrg, findUsersByIdsOrFolds } from './import.repository.js';
+import { findAccessIds, findAccessIdsOutsideOrg, findUsersByIdsOrSkeletons } from './import.repository.js';
 import type { CheckedRow } from './import.rows.js';
 import type { FieldProblem } from './import.rules.js';
 import { refreshUserStatistics, relaxBatchCommit } from './import.tuning.js';
@@ -90,10 +90,10 @@ export class ImportRun {
     await relaxBatchCommit(trx, dialect);
     const good = batch.filter((row) => row.problems.length === 0);
     const givenIds = [...new Set(good.flatMap((r) => (r.input.user_id ? [r.input.user_id] : [])))];
-    const givenFolds = [
-      ...new Set(good.flatMap((r) => (r.input.username !== undefined ? [fold(r.input.username)] : []))),
+    const givenSkeletons = [
+      ...new Set(good.flatMap((r) => (r.input.username !== undefined ? [usernameSkeleton(r.input.username)] : []))),
     ];
-    this.matcher.startBatch(await findUsersByIdsOrFolds(trx, dialect, orgId, givenIds, givenFolds));
+    this.matcher.startBatch(await findUsersByIdsOrSkeletons(trx, dialect, orgId, givenIds, givenSkeletons));
     const access: AccessIds = {
       billingGroups: this.billingGroups,
       groups: this.groups,

@@ -16,6 +16,26 @@ export function needleFolds(value: string): string[] {
   return [`${stem}σ`, `${stem}ς`];
 }
 
+/**
+ * A character no name or username may hold: controls, the line and paragraph separators (U+2028/U+2029
+ * break JSON-in-JavaScript, CSV and log lines) and format characters, which are invisible (bidi overrides,
+ * zero-width spaces, the BOM) and so let two names look alike. ZWNJ and ZWJ (U+200C, U+200D) are kept:
+ * Persian and Indic names and emoji sequences need them. The schemas' patterns say the same (INVISIBLE_FREE).
+ */
+const INVISIBLE = /[\p{Cc}\p{Zl}\p{Zp}]|(?![\u200C\u200D])\p{Cf}/u;
+
+/** A pattern fragment: one character that is not INVISIBLE (for JSON Schema patterns, which have no flags). */
+export const VISIBLE_CHARACTER = '(?:(?![\\p{Cc}\\p{Zl}\\p{Zp}])(?:[\\u200C\\u200D]|\\P{Cf}))';
+
+/** Names the first invisible character of a value (`U+2028 at character 4`), or undefined when it has none. */
+export function findInvisible(value: string): string | undefined {
+  const chars = [...value];
+  const at = chars.findIndex((c) => INVISIBLE.test(c));
+  if (at === -1) return undefined;
+  const hex = chars[at]!.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+  return `U+${hex} at character ${at + 1}`;
+}
+
 /** Escapes `%`, `_` and `\` so that a LIKE pattern matches them literally (with `escape '\'`). */
 export function escapeLike(value: string): string {
   return value.replace(/[\\%_]/g, (c) => `\\${c}`);

@@ -66,13 +66,15 @@ export function formatTimestamp(stored: string): string {
 
 let lastNow = '';
 
-/** The current time in the stored form, with sub-millisecond digits, strictly increasing within this process. */
+/**
+ * The current time in the stored form, strictly increasing within this process. It is the wall clock
+ * (Date.now(), kept in step with NTP), not the time origin plus the monotonic clock, which drifts from wall
+ * time in a long-running process: expiry and audit times must agree with other processes and people. Two
+ * calls in one millisecond differ in the sub-millisecond digits.
+ */
 export function nowTimestamp(): string {
-  const exact = performance.timeOrigin + performance.now();
-  const ms = Math.floor(exact);
-  const ticks = Math.min(9999, Math.floor((exact - ms) * 10_000));
-  const iso = new Date(ms).toISOString();
-  let value = `${iso.slice(0, 19)}.${iso.slice(20, 23)}${String(ticks).padStart(4, '0')}`;
+  const iso = new Date(Date.now()).toISOString();
+  let value = `${iso.slice(0, 19)}.${iso.slice(20, 23)}0000`;
   if (value <= lastNow) value = bumpTick(lastNow);
   lastNow = value;
   return value;

@@ -1,5 +1,6 @@
 import { Type, type SchemaOptions, type TSchema, type TUnsafe } from '@sinclair/typebox';
 import { MAX_ID } from './ids.js';
+import { VISIBLE_CHARACTER } from './text.js';
 
 /** A string restricted to a set of values, as a plain JSON Schema `enum` (clear errors, clean OpenAPI). */
 export function StringEnum<const T extends readonly string[]>(
@@ -28,12 +29,13 @@ export const PageNumber = Type.Integer({ minimum: 1, maximum: MAX_ID, default: 1
 /** A query string that takes no parameters: any is a 400 (nothing is silently ignored). */
 export const NoQuery = Type.Object({}, { additionalProperties: false });
 
-/** A person's, billing group's or group's name: 1–256 characters, not blank, no control characters. */
+/** A person's, billing group's or group's name: 1–256 characters, not blank, nothing invisible (shared/text.ts). */
 export const DisplayName = Type.String({
   minLength: 1,
   maxLength: 256,
-  pattern: '^[^\\p{Cc}]*[^\\p{Cc}\\s][^\\p{Cc}]*$',
-  description: '1–256 characters, not blank, without control characters',
+  pattern: `^(?=.*\\S)${VISIBLE_CHARACTER}+$`,
+  description:
+    '1–256 characters, not blank, without control, format (invisible) or line/paragraph separator characters',
 });
 
 /** A numeric id in a path. */

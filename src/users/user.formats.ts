@@ -69,16 +69,32 @@ async function* ndjsonLines(rows: AsyncIterable<UserRow>): AsyncGenerator<string
   if (buffer !== '') yield buffer;
 }
 
-async function* csvRecords(rows: AsyncIterable<UserRow>): AsyncGenerator<string[]> {
-  for await (const row of rows) yield userToCsvRecord(userRowToUser(row));
+/** A field a spreadsheet would run as a formula: it starts with `=`, `+`, `-`, `@`, a tab or a CR (OWASP, CSV injection). */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/** The field with a leading `'` when a spreadsheet would take it for a formula: the cell then shows the text as is. */
+function neutralizeFormula(field: string): string {
+  return FORMULA_START.test(field) ? `'${field}` : field;
+}
+
+async function* csvRecords(rows: AsyncIterable<UserRow>, neutralize: boolean): AsyncGenerator<string[]> {
+  for await (const row of rows) {
+    const record = userToCsvRecord(userRowToUser(row));
+    yield neutralize ? record.map(neutralizeFormula) : record;
+  }
+}
+
+export interface StreamOptions {
+  /** CSV: prefix fields that start like a formula with `'` (GET users always; `roster export` unless --keep-formulas). */
+  readonly neutralizeFormulas: boolean;
 }
 
 /** The users as a byte stream in the format: NDJSON lines, or CSV (RFC 4180, LF line ends) with a header row. */
-export function formatUserStream(rows: AsyncIterable<UserRow>, format: StreamFormat): Readable {
+export function formatUserStream(rows: AsyncIterable<UserRow>, format: StreamFormat, options: StreamOptions): Readable {
   if (format === 'ndjson') return Readable.from(ndjsonLines(rows), { objectMode: false });
   // A lone CR would end a record for some readers: quote any field holding one.
   const csv = stringify({ header: true, columns: [...USER_CSV_COLUMNS], record_delimiter: 'unix', quoted_match: /\r/ });
-  const source = Readable.from(csvRecords(rows));
+  const source = Readable.from(csvRecords(rows, options.neutralizeFormulas));
   source.on('error', (error) => csv.destroy(error));
   return source.pipe(csv);
 }

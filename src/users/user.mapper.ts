@@ -1,6 +1,7 @@
 import type { NewUserRow, UserRow } from '../db/tables.js';
 import { fold } from '../shared/text.js';
 import { formatTimestamp } from '../shared/timestamps.js';
+import { foldUsername, usernameSkeleton } from '../db/username-keys.js';
 import { ROLES, type Role, type User, type UserCreate, type UserFields, type UserReplace } from './user.schemas.js';
 
 /** A user object whose timestamps are in stored form (7 fraction digits). */
@@ -66,7 +67,8 @@ export function userToRow(orgId: number, user: StoredUser, version: number): New
     org_id: orgId,
     user_id: user.user_id,
     username: user.username,
-    username_fold: fold(user.username),
+    username_fold: foldUsername(user.username),
+    username_skeleton: usernameSkeleton(user.username),
     name: user.name,
     name_fold: fold(user.name),
     email: user.email,

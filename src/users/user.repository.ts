@@ -1,7 +1,8 @@
 import type { Transaction } from 'kysely';
 import { precompiled } from '../db/dialect.js';
 import type { Database, Db, NewUserRow, UserRow } from '../db/tables.js';
-import { fold, isUuid } from '../shared/text.js';
+import { isUuid } from '../shared/text.js';
+import { foldUsername } from '../db/username-keys.js';
 import { splitIds } from './user.mapper.js';
 
 // The SQL of one user at a time: look-ups, inserts, updates. Lists and searches are in user.list.repository.ts.
@@ -24,7 +25,7 @@ export async function findUserByUserId(
 }
 
 /** The user with this folded username in the organization, if any. */
-export async function findUserByUsernameFold(
+async function findUserByUsernameFold(
   db: Db | Transaction<Database>,
   orgId: number,
   usernameFold: string,
@@ -38,7 +39,21 @@ export async function findUserByRef(db: Db, orgId: number, ref: string): Promise
     const byId = await findUserByUserId(db, orgId, ref.toLowerCase());
     if (byId) return byId;
   }
-  return findUserByUsernameFold(db, orgId, fold(ref));
+  return findUserByUsernameFold(db, orgId, foldUsername(ref));
+}
+
+/** The user whose username looks like one with this skeleton (db/username-keys.ts), if any: at most one. */
+export async function findUserByUsernameSkeleton(
+  db: Db | Transaction<Database>,
+  orgId: number,
+  skeleton: string,
+): Promise<UserRow | undefined> {
+  return db
+    .selectFrom('users')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('username_skeleton', '=', skeleton)
+    .executeTakeFirst();
 }
 
 /** Inserts a user with its access lists (ordered ids); returns the row's internal id. */

@@ -54,7 +54,8 @@ function sendUserStream(
   rows: AsyncIterable<UserRow>,
   format: StreamFormat,
 ): FastifyReply {
-  const body = formatUserStream(rows, format);
+  // A CSV from the API is opened in spreadsheets: formulas are always neutralized (docs/security.md).
+  const body = formatUserStream(rows, format, { neutralizeFormulas: true });
   body.on('error', (error) => request.log.error({ err: error }, 'user stream failed'));
   return reply.header('vary', 'accept').type(`${STREAM_MEDIA_TYPES[format]}; charset=utf-8`).send(body);
 }

@@ -3,10 +3,10 @@ import type { BillingGroupService } from '../billing-groups/billing-group.servic
 import type { Database, UserRow } from '../db/tables.js';
 import { AppError, invalidFields, notFound, type ProblemItem } from '../errors.js';
 import type { GroupService } from '../groups/group.service.js';
-import { fold } from '../shared/text.js';
+import { foldUsername, usernameSkeleton } from '../db/username-keys.js';
 import { readTimestamp } from '../shared/timestamps.js';
 import { splitList } from './user.mapper.js';
-import { findUserByRef, findUserByUsernameFold } from './user.repository.js';
+import { findUserByRef, findUserByUsernameSkeleton } from './user.repository.js';
 import type { UserFields } from './user.schemas.js';
 
 // The rules of the user writes that a schema cannot express, shared by create, replace, patch and the lifecycle.
@@ -116,19 +116,24 @@ export async function checkFields(
   if (unknown.length > 0) throw invalidFields(unknown, 'UNKNOWN_REFERENCE');
   if (inactive.length > 0) throw invalidFields(inactive);
 
-  const holder = await findUserByUsernameFold(trx, orgId, fold(fields.username));
-  if (holder && holder.id !== before?.id) throw usernameTaken(fields.username);
+  const holder = await findUserByUsernameSkeleton(trx, orgId, usernameSkeleton(fields.username));
+  if (holder && holder.id !== before?.id) throw usernameTaken(fields.username, holder);
   return lastLogin;
 }
 
-/** 409: the username is held by another user of the organization (case-insensitively). */
-function usernameTaken(username: string): AppError {
+/** 409: another user of the organization holds the username, under case folding or as a look-alike. */
+function usernameTaken(username: string, holder: UserRow): AppError {
+  if (holder.username_fold === foldUsername(username)) {
+    return new AppError(
+      'CONFLICT',
+      `The username "${username}" is already taken in this organization (usernames are unique regardless of case); choose another.`,
+      { errors: [{ pointer: '/username', message: 'is already taken' }] },
+    );
+  }
   return new AppError(
     'CONFLICT',
-    `The username "${username}" is already taken in this organization (usernames are unique regardless of case); choose another.`,
-    {
-      errors: [{ pointer: '/username', message: 'is already taken' }],
-    },
+    `The username "${username}" looks like "${holder.username}", which another user of this organization has (look-alike characters, such as Cyrillic "а" for Latin "a", are not told apart); choose another.`,
+    { errors: [{ pointer: '/username', message: `looks like the existing username "${holder.username}"` }] },
   );
 }
 

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { DisplayName, Nullable, PageNumber, Repeatable, StringEnum } from '../shared/typebox.js';
+import { VISIBLE_CHARACTER } from '../shared/text.js';
 
 export const ROLES = [
   'administrator',
@@ -107,9 +108,9 @@ export type UserParams = Static<typeof UserParams>;
 export const Username = Type.String({
   minLength: 1,
   maxLength: 128,
-  pattern: '^(?!\\s)(?!.*\\s$)(?!\\.{1,2}$)[^\\p{Cc}/]+$',
+  pattern: `^(?!\\s)(?!.*\\s$)(?!\\.{1,2}$)(?:(?!/)${VISIBLE_CHARACTER})+$`,
   description:
-    '1–128 characters without control characters or "/", without leading or trailing space, not "." or ".."; unique per organization, case-insensitively',
+    '1–128 characters without "/" or control, format (invisible) or line/paragraph separator characters, without leading or trailing space, not "." or ".."; unique per organization, case-insensitively',
 });
 
 /** A person's name: a display name (1–256 characters, not blank, no control characters). */

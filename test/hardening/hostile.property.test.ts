@@ -289,7 +289,11 @@ for (const dialect of DIALECTS) {
         (v) => !/[\uD800-\uDFFF]/.test(v) || /[\uD800-\uDBFF][\uDC00-\uDFFF]/.test(v),
       );
       const clean = (v: string, max: number) => {
-        const kept = [...v.replace(/[\p{Cc}/]/gu, '').trim()].slice(0, max).join('').trim();
+        // Invisible characters (controls, separators, format characters but ZWNJ/ZWJ) are refused: see unicode-bodies.test.ts.
+        const kept = [...v.replace(/[\p{Cc}\p{Zl}\p{Zp}/]|(?![\u200C\u200D])\p{Cf}/gu, '').trim()]
+          .slice(0, max)
+          .join('')
+          .trim();
         return kept === '' || kept === '.' || kept === '..' ? `x${kept}` : kept;
       };
       let created = 0;

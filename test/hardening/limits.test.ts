@@ -248,6 +248,26 @@ for (const dialect of DIALECTS) {
       assertProblem(res, 400, 'VALIDATION_FAILED');
     });
 
+    it('the raw-socket 408, 400, 414 and 431 answers carry the security headers', async () => {
+      const answers = await Promise.all([
+        rawRequest(port, ['GET /api/v1/users HTTP/1.1\r\nHost: x\r\n']),
+        rawRequest(port, ['HELLO THERE\r\n\r\n']),
+        rawRequest(port, [`GET /?q=${'q'.repeat(PARSER_MAX_HEADER_BYTES * 2)} HTTP/1.1\r\nHost: x\r\n\r\n`]),
+        rawRequest(port, [`GET / HTTP/1.1\r\nHost: x\r\nX-Pad: ${'p'.repeat(PARSER_MAX_HEADER_BYTES)}\r\n\r\n`]),
+      ]);
+      const [timedOut, garbage, longTarget, largeHeaders] = answers.map((res) => res.status);
+      assert.equal(timedOut, 408);
+      assert.equal(garbage, 400);
+      // Past the parser's limit a long target is 414 or 431 depending on where the last packet ends (see above).
+      assert.ok(longTarget === 414 || longTarget === 431, String(longTarget));
+      assert.equal(largeHeaders, 431);
+      for (const res of answers) {
+        assert.equal(res.headers['referrer-policy'], 'no-referrer', String(res.status));
+        assert.equal(res.headers['x-content-type-options'], 'nosniff', String(res.status));
+        assert.ok(res.headers['x-request-id'], String(res.status));
+      }
+    });
+
     it('closes an idle keep-alive connection after KEEP_ALIVE_TIMEOUT_MS', async () => {
       const res = await rawRequest(port, [`GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n`], { waitMs: 5000 });
       assert.equal(res.status, 200);

@@ -40,7 +40,7 @@ describe('import matcher: which user a row names', () => {
 
   it('rejects a user_id the batch already planned', () => {
     const matcher = matcherWith();
-    matcher.claim({ user_id: FOREIGN_ID.replace('627b', '727b'), username_fold: 'a' }, 2);
+    matcher.claim({ user_id: FOREIGN_ID.replace('627b', '727b'), username_skeleton: 'a' }, 2);
     assert.deepEqual(reasons(matcher.match(row({ user_id: FOREIGN_ID.replace('627b', '727b') }, 3)).problems), [
       `user_id: ${FOREIGN_ID.replace('627b', '727b')} appears again in this file (first on line 2); a file may name each user once`,
     ]);
@@ -62,16 +62,18 @@ describe('import matcher: which user a row names', () => {
 
   it('rejects a username the batch already planned, ignoring case', () => {
     const matcher = matcherWith();
-    matcher.claim({ user_id: FOREIGN_ID, username_fold: 'new1' }, 2);
+    matcher.claim({ user_id: FOREIGN_ID, username_skeleton: 'new1' }, 2);
     assert.deepEqual(reasons(matcher.match(row({ username: 'NEW1' }, 3)).problems), [
-      'username: "NEW1" appears again in this file (first on line 2); usernames are unique, ignoring case',
+      'username: "NEW1" appears again in this file (first on line 2); usernames are unique, ignoring case and look-alike characters',
     ]);
   });
 
   it('rejects a username another user holds', () => {
     assert.deepEqual(
       reasons(matcherWith(EMILE, ZOE).match(row({ user_id: ZOE.user_id, username: 'ÉMILE' }, 2)).problems),
-      [`username: "ÉMILE" is already taken by user ${EMILE.user_id}; usernames are unique, ignoring case`],
+      [
+        `username: "ÉMILE" is "Émile", the username of user ${EMILE.user_id}; usernames are unique, ignoring case and look-alike characters`,
+      ],
     );
   });
 
@@ -79,7 +81,21 @@ describe('import matcher: which user a row names', () => {
     const matcher = matcherWith(EMILE, ZOE);
     matcher.remember(EMILE.id, 3);
     assert.deepEqual(reasons(matcher.match(row({ user_id: ZOE.user_id, username: 'Émile' }, 8)).problems), [
-      'username: "Émile" is already used by line 3 of this file; usernames are unique, ignoring case',
+      'username: "Émile" is the username of line 3 of this file; usernames are unique, ignoring case and look-alike characters',
+    ]);
+  });
+
+  it('finds a user by username under full case folding (ß and ss, ligatures)', () => {
+    const strasse = storedUserRow(1, 7, { user_id: '2b6f4a8e-1d2c-4e5f-8a9b-0c1d2e3f4a5b', username: 'Straße' });
+    assert.deepEqual(matcherWith(strasse).match(row({ username: 'STRASSE' }, 2)), { target: strasse, problems: [] });
+  });
+
+  it('rejects a look-alike of a username another user holds, naming it', () => {
+    const admin = storedUserRow(1, 8, { user_id: '3b6f4a8e-1d2c-4e5f-8a9b-0c1d2e3f4a5b', username: 'admin' });
+    const match = matcherWith(admin).match(row({ username: '\u0430dmin' }, 2));
+    assert.equal(match.target, undefined, 'a look-alike is not the same user');
+    assert.deepEqual(reasons(match.problems), [
+      `username: "\u0430dmin" looks like "admin", the username of user ${admin.user_id}; usernames are unique, ignoring case and look-alike characters`,
     ]);
   });
 });

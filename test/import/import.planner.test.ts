@@ -211,7 +211,7 @@ describe('import planner: a batch', () => {
       ['create', 'reject'],
     );
     assert.deepEqual(problemsOf(plans[1]!), [
-      'username: "ADA" appears again in this file (first on line 2); usernames are unique, ignoring case',
+      'username: "ADA" appears again in this file (first on line 2); usernames are unique, ignoring case and look-alike characters',
       'name: is required for a new user (no user of this organization has this user_id or username)',
       'call_detail_level: is required for a new user (no user of this organization has this user_id or username)',
       'roles: is required for a new user (no user of this organization has this user_id or username)',

@@ -32,7 +32,7 @@ describe('import rules: the API user rules, worded for the file', () => {
   it('rejects a username of "." or "..", quoting the rule of the API', () => {
     assert.match(
       accept('username', '..').reasons[0]!,
-      /^username: "\.\." is not allowed: a username is 1–128 characters without control characters or "\/", without leading or trailing space, not "\." or "\.\."/,
+      /^username: "\.\." is not allowed: a username is 1–128 characters without "\/" or control, format \(invisible\) or line\/paragraph separator characters, without leading or trailing space, not "\." or "\.\."/,
     );
   });
 
@@ -42,7 +42,7 @@ describe('import rules: the API user rules, worded for the file', () => {
 
   it('rejects a name holding a control character', () => {
     assert.deepEqual(accept('name', 'Ada\tLovelace').reasons, [
-      'name: "Ada\\tLovelace" holds a control character (such as a tab or line break); remove it',
+      'name: "Ada\\tLovelace" holds U+0009 at character 4, a control, format (invisible) or line-separator character; remove it',
     ]);
   });
 

@@ -184,7 +184,7 @@ for (const dialect of DIALECTS) {
       const run = await importFile(t.conn, orgId, tempFile('bom.csv', Buffer.from(text, 'utf8')));
       assert.deepEqual(run.counts, { imported: 2, updated: 0, unchanged: 0, rejected: 2 });
       assert.deepEqual(run.messages, [
-        'line 3, name: "Line\\r\\nbreak" holds a control character (such as a tab or line break); remove it',
+        'line 3, name: "Line\\r\\nbreak" holds U+000D at character 5, a control, format (invisible) or line-separator character; remove it',
         'line 6, username: "bad/name" holds "/", which a username may not contain',
       ]);
       assert.deepEqual(
@@ -274,7 +274,7 @@ for (const dialect of DIALECTS) {
         tempFile('dup2.csv', 'username,name,call_detail_level,roles\nnew1,A,full,reporting\nNEW1,B,full,reporting\n'),
       );
       assert.deepEqual(inOneBatch.messages, [
-        'line 3, username: "NEW1" appears again in this file (first on line 2); usernames are unique, ignoring case',
+        'line 3, username: "NEW1" appears again in this file (first on line 2); usernames are unique, ignoring case and look-alike characters',
       ]);
       assert.equal((await getUser('new1')).name, 'A');
     });
@@ -298,7 +298,7 @@ for (const dialect of DIALECTS) {
         ),
       );
       assert.deepEqual(run.messages, [
-        `line 2, username: "TAKEN" is already taken by user ${ALICE_ID.replace('0b6f', '1b6f')}; usernames are unique, ignoring case`,
+        `line 2, username: "TAKEN" is "taken", the username of user ${ALICE_ID.replace('0b6f', '1b6f')}; usernames are unique, ignoring case and look-alike characters`,
       ]);
     });
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Connection } from '../../src/db/connect.js';
 import { bumpWriteVersion } from '../../src/orgs/org.repository.js';
+import { foldUsername } from '../../src/db/username-keys.js';
 import { userToRow, type StoredUser } from '../../src/users/user.mapper.js';
 import { insertUser } from '../../src/users/user.repository.js';
 
@@ -49,6 +50,11 @@ export function holdsNeedle(hay: string, needle: string): boolean {
   const n = foldText(needle);
   const forms = /[σς]$/.test(n) ? [`${n.slice(0, -1)}σ`, `${n.slice(0, -1)}ς`] : [n];
   return forms.some((form) => h.includes(form));
+}
+
+/** The username search's match: full case folding on both sides (src/db/username-keys.ts, one form of sigma). */
+export function holdsUsernameNeedle(hay: string, needle: string): boolean {
+  return foldUsername(hay).includes(foldUsername(needle));
 }
 
 /** Code-point order (the order of UTF-8 bytes), as both backends sort text. */

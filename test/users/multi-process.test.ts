@@ -40,6 +40,7 @@ async function serve(databaseUrl: string, args: string[], env: Record<string, st
       }
     };
     child.stdout.on('data', check);
+    child.stderr.on('data', check);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`serve exited with ${code}:\n${out}`));

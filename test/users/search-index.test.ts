@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { fold } from '../../src/shared/text.js';
+import { foldUsername } from '../../src/db/username-keys.js';
 import { compactUserCounts, findUsers } from '../../src/users/user.list.repository.js';
 import { userRowToJson, userRowToUser } from '../../src/users/user.mapper.js';
 import { bearer, buildTestApp, type TestApp } from '../support/app.js';
@@ -147,7 +148,9 @@ for (const dialect of DIALECTS) {
       assert.equal(everyone.length, 165 + HOSTILE.length + BULK);
       for (const needle of NEEDLES) {
         for (const field of ['username', 'name'] as const) {
-          const expected = everyone.filter((u) => fold(u[field]).includes(fold(needle))).map((u) => u.username);
+          // Usernames under full case folding (STRASSE finds straße), names under the NFC lower case of shared/text.ts.
+          const f = field === 'username' ? foldUsername : fold;
+          const expected = everyone.filter((u) => f(u[field]).includes(f(needle))).map((u) => u.username);
           const got = await list(`${field}=${encodeURIComponent(needle)}&pagesize=10000`);
           assert.deepEqual(
             got.results.map((u) => u.username),
@@ -162,8 +165,11 @@ for (const dialect of DIALECTS) {
     it('gives the indexed search the plain scan’s answers: OR of needles, AND with other filters, short and long needles, paging', async () => {
       const everyone = (await list('pagesize=10000')).results;
       const cases: [string, (u: (typeof everyone)[number]) => boolean][] = [
-        ['username=smi&username=aaa', (u) => fold(u.username).includes('smi') || fold(u.username).includes('aaa')],
-        ['username=an&name=an', (u) => fold(u.username).includes('an') && fold(u.name).includes('an')],
+        [
+          'username=smi&username=aaa',
+          (u) => foldUsername(u.username).includes('smi') || foldUsername(u.username).includes('aaa'),
+        ],
+        ['username=an&name=an', (u) => foldUsername(u.username).includes('an') && fold(u.name).includes('an')],
         ['name=son&status=activated', (u) => fold(u.name).includes('son') && u.status === 'activated'],
         ['name=ère&role=reporting', (u) => fold(u.name).includes('ère') && u.roles.includes('reporting')],
       ];

@@ -43,5 +43,42 @@ for (const dialect of DIALECTS) {
       });
       assert.equal(read.json().username, 'ab😀cd');
     });
+
+    it('refuses U+2028, U+2029, bidi overrides and zero-width spaces in names and usernames, naming the character', async () => {
+      const cases = [
+        { field: 'name', value: 'Ann\u2028Lee', at: 'U+2028 at character 4' },
+        { field: 'name', value: 'Ann\u2029', at: 'U+2029 at character 4' },
+        { field: 'name', value: '\u202eeeL nnA', at: 'U+202E at character 1' },
+        { field: 'username', value: 'ann\u200blee', at: 'U+200B at character 4' },
+        { field: 'username', value: '\ufeffann', at: 'U+FEFF at character 1' },
+      ];
+      const total = async () =>
+        (await t.app.inject({ url: '/api/v1/users?pagesize=1', headers: bearer(t.demo.read) })).json().paging.total;
+      const before = await total();
+      for (const { field, value, at } of cases) {
+        const user = { username: 'invisible', name: 'Ann Lee', email: 'ann@example.com', call_detail_level: 'full' };
+        const res = await post(JSON.stringify({ ...user, roles: ['reporting'], [field]: value }));
+        assert.equal(res.statusCode, 400, `${field} ${JSON.stringify(value)}`);
+        const [error, ...more] = res.json().errors;
+        assert.equal(more.length, 0);
+        assert.equal(error.pointer, `/${field}`);
+        assert.ok(error.message.endsWith(`; it holds ${at}: remove it`), error.message);
+      }
+      assert.equal(await total(), before, 'nothing stored');
+    });
+
+    it('keeps ZWNJ and ZWJ, which Persian names and emoji sequences need', async () => {
+      const res = await post(
+        JSON.stringify({
+          username: 'mi\u200cnoo',
+          name: 'می\u200cنو 👩\u200d👩\u200d👧',
+          email: 'minoo@example.com',
+          call_detail_level: 'full',
+          roles: ['reporting'],
+        }),
+      );
+      assert.equal(res.statusCode, 201, res.body);
+      assert.equal(res.json().name, 'می\u200cنو 👩\u200d👩\u200d👧');
+    });
   });
 }

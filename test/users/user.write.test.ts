@@ -247,7 +247,9 @@ for (const dialect of DIALECTS) {
         assert.equal(rest.length, 0);
         assert.equal(entry?.action, 'user.create');
         assert.equal(entry?.target_type, 'user');
-        assert.equal(entry?.request_id, 'req-create-hank');
+        // The server's own id (its X-Request-Id answer), never the client's (docs/security.md section 16).
+        assert.equal(entry?.request_id, res.headers['x-request-id']);
+        assert.notEqual(entry?.request_id, 'req-create-hank');
         assert.equal(entry?.actor, t.demo.write.slice(0, 12));
         assert.ok(entry?.actor_key_id);
         const changes = JSON.parse(entry?.changes ?? '{}');
