@@ -18,6 +18,9 @@ export const AuditEntry = Type.Object(
     }),
     actor_key_id: Nullable(Type.Integer(), { description: "the acting API key's id; null for the command line" }),
     request_id: Nullable(Type.String(), { description: 'the X-Request-Id of the write, when it came through the API' }),
+    via: Type.Optional(
+      Type.Literal('scim', { description: 'present when the write came through SCIM (/scim/v2) rather than the API' }),
+    ),
     action: Type.String({
       examples: [
         'user.create',
