@@ -53,6 +53,13 @@ export const USER_TARGETS: PatchTargets = {
     'x509Certificates',
     'groups',
     URN.enterprise,
+    // The enterprise extension's attributes as Entra ID's older jobs send them, without the URN.
+    'employeeNumber',
+    'costCenter',
+    'organization',
+    'division',
+    'department',
+    'manager',
   ],
 };
 
