@@ -94,12 +94,26 @@ function compare(
   const column = COLUMNS[field];
   if (op === 'co' && (field === 'userName' || field === 'name'))
     return substring(field === 'userName' ? 'username_fold' : 'name_fold', [text], sqlite, 'index')(eb);
+  // externalId is case-exact, and SQLite's LIKE ignores ASCII case: position functions compare exactly.
+  if (field === 'externalId' && (op === 'co' || op === 'sw' || op === 'ew')) return exactSubstring(op, text, sqlite);
   if (op === 'co' || op === 'sw' || op === 'ew') {
     const pattern = `${op === 'sw' ? '' : '%'}${escapeLike(text)}${op === 'ew' ? '' : '%'}`;
-    return sql<SqlBool>`${column} like ${pattern} escape '\\'`;
+    const like = sql<SqlBool>`${column} like ${pattern} escape '\\'`;
+    // A prefix is also a range of the (code-point ordered) folded column: its index finds it on both backends.
+    if (op === 'sw' && (field === 'userName' || field === 'name'))
+      return sql<SqlBool>`(${column} >= ${text} and ${column} < ${`${text}\u{10FFFF}`} and ${like})`;
+    return like;
   }
   if (op === 'ne') return sql<SqlBool>`(${column} is null or ${column} <> ${text})`;
   return sql<SqlBool>`${column} ${sql.raw(SQL_OPS[op])} ${text}`;
+}
+
+/** `co`, `sw` or `ew` on external_id, case-exact on both backends. */
+function exactSubstring(op: 'co' | 'sw' | 'ew', text: string, sqlite: boolean): Expression<SqlBool> {
+  const position = sqlite ? sql`instr(users.external_id, ${text})` : sql`strpos(users.external_id, ${text})`;
+  if (op === 'co') return sql<SqlBool>`${position} > 0`;
+  if (op === 'sw') return sql<SqlBool>`${position} = 1`;
+  return sql<SqlBool>`(length(users.external_id) >= length(${text}) and substr(users.external_id, length(users.external_id) - length(${text}) + 1) = ${text})`;
 }
 
 function compile(eb: Users, condition: UserCondition, sqlite: boolean): Expression<SqlBool> {

@@ -152,6 +152,10 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(await select('externalId eq "EXT-100"'), ['Zoe.Quinn']);
       assert.deepEqual(await select('externalId eq "ext-100"'), [], 'externalId is case-exact');
       assert.deepEqual(await select('externalId pr'), ['zack.quill', 'Zoe.Quinn']);
+      assert.deepEqual(await select('externalId sw "EXT"'), ['Zoe.Quinn'], 'sw on externalId is case-exact');
+      assert.deepEqual(await select('externalId co "xt-10"'), ['zack.quill']);
+      assert.deepEqual(await select('externalId ew "-100"'), ['Zoe.Quinn']);
+      assert.deepEqual(await select('externalId ew "a-very-long-suffix-ext-101"'), []);
       assert.deepEqual(await select(`id eq "${rsmith.user_id.toUpperCase()}"`), ['rsmith']);
       assert.deepEqual(
         await select('roles.value eq "administrator"'),
