@@ -131,12 +131,30 @@ function compile(eb: Users, condition: UserCondition, sqlite: boolean): Expressi
   }
 }
 
+/** The key every users index holds: SQLite's indexes hold the rowid, PostgreSQL's (org_id, …, user_id) ones user_id. */
+const indexKey = (db: Db) => (isSqlite(db) ? 'id' : 'user_id');
+
+/**
+ * The organization's users matching `condition`, less those deleted through
+ * SCIM. The deleted ones (few, found by their own index) are excluded by key,
+ * so that a count or a deep page stays an index-only walk; testing
+ * scim_deleted_at on each row would read every row the walk passes.
+ */
 function selectLiving(db: Db, orgId: number, condition: UserCondition | undefined) {
   const sqlite = isSqlite(db);
-  let query = db.selectFrom('users').where('users.org_id', '=', orgId).where('users.scim_deleted_at', 'is', null);
+  const key = sql.raw(indexKey(db));
+  let query = db
+    .selectFrom('users')
+    .where('users.org_id', '=', orgId)
+    .where(
+      sql<SqlBool>`users.${key} not in (select d.${key} from users d where d.org_id = ${orgId} and d.scim_deleted_at is not null)`,
+    );
   if (condition) query = query.where((eb) => compile(eb, condition, sqlite));
   return query;
 }
+
+// Past this offset a page is found by its keys alone first (an index-only walk), then its rows are read.
+const DEFERRED_OFFSET = 1000;
 
 function sortKey(field: DirectoryField): RawBuilder<unknown> {
   if (field === 'active') return sql`users.status`;
@@ -155,13 +173,20 @@ export async function findDirectoryUsers(
   limit: number,
 ): Promise<UserRow[]> {
   const direction = sql.raw(sort.order);
-  return selectLiving(db, orgId, condition)
-    .selectAll('users')
-    .orderBy(sql`${sortKey(sort.field)} ${direction}`)
-    .orderBy(sql`users.user_id ${direction}`)
+  const order = <Q extends { orderBy(expression: RawBuilder<unknown>): Q }>(q: Q): Q =>
+    q.orderBy(sql`${sortKey(sort.field)} ${direction}`).orderBy(sql`users.user_id ${direction}`);
+  if (offset < DEFERRED_OFFSET)
+    return order(selectLiving(db, orgId, condition).selectAll('users'))
+      .limit(limit)
+      .offset(offset)
+      .execute();
+  const key = indexKey(db);
+  const keys = order(selectLiving(db, orgId, condition).select(sql.ref<string>(`users.${key}`).as('k')))
     .limit(limit)
-    .offset(offset)
-    .execute();
+    .offset(offset);
+  return order(
+    db.selectFrom('users').innerJoin(keys.as('page'), 'page.k', `users.${key}`).selectAll('users'),
+  ).execute();
 }
 
 /**
