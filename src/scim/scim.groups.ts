@@ -199,3 +199,5 @@ export function createScimGroupService(users: UserScimService) {
     },
   };
 }
+
+export type ScimGroupService = ReturnType<typeof createScimGroupService>;

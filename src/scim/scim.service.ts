@@ -81,3 +81,5 @@ export function createScimUserService(users: UserScimService) {
     },
   };
 }
+
+export type ScimUserService = ReturnType<typeof createScimUserService>;
