@@ -90,6 +90,11 @@ for (const dialect of DIALECTS) {
         type: 'application/json',
       });
       assert.equal(json.statusCode, 200, json.body);
+      const charset = await scim('POST', 'Users/.search', {
+        body: { filter: 'userName eq "rsmith"' },
+        type: 'application/scim+json; charset=utf-8',
+      });
+      assert.equal(charset.statusCode, 200, charset.body);
       const text = await scim('POST', 'Users', { body: 'userName', type: 'text/plain' });
       assert.equal(text.statusCode, 415);
       assert.deepEqual(text.json().schemas, [SCIM_ERROR]);
@@ -145,6 +150,8 @@ for (const dialect of DIALECTS) {
         assert.ok(doc.paths[path], `${path} is in the document`);
       assert.ok(doc.paths['/scim/v2/Users'].post.responses['409'].content['application/scim+json']);
       assert.deepEqual(doc.paths['/scim/v2/Users'].get.tags, ['scim']);
+      assert.ok(doc.paths['/scim/v2/Users/{id}'].patch.security.some((s: Record<string, unknown>) => 'bearer' in s));
+      assert.equal(doc.paths['/scim/v2/ServiceProviderConfig'].get.security, undefined, 'discovery needs no key');
     });
   });
 
