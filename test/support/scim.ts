@@ -6,7 +6,7 @@ type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 export const SCIM_USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 export const SCIM_ROSTER = 'urn:roster:params:scim:schemas:extension:roster:2.0:User';
 export const SCIM_ERROR = 'urn:ietf:params:scim:api:messages:2.0:Error';
-export const SCIM_PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+const SCIM_PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 
 export interface ScimCallOptions {
   /** The key; null sends none. */
