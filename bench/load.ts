@@ -55,6 +55,7 @@ const USER_COLUMNS = [
   'billing_groups',
   'group_owners',
   'version',
+  'created_at',
 ] as const;
 const PG_TYPES: Record<string, string> = {
   id: 'int',

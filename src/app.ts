@@ -33,8 +33,10 @@ import { limitRequestSize, MAX_PARAM_LENGTH, serverLimits, warnOfTrustedProxies 
 import { registerMetrics } from './ops/metrics.js';
 import { opsRoutes } from './ops/ops.routes.js';
 import { limitAfterAuthentication, registerRateLimit } from './ratelimit/ratelimit.plugin.js';
+import { scimRoutes } from './scim/scim.routes.js';
 import { userRoutes } from './users/user.routes.js';
 import { User, UserCreate, UserDeactivation, UserPatch, UserReplace, UsersPage } from './users/user.schemas.js';
+import { createUserScimService } from './users/user.scim.service.js';
 import { createUserService } from './users/user.service.js';
 
 export interface AppOptions {
@@ -100,5 +102,11 @@ export async function buildApp(config: Config, conn: Connection, options: AppOpt
     },
     { prefix: config.apiRoot },
   );
+  await app.register(scimRoutes, {
+    prefix: '/scim/v2',
+    users: createUserScimService(conn.db),
+    guard: limitAfterAuthentication(authenticate, limit),
+    limit,
+  });
   return app;
 }

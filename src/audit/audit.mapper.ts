@@ -28,6 +28,7 @@ export function auditRowToEntry(row: AuditEntryRow): AuditEntry {
     actor: row.actor,
     actor_key_id: row.actor_key_id,
     request_id: row.request_id,
+    ...(row.via === 'scim' ? { via: 'scim' as const } : {}),
     action: row.action,
     target_type: row.target_type,
     target_id: row.target_id,

@@ -36,6 +36,7 @@ export async function appendAudit(trx: Transaction<Database>, entry: NewAuditEnt
       target_id: entry.targetId,
       changes: JSON.stringify(entry.changes),
       request_id: entry.actor.requestId ?? null,
+      via: entry.actor.via ?? null,
     })
     .execute();
 }

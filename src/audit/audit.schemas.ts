@@ -23,6 +23,9 @@ export const AuditEntry = Type.Object(
       description:
         "the server's own request id of the write (its X-Request-Id answer header and its log lines), when it came through the API",
     }),
+    via: Type.Optional(
+      Type.Literal('scim', { description: 'present when the write came through SCIM (/scim/v2) rather than the API' }),
+    ),
     action: Type.String({
       examples: [
         'user.create',

@@ -7,6 +7,7 @@ import { performanceMigration } from './migrations/004_performance.js';
 import { hardeningMigration } from './migrations/006_hardening.js';
 import { usernameFoldMigration } from './migrations/008_username_fold.js';
 import { auditNumberingMigration } from './migrations/009_audit_numbering.js';
+import { scimMigration } from './migrations/007_scim.js';
 
 /** Every migration, in order. One list for the CLI, the server and the tests. */
 function listMigrations(dialect: Dialect): Record<string, Migration> {
@@ -18,6 +19,7 @@ function listMigrations(dialect: Dialect): Record<string, Migration> {
     '006_hardening': hardeningMigration(dialect),
     '008_username_fold': usernameFoldMigration(dialect),
     '009_audit_numbering': auditNumberingMigration(dialect),
+    '007_scim': scimMigration(dialect),
   };
 }
 

@@ -75,6 +75,15 @@ export interface UsersTable {
   group_owners: string;
   /** Incremented on every write: the user's ETag. */
   version: number;
+  /** SCIM `externalId` (migration 007): the identity provider's id for the user. */
+  external_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** SCIM `name.givenName` and `name.familyName`, kept so that they round-trip ('' for none). */
+  given_name: ColumnType<string, string | undefined, string>;
+  family_name: ColumnType<string, string | undefined, string>;
+  /** When the user was created (SCIM `meta.created`); set once, on insert (userToRow at version 1). */
+  created_at: ColumnType<Stamp, Stamp | undefined, Stamp>;
+  /** Set by SCIM DELETE: the user is gone for SCIM, and stays deactivated and renamed in the API. */
+  scim_deleted_at: ColumnType<Stamp | null, Stamp | null | undefined, Stamp | null>;
 }
 
 export interface UserBillingGroupsTable {
@@ -106,6 +115,8 @@ export interface AuditEntriesTable {
   request_id: string | null;
   /** The entry's number within its organization, 1, 2, 3…: its `audit_id` on the wire (migration 009). */
   org_seq: number;
+  /** `scim` for a write that came through SCIM (migration 007); null for the API and the command line. */
+  via: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** One row per deactivation, with what the reporting side must do (migration 003). */

@@ -41,7 +41,8 @@ const fastifyCodes: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'MALFORMED_JSON',
 };
 
-function toAppError(error: FastifyError & { validationContext?: string }): AppError | undefined {
+/** The AppError an error stands for, when Roster knows it (SCIM renders the same errors in its own form). */
+export function toAppError(error: FastifyError & { validationContext?: string }): AppError | undefined {
   if (error instanceof AppError) return error;
   if (error.validation) return validationProblem(error.validation, error.validationContext ?? 'body');
   const mapped = error.code ? fastifyCodes[error.code] : undefined;

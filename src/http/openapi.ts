@@ -25,6 +25,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         { name: 'groups' },
         { name: 'audit' },
         { name: 'operations' },
+        { name: 'scim', description: 'SCIM 2.0 provisioning at /scim/v2 (docs/scim.md)' },
       ],
     },
     refResolver: {

@@ -135,6 +135,7 @@ const USER_COLUMNS = [
   ['billing_groups', 'text'],
   ['group_owners', 'text'],
   ['version', 'integer'],
+  ['created_at', 'text'],
 ] as const satisfies readonly (readonly [keyof NewUserRow, 'text' | 'integer'])[];
 
 /**

@@ -4,6 +4,8 @@ export interface Actor {
   /** The key's public prefix, or `cli`. Never the key itself. */
   readonly label: string;
   readonly requestId?: string | null;
+  /** The protocol a write came through when it is not the API's own: recorded in the audit entry. */
+  readonly via?: 'scim';
 }
 
 /** The actor of the `roster` commands. */

@@ -40,7 +40,7 @@ function usesTrigramIndex(needle: string): boolean {
  * LIKE as another index (the sort order's) is walked (on PostgreSQL the
  * column is wrapped so that the GIN index cannot be chosen).
  */
-type SubstringPlan = 'index' | 'walk';
+export type SubstringPlan = 'index' | 'walk';
 
 /**
  * `column` holds `needle` as a literal substring (both already folded). An
@@ -48,7 +48,7 @@ type SubstringPlan = 'index' | 'walk';
  * tokenizer is case-sensitive over the folds, so nothing is folded twice;
  * LIKE escapes `%`, `_` and `\`. Needles shorter than 3 code points scan.
  */
-function substring(
+export function substring(
   column: 'username_fold' | 'name_fold',
   needles: readonly string[],
   sqlite: boolean,

@@ -84,6 +84,8 @@ export function userToRow(orgId: number, user: StoredUser, version: number): New
     billing_groups: user.access.billing_groups.join(','),
     group_owners: user.access.group_owners.join(','),
     version,
+    // Version 1 is an insert: the creation time is set then and never rewritten by an update.
+    ...(version === 1 ? { created_at: user.last_updated_date } : {}),
   };
 }
 

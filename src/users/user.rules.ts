@@ -51,7 +51,8 @@ export interface AccessLookups {
 /**
  * Checks the rules a schema cannot: the timestamp, email kept empty, ids that
  * exist in this organization, no newly given inactive billing group or group,
- * a free username. Returns last_login_date in stored form.
+ * a free username. Returns last_login_date in stored form. SCIM passes
+ * `emailOptional`: an identity provider may create a user without an email.
  */
 export async function checkFields(
   trx: Trx,
@@ -59,6 +60,7 @@ export async function checkFields(
   fields: UserFields,
   before: UserRow | undefined,
   lookups: AccessLookups,
+  options: { readonly emailOptional?: boolean } = {},
 ): Promise<string | null> {
   const errors: ProblemItem[] = [];
   const lastLogin =
@@ -70,7 +72,7 @@ export async function checkFields(
           '2016-03-03T16:13:59Z (RFC 3339), or null',
           errors,
         );
-  if (fields.email === '' && (before === undefined || before.email !== '')) {
+  if (fields.email === '' && !options.emailOptional && (before === undefined || before.email !== '')) {
     errors.push({
       pointer: '/email',
       message: 'must be a valid email address such as name@example.com ("" is kept only for a user that never had one)',
