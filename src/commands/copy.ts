@@ -2,6 +2,7 @@ import { SingleBar, Presets } from 'cli-progress';
 import type { Command } from 'commander';
 import { ConfigError, loadConfig, parseDatabaseUrl, type Config, type DatabaseTarget } from '../config.js';
 import { connect } from '../db/connect.js';
+import { tuneForExport } from '../db/tuning.js';
 import { CopyError } from '../copy/copy.errors.js';
 import { copyDatabase, type CopyProgress, type CopyReport } from '../copy/copy.service.js';
 import { withDatabase } from './with-database.js';
@@ -52,6 +53,7 @@ function progressOn(err: NodeJS.WriteStream | NodeJS.WritableStream): CopyProgre
       )
     : null;
   let value = 0;
+  const started = performance.now();
   return {
     snapshot: (description) => err.write(`reading the source as ${description}\n`),
     startOrganization(name, rows) {
@@ -59,6 +61,11 @@ function progressOn(err: NodeJS.WriteStream | NodeJS.WritableStream): CopyProgre
       value = 0;
       if (bar) bar.start(Math.max(1, rows), 0, { org: name, table: '' });
       else err.write(`copying organization "${name}": ${rows} rows\n`);
+    },
+    step(description) {
+      const seconds = ((performance.now() - started) / 1000).toFixed(1);
+      if (bar) bar.update({ table: description });
+      else err.write(`${description} (${seconds} s)\n`);
     },
     advance(table, rows) {
       value += rows;
@@ -99,6 +106,8 @@ export async function copyCommand(
   return withDatabase(config, async (source) => {
     const conn = connect(target);
     try {
+      // One pass over each table: the server's large SQLite cache and memory map would only add to the RSS.
+      await tuneForExport(source);
       const report = await copyDatabase(source, conn, {
         org: opts.org,
         progress,

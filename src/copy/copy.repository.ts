@@ -99,3 +99,34 @@ export async function findHeldValue(
     order by ${sql.ref(column)} limit 1`.execute(db);
   return rows[0];
 }
+
+/** A PostgreSQL index that backs no constraint, as `create index` text: what a bulk load may drop and rebuild. */
+export interface PlainIndex {
+  readonly name: string;
+  readonly definition: string;
+}
+
+/** The plain indexes (no primary key or unique constraint behind them) of the tables, on PostgreSQL. */
+export async function findPlainIndexes(db: Db, tables: readonly string[]): Promise<PlainIndex[]> {
+  const { rows } = await sql<PlainIndex>`select i.indexname as name, i.indexdef as definition from pg_indexes i
+    where i.schemaname = current_schema() and i.tablename in (${sql.join(tables)})
+      and not exists (select 1 from pg_constraint c where c.conindid = (quote_ident(i.schemaname) || '.' || quote_ident(i.indexname))::regclass)
+    order by i.indexname`.execute(db);
+  return rows;
+}
+
+export async function dropIndexes(db: Db, indexes: readonly PlainIndex[]): Promise<void> {
+  for (const index of indexes) await sql`drop index ${sql.ref(index.name)}`.execute(db);
+}
+
+export async function createIndexes(db: Db, indexes: readonly PlainIndex[]): Promise<void> {
+  if (indexes.length === 0) return;
+  // Index builds sort in memory up to this much, per transaction only.
+  await sql`set local maintenance_work_mem = '256MB'`.execute(db);
+  for (const index of indexes) await sql.raw(index.definition).execute(db);
+}
+
+/** Fresh planner statistics after a bulk load (PostgreSQL: a million new rows would otherwise be planned as none). */
+export async function analyzeTables(db: Db, dialect: Dialect, tables: readonly string[]): Promise<void> {
+  if (dialect === 'postgres') await sql`analyze ${sql.join(tables.map((t) => sql.table(t)))}`.execute(db);
+}

@@ -6,9 +6,13 @@ import type { Database } from '../db/tables.js';
 import { listColumns, type CatalogColumn } from './copy.catalog.js';
 import { CopyError } from './copy.errors.js';
 import {
+  analyzeTables,
   countOrgRows,
+  createIndexes,
+  dropIndexes,
   findHeldValue,
   findOrganizations,
+  findPlainIndexes,
   insertRows,
   readOrgPage,
   readUniqueValues,
@@ -22,6 +26,8 @@ export interface CopyProgress {
   /** How the source is read (one snapshot), said before anything is copied. */
   snapshot(description: string): void;
   startOrganization(name: string, rows: number): void;
+  /** A step of the organization's copy begins: rebuilding indexes, verifying, committing. */
+  step(description: string): void;
   advance(table: string, rows: number): void;
   /** The fault-test hook stopped the copy (see CopyOptions.pauseAfter). */
   paused(table: string): void;
@@ -120,25 +126,38 @@ export async function copyDatabase(source: Connection, target: Connection, optio
       throw new CopyError(`the source has no organization named "${options.org}"`);
     }
     await refuseConflicts(snap, target.db, orgs);
+    let bulkLoad = target.dialect === 'postgres' && (await findOrganizations(target.db)).length === 0;
+    const tableNames = plans.map((p) => p.table.name);
+    const identities = plans.filter((p) => p.table.identity).map((p) => p.table.name);
     const report: CopyReport = { snapshot: SNAPSHOT[source.dialect], organizations: [] };
     for (const org of orgs) {
       let rows = 0;
       for (const { table } of plans) rows += await countOrgRows(snap, table, org.id);
       options.progress?.startOrganization(org.name, rows);
       const tables = await target.db.transaction().execute(async (trx) => {
+        // Into a PostgreSQL database holding no organization yet (no one else uses it), the plain indexes are
+        // dropped and rebuilt once, inside this transaction: an interrupted copy gets them back with the rollback.
+        const rebuild = bulkLoad ? await findPlainIndexes(trx, tableNames) : [];
+        await dropIndexes(trx, rebuild);
         for (const plan of plans)
           await copyTable(plan, org.id, snap, source.dialect, trx, target.dialect, batchSize, options);
-        const identities = plans.filter((p) => p.table.identity).map((p) => p.table.name);
+        options.progress?.step(`rebuilding ${rebuild.length} indexes, moving id sequences`);
+        await createIndexes(trx, rebuild);
         await syncIdSequences(trx, target.dialect, identities);
+        // The verification's keyset reads need the planner to know the rows this transaction added.
+        await analyzeTables(trx, target.dialect, tableNames);
+        options.progress?.step('verifying');
         const checks: TableCheck[] = [];
         for (const plan of plans) {
           const from: Side = { db: snap, dialect: source.dialect, columns: plan.source };
           const to: Side = { db: trx, dialect: target.dialect, columns: plan.target };
           checks.push(await verifyTable(plan.table, org.id, from, to));
         }
+        options.progress?.step('committing');
         return checks;
       });
       report.organizations.push({ id: org.id, name: org.name, tables });
+      bulkLoad = false;
     }
     return report;
   });
@@ -157,6 +176,7 @@ async function copyTable(
 ): Promise<void> {
   const { table, source: columns } = plan;
   const names = columns.map((c) => c.name);
+  options.progress?.step(`copying ${table.name}`);
   let after: unknown[] | null = null;
   let writing: Promise<void> = Promise.resolve();
   let first = true;
