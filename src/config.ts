@@ -24,6 +24,8 @@ const EnvSchema = Type.Object({
   KEEP_ALIVE_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 5_000 }),
   IDLE_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 60_000 }),
   SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, default: 10_000 }),
+  // Fault tests only (test/copy): `roster copy` stops for good after the first batch of this table.
+  ROSTER_COPY_PAUSE_AFTER: Type.Optional(Type.String({ pattern: '^[a-z_]+$' })),
 });
 
 export type DatabaseTarget =
@@ -52,6 +54,8 @@ export interface Config {
   readonly keepAliveTimeoutMs: number;
   readonly idleTimeoutMs: number;
   readonly shutdownGraceMs: number;
+  /** Fault tests only: the table after whose first batch `roster copy` stops and waits to be killed. */
+  readonly copyPauseAfter: string | null;
 }
 
 /** The items of a comma list setting, trimmed, empty ones dropped. */
@@ -115,5 +119,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     keepAliveTimeoutMs: v.KEEP_ALIVE_TIMEOUT_MS,
     idleTimeoutMs: v.IDLE_TIMEOUT_MS,
     shutdownGraceMs: v.SHUTDOWN_GRACE_MS,
+    copyPauseAfter: v.ROSTER_COPY_PAUSE_AFTER ?? null,
   });
 }

@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadConfig } from './config.js';
 import { auditCommand, type AuditOptions } from './commands/audit.js';
+import { registerCopyCommand } from './commands/copy.js';
 import { registerExportCommand } from './commands/export.js';
 import { registerImportCommand } from './commands/import.js';
 import { createKeyCommand, listKeysCommand, revokeKeyCommand } from './commands/keys.js';
@@ -91,6 +92,7 @@ program
 
 registerImportCommand(program);
 registerExportCommand(program);
+registerCopyCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof ConfigError || error instanceof OrgError || error instanceof MigrationError) {

@@ -26,10 +26,15 @@ export function precompiled<R>(build: (db: Kysely<Database>) => { compile(): Com
 /**
  * After rows were inserted with explicit ids, moves PostgreSQL's identity
  * sequences past them (SQLite's AUTOINCREMENT follows the largest id by itself).
+ * The imports keep billing group and group ids; `roster copy` keeps every table's.
  */
-export async function syncIdSequences(trx: Transaction<Database>, dialect: Dialect): Promise<void> {
+export async function syncIdSequences(
+  trx: Transaction<Database>,
+  dialect: Dialect,
+  tables: readonly string[] = ['billing_groups', 'groups'],
+): Promise<void> {
   if (dialect !== 'postgres') return;
-  for (const table of ['billing_groups', 'groups']) {
+  for (const table of tables) {
     await sql`select setval(pg_get_serial_sequence(${table}, 'id'), greatest((select max(id) from ${sql.table(table)}), 1))`.execute(
       trx,
     );
