@@ -4,6 +4,7 @@
  */
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { CsvError, Parser, type Options } from 'csv-parse';
+import { quoteValue } from '../shared/text.js';
 import { USER_CSV_COLUMNS, type UserCsvColumn } from '../users/user.formats.js';
 import { ImportFileError } from './import.errors.js';
 import { checkCsvRecord, type CheckedRow } from './import.rows.js';
@@ -158,7 +159,7 @@ function checkHeader(record: string[], path: string): UserCsvColumn[] {
     const none =
       unknown.length === names.length
         ? `${path} does not start with a CSV header row naming user fields.`
-        : `${path}: unknown column${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => JSON.stringify(u)).join(', ')} in the header.`;
+        : `${path}: unknown column${unknown.length > 1 ? 's' : ''} ${unknown.map(quoteValue).join(', ')} in the header.`;
     throw new ImportFileError(
       `${none} The columns are ${USER_CSV_COLUMNS.join(', ')} (any order, any subset with user_id or username).`,
     );

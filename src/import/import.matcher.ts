@@ -4,7 +4,7 @@
  * it has seen of the file; what the database holds comes in with each batch.
  */
 import type { NewUserRow, UserRow } from '../db/tables.js';
-import { fold } from '../shared/text.js';
+import { fold, quoteValue } from '../shared/text.js';
 import type { CheckedRow } from './import.rows.js';
 import type { FieldProblem } from './import.rules.js';
 
@@ -80,7 +80,7 @@ export class RowMatcher {
       if (first !== undefined) {
         problems.push({
           field: 'username',
-          reason: `${JSON.stringify(input.username)} appears again in this file (first on line ${first}); usernames are unique, ignoring case`,
+          reason: `${quoteValue(input.username)} appears again in this file (first on line ${first}); usernames are unique, ignoring case`,
         });
       } else if (owner && owner.id !== target?.id) {
         const ownerLine = this.seen.get(owner.id);
@@ -88,8 +88,8 @@ export class RowMatcher {
           field: 'username',
           reason:
             ownerLine !== undefined
-              ? `${JSON.stringify(input.username)} is already used by line ${ownerLine} of this file; usernames are unique, ignoring case`
-              : `${JSON.stringify(input.username)} is already taken by user ${owner.user_id}; usernames are unique, ignoring case`,
+              ? `${quoteValue(input.username)} is already used by line ${ownerLine} of this file; usernames are unique, ignoring case`
+              : `${quoteValue(input.username)} is already taken by user ${owner.user_id}; usernames are unique, ignoring case`,
         });
       }
     }
