@@ -7,6 +7,7 @@ import { listEtag } from '../http/etags.js';
 import { checkIfMatch, parseIfMatch } from '../http/preconditions.js';
 import { createOrgService } from '../orgs/org.service.js';
 import type { WriteContext } from '../shared/actor.js';
+import { quoteValue } from '../shared/text.js';
 import { billingGroupEtag, billingGroupRowToBillingGroup } from './billing-group.mapper.js';
 import {
   findBillingGroupById,
@@ -59,7 +60,12 @@ export function createBillingGroupService(db: Db) {
               'VALIDATION_FAILED',
               `Billing group ${parent.id} is on level ${parent.depth}: the hierarchy is at most ${MAX_DEPTH} levels deep, so it cannot have children. Create the billing group under a level 1 or 2 billing group.`,
               {
-                errors: [{ parameter: 'id', message: `is on level ${parent.depth} of at most ${MAX_DEPTH}` }],
+                errors: [
+                  {
+                    parameter: 'id',
+                    message: `is on level ${parent.depth} of at most ${MAX_DEPTH} (got ${quoteValue(parentId)})`,
+                  },
+                ],
               },
             );
           }
@@ -110,11 +116,14 @@ export function createBillingGroupService(db: Db) {
         checkIfMatch(precondition, billingGroupEtag(row), `Billing group ${row.id}`);
         const errors: ProblemItem[] = [];
         if (body.billing_group_id !== undefined && body.billing_group_id !== row.id)
-          errors.push({ pointer: '/billing_group_id', message: `is read-only: send ${row.id} or leave it out` });
+          errors.push({
+            pointer: '/billing_group_id',
+            message: `is read-only: send ${row.id} or leave it out (got ${quoteValue(body.billing_group_id)})`,
+          });
         if (body.parent_id !== undefined && body.parent_id !== row.parent_id)
           errors.push({
             pointer: '/parent_id',
-            message: `is read-only (billing groups do not move): send ${row.parent_id} or leave it out`,
+            message: `is read-only (billing groups do not move): send ${row.parent_id} or leave it out (got ${quoteValue(body.parent_id)})`,
           });
         if (errors.length > 0) throw invalidFields(errors);
         const saved = await updateBillingGroup(trx, ctx.orgId, row.id, {

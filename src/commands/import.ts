@@ -51,10 +51,15 @@ export function registerImportCommand(program: Command): void {
     .action((file: string, opts: ImportCommandOptions) => importCommand(loadConfig(), file, opts));
 }
 
-/** `roster import --org <name> <file>`: prints each rejected row (stderr) and a one-line summary (stdout). Exit 1 when a row was rejected, 2 when the file cannot be read. */
+/**
+ * `roster import --org <name> <file>`: prints each rejected row (stderr) and a one-line summary (stdout).
+ * Exit 1 when a row was rejected, 2 when the file cannot be read (from a line on: the rows before it are still
+ * imported or reported, and the summary says which lines were not reached).
+ */
 async function importCommand(config: Config, file: string, opts: ImportCommandOptions): Promise<void> {
   const started = performance.now();
   const progress = process.stderr.isTTY ? new Progress() : null;
+  const strict = opts.strict ?? false;
   await withDatabase(config, async (conn) => {
     let rejects: RejectsWriter | null = null;
     try {
@@ -63,32 +68,44 @@ async function importCommand(config: Config, file: string, opts: ImportCommandOp
       const source = await openImportSource(file, opts.format);
       rejects = opts.rejects ? new RejectsWriter(opts.rejects, source) : null;
       progress?.start(source);
-      const counts = await importUsers(
-        conn.db,
-        source.rows(),
-        {
-          orgId,
-          dialect: conn.dialect,
-          createMissing: opts.createMissing ?? false,
-          strict: opts.strict ?? false,
-          batchSize: opts.batchSize,
-          label: basename(file),
-        },
-        {
-          onRejected(r) {
-            const text = describeRejection(r);
-            if (progress) progress.log(text);
-            else process.stderr.write(text);
-            rejects?.write(r);
+      let counts: Readonly<ImportCounts>;
+      let broken: ImportFileError | null = null;
+      try {
+        counts = await importUsers(
+          conn.db,
+          source.rows(),
+          {
+            orgId,
+            dialect: conn.dialect,
+            createMissing: opts.createMissing ?? false,
+            strict,
+            batchSize: opts.batchSize,
+            label: basename(file),
           },
-          onProgress: (c) => progress?.update(source, c),
-        },
-      );
-      if (counts.imported + counts.updated > 0 && !(opts.strict && counts.rejected > 0)) await refreshStatistics(conn);
+          {
+            onRejected(r) {
+              const text = describeRejection(r);
+              if (progress) progress.log(text);
+              else process.stderr.write(text);
+              rejects?.write(r);
+            },
+            onProgress: (c) => progress?.update(source, c),
+          },
+        );
+      } catch (error) {
+        // A file that breaks part-way still has an account of the rows before the break.
+        if (!(error instanceof ImportFileError) || error.counts === null || error.line === null) throw error;
+        broken = error;
+        counts = error.counts;
+      }
+      const wrote = !(strict && (counts.rejected > 0 || broken));
+      if (counts.imported + counts.updated > 0 && wrote) await refreshStatistics(conn);
       progress?.stop(source, counts);
       await rejects?.close();
-      process.stdout.write(`${summary(counts, opts.strict ?? false, (performance.now() - started) / 1000)}\n`);
-      if (counts.rejected > 0) process.exitCode = 1;
+      if (broken) process.stderr.write(`roster: ${broken.message}\n`);
+      const seconds = (performance.now() - started) / 1000;
+      process.stdout.write(`${summary(counts, broken?.line ?? null, wrote, seconds)}\n`);
+      process.exitCode = broken ? 2 : counts.rejected > 0 ? 1 : 0;
     } catch (error) {
       progress?.abort();
       await rejects?.close();
@@ -104,9 +121,12 @@ function describeRejection(r: Rejection): string {
   return r.problems.map((p) => `line ${r.line}, ${p.field}: ${p.reason}\n`).join('');
 }
 
-function summary(c: ImportCounts, strict: boolean, seconds: number): string {
-  const line = `imported ${c.imported}, updated ${c.updated}, unchanged ${c.unchanged}, rejected ${c.rejected} in ${seconds.toFixed(1)} s`;
-  return strict && c.rejected > 0 ? `${line}; --strict: nothing was written` : line;
+/** The exact account: every row read is imported, updated, unchanged or rejected; a broken file names the lines not reached. */
+function summary(c: Readonly<ImportCounts>, brokenAt: number | null, wrote: boolean, seconds: number): string {
+  const read = c.imported + c.updated + c.unchanged + c.rejected;
+  const notReached = brokenAt === null ? '' : `, not reached: lines ${brokenAt}–end`;
+  const line = `read ${read}: imported ${c.imported}, updated ${c.updated}, unchanged ${c.unchanged}, rejected ${c.rejected}${notReached} in ${seconds.toFixed(1)} s`;
+  return wrote ? line : `${line}; --strict: nothing was written`;
 }
 
 /** Writes rejected rows as they were in the file: CSV after the file's header line, NDJSON one per line, a JSON array's elements as an array. */

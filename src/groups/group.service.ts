@@ -8,6 +8,7 @@ import { listEtag } from '../http/etags.js';
 import { checkIfMatch, parseIfMatch } from '../http/preconditions.js';
 import { createOrgService } from '../orgs/org.service.js';
 import type { WriteContext } from '../shared/actor.js';
+import { quoteValue } from '../shared/text.js';
 import { groupEtag, groupRowToGroup } from './group.mapper.js';
 import { findGroupById, findGroups, findGroupsByIds, insertGroup, updateGroup } from './group.repository.js';
 import type { Group, GroupCreate, GroupsQuery, GroupUpdate } from './group.schemas.js';
@@ -99,7 +100,12 @@ export function createGroupService(db: Db) {
         const row = await requireGroup(trx, ctx.orgId, id);
         checkIfMatch(precondition, groupEtag(row), `Group ${row.id}`);
         if (body.group_id !== undefined && body.group_id !== row.id) {
-          throw invalidFields([{ pointer: '/group_id', message: `is read-only: send ${row.id} or leave it out` }]);
+          throw invalidFields([
+            {
+              pointer: '/group_id',
+              message: `is read-only: send ${row.id} or leave it out (got ${quoteValue(body.group_id)})`,
+            },
+          ]);
         }
         if (body.billing_group_id !== undefined && body.billing_group_id !== row.billing_group_id)
           await checkLeaf(billingGroups, trx, ctx.orgId, body.billing_group_id);

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { invalidFields } from '../errors.js';
+import { quoteValue } from '../shared/text.js';
 import { splitHeaderList } from './header-list.js';
 import { problemResponses } from './responses.js';
 
@@ -46,7 +47,7 @@ function refuseNulParams(params: unknown): void {
   for (const [name, value] of Object.entries(params)) {
     if (typeof value === 'string' && value.includes('\u0000')) {
       throw invalidFields(
-        [{ parameter: name, message: 'must not contain the NUL character (U+0000)' }],
+        [{ parameter: name, message: `must not contain the NUL character (U+0000) (got ${quoteValue(value)})` }],
         'VALIDATION_FAILED',
         'Path',
       );

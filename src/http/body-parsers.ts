@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError, describeProblemItem } from '../errors.js';
+import { quoteValue } from '../shared/text.js';
 
 /**
  * JSON is UTF-8 (RFC 8259) and Roster decodes no content coding: a body in
@@ -27,14 +28,14 @@ async function refuseUnreadableBodies(request: FastifyRequest): Promise<void> {
 
 const LONE_SURROGATE = /\p{Surrogate}/u;
 
-/** The JSON Pointer of the first string (key or value) holding a lone UTF-16 surrogate, if any. */
-function illFormedPointer(value: unknown, pointer: string): string | undefined {
-  if (typeof value === 'string') return LONE_SURROGATE.test(value) ? pointer : undefined;
+/** The JSON Pointer of the first string (key or value) holding a lone UTF-16 surrogate, and that string, if any. */
+function illFormedText(value: unknown, pointer: string): { pointer: string; text: string } | undefined {
+  if (typeof value === 'string') return LONE_SURROGATE.test(value) ? { pointer, text: value } : undefined;
   if (value === null || typeof value !== 'object') return undefined;
   for (const [key, child] of Object.entries(value)) {
     const at = `${pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
-    if (LONE_SURROGATE.test(key)) return at;
-    const found = illFormedPointer(child, at);
+    if (LONE_SURROGATE.test(key)) return { pointer: at, text: key };
+    const found = illFormedText(child, at);
     if (found !== undefined) return found;
   }
   return undefined;
@@ -45,14 +46,16 @@ function illFormedPointer(value: unknown, pointer: string): string | undefined {
  * backends would store it differently (or not at all), so it is a 400.
  */
 async function refuseIllFormedText(request: FastifyRequest): Promise<void> {
-  const pointer = illFormedPointer(request.body, '');
-  if (pointer !== undefined) {
+  const found = illFormedText(request.body, '');
+  if (found !== undefined) {
+    const { pointer } = found;
+    const got = `(got ${quoteValue(found.text)})`;
     const detail = describeProblemItem({
       pointer,
-      message: 'holds a lone UTF-16 surrogate, which is not Unicode text; send well-formed UTF-8',
+      message: `holds a lone UTF-16 surrogate, which is not Unicode text; send well-formed UTF-8 ${got}`,
     });
     throw new AppError('VALIDATION_FAILED', detail, {
-      errors: [{ pointer, message: 'must be well-formed Unicode text (no lone surrogates)' }],
+      errors: [{ pointer, message: `must be well-formed Unicode text (no lone surrogates) ${got}` }],
     });
   }
 }

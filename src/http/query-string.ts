@@ -1,4 +1,5 @@
 import { invalidFields } from '../errors.js';
+import { quoteValue } from '../shared/text.js';
 
 /**
  * The query-string parser of the whole API. Parameter names match
@@ -56,8 +57,11 @@ export function shapeQuery(query: Record<string, unknown>, shape: QueryShape): v
   for (const name of Object.keys(query)) {
     const raw = query[name];
     const list = valuesOf(raw);
-    if (list.some((v) => v.includes('\u0000')))
-      throw invalidFields([{ parameter: name, message: 'must not contain the NUL character (U+0000)' }]);
+    const nul = list.find((v) => v.includes('\u0000'));
+    if (nul !== undefined)
+      throw invalidFields([
+        { parameter: name, message: `must not contain the NUL character (U+0000) (got ${quoteValue(nul)})` },
+      ]);
     const known =
       shape.multi?.includes(name) ||
       shape.integer?.includes(name) ||
@@ -74,7 +78,10 @@ export function shapeQuery(query: Record<string, unknown>, shape: QueryShape): v
       delete query[name];
       continue;
     }
-    if (lower.length > 1) throw invalidFields([{ parameter: name, message: 'was given more than once; give it once' }]);
+    if (lower.length > 1)
+      throw invalidFields([
+        { parameter: name, message: `was given more than once; give it once (got ${list.map(quoteValue).join(', ')})` },
+      ]);
     const single = lower.length === 1 ? lower[0]! : lower;
     query[name] =
       shape.integer?.includes(name) && typeof single === 'string' && /^-?[0-9]+$/.test(single)

@@ -1,6 +1,6 @@
 import type { FastifySchemaValidationError } from 'fastify';
 import { AppError, describeProblemItem, type ProblemItem } from '../errors.js';
-import { findInvisible } from '../shared/text.js';
+import { findInvisible, quoteValue } from '../shared/text.js';
 
 /** Where a value came from: 'body', 'querystring', 'params', 'headers' (Fastify's validation context). */
 type Context = string;
@@ -60,8 +60,15 @@ function describe(error: FastifySchemaValidationError, context: Context): { key:
       return { key: path.join('/'), message: `must hold at least ${String(params.limit)} item(s)` };
     case 'maxItems':
       return { key: path.join('/'), message: `must hold at most ${String(params.limit)} items` };
-    case 'uniqueItems':
-      return { key: path.join('/'), message: 'must not hold the same value twice' };
+    case 'uniqueItems': {
+      // Name the repeated item, not the whole list.
+      const list = (error as { data?: unknown }).data;
+      const repeated: unknown = Array.isArray(list) ? list[Number(params.j)] : undefined;
+      return {
+        key: path.join('/'),
+        message: `must not hold the same value twice${repeated === undefined ? '' : ` (got ${quoteValue(repeated)} twice)`}`,
+      };
+    }
     case 'format':
       return { key: path.join('/'), message: `must be a valid ${String(params.format)}` };
     case 'pattern': {
@@ -81,6 +88,16 @@ function describe(error: FastifySchemaValidationError, context: Context): { key:
   }
 }
 
+/** Errors about a key (missing, unknown) rather than a value sent, and uniqueItems, which names its repeated item itself. */
+const NO_VALUE = new Set(['required', 'additionalProperties', 'uniqueItems']);
+
+/** What is wrong, and the value that was sent next to it (Ajv's `verbose` gives it as `data`): `must be one of: … (got "wizard")`. */
+function describeWithValue(error: FastifySchemaValidationError, context: Context): { key: string; message: string } {
+  const described = describe(error, context);
+  if (NO_VALUE.has(error.keyword) || !('data' in error)) return described;
+  return { key: described.key, message: `${described.message} (got ${quoteValue(error.data)})` };
+}
+
 const contextName: Record<string, string> = { body: 'body', querystring: 'query', params: 'path', headers: 'header' };
 
 /** Turns Ajv's errors into one 400 AppError whose items name each parameter or body pointer and what it accepts. */
@@ -90,7 +107,7 @@ export function validationProblem(errors: FastifySchemaValidationError[], contex
   for (const error of errors) {
     // anyOf/oneOf wrappers repeat what their branches already said.
     if (error.keyword === 'anyOf' || error.keyword === 'oneOf' || error.keyword === 'if') continue;
-    const { key, message } = describe(error, context);
+    const { key, message } = describeWithValue(error, context);
     const item: ProblemItem =
       context === 'body'
         ? { pointer: key === '' ? '' : `/${key}`, message }

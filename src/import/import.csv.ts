@@ -2,8 +2,9 @@
  * Reads a CSV import file as checked rows (csv-parse), keeping each record's
  * first line number and its exact text for the report and the rejects file.
  */
-import { Transform } from 'node:stream';
-import { CsvError, parse, type Options } from 'csv-parse';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { CsvError, Parser, type Options } from 'csv-parse';
+import { quoteValue } from '../shared/text.js';
 import { USER_CSV_COLUMNS, type UserCsvColumn } from '../users/user.formats.js';
 import { ImportFileError } from './import.errors.js';
 import { checkCsvRecord, type CheckedRow } from './import.rows.js';
@@ -46,6 +47,31 @@ function countNewlines(text: string): number {
   return n;
 }
 
+/**
+ * csv-parse's stream, except that a parse error ends the records instead of
+ * destroying the stream: a destroyed stream drops the records it had parsed but
+ * not yet handed over, and every row before the break must be imported or reported.
+ */
+class ParserToTheBreak extends Parser {
+  failure: Error | null = null;
+
+  override _transform(chunk: Buffer, encoding: BufferEncoding, done: TransformCallback): void {
+    super._transform(chunk, encoding, (error) => this.settle(error, done));
+  }
+
+  override _flush(done: TransformCallback): void {
+    super._flush((error) => this.settle(error, done));
+  }
+
+  private settle(error: Error | null | undefined, done: TransformCallback): void {
+    if (error) {
+      this.failure = error;
+      this.push(null);
+    }
+    done();
+  }
+}
+
 interface CsvRecord {
   readonly record: string[];
   /** The line the record starts on. */
@@ -58,7 +84,7 @@ interface CsvRecord {
 
 /** The records after the header, checked; `onHeader` receives the header line as in the file, with its line end. */
 export async function* csvRows(
-  input: NodeJS.ReadableStream,
+  input: Readable,
   path: string,
   onHeader: (line: string) => void,
 ): AsyncGenerator<CheckedRow> {
@@ -72,24 +98,23 @@ export async function* csvRows(
   let line = 1; // where the next record starts (before any blank lines)
   let first = true;
   // on_record runs as each record is parsed, so `line` is exact when the parser fails on the next one.
-  const parser = input.pipe(tap).pipe(
-    parse({
-      bom: true,
-      relax_column_count: true,
-      skip_empty_lines: true,
-      on_record: (record: string[], info: { bytes: number }): CsvRecord => {
-        let text = window.take(info.bytes).toString('utf8');
-        if (first) text = text.replace(/^\uFEFF/, '');
-        first = false;
-        const blank = BLANK_LINE.exec(text)![0];
-        const start = line + countNewlines(blank);
-        line += countNewlines(text);
-        const body = text.slice(blank.length);
-        const raw = body.replace(/\r?\n$/, '');
-        return { record, line: start, raw, eol: body.slice(raw.length) || '\n' };
-      },
-    } as unknown as Options),
-  );
+  const parser = new ParserToTheBreak({
+    bom: true,
+    relax_column_count: true,
+    skip_empty_lines: true,
+    on_record: (record: string[], info: { bytes: number }): CsvRecord => {
+      let text = window.take(info.bytes).toString('utf8');
+      if (first) text = text.replace(/^\uFEFF/, '');
+      first = false;
+      const blank = BLANK_LINE.exec(text)![0];
+      const start = line + countNewlines(blank);
+      line += countNewlines(text);
+      const body = text.slice(blank.length);
+      const raw = body.replace(/\r?\n$/, '');
+      return { record, line: start, raw, eol: body.slice(raw.length) || '\n' };
+    },
+  } as unknown as Options);
+  input.pipe(tap).pipe(parser);
   input.on('error', (error: Error) => parser.destroy(error));
   let columns: UserCsvColumn[] | null = null;
   try {
@@ -101,20 +126,29 @@ export async function* csvRows(
       }
       yield { line: start, raw, source: 'csv', ...checkCsvRecord(columns, record) };
     }
-  } catch (error) {
-    if (!(error instanceof CsvError)) throw error;
-    const at = `line ${line}`;
-    if (error.code === 'CSV_QUOTE_NOT_CLOSED')
-      throw new ImportFileError(
-        `${path}, ${at}: a quoted field starts in this row and is never closed (an unterminated "); close the quote, or double each " inside a quoted field ("")`,
-      );
-    if (error.code === 'CSV_INVALID_CLOSING_QUOTE' || error.code === 'INVALID_OPENING_QUOTE') {
-      throw new ImportFileError(
-        `${path}, ${at}: a " in the middle of a field; put the whole field in quotes and double each " inside it ("")`,
-      );
-    }
-    throw new ImportFileError(`${path}, ${at}: not valid CSV (${error.message})`);
+  } finally {
+    // After a break the parser takes no more input: stop reading the file.
+    input.destroy();
+    parser.destroy();
   }
+  if (parser.failure) throw unreadableAt(parser.failure, path, line);
+}
+
+/** The parser's error as the person fixing the file reads it; `line` is where the record it could not read starts. */
+function unreadableAt(error: Error, path: string, line: number): Error {
+  if (!(error instanceof CsvError)) return error;
+  const at = `${path}, line ${line}`;
+  if (error.code === 'CSV_QUOTE_NOT_CLOSED')
+    return new ImportFileError(
+      `${at}: a quoted field starts in this row and is never closed (an unterminated "); close the quote, or double each " inside a quoted field ("")`,
+      line,
+    );
+  if (error.code === 'CSV_INVALID_CLOSING_QUOTE' || error.code === 'INVALID_OPENING_QUOTE')
+    return new ImportFileError(
+      `${at}: a " in the middle of a field; put the whole field in quotes and double each " inside it ("")`,
+      line,
+    );
+  return new ImportFileError(`${at}: not valid CSV (${error.message})`, line);
 }
 
 function checkHeader(record: string[], path: string): UserCsvColumn[] {
@@ -125,7 +159,7 @@ function checkHeader(record: string[], path: string): UserCsvColumn[] {
     const none =
       unknown.length === names.length
         ? `${path} does not start with a CSV header row naming user fields.`
-        : `${path}: unknown column${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => JSON.stringify(u)).join(', ')} in the header.`;
+        : `${path}: unknown column${unknown.length > 1 ? 's' : ''} ${unknown.map(quoteValue).join(', ')} in the header.`;
     throw new ImportFileError(
       `${none} The columns are ${USER_CSV_COLUMNS.join(', ')} (any order, any subset with user_id or username).`,
     );

@@ -45,8 +45,10 @@ export async function* jsonArrayRows(input: NodeJS.ReadableStream, path: string)
   let escaped = false;
   let text = '';
   let startLine = 0;
+  // An element cut by the problem is not reached either: the break is where it starts.
   const fail = (what: string): never => {
-    throw new ImportFileError(`${path}, line ${line}: not a JSON array of user objects (${what})`);
+    const at = state === 'element' ? startLine : line;
+    throw new ImportFileError(`${path}, line ${at}: not a JSON array of user objects (${what})`, at);
   };
   const finish = (): CheckedRow => {
     let value: unknown;

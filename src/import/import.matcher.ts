@@ -5,6 +5,7 @@
  */
 import type { NewUserRow, UserRow } from '../db/tables.js';
 import { foldUsername, usernameSkeleton } from '../db/username-keys.js';
+import { quoteValue } from '../shared/text.js';
 import type { CheckedRow } from './import.rows.js';
 import type { FieldProblem } from './import.rules.js';
 
@@ -83,7 +84,7 @@ export class RowMatcher {
       if (first !== undefined) {
         problems.push({
           field: 'username',
-          reason: `${JSON.stringify(input.username)} appears again in this file (first on line ${first}); usernames are unique, ignoring case and look-alike characters`,
+          reason: `${quoteValue(input.username)} appears again in this file (first on line ${first}); usernames are unique, ignoring case and look-alike characters`,
         });
       } else if (owner && owner.id !== target?.id) {
         const ownerLine = this.seen.get(owner.id);
@@ -92,8 +93,8 @@ export class RowMatcher {
           field: 'username',
           reason:
             ownerLine !== undefined
-              ? `${JSON.stringify(input.username)} ${same} the username of line ${ownerLine} of this file; usernames are unique, ignoring case and look-alike characters`
-              : `${JSON.stringify(input.username)} ${same} ${JSON.stringify(owner.username)}, the username of user ${owner.user_id}; usernames are unique, ignoring case and look-alike characters`,
+              ? `${quoteValue(input.username)} ${same} the username of line ${ownerLine} of this file; usernames are unique, ignoring case and look-alike characters`
+              : `${quoteValue(input.username)} ${same} ${quoteValue(owner.username)}, the username of user ${owner.user_id}; usernames are unique, ignoring case and look-alike characters`,
         });
       }
     }

@@ -3,6 +3,7 @@
  * user fields. CSV: an empty field means "not given" except for email and
  * phone (empty), last_login_date (null) and the access lists (empty).
  */
+import { quoteValue } from '../shared/text.js';
 import { CSV_LIST_SEPARATOR, USER_CSV_COLUMNS, type UserCsvColumn } from '../users/user.formats.js';
 import { acceptField, type FieldProblem, type UserInput } from './import.rules.js';
 
@@ -56,7 +57,7 @@ export function checkCsvRecord(
           const v = value.trim().toLowerCase();
           if (v === 'true' || v === '1') return acceptField(input, problems, column, true);
           if (v === 'false' || v === '0') return acceptField(input, problems, column, false);
-          return void problems.push({ field: column, reason: `${JSON.stringify(value)} is not true or false` });
+          return void problems.push({ field: column, reason: `${quoteValue(value)} is not true or false` });
         }
         return acceptField(input, problems, column, value);
     }
@@ -89,11 +90,17 @@ const kind = (v: unknown) =>
           ? 'a string'
           : `${typeof v}`;
 
+/** The value a message names: ` (got [1,2])`. */
+const got = (v: unknown) => ` (got ${quoteValue(v)})`;
+
 function idList(value: unknown, field: string, problems: FieldProblem[]): string[] | undefined {
   if (!Array.isArray(value))
-    return void problems.push({ field, reason: `must be a list of ids like ["1234"], not ${kind(value)}` });
+    return void problems.push({
+      field,
+      reason: `must be a list of ids like ["1234"], not ${kind(value)}${got(value)}`,
+    });
   if (value.some((v) => typeof v !== 'string' && !(typeof v === 'number' && Number.isSafeInteger(v)))) {
-    return void problems.push({ field, reason: 'must hold ids as strings of digits like "1234"' });
+    return void problems.push({ field, reason: `must hold ids as strings of digits like "1234"${got(value)}` });
   }
   return value.map(String);
 }
@@ -103,7 +110,10 @@ export function checkJsonUser(value: unknown): { input: UserInput; problems: Fie
   const input: UserInput = {};
   const problems: FieldProblem[] = [];
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    problems.push({ field: '(row)', reason: `must be one user object {"username": ...}, not ${kind(value)}` });
+    problems.push({
+      field: '(row)',
+      reason: `must be one user object {"username": ...}, not ${kind(value)}${got(value)}`,
+    });
     return { input, problems };
   }
   for (const [key, v] of Object.entries(value)) {
@@ -114,21 +124,24 @@ export function checkJsonUser(value: unknown): { input: UserInput; problems: Fie
       });
     } else if (STRING_KEYS.has(key)) {
       if (typeof v === 'string') acceptField(input, problems, key as keyof UserInput, v);
-      else problems.push({ field: key, reason: `must be a string, not ${kind(v)}` });
+      else problems.push({ field: key, reason: `must be a string, not ${kind(v)}${got(v)}` });
     } else if (key === 'last_login_date' || key === 'deactivation_date') {
       if (v === null) {
         if (key === 'last_login_date') input.last_login_date = null;
       } else if (typeof v === 'string') acceptField(input, problems, key, v);
-      else problems.push({ field: key, reason: `must be a timestamp string or null, not ${kind(v)}` });
+      else problems.push({ field: key, reason: `must be a timestamp string or null, not ${kind(v)}${got(v)}` });
     } else if (key === 'restrict_recording_download') {
       if (typeof v === 'boolean') input.restrict_recording_download = v;
-      else problems.push({ field: key, reason: `must be true or false, not ${kind(v)}` });
+      else problems.push({ field: key, reason: `must be true or false, not ${kind(v)}${got(v)}` });
     } else if (key === 'roles') {
       if (Array.isArray(v) && v.every((r) => typeof r === 'string')) acceptField(input, problems, 'roles', v);
-      else problems.push({ field: key, reason: 'must be a list of role names like ["reporting"]' });
+      else problems.push({ field: key, reason: `must be a list of role names like ["reporting"]${got(v)}` });
     } else if (key === 'access') {
       if (v === null || typeof v !== 'object' || Array.isArray(v)) {
-        problems.push({ field: key, reason: 'must be an object {"billing_groups": [...], "group_owners": [...]}' });
+        problems.push({
+          field: key,
+          reason: `must be an object {"billing_groups": [...], "group_owners": [...]}${got(v)}`,
+        });
         continue;
       }
       for (const [sub, list] of Object.entries(v as Record<string, unknown>)) {

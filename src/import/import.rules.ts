@@ -7,7 +7,7 @@
  * user_id, status and every date.
  */
 import { Ajv, type ValidateFunction } from 'ajv';
-import { findInvisible, isUuid } from '../shared/text.js';
+import { findInvisible, isUuid, quoteValue } from '../shared/text.js';
 import { parseTimestamp } from '../shared/timestamps.js';
 import {
   CALL_DETAIL_LEVELS,
@@ -71,7 +71,7 @@ const check = {
 // Phone's pattern as a probe: exactly ten digits among the value's other characters would pass, so only the count is wrong.
 const PHONE = new RegExp(Phone.pattern!, 'u');
 const characters = (s: string) => [...s].length;
-const show = (value: string) => JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+const show = quoteValue;
 
 /** Each rule returns the reason the value is wrong, or null. */
 const rules = {
@@ -80,7 +80,7 @@ const rules = {
     if (check.username(v)) return null;
     const max = Username.maxLength!;
     if (failedOn(check.username, 'minLength')) return `is empty; give ${Username.minLength} to ${max} characters`;
-    if (failedOn(check.username, 'maxLength')) return `has ${characters(v)} characters; at most ${max} are allowed`;
+    if (failedOn(check.username, 'maxLength')) return `${show(v)} has ${characters(v)} characters; at most ${max} are allowed`;
     const invisible = findInvisible(v);
     if (invisible)
       return `${show(v)} holds ${invisible}, a control, format (invisible) or line-separator character; remove it`;
@@ -91,8 +91,8 @@ const rules = {
   name(v: string): string | null {
     if (check.name(v)) return null;
     const max = PersonName.maxLength!;
-    if (v.trim() === '') return `is empty; give ${PersonName.minLength} to ${max} characters`;
-    if (failedOn(check.name, 'maxLength')) return `has ${characters(v)} characters; at most ${max} are allowed`;
+    if (v.trim() === '') return `${show(v)} is empty; give ${PersonName.minLength} to ${max} characters`;
+    if (failedOn(check.name, 'maxLength')) return `${show(v)} has ${characters(v)} characters; at most ${max} are allowed`;
     const invisible = findInvisible(v);
     if (invisible)
       return `${show(v)} holds ${invisible}, a control, format (invisible) or line-separator character; remove it`;
@@ -111,7 +111,7 @@ const rules = {
   },
 } as const;
 
-const oneOf = (list: readonly string[]) => list.map((v) => `"${v}"`).join(', ');
+const oneOf = (list: readonly string[]) => list.map(quoteValue).join(', ');
 
 function checkEnum<T extends string>(
   valid: Check,
@@ -142,7 +142,7 @@ function checkRoles(items: readonly string[]): { value?: Role[]; reason?: string
     return {
       reason: `${oneOf(unknown)} ${unknown.length === 1 ? 'is not a role' : 'are not roles'}; roles are ${oneOf(ROLES)}`,
     };
-  return { reason: `names "${repeated(items)}" twice; list each role once` };
+  return { reason: `names ${show(repeated(items) ?? '')} twice; list each role once` };
 }
 
 function checkIds(
@@ -157,7 +157,7 @@ function checkIds(
     return {
       reason: `${oneOf(bad)} ${bad.length === 1 ? 'is not a' : 'are not'} ${what} id${bad.length === 1 ? '' : 's'} (positive whole numbers like 1234)`,
     };
-  return { reason: `names ${what} ${repeated(items)} twice; list each once` };
+  return { reason: `names ${what} ${show(repeated(items) ?? '')} twice; list each once` };
 }
 
 /**

@@ -3,7 +3,7 @@
  * (import.csv.ts), NDJSON or a JSON array (import.json.ts). Each row keeps its
  * line number and its exact text, for the report and the rejects file.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, type ReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { csvRows } from './import.csv.js';
@@ -87,7 +87,7 @@ export async function openImportSource(path: string, given?: ImportFormat): Prom
       `${path} does not start with a CSV header row naming user fields. It looks like JSON: import it with --format ndjson or --format json.`,
     );
   }
-  let stream: ReturnType<typeof createReadStream> | null = null;
+  let stream: ReadStream | null = null;
   const counted = () => (stream = createReadStream(path));
   let header: string | null = null;
   const rows =

@@ -5,7 +5,8 @@
  * a first load into an organization with no users on SQLite, which sets the
  * user tables' secondary indexes and insert triggers aside and rebuilds them at
  * its end. A file that turns out malformed part-way keeps the rows before the
- * problem, except under --strict.
+ * problem (every one imported or reported, the partial batch too), except
+ * under --strict; its ImportFileError carries the counts of those rows.
  */
 import type { Db } from '../db/tables.js';
 import { createOrgService } from '../orgs/org.service.js';
@@ -21,22 +22,32 @@ const ROLLBACK = new Error('rollback');
 
 /** One transaction per batch; a batch that changes nothing is rolled back, so even write_version stays as it was. */
 export async function commitEachBatch(db: Db, rows: AsyncIterable<CheckedRow>, run: ImportRun): Promise<ImportCounts> {
-  for await (const batch of batches(rows, run.options.batchSize ?? BATCH)) {
-    try {
-      await db.transaction().execute(async (trx) => {
-        if (!(await run.processBatch(trx, batch))) throw ROLLBACK;
-      });
-    } catch (error) {
-      if (error !== ROLLBACK)
-        throw new ImportBatchError(
-          batch[0]?.line ?? 0,
-          error,
-          `the rows before line ${batch[0]?.line ?? 0} were imported`,
-        );
+  try {
+    for await (const batch of batches(rows, run.options.batchSize ?? BATCH)) {
+      try {
+        await db.transaction().execute(async (trx) => {
+          if (!(await run.processBatch(trx, batch))) throw ROLLBACK;
+        });
+      } catch (error) {
+        if (error !== ROLLBACK)
+          throw new ImportBatchError(
+            batch[0]?.line ?? 0,
+            error,
+            `the rows before line ${batch[0]?.line ?? 0} were imported`,
+          );
+      }
+      run.commit();
     }
-    run.commit();
+  } catch (error) {
+    throw withAccount(error, run);
   }
   return run.counts;
+}
+
+/** A file that broke part-way carries the account of the rows before the break (each imported or reported). */
+function withAccount(error: unknown, run: ImportRun): unknown {
+  if (error instanceof ImportFileError) error.counts = { ...run.counts };
+  return error;
 }
 
 /**
@@ -75,17 +86,17 @@ export async function commitWholeFile(
     });
   } catch (error) {
     if (error === ROLLBACK) {
-      if (fileError) throw fileError;
+      if (fileError) throw withAccount(fileError, run);
       return run.counts;
     }
-    if (error instanceof ImportFileError || strict) throw error;
+    if (error instanceof ImportFileError || strict) throw withAccount(error, run);
     throw new ImportBatchError(
       line,
       error,
       'nothing was imported: a first load into an organization with no users is one transaction',
     );
   }
-  if (fileError) throw fileError;
+  if (fileError) throw withAccount(fileError, run);
   return run.counts;
 }
 
@@ -110,12 +121,18 @@ async function* batches<T>(items: AsyncIterable<T>, size: number): AsyncGenerato
 
 async function* chunked<T>(items: AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
   let batch: T[] = [];
-  for await (const item of items) {
-    batch.push(item);
-    if (batch.length >= size) {
-      yield batch;
-      batch = [];
+  try {
+    for await (const item of items) {
+      batch.push(item);
+      if (batch.length >= size) {
+        yield batch;
+        batch = [];
+      }
     }
+  } catch (error) {
+    // The rows read before a break are a batch like any other: imported or reported before the error surfaces.
+    if (batch.length > 0) yield batch;
+    throw error;
   }
   if (batch.length > 0) yield batch;
 }

@@ -47,3 +47,22 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export function isUuid(value: string): boolean {
   return UUID.test(value);
 }
+
+/** Longest quoted value an error message shows, in characters; a longer one is cut and ends with "…". */
+const QUOTED_MAX = 60;
+/** Characters a reader cannot see or that would break the message's line: controls, format (bidi) and separators. */
+const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu;
+
+/**
+ * A rejected value as every error message quotes it (API and CLI): strings in
+ * JSON quotes, other values as JSON; cut to 60 characters with "…"; control,
+ * bidi and other invisible characters escaped (`\n`, `\u202e`), so the message
+ * shows what was sent and stays one line.
+ */
+export function quoteValue(value: unknown): string {
+  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
+  const chars = [...text];
+  const cut = chars.length > QUOTED_MAX ? `${chars.slice(0, QUOTED_MAX - 1).join('')}…` : text;
+  const shown = typeof value === 'string' ? JSON.stringify(cut) : cut;
+  return shown.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

@@ -1,4 +1,5 @@
 import type { ProblemItem } from '../errors.js';
+import { quoteValue } from './text.js';
 
 /**
  * Timestamps in the wire format of the Marketing Edge Users API (docs/contract.md,
@@ -53,7 +54,7 @@ export function readTimestamp(
   if (stored === null)
     problems.push({
       ...where,
-      message: `must be a timestamp such as 2016-03-03T16:13:59.1917141 (UTC) or ${alternative}`,
+      message: `must be a timestamp such as 2016-03-03T16:13:59.1917141 (UTC) or ${alternative} (got ${quoteValue(value)})`,
     });
   return stored;
 }

@@ -4,6 +4,7 @@ import type { Database, UserRow } from '../db/tables.js';
 import { AppError, invalidFields, notFound, type ProblemItem } from '../errors.js';
 import type { GroupService } from '../groups/group.service.js';
 import { foldUsername, usernameSkeleton } from '../db/username-keys.js';
+import { quoteValue } from '../shared/text.js';
 import { readTimestamp } from '../shared/timestamps.js';
 import { splitList } from './user.mapper.js';
 import { findUserByRef, findUserByUsernameSkeleton } from './user.repository.js';
@@ -31,12 +32,15 @@ export async function requireUser(trx: Trx, orgId: number, ref: string): Promise
 export function checkEchoes(body: { user_id?: string; status?: string }, row: UserRow): void {
   const errors: ProblemItem[] = [];
   if (body.user_id !== undefined && body.user_id.toLowerCase() !== row.user_id) {
-    errors.push({ pointer: '/user_id', message: `is read-only: send ${row.user_id} or leave it out` });
+    errors.push({
+      pointer: '/user_id',
+      message: `is read-only: send ${row.user_id} or leave it out (got ${quoteValue(body.user_id)})`,
+    });
   }
   if (body.status !== undefined && body.status !== row.status) {
     errors.push({
       pointer: '/status',
-      message: `is read-only here (it is ${row.status}): change it with PUT users/{user}/activate or DELETE users/{user}/deactivate`,
+      message: `is read-only here (it is ${row.status}): change it with PUT users/{user}/activate or DELETE users/{user}/deactivate (got ${quoteValue(body.status)})`,
     });
   }
   if (errors.length > 0) throw invalidFields(errors);
@@ -75,7 +79,8 @@ export async function checkFields(
   if (fields.email === '' && !options.emailOptional && (before === undefined || before.email !== '')) {
     errors.push({
       pointer: '/email',
-      message: 'must be a valid email address such as name@example.com ("" is kept only for a user that never had one)',
+      message:
+        'must be a valid email address such as name@example.com ("" is kept only for a user that never had one) (got "")',
     });
   }
   if (errors.length > 0) throw invalidFields(errors);
@@ -150,7 +155,7 @@ export async function resolveTarget(
 ): Promise<UserRow | null> {
   if (ref === undefined || ref === null) return null;
   const target = await findRef(trx, orgId, ref);
-  if (!target) errors.push({ pointer, message: `names no user of this organization ("${ref}")` });
+  if (!target) errors.push({ pointer, message: `names no user of this organization (got ${quoteValue(ref)})` });
   else if (target.id === user.id)
     errors.push({ pointer, message: 'must name another user than the one being deactivated' });
   else if (target.status === 'deactivated')

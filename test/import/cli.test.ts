@@ -33,7 +33,7 @@ for (const dialect of DIALECTS) {
         'line 3, email: "bob@" is not an email address (like name@example.com); leave it empty when unknown\n' +
           'line 4, roles: is required for a new user (no user of this organization has this user_id or username)\n',
       );
-      assert.match(res.stdout, /^imported 1, updated 0, unchanged 0, rejected 2 in \d+\.\d s\n$/);
+      assert.match(res.stdout, /^read 3: imported 1, updated 0, unchanged 0, rejected 2 in \d+\.\d s\n$/);
       assert.equal(
         readFileSync(rejects, 'utf8'),
         'username,name,email,call_detail_level,roles\r\ncli2,"Two, ""2""",bob@,full,reporting\r\ncli3,Three,,full,\r\n',

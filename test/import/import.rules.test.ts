@@ -21,7 +21,7 @@ describe('import rules: the API user rules, worded for the file', () => {
 
   it('rejects a username over 128 characters, saying how many it has', () => {
     assert.deepEqual(accept('username', '😀'.repeat(129)).reasons, [
-      'username: has 129 characters; at most 128 are allowed',
+      `username: "${'😀'.repeat(59)}…" has 129 characters; at most 128 are allowed`,
     ]);
   });
 
@@ -37,7 +37,7 @@ describe('import rules: the API user rules, worded for the file', () => {
   });
 
   it('rejects a blank name as empty', () => {
-    assert.deepEqual(accept('name', '   ').reasons, ['name: is empty; give 1 to 256 characters']);
+    assert.deepEqual(accept('name', '   ').reasons, ['name: "   " is empty; give 1 to 256 characters']);
   });
 
   it('rejects a name holding a control character', () => {
@@ -106,7 +106,7 @@ describe('import rules: the API user rules, worded for the file', () => {
 
   it('rejects a group id listed twice', () => {
     assert.deepEqual(accept('group_owners', ['5', '6', '5']).reasons, [
-      'group_owners: names group 5 twice; list each once',
+      'group_owners: names group "5" twice; list each once',
     ]);
   });
 });

@@ -408,9 +408,9 @@ for (const dialect of DIALECTS) {
       assert.match(nd.messages[0]!, /^line 2, \(line\): is not valid JSON \(.*\); each line must be one user object$/);
       assert.deepEqual(nd.messages.slice(1), [
         'line 3, nope: is not a field of the user object (fields: user_id, username, name, email, phone, call_detail_level, restrict_recording_download, status, last_login_date, last_updated_date, deactivation_date, roles, access)',
-        'line 3, roles: must be a list of role names like ["reporting"]',
+        'line 3, roles: must be a list of role names like ["reporting"] (got "reporting")',
         'line 3, access.billing_groups: "a" is not a billing group id (positive whole numbers like 1234)',
-        'line 4, (row): must be one user object {"username": ...}, not a list',
+        'line 4, (row): must be one user object {"username": ...}, not a list (got [1])',
       ]);
       assert.equal(JSON.stringify(await getUser('nd')), JSON.stringify(user));
     });

@@ -27,7 +27,7 @@ for (const dialect of DIALECTS) {
       assert.equal(res.statusCode, 400);
       assert.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8');
       assert.deepEqual(res.json().errors, [
-        { pointer: '/username', message: 'must be well-formed Unicode text (no lone surrogates)' },
+        { pointer: '/username', message: 'must be well-formed Unicode text (no lone surrogates) (got "ab\\ud800cd")' },
       ]);
       const list = await t.app.inject({ url: '/api/v1/users?pagesize=1', headers: bearer(t.demo.read) });
       assert.equal(list.json().paging.total, 165);
