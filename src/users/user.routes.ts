@@ -19,13 +19,22 @@ import {
   type StreamFormat,
 } from './user.formats.js';
 import { userEtag, userRowToUser } from './user.mapper.js';
-import { UserCreate, UserDeactivation, UserParams, UserPatch, UserReplace, UsersQuery } from './user.schemas.js';
+import {
+  NEEDLES_TOTAL,
+  UserCreate,
+  UserDeactivation,
+  UserParams,
+  UserPatch,
+  UserReplace,
+  UsersQuery,
+} from './user.schemas.js';
 import type { UserService } from './user.service.js';
 
 const listShape = {
   multi: ['username', 'name', 'status', 'role', 'billing_group', 'group_owner'],
   integer: ['pagenumber', 'pagesize'],
   lower: ['status', 'role', 'sortby', 'sortorder'],
+  budget: { names: ['username', 'name'], max: NEEDLES_TOTAL },
 } as const;
 
 /** The `200` of `GET users` in the OpenAPI document: the JSON page, or the whole list streamed as NDJSON or CSV. */

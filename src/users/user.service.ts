@@ -76,8 +76,9 @@ const MAX_CACHED_BYTES = 512 * 1024;
 /** The repository filter of a validated `GET users` query (also `roster export`'s). */
 function filterFromQuery(query: UsersQuery): UserFilter {
   return {
-    usernames: (query.username ?? []).flatMap(needleFolds),
-    names: (query.name ?? []).flatMap(needleFolds),
+    // Distinct folds: `Qz` and `qz` are one term.
+    usernames: [...new Set((query.username ?? []).flatMap(needleFolds))],
+    names: [...new Set((query.name ?? []).flatMap(needleFolds))],
     statuses: query.status ?? [],
     roles: query.role ?? [],
     billingGroups: (query.billing_group ?? []).map(toStoredId),
