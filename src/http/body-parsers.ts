@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { AppError, describeProblemItem } from '../errors.js';
+import { AppError, describeProblemItem, type ProblemItem } from '../errors.js';
 
 /**
  * JSON is UTF-8 (RFC 8259) and Roster decodes no content coding: a body in
@@ -27,33 +27,58 @@ async function refuseUnreadableBodies(request: FastifyRequest): Promise<void> {
 
 const LONE_SURROGATE = /\p{Surrogate}/u;
 
-/** The JSON Pointer of the first string (key or value) holding a lone UTF-16 surrogate, if any. */
-function illFormedPointer(value: unknown, pointer: string): string | undefined {
-  if (typeof value === 'string') return LONE_SURROGATE.test(value) ? pointer : undefined;
-  if (value === null || typeof value !== 'object') return undefined;
-  for (const [key, child] of Object.entries(value)) {
-    const at = `${pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
-    if (LONE_SURROGATE.test(key)) return at;
-    const found = illFormedPointer(child, at);
-    if (found !== undefined) return found;
+/** The deepest nesting of arrays and objects a body may have; Roster's bodies nest three levels at most. */
+export const MAX_BODY_DEPTH = 64;
+
+const pointerStep = (pointer: string, key: string) => `${pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+
+/**
+ * The first problem of a parsed body that no schema should see: a string (key or value) holding a lone
+ * UTF-16 surrogate, or nesting deeper than MAX_BODY_DEPTH. Walked with an explicit stack: JSON.parse
+ * accepts thousands of levels, and a recursive walk would overflow the call stack on them.
+ */
+function bodyProblem(body: unknown): ProblemItem | undefined {
+  const stack: { value: unknown; pointer: string; depth: number }[] = [{ value: body, pointer: '', depth: 0 }];
+  while (stack.length > 0) {
+    const { value, pointer, depth } = stack.pop()!;
+    if (typeof value === 'string') {
+      if (LONE_SURROGATE.test(value)) return surrogateAt(pointer);
+      continue;
+    }
+    if (value === null || typeof value !== 'object') continue;
+    if (depth >= MAX_BODY_DEPTH)
+      return {
+        pointer,
+        message: `nests arrays or objects more than ${MAX_BODY_DEPTH} levels deep; send the shape the schema describes`,
+      };
+    // Pushed in reverse so that the first problem in document order is found first.
+    const entries = Object.entries(value);
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [key, child] = entries[i]!;
+      const at = pointerStep(pointer, key);
+      if (LONE_SURROGATE.test(key)) return surrogateAt(at);
+      stack.push({ value: child, pointer: at, depth: depth + 1 });
+    }
   }
   return undefined;
 }
 
+const surrogateAt = (pointer: string): ProblemItem => ({
+  pointer,
+  message: 'holds a lone UTF-16 surrogate, which is not Unicode text; send well-formed UTF-8',
+});
+
 /**
- * JSON may escape a lone surrogate (`"\ud800"`), which is no Unicode text: the
- * backends would store it differently (or not at all), so it is a 400.
+ * JSON may escape a lone surrogate (`"\ud800"`), which is no Unicode text: the backends would store it
+ * differently (or not at all), so it is a 400; so is a body nested deeper than any Roster shape.
  */
 async function refuseIllFormedText(request: FastifyRequest): Promise<void> {
-  const pointer = illFormedPointer(request.body, '');
-  if (pointer !== undefined) {
-    const detail = describeProblemItem({
-      pointer,
-      message: 'holds a lone UTF-16 surrogate, which is not Unicode text; send well-formed UTF-8',
-    });
-    throw new AppError('VALIDATION_FAILED', detail, {
-      errors: [{ pointer, message: 'must be well-formed Unicode text (no lone surrogates)' }],
-    });
+  const problem = bodyProblem(request.body);
+  if (problem !== undefined) {
+    const item = problem.message.startsWith('holds a lone')
+      ? { pointer: problem.pointer, message: 'must be well-formed Unicode text (no lone surrogates)' }
+      : problem;
+    throw new AppError('VALIDATION_FAILED', describeProblemItem(problem), { errors: [item] });
   }
 }
 
