@@ -24,6 +24,8 @@ const EnvSchema = Type.Object({
   KEEP_ALIVE_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 5_000 }),
   IDLE_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 60_000 }),
   SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, default: 10_000 }),
+  // The cost budget of a request (docs/security.md, section 10).
+  ROSTER_CACHE_BYTES: Type.Integer({ minimum: 0, default: 64 * 1024 * 1024 }),
 });
 
 export type DatabaseTarget =
@@ -52,6 +54,8 @@ export interface Config {
   readonly keepAliveTimeoutMs: number;
   readonly idleTimeoutMs: number;
   readonly shutdownGraceMs: number;
+  /** Bytes of answers (with their keys) each process caches; 0: none. */
+  readonly cacheBytes: number;
 }
 
 /** The items of a comma list setting, trimmed, empty ones dropped. */
@@ -115,5 +119,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     keepAliveTimeoutMs: v.KEEP_ALIVE_TIMEOUT_MS,
     idleTimeoutMs: v.IDLE_TIMEOUT_MS,
     shutdownGraceMs: v.SHUTDOWN_GRACE_MS,
+    cacheBytes: v.ROSTER_CACHE_BYTES,
   });
 }

@@ -226,6 +226,9 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
       return { page, total, body: Readable.from(rest, { objectMode: false }) };
     },
 
+    /** The bytes the answer cache charges to its budget now (for /metrics). */
+    cachedBytes: (): number => cache.chargedBytes,
+
     /** Every user matching the query's filters, in its sort order, unpaged (keyset reads: flat memory). */
     streamUsers(orgId: number, query: UsersQuery): AsyncGenerator<UserRow> {
       return streamUserRows(db, orgId, filterFromQuery(query), sortFromQuery(query));
