@@ -28,6 +28,7 @@ import { parseQueryString } from './http/query-string.js';
 import { echoRequestId, requestIdOf } from './http/request-id.js';
 import { AJV_OPTIONS, registerSchemas } from './http/schemas.js';
 import { addSecurityHeaders } from './http/security-headers.js';
+import { createStreamGate } from './http/stream-limits.js';
 import { limitRequestSize, MAX_PARAM_LENGTH, serverLimits } from './http/server-limits.js';
 import { registerMetrics } from './ops/metrics.js';
 import { opsRoutes } from './ops/ops.routes.js';
@@ -94,7 +95,7 @@ export async function buildApp(config: Config, conn: Connection, options: AppOpt
   await app.register(
     async (api) => {
       guardApiScope(api, { guard: limitAfterAuthentication(authenticate, limit), rateLimited: limit !== null });
-      await api.register(userRoutes, { service: users });
+      await api.register(userRoutes, { service: users, streams: createStreamGate(config.streams) });
       await api.register(billingGroupRoutes, { service: createBillingGroupService(conn.db) });
       await api.register(groupRoutes, { service: createGroupService(conn.db) });
       await api.register(auditRoutes, { service: createAuditService(conn.db) });
