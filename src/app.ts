@@ -29,6 +29,7 @@ import { echoRequestId, newRequestId } from './http/request-id.js';
 import { logRequestTarget } from './http/logger.js';
 import { AJV_OPTIONS, registerSchemas } from './http/schemas.js';
 import { addSecurityHeaders } from './http/security-headers.js';
+import { createStreamGate } from './http/stream-limits.js';
 import { limitRequestSize, MAX_PARAM_LENGTH, serverLimits, warnOfTrustedProxies } from './http/server-limits.js';
 import { registerMetrics } from './ops/metrics.js';
 import { opsRoutes } from './ops/ops.routes.js';
@@ -87,7 +88,11 @@ export async function buildApp(config: Config, conn: Connection, options: AppOpt
   registerErrorHandlers(app);
   await registerOpenApi(app);
 
-  const registry = registerMetrics(app, { processMetrics: options.processMetrics ?? false });
+  const users = createUserService(conn.db, { cacheBytes: config.cacheBytes });
+  const registry = registerMetrics(app, {
+    processMetrics: options.processMetrics ?? false,
+    cachedBytes: users.cachedBytes,
+  });
   await app.register(opsRoutes, { db: conn.db, registry });
 
   const authenticate = createAuthHook(createKeyService(conn.db));
@@ -95,7 +100,7 @@ export async function buildApp(config: Config, conn: Connection, options: AppOpt
   await app.register(
     async (api) => {
       guardApiScope(api, { guard: limitAfterAuthentication(authenticate, limit), rateLimited: limit !== null });
-      await api.register(userRoutes, { service: createUserService(conn.db) });
+      await api.register(userRoutes, { service: users, streams: createStreamGate(config.streams) });
       await api.register(billingGroupRoutes, { service: createBillingGroupService(conn.db) });
       await api.register(groupRoutes, { service: createGroupService(conn.db) });
       await api.register(auditRoutes, { service: createAuditService(conn.db) });

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import type { StreamLimits } from './http/stream-limits.js';
 
 /** The environment Roster reads, validated once at start-up. */
 const EnvSchema = Type.Object({
@@ -26,6 +27,11 @@ const EnvSchema = Type.Object({
   SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, default: 10_000 }),
   // Fault tests only (test/copy): `roster copy` stops for good after the first batch of this table.
   ROSTER_COPY_PAUSE_AFTER: Type.Optional(Type.String({ pattern: '^[a-z_]+$' })),
+  // The cost budget of a request (docs/security.md, section 10).
+  ROSTER_CACHE_BYTES: Type.Integer({ minimum: 0, default: 64 * 1024 * 1024 }),
+  ROSTER_STREAMS_PER_KEY: Type.Integer({ minimum: 1, default: 2 }),
+  ROSTER_STREAMS_MAX: Type.Integer({ minimum: 1, default: 32 }),
+  ROSTER_STREAM_DEADLINE_MS: Type.Integer({ minimum: 100, default: 600_000 }),
 });
 
 export type DatabaseTarget =
@@ -56,6 +62,10 @@ export interface Config {
   readonly shutdownGraceMs: number;
   /** Fault tests only: the table after whose first batch `roster copy` stops and waits to be killed. */
   readonly copyPauseAfter: string | null;
+  /** Bytes of answers (with their keys) each process caches; 0: none. */
+  readonly cacheBytes: number;
+  /** Streamed answers at once per key and per process, and the longest one may run. */
+  readonly streams: StreamLimits;
 }
 
 /** The items of a comma list setting, trimmed, empty ones dropped. */
@@ -120,5 +130,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     idleTimeoutMs: v.IDLE_TIMEOUT_MS,
     shutdownGraceMs: v.SHUTDOWN_GRACE_MS,
     copyPauseAfter: v.ROSTER_COPY_PAUSE_AFTER ?? null,
+    cacheBytes: v.ROSTER_CACHE_BYTES,
+    streams: Object.freeze({
+      perKey: v.ROSTER_STREAMS_PER_KEY,
+      perProcess: v.ROSTER_STREAMS_MAX,
+      deadlineMs: v.ROSTER_STREAM_DEADLINE_MS,
+    }),
   });
 }

@@ -42,6 +42,7 @@ export const catalog = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   HEADERS_TOO_LARGE: { status: 431, title: 'Request header fields too large' },
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
+  TOO_MANY_CONCURRENT: { status: 429, title: 'Too many concurrent requests' },
   REQUEST_TIMEOUT: { status: 408, title: 'Request timeout' },
   SERVICE_UNAVAILABLE: { status: 503, title: 'Service unavailable' },
   INTERNAL: { status: 500, title: 'Internal server error' },

@@ -6,6 +6,9 @@ export const TARGET_TYPES = ['user', 'billing_group', 'group', 'api_key'] as con
 /** Largest page of `GET audit` (as for `GET users`): larger sizes are served as this. */
 export const AUDIT_PAGE_SIZE_MAX = 10000;
 
+/** Distinct values of one repeatable filter of `GET audit` (docs/security.md, cost budget). */
+const AUDIT_FILTER_VALUES_MAX = 100;
+
 const Timestamp = Type.String({ description: 'UTC, `YYYY-MM-DDTHH:MM:SS` with up to 7 fraction digits' });
 
 /** One audit entry: who changed what, when, with the fields' values before and after. */
@@ -71,9 +74,13 @@ export const AuditQuery = Type.Object(
         description: `page size; at most ${AUDIT_PAGE_SIZE_MAX} (larger values are served as ${AUDIT_PAGE_SIZE_MAX})`,
       }),
     ),
-    target_id: Repeatable(Type.String(), 'exact target id (a user_id, billing group id, group id or API key id)'),
-    action: Repeatable(Type.String(), 'exact action, e.g. user.create'),
-    target_type: Repeatable(StringEnum(TARGET_TYPES), 'exact target type'),
+    target_id: Repeatable(
+      Type.String(),
+      'exact target id (a user_id, billing group id, group id or API key id)',
+      AUDIT_FILTER_VALUES_MAX,
+    ),
+    action: Repeatable(Type.String(), 'exact action, e.g. user.create', AUDIT_FILTER_VALUES_MAX),
+    target_type: Repeatable(StringEnum(TARGET_TYPES), 'exact target type', TARGET_TYPES.length),
     since: Type.Optional(
       Type.String({
         description: "entries at or after this time (the seed's timestamp form, or RFC 3339 with Z or an offset)",

@@ -1,4 +1,5 @@
 import type { Transaction } from 'kysely';
+import { inIdList } from '../db/id-list.js';
 import type { BillingGroupRow, Database, Db, NewBillingGroupRow } from '../db/tables.js';
 import { isStoredId } from '../shared/ids.js';
 
@@ -32,7 +33,12 @@ export async function findBillingGroupsByIds(
 ): Promise<BillingGroupRow[]> {
   const valid = ids.filter(isStoredId);
   if (valid.length === 0) return [];
-  return db.selectFrom('billing_groups').selectAll().where('org_id', '=', orgId).where('id', 'in', valid).execute();
+  return db
+    .selectFrom('billing_groups')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where(inIdList(db, 'id', valid))
+    .execute();
 }
 
 /** Whether the billing group has child billing groups. */

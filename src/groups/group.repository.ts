@@ -1,4 +1,5 @@
 import type { Transaction } from 'kysely';
+import { inIdList } from '../db/id-list.js';
 import type { Database, Db, GroupRow, NewGroupRow } from '../db/tables.js';
 import { isStoredId } from '../shared/ids.js';
 
@@ -25,7 +26,12 @@ export async function findGroupById(db: Db, orgId: number, id: number): Promise<
 export async function findGroupsByIds(db: Db, orgId: number, ids: readonly number[]): Promise<GroupRow[]> {
   const valid = ids.filter(isStoredId);
   if (valid.length === 0) return [];
-  return db.selectFrom('groups').selectAll().where('org_id', '=', orgId).where('id', 'in', valid).execute();
+  return db
+    .selectFrom('groups')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where(inIdList(db, 'id', valid))
+    .execute();
 }
 
 /** Sets a group's name, billing group and status and bumps its version; returns the new row. */

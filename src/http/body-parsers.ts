@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { AppError, describeProblemItem } from '../errors.js';
+import { AppError, describeProblemItem, type ProblemItem } from '../errors.js';
 import { quoteValue } from '../shared/text.js';
 
 /**
@@ -28,34 +28,61 @@ async function refuseUnreadableBodies(request: FastifyRequest): Promise<void> {
 
 const LONE_SURROGATE = /\p{Surrogate}/u;
 
-/** The JSON Pointer of the first string (key or value) holding a lone UTF-16 surrogate, and that string, if any. */
-function illFormedText(value: unknown, pointer: string): { pointer: string; text: string } | undefined {
-  if (typeof value === 'string') return LONE_SURROGATE.test(value) ? { pointer, text: value } : undefined;
-  if (value === null || typeof value !== 'object') return undefined;
-  for (const [key, child] of Object.entries(value)) {
-    const at = `${pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
-    if (LONE_SURROGATE.test(key)) return { pointer: at, text: key };
-    const found = illFormedText(child, at);
-    if (found !== undefined) return found;
+/** The deepest nesting of arrays and objects a body may have; Roster's bodies nest three levels at most. */
+export const MAX_BODY_DEPTH = 64;
+
+const pointerStep = (pointer: string, key: string) => `${pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+
+/**
+ * The first problem of a parsed body that no schema should see: a string (key or value) holding a lone
+ * UTF-16 surrogate, or nesting deeper than MAX_BODY_DEPTH. Walked with an explicit stack: JSON.parse
+ * accepts thousands of levels, and a recursive walk would overflow the call stack on them.
+ */
+function bodyProblem(body: unknown): ProblemItem | undefined {
+  const stack: { value: unknown; pointer: string; depth: number }[] = [{ value: body, pointer: '', depth: 0 }];
+  while (stack.length > 0) {
+    const { value, pointer, depth } = stack.pop()!;
+    if (typeof value === 'string') {
+      if (LONE_SURROGATE.test(value)) return surrogateAt(pointer, value);
+      continue;
+    }
+    if (value === null || typeof value !== 'object') continue;
+    if (depth >= MAX_BODY_DEPTH)
+      return {
+        pointer,
+        message: `nests arrays or objects more than ${MAX_BODY_DEPTH} levels deep; send the shape the schema describes`,
+      };
+    // Pushed in reverse so that the first problem in document order is found first.
+    const entries = Object.entries(value);
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [key, child] = entries[i]!;
+      const at = pointerStep(pointer, key);
+      if (LONE_SURROGATE.test(key)) return surrogateAt(at, key);
+      stack.push({ value: child, pointer: at, depth: depth + 1 });
+    }
   }
   return undefined;
 }
 
+const surrogateAt = (pointer: string, text: string): ProblemItem & { got: string } => ({
+  pointer,
+  message: `holds a lone UTF-16 surrogate, which is not Unicode text; send well-formed UTF-8 (got ${quoteValue(text)})`,
+  got: `(got ${quoteValue(text)})`,
+});
+
 /**
- * JSON may escape a lone surrogate (`"\ud800"`), which is no Unicode text: the
- * backends would store it differently (or not at all), so it is a 400.
+ * JSON may escape a lone surrogate (`"\ud800"`), which is no Unicode text: the backends would store it
+ * differently (or not at all), so it is a 400; so is a body nested deeper than any Roster shape.
  */
 async function refuseIllFormedText(request: FastifyRequest): Promise<void> {
-  const found = illFormedText(request.body, '');
-  if (found !== undefined) {
-    const { pointer } = found;
-    const got = `(got ${quoteValue(found.text)})`;
-    const detail = describeProblemItem({
-      pointer,
-      message: `holds a lone UTF-16 surrogate, which is not Unicode text; send well-formed UTF-8 ${got}`,
-    });
-    throw new AppError('VALIDATION_FAILED', detail, {
-      errors: [{ pointer, message: `must be well-formed Unicode text (no lone surrogates) ${got}` }],
+  const problem = bodyProblem(request.body);
+  if (problem !== undefined) {
+    const item =
+      'got' in problem
+        ? { pointer: problem.pointer, message: `must be well-formed Unicode text (no lone surrogates) ${problem.got}` }
+        : problem;
+    throw new AppError('VALIDATION_FAILED', describeProblemItem(problem), {
+      errors: [{ pointer: item.pointer, message: item.message }],
     });
   }
 }

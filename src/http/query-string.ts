@@ -39,6 +39,8 @@ interface QueryShape {
   readonly lower?: readonly string[];
   /** Other single-valued parameters (a repeat is an error). */
   readonly single?: readonly string[];
+  /** Repeatable parameters whose distinct values, all together, may number at most `max` (each is one more term to test). */
+  readonly budget?: { readonly names: readonly string[]; readonly max: number };
 }
 
 /** A run of decimal digits as a number; beyond 2^53 it is clamped (still too large for every maximum, still an integer). */
@@ -70,8 +72,9 @@ export function shapeQuery(query: Record<string, unknown>, shape: QueryShape): v
     if (!known) continue;
     const lower = shape.lower?.includes(name) ? list.map((v) => v.toLowerCase()) : list;
     if (shape.multi?.includes(name)) {
+      // A repeated value matches nothing more: dropped here, so that only distinct values count against the caps.
       if (lower.length === 0) delete query[name];
-      else query[name] = lower;
+      else query[name] = [...new Set(lower)];
       continue;
     }
     if (lower.length === 0) {
@@ -88,4 +91,18 @@ export function shapeQuery(query: Record<string, unknown>, shape: QueryShape): v
         ? toInteger(single)
         : single;
   }
+  if (shape.budget) checkBudget(query, shape.budget);
+}
+
+/** A 400 naming the parameters when their distinct values together exceed the budget. */
+function checkBudget(query: Record<string, unknown>, budget: NonNullable<QueryShape['budget']>): void {
+  const given = budget.names.filter((name) => Array.isArray(query[name]));
+  const count = given.reduce((n, name) => n + (query[name] as unknown[]).length, 0);
+  if (count <= budget.max) return;
+  throw invalidFields(
+    given.map((parameter) => ({
+      parameter,
+      message: `was given ${(query[parameter] as unknown[]).length} distinct value(s); ${budget.names.join(' and ')} together take at most ${budget.max}: search for fewer values`,
+    })),
+  );
 }

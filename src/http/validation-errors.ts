@@ -59,7 +59,13 @@ function describe(error: FastifySchemaValidationError, context: Context): { key:
     case 'minItems':
       return { key: path.join('/'), message: `must hold at least ${String(params.limit)} item(s)` };
     case 'maxItems':
-      return { key: path.join('/'), message: `must hold at most ${String(params.limit)} items` };
+      return {
+        key: path.join('/'),
+        message:
+          context === 'querystring'
+            ? `takes at most ${String(params.limit)} distinct values; send fewer (each is one more test of every row)`
+            : `must hold at most ${String(params.limit)} items`,
+      };
     case 'uniqueItems': {
       // Name the repeated item, not the whole list.
       const list = (error as { data?: unknown }).data;

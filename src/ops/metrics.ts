@@ -1,10 +1,21 @@
 import type { FastifyInstance } from 'fastify';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { countDroppedLogLines } from './log-destination.js';
 
 /** Prometheus metrics of one app: request counts and latencies by route, plus process metrics (dropped log lines among them) when asked. */
-export function registerMetrics(app: FastifyInstance, options: { processMetrics: boolean }): Registry {
+export function registerMetrics(
+  app: FastifyInstance,
+  options: { processMetrics: boolean; cachedBytes: () => number },
+): Registry {
   const registry = new Registry();
+  new Gauge({
+    name: 'roster_answer_cache_bytes',
+    help: 'Bytes the answer cache charges to its budget (ROSTER_CACHE_BYTES): keys, bodies and a per-entry overhead',
+    registers: [registry],
+    collect() {
+      this.set(options.cachedBytes());
+    },
+  });
   if (options.processMetrics) {
     collectDefaultMetrics({ register: registry, prefix: 'roster_' });
     new Counter({

@@ -16,10 +16,17 @@ export function Nullable<T extends TSchema>(schema: T, options: SchemaOptions = 
   return Type.Unsafe<T['static'] | null>({ ...rest, type: [type, 'null'], ...options });
 }
 
-/** A query parameter that may repeat (values OR-ed): an optional array of `item`. */
-export function Repeatable<T extends TSchema>(item: T, description: string) {
+/**
+ * A query parameter that may repeat (values OR-ed): an optional array of `item`, of at most `maxItems`
+ * distinct values (repeats are dropped before validation: http/query-string.ts), so that no request's cost
+ * grows with the length of its URL.
+ */
+export function Repeatable<T extends TSchema>(item: T, description: string, maxItems: number) {
   return Type.Optional(
-    Type.Array(item, { description: `${description}. Repeat the parameter to match any of several values.` }),
+    Type.Array(item, {
+      maxItems,
+      description: `${description}. Repeat the parameter to match any of several values (at most ${maxItems} distinct).`,
+    }),
   );
 }
 

@@ -7,7 +7,9 @@
  * totals are never stale. Since the stamp is read before the data, an entry
  * can only hold data at least as new as its stamp.
  *
- * Least recently used entries go first when the byte budget is spent.
+ * Every entry is charged its key, its body, its ETag and a fixed overhead
+ * against the byte budget (a URL may be 8 KiB while its answer is 60 bytes),
+ * and least recently used entries go first when the budget is spent.
  */
 export interface CachedPage {
   readonly version: number;
@@ -16,6 +18,16 @@ export interface CachedPage {
   /** The ETag of a cached single user. */
   readonly etag?: string;
 }
+
+/**
+ * What an entry costs beyond its strings: the Map's slot and the entry object with its fields, about 135
+ * bytes measured on Node 22 (docs/performance.md), rounded up.
+ */
+export const ENTRY_OVERHEAD_BYTES = 256;
+
+/** The bytes an entry is charged (strings counted one byte per character, as V8 stores ASCII and Latin-1 text). */
+const costOf = (key: string, page: CachedPage) =>
+  ENTRY_OVERHEAD_BYTES + key.length + page.body.length + (page.etag?.length ?? 0);
 
 export class PageCache {
   private readonly entries = new Map<string, CachedPage>();
@@ -26,13 +38,18 @@ export class PageCache {
     private readonly maxEntryBytes: number,
   ) {}
 
+  /** The bytes charged to the budget now (never more than the budget). */
+  get chargedBytes(): number {
+    return this.bytes;
+  }
+
   /** The entry for `key` if it was computed at `version`. */
   get(key: string, version: number): CachedPage | undefined {
     const hit = this.entries.get(key);
     if (!hit) return undefined;
     this.entries.delete(key);
     if (hit.version !== version) {
-      this.bytes -= hit.body.length;
+      this.bytes -= costOf(key, hit);
       return undefined;
     }
     this.entries.set(key, hit); // most recently used last
@@ -41,18 +58,19 @@ export class PageCache {
 
   /** Stores an answer (skipped when bigger than an entry may be). */
   set(key: string, page: CachedPage): void {
-    if (this.budgetBytes === 0 || page.body.length > this.maxEntryBytes) return;
+    const cost = costOf(key, page);
+    if (this.budgetBytes === 0 || cost > this.maxEntryBytes || cost > this.budgetBytes) return;
     const old = this.entries.get(key);
     if (old) {
       this.entries.delete(key);
-      this.bytes -= old.body.length;
+      this.bytes -= costOf(key, old);
     }
     this.entries.set(key, page);
-    this.bytes += page.body.length;
+    this.bytes += cost;
     for (const [k, v] of this.entries) {
       if (this.bytes <= this.budgetBytes) break;
       this.entries.delete(k);
-      this.bytes -= v.body.length;
+      this.bytes -= costOf(k, v);
     }
   }
 }

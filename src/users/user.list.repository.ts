@@ -1,5 +1,6 @@
 import { sql, type Expression, type ExpressionBuilder, type SqlBool, type Transaction } from 'kysely';
 import { isSqlite } from '../db/dialect.js';
+import { inIdList } from '../db/id-list.js';
 import type { Database, Db, UserRow } from '../db/tables.js';
 import { escapeLike } from '../shared/text.js';
 import { rolesMask } from './user.mapper.js';
@@ -84,13 +85,17 @@ function applyFilter(db: Db | Transaction<Database>, orgId: number, filter: User
         .selectFrom('user_billing_groups')
         .select('user_pk')
         .where('org_id', '=', orgId)
-        .where('billing_group_id', 'in', ids),
+        .where(inIdList(db, 'billing_group_id', ids)),
     );
   }
   if (filter.groupOwners.length > 0) {
     const ids = filter.groupOwners;
     query = query.where('users.id', 'in', (eb) =>
-      eb.selectFrom('user_group_owners').select('user_pk').where('org_id', '=', orgId).where('group_id', 'in', ids),
+      eb
+        .selectFrom('user_group_owners')
+        .select('user_pk')
+        .where('org_id', '=', orgId)
+        .where(inIdList(db, 'group_id', ids)),
     );
   }
   return query;

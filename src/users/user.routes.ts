@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import type { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { UserRow } from '../db/tables.js';
 import { acceptEmptyJson, acceptJsonOnly, acceptMergePatch } from '../http/body-parsers.js';
@@ -8,6 +9,7 @@ import { noneMatchHits, notModifiedResponse } from '../http/etags.js';
 import { createdLocation } from '../http/location.js';
 import { ifMatchHeaders } from '../http/preconditions.js';
 import { shapeQuery } from '../http/query-string.js';
+import type { StreamGate } from '../http/stream-limits.js';
 import { orderedJson, problemResponses } from '../http/responses.js';
 import { linkHeader } from '../shared/paging.js';
 import { NoQuery } from '../shared/typebox.js';
@@ -19,13 +21,22 @@ import {
   type StreamFormat,
 } from './user.formats.js';
 import { userEtag, userRowToUser } from './user.mapper.js';
-import { UserCreate, UserDeactivation, UserParams, UserPatch, UserReplace, UsersQuery } from './user.schemas.js';
+import {
+  NEEDLES_TOTAL,
+  UserCreate,
+  UserDeactivation,
+  UserParams,
+  UserPatch,
+  UserReplace,
+  UsersQuery,
+} from './user.schemas.js';
 import type { UserService } from './user.service.js';
 
 const listShape = {
   multi: ['username', 'name', 'status', 'role', 'billing_group', 'group_owner'],
   integer: ['pagenumber', 'pagesize'],
   lower: ['status', 'role', 'sortby', 'sortorder'],
+  budget: { names: ['username', 'name'], max: NEEDLES_TOTAL },
 } as const;
 
 /** The `200` of `GET users` in the OpenAPI document: the JSON page, or the whole list streamed as NDJSON or CSV. */
@@ -51,12 +62,10 @@ const usersListResponse = {
 function sendUserStream(
   request: FastifyRequest,
   reply: FastifyReply,
-  rows: AsyncIterable<UserRow>,
+  body: Readable,
   format: StreamFormat,
 ): FastifyReply {
-  // A CSV from the API is opened in spreadsheets: formulas are always neutralized (docs/security.md).
-  const body = formatUserStream(rows, format, { neutralizeFormulas: true });
-  body.on('error', (error) => request.log.error({ err: error }, 'user stream failed'));
+  body.on('error', (error) => request.log.warn({ err: error }, 'user stream ended early'));
   return reply.header('vary', 'accept').type(`${STREAM_MEDIA_TYPES[format]}; charset=utf-8`).send(body);
 }
 
@@ -79,7 +88,10 @@ const user = { 200: Type.Ref('User', { description: 'The user as it now is; the 
  * The users API (docs/contract.md, sections 2 and 3): `GET users` (paged, searched, or streamed) and
  * `GET users/{user}` with the `read` scope; create, replace, merge-patch, activate and deactivate with `write`.
  */
-export const userRoutes: FastifyPluginAsyncTypebox<{ service: UserService }> = async (app, { service }) => {
+export const userRoutes: FastifyPluginAsyncTypebox<{ service: UserService; streams: StreamGate }> = async (
+  app,
+  { service, streams },
+) => {
   app.get(
     '/users',
     {
@@ -97,14 +109,26 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ service: UserService }> = a
     },
     async (request, reply) => {
       const stream = streamFormatOf(request.headers.accept);
-      if (stream)
-        return sendUserStream(request, reply, service.streamUsers(request.caller.orgId, request.query), stream);
-      const { body, page, total } = await service.listUsers(
+      if (stream) {
+        const rows = service.streamUsers(request.caller.orgId, request.query);
+        return sendUserStream(
+          request,
+          reply,
+          // A CSV from the API is opened in spreadsheets: formulas are always neutralized (docs/security.md).
+          streams.guard(request.caller.keyId, formatUserStream(rows, stream, { neutralizeFormulas: true }), reply.raw),
+          stream,
+        );
+      }
+      const answer = await service.listUsers(
         request.caller.orgId,
         request.query,
         request.url,
         request.caller.writeVersion,
       );
+      const { page, total } = answer;
+      // A page too big to cache streams from the database as the client reads: it counts as a stream.
+      const body =
+        typeof answer.body === 'string' ? answer.body : streams.guard(request.caller.keyId, answer.body, reply.raw);
       return reply
         .header('link', linkHeader(request.url, page, total))
         .type('application/json; charset=utf-8')

@@ -73,6 +73,17 @@ export const UsersPage = Type.Object(
 
 const Id = Type.String({ pattern: '^[0-9]+$', description: 'a numeric id (digits only)' });
 
+/**
+ * Distinct values of one substring parameter (`username`, `name`) of `GET users`, and of both together: each is
+ * one more term tested against every candidate row (docs/security.md, cost budget).
+ */
+export const NEEDLES_PER_PARAMETER = 10;
+export const NEEDLES_TOTAL = 16;
+/** Distinct ids of one id filter (`billing_group`, `group_owner`) of `GET users`. */
+const FILTER_IDS_MAX = 100;
+/** Ids in one access list of a user write (docs/security.md, cost budget). */
+export const ACCESS_IDS_MAX = 1000;
+
 /** `GET users` query parameters (names are matched case-insensitively). */
 export const UsersQuery = Type.Object(
   {
@@ -84,12 +95,12 @@ export const UsersQuery = Type.Object(
         description: `page size; at most ${PAGE_SIZE_MAX} (larger values are served as ${PAGE_SIZE_MAX})`,
       }),
     ),
-    username: Repeatable(Type.String(), 'case-insensitive substring of the username'),
-    name: Repeatable(Type.String(), 'case-insensitive substring of the name'),
-    status: Repeatable(StringEnum(STATUSES), 'exact status (case-insensitive)'),
-    role: Repeatable(StringEnum(ROLES), 'exact role (case-insensitive)'),
-    billing_group: Repeatable(Id, 'exact billing group id in access.billing_groups'),
-    group_owner: Repeatable(Id, 'exact group id in access.group_owners'),
+    username: Repeatable(Type.String(), 'case-insensitive substring of the username', NEEDLES_PER_PARAMETER),
+    name: Repeatable(Type.String(), 'case-insensitive substring of the name', NEEDLES_PER_PARAMETER),
+    status: Repeatable(StringEnum(STATUSES), 'exact status (case-insensitive)', STATUSES.length),
+    role: Repeatable(StringEnum(ROLES), 'exact role (case-insensitive)', ROLES.length),
+    billing_group: Repeatable(Id, 'exact billing group id in access.billing_groups', FILTER_IDS_MAX),
+    group_owner: Repeatable(Id, 'exact group id in access.group_owners', FILTER_IDS_MAX),
     sortby: Type.Optional(StringEnum(SORT_FIELDS, { default: 'username' })),
     sortorder: Type.Optional(StringEnum(['asc', 'desc'] as const, { default: 'asc' })),
   },
@@ -153,7 +164,8 @@ const IdList = (what: string) =>
     Type.String({ pattern: '^[1-9][0-9]{0,14}$', description: `a ${what} id as a string of digits (e.g. "1234")` }),
     {
       uniqueItems: true,
-      description: `ids of ${what}s of this organization, no duplicates; kept in the order given`,
+      maxItems: ACCESS_IDS_MAX,
+      description: `ids of ${what}s of this organization, no duplicates, at most ${ACCESS_IDS_MAX}; kept in the order given`,
     },
   );
 

@@ -77,9 +77,10 @@ const MAX_CACHED_BYTES = 512 * 1024;
 /** The repository filter of a validated `GET users` query (also `roster export`'s). */
 function filterFromQuery(query: UsersQuery): UserFilter {
   return {
-    // Full case folding has one form of sigma, so a username needle needs no second form (needleFolds).
-    usernames: (query.username ?? []).map(foldUsername),
-    names: (query.name ?? []).flatMap(needleFolds),
+    // Distinct folds: `Qz` and `qz` are one term. Full case folding has one form of sigma, so a username
+    // needle needs no second form (needleFolds).
+    usernames: [...new Set((query.username ?? []).map(foldUsername))],
+    names: [...new Set((query.name ?? []).flatMap(needleFolds))],
     statuses: query.status ?? [],
     roles: query.role ?? [],
     billingGroups: (query.billing_group ?? []).map(toStoredId),
@@ -226,6 +227,9 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
       const rest = pageRest(db, orgId, filter, sort, start, rows[rows.length - 1]!, page.pageSize - rows.length);
       return { page, total, body: Readable.from(rest, { objectMode: false }) };
     },
+
+    /** The bytes the answer cache charges to its budget now (for /metrics). */
+    cachedBytes: (): number => cache.chargedBytes,
 
     /** Every user matching the query's filters, in its sort order, unpaged (keyset reads: flat memory). */
     streamUsers(orgId: number, query: UsersQuery): AsyncGenerator<UserRow> {

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import type { Connection } from '../../src/db/connect.js';
 import { bumpWriteVersion } from '../../src/orgs/org.repository.js';
 import { foldUsername } from '../../src/db/username-keys.js';
-import { userToRow, type StoredUser } from '../../src/users/user.mapper.js';
+import { rolesMask, userToRow, type StoredUser } from '../../src/users/user.mapper.js';
 import { insertUser } from '../../src/users/user.repository.js';
 
 /** A user to store for a test: only `username` is required; the rest has plain defaults. */
@@ -69,4 +70,29 @@ export function parseLinks(header: string | undefined): Record<string, string> {
     if (m) links[m[2]!] = m[1]!;
   }
   return links;
+}
+
+/**
+ * Stores `count` plain users (`bulk<i>`, names `Bulk user <filler> <i>`) in one statement per dialect, for
+ * tests that need volume (thousands of users in well under a second); the triggers keep counts and indexes.
+ */
+export async function insertBulkUsers(conn: Connection, orgId: number, count: number, filler = ''): Promise<void> {
+  const series =
+    conn.dialect === 'sqlite'
+      ? sql`with recursive s(i) as (select 1 union all select i + 1 from s where i < ${count}) select i from s`
+      : sql`select i from generate_series(1, ${count}::int) as g(i)`;
+  const uuid =
+    conn.dialect === 'sqlite'
+      ? sql`printf('00000000-0000-4000-8000-%012d', i)`
+      : sql`'00000000-0000-4000-8000-' || lpad(i::text, 12, '0')`;
+  await conn.db.transaction().execute(async (trx) => {
+    await sql`insert into users (org_id, user_id, username, username_fold, name, name_fold, email, phone,
+        call_detail_level, restrict_recording_download, status, last_login_date, last_updated_date,
+        deactivation_date, roles, roles_mask, billing_groups, group_owners, version)
+      select ${orgId}, ${uuid}, 'bulk' || i, 'bulk' || i, 'Bulk user ' || ${filler} || ' ' || i,
+        'bulk user ' || ${filler} || ' ' || i, 'bulk' || i || '@example.com', '', 'full', 0, 'activated', null,
+        '2020-01-01T00:00:00.0000000', null, 'reporting', ${rolesMask(['reporting'])}, '', '', 1
+      from (${series}) as series`.execute(trx);
+    await bumpWriteVersion(trx, orgId);
+  });
 }
