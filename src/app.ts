@@ -5,6 +5,9 @@ import { AuditEntry, AuditPage } from './audit/audit.schemas.js';
 import { createAuditService } from './audit/audit.service.js';
 import { createAuthHook } from './auth/auth.hook.js';
 import { createKeyService } from './auth/key.service.js';
+import { meRoutes } from './auth/me.routes.js';
+import { Me } from './auth/me.schemas.js';
+import { createMeService } from './auth/me.service.js';
 import { billingGroupRoutes } from './billing-groups/billing-group.routes.js';
 import {
   BillingGroup,
@@ -73,6 +76,7 @@ export async function buildApp(config: Config, conn: Connection, options: AppOpt
     GroupList,
     GroupCreate,
     GroupUpdate,
+    Me,
   ]);
   echoRequestId(app);
   addSecurityHeaders(app);
@@ -94,6 +98,7 @@ export async function buildApp(config: Config, conn: Connection, options: AppOpt
       await api.register(billingGroupRoutes, { service: createBillingGroupService(conn.db) });
       await api.register(groupRoutes, { service: createGroupService(conn.db) });
       await api.register(auditRoutes, { service: createAuditService(conn.db) });
+      await api.register(meRoutes, { service: createMeService(conn.db) });
     },
     { prefix: config.apiRoot },
   );

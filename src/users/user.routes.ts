@@ -86,6 +86,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ service: UserService }> = a
       preValidation: async (request) => shapeQuery(request.query as Record<string, unknown>, listShape),
       schema: {
         tags: ['users'],
+        operationId: 'listUsers',
         summary: 'Retrieve all users, paged; search them',
         description:
           'Substring search on `username` and `name` (Unicode case-insensitive, literal), exact match on the rest. ' +
@@ -117,6 +118,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ service: UserService }> = a
       ...orderedJson,
       schema: {
         tags: ['users'],
+        operationId: 'getUser',
         summary: 'Retrieve a user by user_id or username',
         params: UserParams,
         querystring: NoQuery,
@@ -147,6 +149,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ service: UserService }> = a
         config,
         schema: {
           tags: ['users'],
+          operationId: 'createUser',
           summary: 'Create a user (status awaiting_approval)',
           body: Type.Ref(UserCreate),
           response: {
@@ -168,6 +171,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ service: UserService }> = a
         config,
         schema: {
           tags: ['users'],
+          operationId: 'replaceUser',
           summary: 'Replace a user (renaming allowed when the new username is free)',
           description:
             'The same body and rules as POST. Absent optional fields are reset. Fields copied from a GET (user_id, status, dates) may be sent unchanged.',
@@ -200,6 +204,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ service: UserService }> = a
         config,
         schema: {
           tags: ['users'],
+          operationId: 'updateUser',
           summary: 'Change some fields of a user (JSON Merge Patch, RFC 7396)',
           description:
             'Send `application/merge-patch+json` (or `application/json`). Members present replace; `null` resets an optional field; arrays replace.',
@@ -234,6 +239,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ service: UserService }> = a
         preValidation: emptyBodyIsObject,
         schema: {
           tags: ['users'],
+          operationId: 'activateUser',
           summary: 'Activate a user (deactivation_date goes away)',
           params: UserParams,
           headers: IfMatchHeaders,
@@ -257,6 +263,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ service: UserService }> = a
         preValidation: emptyBodyIsObject,
         schema: {
           tags: ['users'],
+          operationId: method === 'PUT' ? 'deactivateUser' : 'deactivateUserByDelete',
           summary: method === 'PUT' ? 'Deactivate a user, reassigning their groups and reports' : 'Deactivate a user',
           description:
             'Status becomes deactivated and deactivation_date is set. The groups the user owns move to `reassign_groups_to_user` in the same transaction; ' +
