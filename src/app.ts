@@ -38,6 +38,7 @@ import { limitAfterAuthentication, registerRateLimit } from './ratelimit/ratelim
 import { userRoutes } from './users/user.routes.js';
 import { User, UserCreate, UserDeactivation, UserPatch, UserReplace, UsersPage } from './users/user.schemas.js';
 import { createUserService } from './users/user.service.js';
+import { CONSOLE_PATH, consoleRoutes } from './web/console.plugin.js';
 
 export interface AppOptions {
   /** Pino options or a logger; tests pass `false`. */
@@ -88,6 +89,8 @@ export async function buildApp(config: Config, conn: Connection, options: AppOpt
 
   const registry = registerMetrics(app, { processMetrics: options.processMetrics ?? false });
   await app.register(opsRoutes, { db: conn.db, registry });
+
+  await app.register(consoleRoutes, { prefix: CONSOLE_PATH, apiRoot: config.apiRoot });
 
   const authenticate = createAuthHook(createKeyService(conn.db));
   const limit = await registerRateLimit(app, config, conn);
