@@ -1,4 +1,4 @@
-import { useId, useRef, useState } from 'react';
+import { useRef, useState } from 'react';
 
 export interface TreeNode {
   readonly id: string;
@@ -10,6 +10,8 @@ interface Visible {
   readonly node: TreeNode;
   readonly level: number;
   readonly parent: string | null;
+  readonly setSize: number;
+  readonly position: number;
 }
 
 function visibleNodes(
@@ -18,8 +20,8 @@ function visibleNodes(
   level = 1,
   parent: string | null = null,
 ): Visible[] {
-  return nodes.flatMap((node) => [
-    { node, level, parent },
+  return nodes.flatMap((node, i) => [
+    { node, level, parent, setSize: nodes.length, position: i + 1 },
     ...(collapsed.has(node.id) ? [] : visibleNodes(node.children, collapsed, level + 1, node.id)),
   ]);
 }
@@ -29,7 +31,6 @@ function visibleNodes(
  * Left closes or goes to the parent, Home/End jump, Enter/Space toggle.
  */
 export function Tree({ label, nodes }: { label: string; nodes: readonly TreeNode[] }) {
-  const base = useId();
   const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(new Set());
   const [active, setActive] = useState<string | null>(null);
   const items = useRef(new Map<string, HTMLLIElement>());
@@ -69,46 +70,42 @@ export function Tree({ label, nodes }: { label: string; nodes: readonly TreeNode
     move();
   };
 
-  const render = (list: readonly TreeNode[], level: number): React.ReactNode =>
-    list.map((node) => {
-      const index = visible.findIndex((v) => v.node.id === node.id);
-      const v = visible[index];
-      const hasChildren = node.children.length > 0;
-      const open = hasChildren && !collapsed.has(node.id);
-      return (
-        <li
-          key={node.id}
-          role="treeitem"
-          aria-level={level}
-          aria-labelledby={`${base}-${node.id}`}
-          aria-expanded={hasChildren ? open : undefined}
-          aria-selected={node.id === activeId}
-          tabIndex={node.id === activeId ? 0 : -1}
-          ref={(el) => {
-            if (el) items.current.set(node.id, el);
-            else items.current.delete(node.id);
-          }}
-          onKeyDown={(e) => v && onKeyDown(e, v, index)}
-          onClick={(e) => {
-            e.stopPropagation();
-            setActive(node.id);
-            if (hasChildren) toggle(node.id, !open);
-          }}
-        >
-          <span className="tree-label" id={`${base}-${node.id}`}>
-            <span aria-hidden="true" className="twisty">
-              {hasChildren ? (open ? '▾' : '▸') : '·'}
-            </span>
-            <span>{node.label}</span>
-          </span>
-          {open && <ul role="group">{render(node.children, level + 1)}</ul>}
-        </li>
-      );
-    });
+  // A flat tree (aria-level, aria-setsize, aria-posinset): each item's name is its own label, not its subtree's text.
+  const rendered = visible.map((v, index) => {
+    const { node } = v;
+    const hasChildren = node.children.length > 0;
+    const open = hasChildren && !collapsed.has(node.id);
+    return (
+      <li
+        key={node.id}
+        role="treeitem"
+        aria-level={v.level}
+        aria-setsize={v.setSize}
+        aria-posinset={v.position}
+        aria-expanded={hasChildren ? open : undefined}
+        aria-selected={node.id === activeId}
+        tabIndex={node.id === activeId ? 0 : -1}
+        ref={(el) => {
+          if (el) items.current.set(node.id, el);
+          else items.current.delete(node.id);
+        }}
+        onKeyDown={(e) => onKeyDown(e, v, index)}
+        onClick={() => {
+          setActive(node.id);
+          if (hasChildren) toggle(node.id, !open);
+        }}
+      >
+        <span aria-hidden="true" className="twisty">
+          {hasChildren ? (open ? '▾' : '▸') : '·'}
+        </span>
+        {node.label}
+      </li>
+    );
+  });
 
   return (
     <ul role="tree" aria-label={label} className="tree">
-      {render(nodes, 1)}
+      {rendered}
     </ul>
   );
 }
