@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync, mkdirSync } from 'node:fs';
+import axe from 'axe-core';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { CONSOLE_DIR } from '../../src/web/console.plugin.js';
@@ -21,9 +21,10 @@ const CHROMIUM_ARGS = [
 ];
 
 /** Screenshots of each view (gitignored; a few are copied to docs/console/ for the README). */
-export const SCREENSHOT_DIR = 'test-output/console';
+const SCREENSHOT_DIR = 'test-output/console';
 
-const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+/** axe-core's own script, injected into each page under test. */
+const AXE_SOURCE = axe.source;
 
 /** Chromium's own line for an API answer the console asked for and handles (a wrong key's 401, a 412, a 400). */
 const DELIBERATE_4XX = /^Failed to load resource: the server responded with a status of 4\d\d/;
