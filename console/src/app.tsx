@@ -2,7 +2,9 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { createContext, useContext, useEffect, useState } from 'react';
 import { Link, Redirect, Route, Switch, useRoute } from 'wouter';
 import { getMe } from './api/calls';
-import type { Me, Problem } from './api/client';
+import { problemOf, type Me, type Problem } from './api/client';
+import { formatWhen } from './components/format';
+import { ProblemAlert } from './components/problem-alert';
 import { forgetKey, readKey, storeKey } from './session';
 import { SignIn } from './views/sign-in';
 import { UsersView } from './views/users';
@@ -84,7 +86,10 @@ export function App() {
           <NavLink href="/audit">Audit</NavLink>
         </nav>
         <span className="who">
-          {me.data ? `${me.data.organization} · ${me.data.scope} key ${me.data.key_prefix}` : ''}
+          {me.data
+            ? `${me.data.organization} · ${me.data.scope} key ${me.data.key_prefix}` +
+              (me.data.expires_at ? ` · expires ${formatWhen(me.data.expires_at)}` : '')
+            : ''}
         </span>
         <button type="button" onClick={() => signOutEverywhere(null)}>
           Sign out
@@ -108,6 +113,8 @@ export function App() {
               </p>
             </Route>
           </Switch>
+        ) : me.error ? (
+          <ProblemAlert problem={problemOf(me.error)} />
         ) : (
           <p role="status">Loading…</p>
         )}

@@ -190,6 +190,8 @@ for (const dialect of DIALECTS.filter((d) => d === 'sqlite')) {
       await button.click();
       await p.page.waitForURL('**/console/new-user');
       await p.page.getByRole('heading', { level: 1, name: 'New user' }).waitFor();
+      await p.assertAccessible('new user form');
+      await p.screenshot('new-user');
       await p.page.getByRole('button', { name: 'Create', exact: true }).click();
       await p.page.waitForFunction(() => document.querySelectorAll('[aria-invalid="true"]').length >= 2);
       assert.equal(await p.page.getByRole('textbox', { name: 'Username' }).getAttribute('aria-invalid'), 'true');

@@ -52,9 +52,9 @@ export interface ConsolePage {
 }
 
 /** The real app on a random port (SQLite, the demo organization and its keys) and one Chromium for a test file. */
-export async function startConsoleHarness(): Promise<ConsoleHarness> {
+export async function startConsoleHarness(env: Record<string, string> = {}): Promise<ConsoleHarness> {
   assert.ok(existsSync(join(CONSOLE_DIR, 'index.html')), 'the console is not built: run `npm run build:console`');
-  const t = await buildTestApp('sqlite');
+  const t = await buildTestApp('sqlite', env);
   await t.app.listen({ port: 0, host: '127.0.0.1' });
   const address = t.app.server.address();
   assert.ok(address && typeof address === 'object');

@@ -27,11 +27,14 @@ export function Pager({ page, pageSize, total, onPage, onPageSize }: PagerProps)
       </button>
       <label htmlFor={id}>Rows per page</label>
       <select id={id} value={pageSize} onChange={(e) => onPageSize(Number(e.target.value))}>
-        {PAGE_SIZES.map((size) => (
-          <option key={size} value={size}>
-            {size}
-          </option>
-        ))}
+        {/* A pasted link may carry another size: show it rather than pretend it is 25. */}
+        {(PAGE_SIZES.includes(pageSize as (typeof PAGE_SIZES)[number]) ? PAGE_SIZES : [...PAGE_SIZES, pageSize]).map(
+          (size) => (
+            <option key={size} value={size}>
+              {size}
+            </option>
+          ),
+        )}
       </select>
     </nav>
   );

@@ -8,6 +8,9 @@ import { useDebounced } from '../components/use-debounced';
 
 const PICKER_SIZE = 10;
 
+/** Groups go to someone who can use them: deactivated users are not offered. */
+const HEIRS: Array<'activated' | 'awaiting_approval'> = ['activated', 'awaiting_approval'];
+
 interface DeactivateDialogProps {
   readonly current: TaggedUser;
   readonly onClose: () => void;
@@ -21,10 +24,8 @@ export function DeactivateDialog({ current, onClose, onDone }: DeactivateDialogP
   const [assignee, setAssignee] = useState('');
   const [deleteReports, setDeleteReports] = useState(false);
   const search = useDebounced(assignee.trim(), 250);
-  const candidates = useQuery({
-    queryKey: ['users', { username: [search], pagesize: PICKER_SIZE }],
-    queryFn: () => listUsers({ username: [search], pagesize: PICKER_SIZE }),
-  });
+  const pickerQuery = { username: [search], status: HEIRS, pagesize: PICKER_SIZE };
+  const candidates = useQuery({ queryKey: ['users', pickerQuery], queryFn: () => listUsers(pickerQuery) });
   const others = (candidates.data?.results ?? []).filter((u: User) => u.user_id !== current.user.user_id);
 
   const deactivate = useMutation({
