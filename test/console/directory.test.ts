@@ -90,11 +90,11 @@ for (const dialect of DIALECTS.filter((d) => d === 'sqlite')) {
       const actions = await table.locator('tbody td:nth-child(3)').allTextContents();
       assert.ok(actions.length >= 3 && actions.every((a) => a === 'key.create'), actions.join());
       assert.deepEqual(await table.locator('tbody td:nth-child(2)').first().textContent(), 'cli');
-      await p.page.getByRole('combobox', { name: 'Target type' }).selectOption('user');
+      await p.page.getByRole('combobox', { name: 'Target type', exact: true }).selectOption('user');
       await p.page.waitForURL(/target_type=user/);
       await p.page.getByText('0 entries').waitFor();
       for (const name of ['Previous page', 'Next page']) await p.page.getByRole('button', { name }).waitFor();
-      await p.page.getByRole('combobox', { name: 'Target type' }).selectOption('');
+      await p.page.getByRole('combobox', { name: 'Target type', exact: true }).selectOption('');
       await p.page.getByRole('textbox', { name: 'Action' }).fill('');
       await p.page
         .getByText(/^\d+ entries$/)

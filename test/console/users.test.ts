@@ -62,7 +62,7 @@ for (const dialect of DIALECTS.filter((d) => d === 'sqlite')) {
       );
       await rows().nth(1).waitFor();
       assert.equal(url().searchParams.get('status'), 'deactivated');
-      assert.equal(await p.page.getByRole('combobox', { name: 'Status' }).inputValue(), 'deactivated');
+      assert.equal(await p.page.getByRole('combobox', { name: 'Status', exact: true }).inputValue(), 'deactivated');
       const statuses = await rows().locator('td:nth-child(4)').allTextContents();
       assert.ok(statuses.length > 0 && statuses.every((s) => s === 'deactivated'), statuses.join());
       assert.equal(
@@ -85,14 +85,14 @@ for (const dialect of DIALECTS.filter((d) => d === 'sqlite')) {
       const search = p.page.getByRole('search');
       for (const name of ['Username', 'Name', 'Billing group'])
         await search.getByRole('textbox', { name, exact: true }).waitFor();
-      const status = search.getByRole('combobox', { name: 'Status' });
+      const status = search.getByRole('combobox', { name: 'Status', exact: true });
       assert.deepEqual(await status.locator('option').allTextContents(), [
         'any',
         'awaiting_approval',
         'activated',
         'deactivated',
       ]);
-      assert.equal(await search.getByRole('combobox', { name: 'Role' }).locator('option').count(), 9);
+      assert.equal(await search.getByRole('combobox', { name: 'Role', exact: true }).locator('option').count(), 9);
       const headers = await p.page.getByRole('table', { name: 'Users' }).getByRole('columnheader').allTextContents();
       assert.deepEqual(
         headers.map((h) => h.replace(/[▲▼]/g, '').trim()),
@@ -140,7 +140,7 @@ for (const dialect of DIALECTS.filter((d) => d === 'sqlite')) {
       await p.page.getByText('1 user', { exact: true }).waitFor();
       assert.deepEqual(await rows().locator('td:first-child').allTextContents(), ['rsmith']);
       await p.page.getByRole('textbox', { name: 'Name', exact: true }).fill('');
-      await p.page.getByRole('combobox', { name: 'Role' }).selectOption('rescue');
+      await p.page.getByRole('combobox', { name: 'Role', exact: true }).selectOption('rescue');
       await p.page.waitForURL(/role=rescue/);
       await p.page.getByRole('textbox', { name: 'Billing group' }).fill('abc');
       await p.page.getByRole('textbox', { name: 'Billing group' }).press('Enter');
@@ -216,8 +216,12 @@ for (const dialect of DIALECTS.filter((d) => d === 'sqlite')) {
           const el = document.activeElement as HTMLElement | null;
           if (!el || el === document.body) return null;
           const style = getComputedStyle(el);
+          // A control wrapped in its label: the label's own text, not the options inside it.
           const label =
-            el.getAttribute('aria-label') ?? (el as HTMLInputElement).labels?.[0]?.textContent ?? el.textContent ?? '';
+            el.getAttribute('aria-label') ??
+            (el as HTMLInputElement).labels?.[0]?.childNodes[0]?.textContent ??
+            el.textContent ??
+            '';
           return { label: label.trim(), ring: style.outlineStyle !== 'none' && style.outlineWidth !== '0px' };
         });
         if (!focused) continue;
@@ -235,6 +239,9 @@ for (const dialect of DIALECTS.filter((d) => d === 'sqlite')) {
         'Billing group',
         'Status',
         'Role',
+        'Search',
+        'Next page',
+        'Rows per page',
       ])
         assert.ok(reached.has(name), `Tab reaches "${name}" (reached: ${[...reached].join(', ')})`);
       p.assertNoErrors();

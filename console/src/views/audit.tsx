@@ -1,5 +1,5 @@
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
-import { useEffect, useId, useState } from 'react';
+import { useEffect, useState } from 'react';
 import { Link, useLocation, useSearch } from 'wouter';
 import { listAudit, type AuditQuery } from '../api/calls';
 import { problemOf, type AuditEntry } from '../api/client';
@@ -62,7 +62,6 @@ function AuditTrail() {
   const search = useSearch();
   const [, navigate] = useLocation();
   const state = readState(search);
-  const ids = { type: useId(), order: useId() };
   const [typed, setTyped] = useState(() => Object.fromEntries(TEXT.map((k) => [k, state[k]])) as Record<Text, string>);
   useEffect(() => setTyped(Object.fromEntries(TEXT.map((k) => [k, state[k]])) as Record<Text, string>), [search]);
   const settled = useDebounced(typed, 400);
@@ -105,23 +104,25 @@ function AuditTrail() {
             />
           </label>
         ))}
-        <label htmlFor={ids.type}>Target type</label>
-        <select id={ids.type} value={state.target_type} onChange={(e) => apply({ target_type: e.target.value })}>
-          <option value="">any</option>
-          {TARGET_TYPES.map((t) => (
-            <option key={t} value={t}>
-              {t}
-            </option>
-          ))}
-        </select>
-        <label htmlFor={ids.order}>Order</label>
-        <select id={ids.order} value={state.sortorder} onChange={(e) => apply({ sortorder: e.target.value })}>
-          <option value="desc">newest first</option>
-          <option value="asc">oldest first</option>
-        </select>
-        <button type="submit" className="visually-hidden">
-          Search
-        </button>
+        <label>
+          Target type
+          <select value={state.target_type} onChange={(e) => apply({ target_type: e.target.value })}>
+            <option value="">any</option>
+            {TARGET_TYPES.map((t) => (
+              <option key={t} value={t}>
+                {t}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Order
+          <select value={state.sortorder} onChange={(e) => apply({ sortorder: e.target.value })}>
+            <option value="desc">newest first</option>
+            <option value="asc">oldest first</option>
+          </select>
+        </label>
+        <button type="submit">Search</button>
       </form>
       {entries.error ? <ProblemAlert problem={problemOf(entries.error)} /> : null}
       <p role="status" className="total">

@@ -1,5 +1,5 @@
 import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useEffect, useId, useState } from 'react';
+import { useEffect, useState } from 'react';
 import { Link, useLocation, useSearch } from 'wouter';
 import { listUsers } from '../api/calls';
 import { problemOf } from '../api/client';
@@ -53,7 +53,6 @@ export function UsersView() {
   const [, navigate] = useLocation();
   const queryClient = useQueryClient();
   const state = readUsersState(search);
-  const ids = { status: useId(), role: useId() };
 
   // Text filters follow the URL (Back, Forward, a pasted link) and push their own changes, debounced.
   const [typed, setTyped] = useState({
@@ -134,35 +133,35 @@ export function UsersView() {
             />
           </label>
         ))}
-        <label htmlFor={ids.status}>Status</label>
-        <select
-          id={ids.status}
-          value={state.status}
-          onChange={(e) => applyFilters({ ...typed, status: e.target.value as UsersState['status'] })}
-        >
-          <option value="">any</option>
-          {STATUSES.map((s) => (
-            <option key={s} value={s}>
-              {s}
-            </option>
-          ))}
-        </select>
-        <label htmlFor={ids.role}>Role</label>
-        <select
-          id={ids.role}
-          value={state.role}
-          onChange={(e) => applyFilters({ ...typed, role: e.target.value as UsersState['role'] })}
-        >
-          <option value="">any</option>
-          {ROLES.map((r) => (
-            <option key={r} value={r}>
-              {r}
-            </option>
-          ))}
-        </select>
-        <button type="submit" className="visually-hidden">
-          Search
-        </button>
+        <label>
+          Status
+          <select
+            value={state.status}
+            onChange={(e) => applyFilters({ ...typed, status: e.target.value as UsersState['status'] })}
+          >
+            <option value="">any</option>
+            {STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Role
+          <select
+            value={state.role}
+            onChange={(e) => applyFilters({ ...typed, role: e.target.value as UsersState['role'] })}
+          >
+            <option value="">any</option>
+            {ROLES.map((r) => (
+              <option key={r} value={r}>
+                {r}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button type="submit">Search</button>
       </form>
 
       {users.error ? <ProblemAlert problem={problemOf(users.error)} /> : null}
