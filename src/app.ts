@@ -5,6 +5,9 @@ import { AuditEntry, AuditPage } from './audit/audit.schemas.js';
 import { createAuditService } from './audit/audit.service.js';
 import { createAuthHook } from './auth/auth.hook.js';
 import { createKeyService } from './auth/key.service.js';
+import { meRoutes } from './auth/me.routes.js';
+import { Me } from './auth/me.schemas.js';
+import { createMeService } from './auth/me.service.js';
 import { billingGroupRoutes } from './billing-groups/billing-group.routes.js';
 import {
   BillingGroup,
@@ -39,6 +42,7 @@ import { userRoutes } from './users/user.routes.js';
 import { User, UserCreate, UserDeactivation, UserPatch, UserReplace, UsersPage } from './users/user.schemas.js';
 import { createUserScimService } from './users/user.scim.service.js';
 import { createUserService } from './users/user.service.js';
+import { CONSOLE_PATH, consoleRoutes } from './web/console.plugin.js';
 
 export interface AppOptions {
   /** Pino options or a logger; tests pass `false`. */
@@ -77,6 +81,7 @@ export async function buildApp(config: Config, conn: Connection, options: AppOpt
     GroupList,
     GroupCreate,
     GroupUpdate,
+    Me,
   ]);
   warnOfTrustedProxies(app, config);
   echoRequestId(app);
@@ -95,6 +100,8 @@ export async function buildApp(config: Config, conn: Connection, options: AppOpt
   });
   await app.register(opsRoutes, { db: conn.db, registry });
 
+  await app.register(consoleRoutes, { prefix: CONSOLE_PATH, apiRoot: config.apiRoot });
+
   const authenticate = createAuthHook(createKeyService(conn.db));
   const limit = await registerRateLimit(app, config, conn);
   await app.register(
@@ -104,6 +111,7 @@ export async function buildApp(config: Config, conn: Connection, options: AppOpt
       await api.register(billingGroupRoutes, { service: createBillingGroupService(conn.db) });
       await api.register(groupRoutes, { service: createGroupService(conn.db) });
       await api.register(auditRoutes, { service: createAuditService(conn.db) });
+      await api.register(meRoutes, { service: createMeService(conn.db) });
     },
     { prefix: config.apiRoot },
   );

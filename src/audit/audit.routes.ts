@@ -37,6 +37,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ service: AuditService }> =
       preValidation: async (request) => shapeQuery(request.query as Record<string, unknown>, listShape),
       schema: {
         tags: ['audit'],
+        operationId: 'listAuditEntries',
         summary: "The organization's audit trail, paged and filtered (admin scope)",
         description:
           'One entry per write (users, lifecycle actions, billing groups, groups, API keys), oldest first. ' +
@@ -58,6 +59,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ service: AuditService }> =
       config: { scope: 'admin' },
       schema: {
         tags: ['audit'],
+        operationId: 'getAuditEntry',
         summary: 'One audit entry (admin scope)',
         params: AuditParams,
         querystring: NoQuery,
@@ -67,18 +69,24 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ service: AuditService }> =
     async (request) => service.getEntry(request.caller.orgId, request.params.audit_id),
   );
 
-  for (const url of ['/audit', '/audit/:audit_id']) {
-    app.route({
-      method: ['POST', 'PUT', 'PATCH', 'DELETE'],
-      url,
-      // The audit trail is the admins' to read: a key that could not read it learns nothing more (403, not 405).
-      config: { scope: 'admin' },
-      schema: {
-        tags: ['audit'],
-        summary: 'Not allowed: the audit trail is append-only',
-        response: problemResponses(401, 403, 405),
-      },
-      handler: async () => readOnly(),
-    });
+  for (const [url, what] of [
+    ['/audit', 'AuditEntries'],
+    ['/audit/:audit_id', 'AuditEntry'],
+  ] as const) {
+    // One route per method: each OpenAPI operation needs its own operationId.
+    for (const method of ['POST', 'PUT', 'PATCH', 'DELETE'] as const)
+      app.route({
+        method,
+        url,
+        // The audit trail is the admins' to read: a key that could not read it learns nothing more (403, not 405).
+        config: { scope: 'admin' },
+        schema: {
+          tags: ['audit'],
+          operationId: `${method.toLowerCase()}${what}NotAllowed`,
+          summary: 'Not allowed: the audit trail is append-only',
+          response: problemResponses(401, 403, 405),
+        },
+        handler: async () => readOnly(),
+      });
   }
 };

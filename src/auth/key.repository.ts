@@ -66,3 +66,8 @@ export async function listKeys(db: Db, orgId: number): Promise<ApiKeyRow[]> {
 export async function touchKey(db: Db, keyId: number, now: string): Promise<void> {
   await db.updateTable('api_keys').set({ last_used_at: now }).where('id', '=', keyId).execute();
 }
+
+/** One key of an organization, by id (undefined when the organization has no such key). */
+export async function findKeyById(db: Db, orgId: number, keyId: number): Promise<ApiKeyRow | undefined> {
+  return db.selectFrom('api_keys').selectAll().where('org_id', '=', orgId).where('id', '=', keyId).executeTakeFirst();
+}

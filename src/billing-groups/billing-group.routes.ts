@@ -32,6 +32,7 @@ export const billingGroupRoutes: FastifyPluginAsyncTypebox<{ service: BillingGro
     {
       schema: {
         tags,
+        operationId: 'listBillingGroups',
         summary: 'List billing groups',
         querystring: NoQuery,
         response: { 200: Type.Ref('BillingGroupList'), ...notModified, ...problemResponses(400, 401, 403) },
@@ -48,6 +49,7 @@ export const billingGroupRoutes: FastifyPluginAsyncTypebox<{ service: BillingGro
     {
       schema: {
         tags,
+        operationId: 'getBillingGroup',
         summary: 'Retrieve a billing group',
         params: IdParams,
         response: { 200: Type.Ref('BillingGroup'), ...notModified, ...problemResponses(400, 401, 403, 404) },
@@ -65,6 +67,7 @@ export const billingGroupRoutes: FastifyPluginAsyncTypebox<{ service: BillingGro
       config,
       schema: {
         tags,
+        operationId: 'createBillingGroup',
         summary: 'Create a root billing group',
         body: Type.Ref(BillingGroupCreate),
         response: {
@@ -83,6 +86,7 @@ export const billingGroupRoutes: FastifyPluginAsyncTypebox<{ service: BillingGro
       config,
       schema: {
         tags,
+        operationId: 'createChildBillingGroup',
         summary: 'Create a child billing group (at most 3 levels)',
         description:
           'A 4th level is 400. The parent must be active and hold no groups (groups hang only on leaves): else 409.',
@@ -108,6 +112,7 @@ export const billingGroupRoutes: FastifyPluginAsyncTypebox<{ service: BillingGro
       config,
       schema: {
         tags,
+        operationId: 'updateBillingGroup',
         summary: 'Rename a billing group and/or set its status',
         params: IdParams,
         headers: ifMatchHeaders(),

@@ -5,6 +5,7 @@ import type { Config } from '../config.js';
 import { seedDemo } from '../demo/demo.seed.js';
 import { armShutdownDeadline } from '../ops/shutdown-deadline.js';
 import { start } from '../server.js';
+import { CONSOLE_PATH } from '../web/console.plugin.js';
 import { withDatabase } from './with-database.js';
 
 export interface ServeOptions {
@@ -53,6 +54,7 @@ async function servePrimary(config: Config, workers: number): Promise<void> {
       `Roster is serving ${url}${config.apiRoot} with ${workers} workers (database: ${config.database.dialect})\n`,
     );
     process.stdout.write(`API reference: ${url}/docs\n`);
+    process.stdout.write(`Console: ${url}${CONSOLE_PATH}\n`);
     printDemoKey(`${url}${config.apiRoot}`, demoKey);
   });
   cluster.on('exit', (worker, code, signal) => {
@@ -88,6 +90,7 @@ export async function serveCommand(config: Config, options: ServeOptions = {}): 
   if (cluster.isPrimary) {
     process.stdout.write(`Roster is serving ${base} (database: ${config.database.dialect})\n`);
     process.stdout.write(`API reference: ${server.url}/docs\n`);
+    process.stdout.write(`Console: ${server.url}${CONSOLE_PATH}\n`);
     printDemoKey(base, server.demoKey);
   }
   // SIGTERM/SIGINT (or a crash): stop accepting, let in-flight requests finish (new ones on open connections get

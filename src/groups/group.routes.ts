@@ -28,6 +28,7 @@ export const groupRoutes: FastifyPluginAsyncTypebox<{ service: GroupService }> =
     {
       schema: {
         tags,
+        operationId: 'listGroups',
         summary: 'List groups',
         querystring: GroupsQuery,
         response: { 200: Type.Ref('GroupList'), ...notModified, ...problemResponses(400, 401, 403) },
@@ -44,6 +45,7 @@ export const groupRoutes: FastifyPluginAsyncTypebox<{ service: GroupService }> =
     {
       schema: {
         tags,
+        operationId: 'getGroup',
         summary: 'Retrieve a group',
         params: IdParams,
         response: { 200: Type.Ref('Group'), ...notModified, ...problemResponses(400, 401, 403, 404) },
@@ -61,6 +63,7 @@ export const groupRoutes: FastifyPluginAsyncTypebox<{ service: GroupService }> =
       config,
       schema: {
         tags,
+        operationId: 'createGroup',
         summary: 'Create a group on an active leaf billing group',
         body: Type.Ref(GroupCreate),
         response: {
@@ -81,6 +84,7 @@ export const groupRoutes: FastifyPluginAsyncTypebox<{ service: GroupService }> =
       config,
       schema: {
         tags,
+        operationId: 'updateGroup',
         summary: 'Rename a group, move it to another leaf billing group, set its status',
         params: IdParams,
         headers: ifMatchHeaders(),

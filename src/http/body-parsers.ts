@@ -53,7 +53,7 @@ function bodyProblem(body: unknown): ProblemItem | undefined {
         message: `nests arrays or objects more than ${MAX_BODY_DEPTH} levels deep; send the shape the schema describes`,
       };
     // Pushed in reverse so that the first problem in document order is found first.
-    const entries = Object.entries(value);
+    const entries: [string, unknown][] = Object.entries(value as Record<string, unknown>);
     for (let i = entries.length - 1; i >= 0; i--) {
       const [key, child] = entries[i]!;
       const at = pointerStep(pointer, key);
@@ -79,7 +79,10 @@ async function refuseIllFormedText(request: FastifyRequest): Promise<void> {
   if (problem !== undefined) {
     const item =
       'got' in problem
-        ? { pointer: problem.pointer, message: `must be well-formed Unicode text (no lone surrogates) ${problem.got}` }
+        ? {
+            pointer: problem.pointer,
+            message: `must be well-formed Unicode text (no lone surrogates) ${String(problem.got)}`,
+          }
         : problem;
     throw new AppError('VALIDATION_FAILED', describeProblemItem(problem), {
       errors: [{ pointer: item.pointer, message: item.message }],

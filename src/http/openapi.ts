@@ -11,6 +11,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         title: 'Roster',
         version: '1.0.0',
         description: 'The user directory of a call-tracking and call-analytics platform.',
+        license: { name: 'UNLICENSED' },
       },
       servers: [{ url: '/' }],
       components: {
@@ -20,11 +21,15 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         },
       },
       tags: [
-        { name: 'users' },
-        { name: 'billing groups' },
-        { name: 'groups' },
-        { name: 'audit' },
-        { name: 'operations' },
+        {
+          name: 'users',
+          description: 'The directory: list, search, read, create, change, activate and deactivate users',
+        },
+        { name: 'billing groups', description: 'The billing group hierarchy (up to three levels)' },
+        { name: 'groups', description: 'Groups (advertisers), each on a leaf billing group' },
+        { name: 'audit', description: 'The append-only audit trail of every write' },
+        { name: 'keys', description: 'The calling API key' },
+        { name: 'operations', description: 'Liveness, readiness and metrics, without a key' },
         { name: 'scim', description: 'SCIM 2.0 provisioning at /scim/v2 (docs/scim.md)' },
       ],
     },

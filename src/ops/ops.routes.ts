@@ -8,11 +8,14 @@ import { problemResponses } from '../http/responses.js';
 
 const Status = Type.Object({ status: Type.String() });
 
+/** These answer without a key: the OpenAPI document says so on each (an empty security requirement). */
+const open = { tags: ['operations'], security: [] };
+
 /** Operations endpoints, outside the API root and without a key. */
 export const opsRoutes: FastifyPluginAsyncTypebox<{ db: Db; registry: Registry }> = async (app, { db, registry }) => {
   app.get(
     '/healthz',
-    { schema: { tags: ['operations'], summary: 'The process is up', response: { 200: Status } } },
+    { schema: { ...open, operationId: 'getHealth', summary: 'The process is up', response: { 200: Status } } },
     async () => ({ status: 'ok' }),
   );
 
@@ -20,7 +23,8 @@ export const opsRoutes: FastifyPluginAsyncTypebox<{ db: Db; registry: Registry }
     '/readyz',
     {
       schema: {
-        tags: ['operations'],
+        ...open,
+        operationId: 'getReadiness',
         summary: 'The database is reachable',
         response: { 200: Status, ...problemResponses(503) },
       },
@@ -39,7 +43,20 @@ export const opsRoutes: FastifyPluginAsyncTypebox<{ db: Db; registry: Registry }
 
   app.get(
     '/metrics',
-    { schema: { tags: ['operations'], summary: 'Prometheus metrics', produces: ['text/plain'] } },
+    {
+      schema: {
+        ...open,
+        operationId: 'getMetrics',
+        summary: 'Prometheus metrics',
+        produces: ['text/plain'],
+        response: {
+          200: {
+            description: 'Prometheus text exposition format',
+            content: { 'text/plain': { schema: Type.String() } },
+          },
+        },
+      },
+    },
     async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()),
   );
 };

@@ -51,3 +51,8 @@ export async function findWriteVersion(db: Db, orgId: number): Promise<number> {
   const row = await writeVersionQuery(db, [orgId]);
   return row ? Number(row.write_version) : -1;
 }
+
+/** The organization with this id, if any. */
+export async function findOrganizationById(db: Db, orgId: number): Promise<OrganizationRow | undefined> {
+  return db.selectFrom('organizations').selectAll().where('id', '=', orgId).executeTakeFirst();
+}

@@ -5,6 +5,7 @@ import { nowTimestamp } from '../shared/timestamps.js';
 import {
   bumpWriteVersion,
   countOrganizations,
+  findOrganizationById,
   findOrganizationByName,
   findWriteVersion,
   insertOrganization,
@@ -39,6 +40,10 @@ export function createOrgService(db: Db) {
     },
 
     countOrganizations: () => countOrganizations(db),
+
+    /** The name of the organization with this id (undefined when there is none). */
+    findOrganizationName: async (orgId: number): Promise<string | undefined> =>
+      (await findOrganizationById(db, orgId))?.name,
 
     /** The organization's write_version: the validator of per-organization caches and list ETags. */
     findWriteVersion: (orgId: number) => findWriteVersion(db, orgId),

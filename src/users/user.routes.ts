@@ -99,6 +99,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ service: UserService; strea
       preValidation: async (request) => shapeQuery(request.query as Record<string, unknown>, listShape),
       schema: {
         tags: ['users'],
+        operationId: 'listUsers',
         summary: 'Retrieve all users, paged; search them',
         description:
           'Substring search on `username` and `name` (Unicode case-insensitive, literal), exact match on the rest. ' +
@@ -142,6 +143,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ service: UserService; strea
       ...orderedJson,
       schema: {
         tags: ['users'],
+        operationId: 'getUser',
         summary: 'Retrieve a user by user_id or username',
         params: UserParams,
         querystring: NoQuery,
@@ -172,6 +174,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ service: UserService; strea
         config,
         schema: {
           tags: ['users'],
+          operationId: 'createUser',
           summary: 'Create a user (status awaiting_approval)',
           body: Type.Ref(UserCreate),
           response: {
@@ -193,6 +196,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ service: UserService; strea
         config,
         schema: {
           tags: ['users'],
+          operationId: 'replaceUser',
           summary: 'Replace a user (renaming allowed when the new username is free)',
           description:
             'The same body and rules as POST. Absent optional fields are reset. Fields copied from a GET (user_id, status, dates) may be sent unchanged.',
@@ -225,6 +229,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ service: UserService; strea
         config,
         schema: {
           tags: ['users'],
+          operationId: 'updateUser',
           summary: 'Change some fields of a user (JSON Merge Patch, RFC 7396)',
           description:
             'Send `application/merge-patch+json` (or `application/json`). Members present replace; `null` resets an optional field; arrays replace.',
@@ -259,6 +264,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ service: UserService; strea
         preValidation: emptyBodyIsObject,
         schema: {
           tags: ['users'],
+          operationId: 'activateUser',
           summary: 'Activate a user (deactivation_date goes away)',
           params: UserParams,
           headers: IfMatchHeaders,
@@ -282,6 +288,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ service: UserService; strea
         preValidation: emptyBodyIsObject,
         schema: {
           tags: ['users'],
+          operationId: method === 'PUT' ? 'deactivateUser' : 'deactivateUserByDelete',
           summary: method === 'PUT' ? 'Deactivate a user, reassigning their groups and reports' : 'Deactivate a user',
           description:
             'Status becomes deactivated and deactivation_date is set. The groups the user owns move to `reassign_groups_to_user` in the same transaction; ' +
