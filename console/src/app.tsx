@@ -1,6 +1,6 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { createContext, useContext, useEffect, useState } from 'react';
-import { Link, Redirect, Route, Switch, useRoute } from 'wouter';
+import { createContext, useContext, useEffect, useRef, useState } from 'react';
+import { Link, Redirect, Route, Switch, useLocation, useRoute } from 'wouter';
 import { getMe } from './api/calls';
 import { problemOf, type Me, type Problem } from './api/client';
 import { formatWhen } from './components/format';
@@ -50,6 +50,15 @@ export function App() {
   const [key, setKey] = useState(readKey);
   const [reason, setReason] = useState<Problem | null>(null);
   const me = useQuery({ queryKey: ['me', key], queryFn: () => getMe(), enabled: key !== null, staleTime: Infinity });
+  const [path] = useLocation();
+  const firstPath = useRef(true);
+
+  // A new page (not a new search or page number: typing must keep its focus) starts reading at its content,
+  // as a screen reader user expects after following a link; the clicked link may be gone.
+  useEffect(() => {
+    if (firstPath.current) firstPath.current = false;
+    else document.getElementById('main')?.focus();
+  }, [path]);
 
   useEffect(() => {
     signOutListener = (problem) => {
