@@ -1,6 +1,6 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { createContext, useContext, useEffect, useState } from 'react';
-import { Link, Redirect, Route, Switch, useRoute } from 'wouter';
+import { createContext, useContext, useEffect, useRef, useState } from 'react';
+import { Link, Redirect, Route, Switch, useLocation, useRoute } from 'wouter';
 import { getMe } from './api/calls';
 import { problemOf, type Me, type Problem } from './api/client';
 import { formatWhen } from './components/format';
@@ -15,15 +15,17 @@ import { AuditView } from './views/audit';
 
 const MeContext = createContext<Me | null>(null);
 
-/** The signed-in key's organization and scope (GET me): which buttons to show. */
-export function useMe(): Me {
-  const me = useContext(MeContext);
-  if (!me) throw new Error('useMe outside a signed-in view');
-  return me;
-}
+/**
+ * The signed-in key's organization and scope (GET me): which buttons to show. Null while GET me is on its
+ * way: the views do not wait for it (their own data loads in parallel) and add the buttons when it lands.
+ */
+export const useMe = (): Me | null => useContext(MeContext);
 
 /** Whether the key may write users (write or admin scope). */
-export const canWrite = (me: Me) => me.scope !== 'read';
+export const canWrite = (me: Me | null) => me !== null && me.scope !== 'read';
+
+/** Whether the key has the admin scope (audit trail, billing group writes). */
+export const isAdmin = (me: Me | null) => me?.scope === 'admin';
 
 let signOutListener: ((reason: Problem | null) => void) | null = null;
 
@@ -48,6 +50,15 @@ export function App() {
   const [key, setKey] = useState(readKey);
   const [reason, setReason] = useState<Problem | null>(null);
   const me = useQuery({ queryKey: ['me', key], queryFn: () => getMe(), enabled: key !== null, staleTime: Infinity });
+  const [path] = useLocation();
+  const firstPath = useRef(true);
+
+  // A new page (not a new search or page number: typing must keep its focus) starts reading at its content,
+  // as a screen reader user expects after following a link; the clicked link may be gone.
+  useEffect(() => {
+    if (firstPath.current) firstPath.current = false;
+    else document.getElementById('main')?.focus();
+  }, [path]);
 
   useEffect(() => {
     signOutListener = (problem) => {
@@ -96,28 +107,23 @@ export function App() {
         </button>
       </header>
       <main id="main" tabIndex={-1}>
-        {me.data ? (
-          <Switch>
-            <Route path="/">
-              <Redirect to="/users" replace />
-            </Route>
-            <Route path="/users" component={UsersView} />
-            <Route path="/users/:user">{(params) => <UserView userRef={params.user} />}</Route>
-            <Route path="/new-user" component={NewUserView} />
-            <Route path="/billing-groups" component={BillingGroupsView} />
-            <Route path="/audit" component={AuditView} />
-            <Route>
-              <h1>Not found</h1>
-              <p>
-                There is no such page in the console. <Link href="/users">Go to the users</Link>.
-              </p>
-            </Route>
-          </Switch>
-        ) : me.error ? (
-          <ProblemAlert problem={problemOf(me.error)} />
-        ) : (
-          <p role="status">Loading…</p>
-        )}
+        {me.error ? <ProblemAlert problem={problemOf(me.error)} /> : null}
+        <Switch>
+          <Route path="/">
+            <Redirect to="/users" replace />
+          </Route>
+          <Route path="/users" component={UsersView} />
+          <Route path="/users/:user">{(params) => <UserView userRef={params.user} />}</Route>
+          <Route path="/new-user" component={NewUserView} />
+          <Route path="/billing-groups" component={BillingGroupsView} />
+          <Route path="/audit" component={AuditView} />
+          <Route>
+            <h1>Not found</h1>
+            <p>
+              There is no such page in the console. <Link href="/users">Go to the users</Link>.
+            </p>
+          </Route>
+        </Switch>
       </main>
     </MeContext.Provider>
   );

@@ -40,9 +40,11 @@ export async function consoleRoutes(app: FastifyInstance, { apiRoot }: { apiRoot
   const indexFile = `${CONSOLE_DIR}index.html`;
   if (!existsSync(indexFile)) {
     app.log.warn(`the console is not built (${indexFile} is missing): run npm run build`);
-    app.get('/*', { schema: { hide: true } }, async () => {
+    const notBuilt = async () => {
       throw new AppError('NOT_FOUND', 'The console is not built on this server: run `npm run build`, then restart.');
-    });
+    };
+    app.get('/', { schema: { hide: true } }, notBuilt);
+    app.get('/*', { schema: { hide: true } }, notBuilt);
     return;
   }
   const index = readFileSync(indexFile, 'utf8').replaceAll(API_ROOT_PLACEHOLDER, escapeAttribute(apiRoot));

@@ -199,6 +199,7 @@ for (const dialect of DIALECTS.filter((d) => d === 'sqlite')) {
       await link.click();
       await p.page.waitForURL(`**/console/users/${encodeURIComponent(username)}`);
       await p.page.getByRole('heading', { level: 1 }).waitFor();
+      assert.equal(await p.page.evaluate(() => document.activeElement?.id), 'main', 'a new page starts at its content');
       await p.page.goBack();
       await p.page.waitForURL(/sortby=name/);
       p.assertNoErrors();

@@ -3,7 +3,7 @@ import { useEffect, useState } from 'react';
 import { Link, useLocation, useSearch } from 'wouter';
 import { listAudit, type AuditQuery } from '../api/calls';
 import { problemOf, type AuditEntry } from '../api/client';
-import { useMe } from '../app';
+import { isAdmin, useMe } from '../app';
 import { countOf, formatWhen } from '../components/format';
 import { Pager } from '../components/pager';
 import { ProblemAlert } from '../components/problem-alert';
@@ -172,7 +172,9 @@ export function AuditView() {
   return (
     <>
       <h1>Audit</h1>
-      {me.scope === 'admin' ? (
+      {me === null ? (
+        <p role="status">Loading…</p>
+      ) : isAdmin(me) ? (
         <AuditTrail />
       ) : (
         <p role="alert" className="alert">

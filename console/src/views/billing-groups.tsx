@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useId, useState } from 'react';
 import { createBillingGroup, createGroup, listBillingGroups, listGroups } from '../api/calls';
 import { problemOf, type BillingGroup, type Group } from '../api/client';
-import { useMe } from '../app';
+import { isAdmin, useMe } from '../app';
 import { ProblemAlert } from '../components/problem-alert';
 import { Tree, type TreeNode } from '../components/tree';
 import { useTitle } from '../components/use-title';
@@ -139,7 +139,7 @@ export function BillingGroupsView() {
     <>
       <div className="title-row">
         <h1>Billing groups</h1>
-        {me.scope === 'admin' && (
+        {isAdmin(me) && (
           <div className="actions">
             <button
               type="button"

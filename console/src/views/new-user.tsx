@@ -23,7 +23,9 @@ export function NewUserView() {
   return (
     <>
       <h1>New user</h1>
-      {canWrite(me) ? (
+      {me === null ? (
+        <p role="status">Loading…</p>
+      ) : canWrite(me) ? (
         <>
           <p>The new user awaits approval until someone activates them.</p>
           <UserForm

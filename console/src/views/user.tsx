@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { activateUser, getUser, listBillingGroups, listGroups, updateUser, type TaggedUser } from '../api/calls';
 import { ApiError, problemOf, type User } from '../api/client';
-import { canWrite, useMe } from '../app';
+import { canWrite, isAdmin, useMe } from '../app';
 import { formatWhen } from '../components/format';
 import { ProblemAlert } from '../components/problem-alert';
 import { useTitle } from '../components/use-title';
@@ -180,7 +180,7 @@ export function UserView({ userRef }: { userRef: string }) {
           </ul>
         )}
       </section>
-      {me.scope === 'admin' && <UserHistory userId={user.user_id} />}
+      {isAdmin(me) && <UserHistory userId={user.user_id} />}
       {deactivating && (
         <DeactivateDialog
           current={current.data}
