@@ -21,6 +21,8 @@ export async function withPgSession<T>(
   work: (session: PgSession) => Promise<T>,
 ): Promise<T> {
   const client = new pg.Client({ connectionString: url, types });
+  // A connection lost mid-work fails the query in flight; the client's 'error' event must not also crash the process.
+  client.on('error', () => {});
   await client.connect();
   // Kysely asks its pool for a client per query or transaction: always this one, never released to anyone else.
   const pinned: PostgresPoolClient = {
