@@ -530,7 +530,7 @@ for (const dialect of DIALECTS) {
       );
       assert.match(run.messages[1]!, /^line 5, \(line\): is not valid JSON/);
       assert.deepEqual(run.messages.slice(2), [
-        'line 8, username: names the same user as line 1 of this file; a file may name each user once',
+        'line 8, username: "G1" names the same user as line 1 of this file; a file may name each user once',
         'line 9, roles: is required for a new user (no user of this organization has this user_id or username)',
       ]);
       assert.deepEqual(
