@@ -114,7 +114,7 @@ async function main(): Promise<void> {
         step: 'import (first load)',
         rows: COUNT,
         m: imported,
-        target: dialect === 'sqlite' ? '≤ 60 s' : '≤ 90 s',
+        target: '≤ 60 s',
       });
       const again = await runCli(['import', '--org', 'bench', file], env);
       console.log(`${dialect} re-import (all unchanged): ${fmt(again, COUNT)} — ${again.stdout.trim()}`);

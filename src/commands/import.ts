@@ -72,7 +72,7 @@ async function importCommand(config: Config, file: string, opts: ImportCommandOp
       let broken: ImportFileError | null = null;
       try {
         counts = await importUsers(
-          conn.db,
+          conn,
           source.rows(),
           {
             orgId,

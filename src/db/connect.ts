@@ -4,6 +4,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import type { DatabaseTarget } from '../config.js';
+import { withPgSession, type PgSession } from './session.js';
 import type { Database } from './tables.js';
 
 export type Dialect = DatabaseTarget['dialect'];
@@ -12,6 +13,8 @@ export type Dialect = DatabaseTarget['dialect'];
 export interface Connection {
   readonly db: Kysely<Database>;
   readonly dialect: Dialect;
+  /** PostgreSQL only: runs `work` in a session of its own (session.ts), for COPY and temporary tables. */
+  readonly withSession?: <T>(work: (session: PgSession) => Promise<T>) => Promise<T>;
   close(): Promise<void>;
 }
 
@@ -59,17 +62,18 @@ export function connect(target: DatabaseTarget, options: { poolSize?: number } =
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
     return { db, dialect: 'sqlite', close: () => db.destroy() };
   }
+  // count(*) and bigint come back as numbers: every count Roster makes fits in 2^53.
+  const types = {
+    getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown =>
+      oid === INT8_OID || oid === NUMERIC_OID
+        ? Number
+        : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser,
+  };
   const pool = new pg.Pool({
     connectionString: target.url,
     max: options.poolSize ?? 10,
     connectionTimeoutMillis: 5000,
-    // count(*) and bigint come back as numbers: every count Roster makes fits in 2^53.
-    types: {
-      getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown =>
-        oid === INT8_OID || oid === NUMERIC_OID
-          ? Number
-          : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser,
-    },
+    types,
   });
   // An idle client's error (e.g. the server restarting) must not crash the process; the next query reports it.
   pool.on('error', () => {});
@@ -77,5 +81,10 @@ export function connect(target: DatabaseTarget, options: { poolSize?: number } =
   // "not queryable", which is a 503, and the pool drops the client on release.
   pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, dialect: 'postgres', close: () => db.destroy() };
+  return {
+    db,
+    dialect: 'postgres',
+    withSession: (work) => withPgSession(target.url, types, work),
+    close: () => db.destroy(),
+  };
 }

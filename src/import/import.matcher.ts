@@ -74,7 +74,7 @@ export class RowMatcher {
       if (first !== undefined)
         problems.push({
           field: userId !== undefined ? 'user_id' : 'username',
-          reason: `names the same user as line ${first} of this file; a file may name each user once`,
+          reason: `${quoteValue(userId ?? input.username)} names the same user as line ${first} of this file; a file may name each user once`,
         });
     }
     if (input.username !== undefined) {

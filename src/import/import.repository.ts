@@ -114,7 +114,7 @@ export async function findRootBillingGroupByName(trx: Trx, orgId: number, name: 
 }
 
 // The users columns an import writes, in one order, with PostgreSQL's type for each.
-const USER_COLUMNS = [
+export const USER_COLUMNS = [
   ['org_id', 'integer'],
   ['user_id', 'text'],
   ['username', 'text'],

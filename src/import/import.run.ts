@@ -5,7 +5,7 @@
  */
 import type { Transaction } from 'kysely';
 import type { Dialect } from '../db/connect.js';
-import type { Database, Db } from '../db/tables.js';
+import type { Database, Db, UserRow } from '../db/tables.js';
 import { createOrgService } from '../orgs/org.service.js';
 import { usernameSkeleton } from '../db/username-keys.js';
 import { RowMatcher } from './import.matcher.js';
@@ -14,7 +14,7 @@ import { findAccessIds, findAccessIdsOutsideOrg, findUsersByIdsOrSkeletons } fro
 import type { CheckedRow } from './import.rows.js';
 import type { FieldProblem } from './import.rules.js';
 import { refreshUserStatistics, relaxBatchCommit } from './import.tuning.js';
-import { writePlannedBatch } from './import.writer.js';
+import { writePlannedBatch, type WriteOptions, type WrittenBatch } from './import.writer.js';
 
 export interface ImportOptions {
   readonly orgId: number;
@@ -46,9 +46,41 @@ export interface ImportCounts {
 export interface ImportHooks {
   /** Called for each rejected row, in line order within a batch. */
   onRejected(rejection: Rejection): void;
-  /** Called after each batch with the running counts. */
-  onProgress?(counts: Readonly<ImportCounts>): void;
+  /** Called after each batch with the running counts, and once more when the rows are in, before the commit (awaited). */
+  onProgress?(counts: Readonly<ImportCounts>): void | Promise<void>;
 }
+
+/**
+ * Where a batch's users are looked up and written: the users table, or a
+ * PostgreSQL first load's staging table (import.stage.ts), which holds the
+ * users the load has created so far until one insert moves them all.
+ */
+export interface BatchSink {
+  /** The organization's users (or staged rows, `id` their line) with these user_ids or username skeletons, and the user_ids other organizations hold. */
+  findUsers(
+    trx: Transaction<Database>,
+    dialect: Dialect,
+    orgId: number,
+    userIds: readonly string[],
+    skeletons: readonly string[],
+  ): Promise<{ rows: UserRow[]; elsewhere: Set<string> }>;
+  write(
+    trx: Transaction<Database>,
+    options: WriteOptions,
+    known: { readonly billingGroups: ReadonlySet<number>; readonly groups: ReadonlySet<number> },
+    inserts: readonly CreatePlan[],
+    updates: readonly KeepPlan[],
+  ): Promise<WrittenBatch>;
+  /** Refreshes the planner's statistics of what `findUsers` reads, as the load grows. */
+  refreshStatistics(trx: Transaction<Database>, dialect: Dialect): Promise<void>;
+}
+
+/** The row path: batches look up and write the users table itself. */
+const USERS_TABLE: BatchSink = {
+  findUsers: findUsersByIdsOrSkeletons,
+  write: writePlannedBatch,
+  refreshStatistics: refreshUserStatistics,
+};
 
 /** Refresh the planner's statistics once this many users were created, and again each time that count doubles. */
 const STATISTICS_FROM = 10_000;
@@ -68,6 +100,7 @@ export class ImportRun {
   constructor(
     readonly options: ImportOptions,
     private readonly hooks: ImportHooks,
+    private readonly sink: BatchSink = USERS_TABLE,
   ) {}
 
   async start(db: Db): Promise<void> {
@@ -93,7 +126,7 @@ export class ImportRun {
     const givenSkeletons = [
       ...new Set(good.flatMap((r) => (r.input.username !== undefined ? [usernameSkeleton(r.input.username)] : []))),
     ];
-    this.matcher.startBatch(await findUsersByIdsOrSkeletons(trx, dialect, orgId, givenIds, givenSkeletons));
+    this.matcher.startBatch(await this.sink.findUsers(trx, dialect, orgId, givenIds, givenSkeletons));
     const access: AccessIds = {
       billingGroups: this.billingGroups,
       groups: this.groups,
@@ -108,7 +141,7 @@ export class ImportRun {
     );
     const changed = inserts.length > 0 || updates.length > 0;
     if (changed) {
-      const written = await writePlannedBatch(trx, this.options, access, inserts, updates);
+      const written = await this.sink.write(trx, this.options, access, inserts, updates);
       for (const p of inserts) this.matcher.remember(written.userPks.get(p.next.user_id)!, p.row.line);
       this.pending = { billingGroups: written.billingGroups, groups: written.groups };
     }
@@ -118,13 +151,18 @@ export class ImportRun {
     this.counts.rejected += rejections.length;
     if (this.counts.imported >= Math.max(STATISTICS_FROM, 2 * this.analyzedAt)) {
       this.analyzedAt = this.counts.imported;
-      await refreshUserStatistics(trx, dialect);
+      await this.sink.refreshStatistics(trx, dialect);
     }
     this.changedAny ||= changed;
     rejections.sort((a, b) => a.line - b.line);
     for (const r of rejections) this.hooks.onRejected(r);
-    this.hooks.onProgress?.(this.counts);
+    await this.hooks.onProgress?.(this.counts);
     return changed;
+  }
+
+  /** The rows are in (a whole-file import, before its commit): tells the hooks once more. */
+  async finished(): Promise<void> {
+    await this.hooks.onProgress?.(this.counts);
   }
 
   /** Which unknown billing group / group ids the batch names belong to other organizations (only with --create-missing). */

@@ -8,7 +8,8 @@
  * problem (every one imported or reported, the partial batch too), except
  * under --strict; its ImportFileError carries the counts of those rows.
  */
-import type { Db } from '../db/tables.js';
+import type { Transaction } from 'kysely';
+import type { Database, Db } from '../db/tables.js';
 import { createOrgService } from '../orgs/org.service.js';
 import { ImportBatchError, ImportFileError } from './import.errors.js';
 import { organizationIsEmpty } from './import.repository.js';
@@ -50,30 +51,61 @@ function withAccount(error: unknown, run: ImportRun): unknown {
   return error;
 }
 
+/** What a first load (the organization had no users) does around its rows, inside the file's transaction. */
+export interface FirstLoad {
+  /** After the write lock, before the first row. May throw OrganizationNotEmpty when the organization has users after all. */
+  prepare(trx: Transaction<Database>): Promise<void>;
+  /** After the last row, before the commit. */
+  finish(trx: Transaction<Database>): Promise<void>;
+}
+
+/** A first load found users in the organization once it held the write lock; nothing was read or written. */
+export class OrganizationNotEmpty extends Error {}
+
+/**
+ * SQLite's first load: the secondary indexes and insert triggers are set
+ * aside while the rows go in (import.tuning.ts), and rebuilt once at the end.
+ * If the organization has users after all, the rows simply go in with them.
+ */
+export function sqliteFirstLoad(orgId: number): FirstLoad {
+  let aside: Awaited<ReturnType<typeof setIndexesAside>> | null = null;
+  return {
+    async prepare(trx) {
+      aside = (await organizationIsEmpty(trx, orgId)) ? await setIndexesAside(trx) : null;
+    },
+    async finish(trx) {
+      if (aside) await restoreIndexes(trx, orgId, aside);
+    },
+  };
+}
+
 /**
  * One transaction for the whole file: rolled back under --strict when a row was
- * rejected, and whenever nothing changed. `firstLoad` (SQLite, the organization
- * had no users): the indexes and insert triggers are set aside while the rows
- * go in, and a file malformed part-way keeps the rows read before the problem.
+ * rejected, and whenever nothing changed. `firstLoad` (the organization had no
+ * users) prepares and finishes the load (SQLite: indexes set aside; PostgreSQL:
+ * a staging table). A file malformed part-way keeps the rows read before the
+ * problem, except under --strict.
  */
 export async function commitWholeFile(
   db: Db,
   rows: AsyncIterable<CheckedRow>,
   run: ImportRun,
-  firstLoad: boolean,
+  firstLoad: FirstLoad | null,
 ): Promise<ImportCounts> {
   const { orgId, strict } = run.options;
   // Set inside the transaction's callback, so TypeScript must not narrow it to null here.
   let fileError = null as ImportFileError | null;
   let line = 0;
+  let firstLine = 0;
   try {
     await db.transaction().execute(async (trx) => {
       // Take the write lock before looking: no other writer can add users to the organization while this runs.
       await createOrgService(db).bumpWriteVersion(trx, orgId);
-      const aside = firstLoad && (await organizationIsEmpty(trx, orgId)) ? await setIndexesAside(trx) : null;
+      await firstLoad?.prepare(trx);
       try {
         for await (const batch of batches(rows, run.options.batchSize ?? BATCH)) {
           line = batch[0]?.line ?? line;
+          firstLine ||= line;
           await run.processBatch(trx, batch);
           run.commit();
         }
@@ -82,13 +114,17 @@ export async function commitWholeFile(
         fileError = error;
       }
       if ((strict && run.counts.rejected > 0) || !run.changedAny) throw ROLLBACK;
-      if (aside) await restoreIndexes(trx, orgId, aside);
+      // Finishing works on every row at once (PostgreSQL moves the staged users): a failure there is the whole file's.
+      line = firstLine;
+      await firstLoad?.finish(trx);
+      await run.finished();
     });
   } catch (error) {
     if (error === ROLLBACK) {
       if (fileError) throw withAccount(fileError, run);
       return run.counts;
     }
+    if (error instanceof OrganizationNotEmpty) throw error;
     if (error instanceof ImportFileError || strict) throw withAccount(error, run);
     throw new ImportBatchError(
       line,

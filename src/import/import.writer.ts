@@ -27,7 +27,7 @@ type Trx = Transaction<Database>;
 /** Billing groups created by --create-missing are roots; the groups it creates hang on this root (created once per organization). */
 const IMPORTED_GROUPS_HOLDER = 'Imported groups';
 
-interface WriteOptions {
+export interface WriteOptions {
   readonly orgId: number;
   readonly dialect: Dialect;
   /** Names the import in its audit entries (e.g. the file name). */
@@ -35,30 +35,61 @@ interface WriteOptions {
 }
 
 /** What a batch created: each new user's internal id by user_id, and the billing group and group ids. */
-interface WrittenBatch {
+export interface WrittenBatch {
   readonly userPks: ReadonlyMap<string, number>;
   readonly billingGroups: readonly number[];
   readonly groups: readonly number[];
 }
 
-/** Writes the batch's new users (`inserts`) and changed ones (`updates`); `known` are the access ids the organization has. */
+/** Puts new users where they go; returns each one's internal id (or, staged, its line) by user_id. */
+export type InsertUsers = (
+  trx: Trx,
+  options: WriteOptions,
+  inserts: readonly CreatePlan[],
+) => Promise<Map<string, number>>;
+
+/**
+ * Writes the batch's new users (`inserts`) and changed ones (`updates`); `known` are the access ids the
+ * organization has. New users go into users with their access rows, unless `insert` puts them elsewhere.
+ */
 export async function writePlannedBatch(
   trx: Trx,
   options: WriteOptions,
   known: { readonly billingGroups: ReadonlySet<number>; readonly groups: ReadonlySet<number> },
   inserts: readonly CreatePlan[],
   updates: readonly KeepPlan[],
+  insert: InsertUsers = insertIntoUsers,
 ): Promise<WrittenBatch> {
   const created = await createMissingAccess(trx, options, known, [...inserts, ...updates]);
-  const userPks = inserts.length > 0 ? await insertNewUsers(trx, options, inserts) : new Map<string, number>();
+  const userPks = inserts.length > 0 ? await insertNewUsers(trx, options, inserts, insert) : new Map<string, number>();
   for (const plan of updates) await replaceUser(trx, options, plan);
   return { userPks, ...created };
 }
 
-/** Inserts the new users and their access rows; one audit entry names them all (an entry each would double a large import's work). */
+/** Inserts the new users; one audit entry names them all (an entry each would double a large import's work). */
 async function insertNewUsers(
   trx: Trx,
-  { orgId, dialect, label }: WriteOptions,
+  options: WriteOptions,
+  inserts: readonly CreatePlan[],
+  insert: InsertUsers,
+): Promise<Map<string, number>> {
+  const { orgId, label } = options;
+  const pks = await insert(trx, options, inserts);
+  await createAuditService(trx).appendEntry(trx, {
+    orgId,
+    actor: CLI_ACTOR,
+    action: 'user.import',
+    targetType: 'user',
+    targetId: `${label}:${inserts[0]!.row.line}-${inserts[inserts.length - 1]!.row.line}`,
+    changes: { created: { before: null, after: inserts.map((p) => p.next.user_id) } },
+  });
+  return pks;
+}
+
+/** Inserts new users into users, and their access rows. */
+async function insertIntoUsers(
+  trx: Trx,
+  { orgId, dialect }: WriteOptions,
   inserts: readonly CreatePlan[],
 ): Promise<Map<string, number>> {
   const pks = await insertUsers(
@@ -74,14 +105,6 @@ async function insertNewUsers(
     for (const id of splitIds(p.next.group_owners)) go.push({ user_pk: pk, id });
   }
   await insertAccessRows(trx, dialect, orgId, bg, go);
-  await createAuditService(trx).appendEntry(trx, {
-    orgId,
-    actor: CLI_ACTOR,
-    action: 'user.import',
-    targetType: 'user',
-    targetId: `${label}:${inserts[0]!.row.line}-${inserts[inserts.length - 1]!.row.line}`,
-    changes: { created: { before: null, after: inserts.map((p) => p.next.user_id) } },
-  });
   return pks;
 }
 

@@ -38,7 +38,7 @@ export async function importFile(
   const source = await openImportSource(path, options.format);
   const rejections: Rejection[] = [];
   const counts = await importUsers(
-    conn.db,
+    conn,
     source.rows(),
     {
       orgId,

@@ -56,7 +56,7 @@ describe('import matcher: which user a row names', () => {
     const matcher = matcherWith(EMILE);
     matcher.remember(EMILE.id, 4);
     assert.deepEqual(reasons(matcher.match(row({ username: 'émile', name: 'Again' }, 9)).problems), [
-      'username: names the same user as line 4 of this file; a file may name each user once',
+      'username: "émile" names the same user as line 4 of this file; a file may name each user once',
     ]);
   });
 

@@ -229,7 +229,7 @@ describe('import planner: a batch', () => {
     matcher.startBatch({ rows: [target], elsewhere: new Set() });
     assert.deepEqual(
       problemsOf(planBatch([csvRow({ user_id: target.user_id, name: 'Ada' }, 9)], matcher, access, options)[0]!),
-      ['user_id: names the same user as line 2 of this file; a file may name each user once'],
+      [`user_id: "${target.user_id}" names the same user as line 2 of this file; a file may name each user once`],
     );
   });
 });

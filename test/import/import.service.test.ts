@@ -261,8 +261,8 @@ for (const dialect of DIALECTS) {
       const run = await importFile(t.conn, orgId, tempFile('dup.csv', `${rows.join('\n')}\n`), { batchSize: 2 });
       assert.deepEqual(run.counts, { imported: 2, updated: 0, unchanged: 0, rejected: 2 });
       assert.deepEqual(run.messages, [
-        'line 4, username: names the same user as line 2 of this file; a file may name each user once',
-        'line 5, username: names the same user as line 3 of this file; a file may name each user once',
+        'line 4, username: "DUP" names the same user as line 2 of this file; a file may name each user once',
+        'line 5, username: "Other" names the same user as line 3 of this file; a file may name each user once',
       ]);
     });
 
