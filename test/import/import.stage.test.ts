@@ -73,7 +73,7 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(counts, { imported: 1200, updated: 0, unchanged: 0, rejected: 3 });
       assert.deepEqual(messages, [
         `line 1202, user_id: "${uuid(10)}" names the same user as line 10 of this file; a file may name each user once`,
-        'line 1203, username: "USER600" is already used by line 600 of this file; usernames are unique, ignoring case',
+        'line 1203, username: "USER600" is the username of line 600 of this file; usernames are unique, ignoring case and look-alike characters',
         `line 1204, user_id: ${uuid(999_999)} is the user_id of a user in another organization; user_ids are unique across Roster`,
       ]);
       assert.equal((await stored(orgId)).length, 1200);
