@@ -185,8 +185,18 @@ export function createScimGroupService(users: UserScimService) {
       );
     },
 
-    /** PATCH /Groups/{id}: membership as role grants and removals, one transaction. */
-    async patchGroup(ctx: WriteContext, id: string, body: ScimBody, base: string): Promise<ScimResource> {
+    /**
+     * PATCH /Groups/{id}: membership as role grants and removals, one transaction. The answer is the
+     * group only when the request asks for attributes (RFC 7644 §3.5.2 allows 204): a role's members
+     * may be most of the organization, and Entra ID and Okta do not read them back.
+     */
+    async patchGroup(
+      ctx: WriteContext,
+      id: string,
+      body: ScimBody,
+      query: ScimProjectionQuery,
+      base: string,
+    ): Promise<ScimResource | null> {
       const role = findRole(id);
       if (!role) throw notFound(`Group "${id}"`);
       const operations = readOperations(body);
@@ -195,7 +205,12 @@ export function createScimGroupService(users: UserScimService) {
         for (const operation of operations) applyMembership(role, operation, operation.path, operation.value, members);
         await setMembership(w, role, members);
       });
-      return resource(ctx.orgId, role, base, true);
+      if (query.attributes === undefined && query.excludedattributes === undefined) return null;
+      return projectResource(
+        await resource(ctx.orgId, role, base, wantsMembers(query)),
+        query.attributes,
+        query.excludedattributes,
+      );
     },
   };
 }
