@@ -86,6 +86,12 @@ function compare(op: CompareOp, attrPath: string, value: unknown): UserCondition
   return { op, field, value: field === 'id' ? value.toLowerCase() : text };
 }
 
+/** Refuses a value no stored text can hold (PostgreSQL rejects NUL outright): a 400, never a 500. */
+function refuseNul(value: unknown, attrPath: string): void {
+  if (typeof value === 'string' && value.includes('\u0000'))
+    throw invalid(`Filter value for "${attrPath}" holds the NUL character (U+0000), which no attribute can hold.`);
+}
+
 function translate(filter: Filter, prefix: string): UserCondition {
   switch (filter.op) {
     case 'and':
@@ -103,6 +109,7 @@ function translate(filter: Filter, prefix: string): UserCondition {
       return { op: 'pr', field };
     }
     default:
+      refuseNul(filter.compValue, filter.attrPath);
       return compare(filter.op, `${prefix}${filter.attrPath}`, filter.compValue);
   }
 }

@@ -1,6 +1,7 @@
 import { filter as matcher, parse } from 'scim2-parse-filter';
 import { AppError, notFound } from '../errors.js';
 import type { WriteContext } from '../shared/actor.js';
+import { isUuid } from '../shared/text.js';
 import { splitList } from '../users/user.mapper.js';
 import type { UserScimService, UserWriter } from '../users/user.scim.service.js';
 import { ROLES, type Role } from '../users/user.schemas.js';
@@ -106,7 +107,8 @@ function applyMembership(
 async function setMembership(w: UserWriter, role: Role, wanted: Set<string>): Promise<void> {
   const current = new Set(await w.holders(role));
   const added = [...wanted].filter((id) => !current.has(id));
-  const rows = await Promise.all(added.map(async (id) => [id, await w.find(id)] as const));
+  // Ids are UUIDs: anything else names no user (and is never sent to the database, which may refuse it).
+  const rows = await Promise.all(added.map(async (id) => [id, isUuid(id) ? await w.find(id) : undefined] as const));
   const unknown = rows.filter(([, row]) => !row).map(([id]) => id);
   if (unknown.length > 0)
     throw scimBadRequest(
