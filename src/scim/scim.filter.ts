@@ -1,5 +1,5 @@
 import { parse, type Filter } from 'scim2-parse-filter';
-import { fold } from '../shared/text.js';
+import { fold, needleFolds } from '../shared/text.js';
 import { parseTimestamp } from '../shared/timestamps.js';
 import type { CompareOp, DirectoryField, DirectorySort, UserCondition } from '../users/user.scim.service.js';
 import { ROLES } from '../users/user.schemas.js';
@@ -79,6 +79,11 @@ function compare(op: CompareOp, attrPath: string, value: unknown): UserCondition
         `Filter value "${value}" for "${attrPath}" is not an xsd:dateTime such as 2026-01-31T08:00:00.1234567Z.`,
       );
     return { op, field, value: stored };
+  }
+  // A substring ending in a Greek sigma is searched in both its forms, as the API's username/name search does.
+  if ((field === 'userName' || field === 'name') && (op === 'co' || op === 'sw' || op === 'ew')) {
+    const needles = needleFolds(value);
+    if (needles.length > 1) return { op: 'or', items: needles.map((needle) => ({ op, field, value: needle })) };
   }
   // userName, emails and names compare case-insensitively (caseExact false); externalId exactly.
   const text =
