@@ -10,7 +10,6 @@ import {
   ScimListResponse,
   ScimPatchOp,
   ScimProjectionQuery,
-  type ScimBody,
 } from './scim.schemas.js';
 
 /** /Groups: the roles and their members; PATCH changes membership; POST, PUT and DELETE are refused. */
@@ -65,7 +64,7 @@ export const scimGroupRoutes: FastifyPluginAsyncTypebox<{ service: ScimGroupServ
       const group = await groups.patchGroup(
         writeContextOf(request),
         request.params.id,
-        request.body as ScimBody,
+        request.body,
         request.query,
         baseOf(request),
       );
