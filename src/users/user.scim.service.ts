@@ -4,7 +4,7 @@ import { diffFields } from '../audit/audit.mapper.js';
 import { createAuditService } from '../audit/audit.service.js';
 import { createBillingGroupService } from '../billing-groups/billing-group.service.js';
 import { isUniqueViolation } from '../db/db-errors.js';
-import type { Database, Db, UserRow } from '../db/tables.js';
+import type { Database, Db, NewUserRow, UserRow } from '../db/tables.js';
 import { AppError, notFound } from '../errors.js';
 import { createGroupService } from '../groups/group.service.js';
 import { checkIfMatch, parseIfMatch } from '../http/preconditions.js';
@@ -102,7 +102,7 @@ export function createUserScimService(db: Db) {
         changes: diffFields(row ? audited(row) : null, audited(saved)),
       });
 
-    const store = async (row: UserRow, next: StoredUser, extra: Record<string, unknown>, action: string) => {
+    const store = async (row: UserRow, next: StoredUser, extra: Partial<NewUserRow>, action: string) => {
       const saved = await updateUser(trx, ctx.orgId, row.id, {
         ...userToRow(ctx.orgId, next, row.version + 1),
         ...extra,
