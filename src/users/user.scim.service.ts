@@ -217,11 +217,13 @@ export function createUserScimService(db: Db) {
       offset: number,
       limit: number,
     ): Promise<{ rows: UserRow[]; total: number }> {
-      const [rows, total] = await Promise.all([
-        limit > 0 ? findDirectoryUsers(db, orgId, condition, sort, offset, limit) : Promise.resolve([]),
-        countDirectoryUsers(db, orgId, condition),
-      ]);
-      return { rows, total };
+      const total = await countDirectoryUsers(db, orgId, condition);
+      if (limit === 0 || offset >= total) return { rows: [], total };
+      // As GET users plans a search: walking the sort order finds the page after about
+      // (offset + limit) × orgTotal / total rows; sorting the matches costs about total.
+      const orgTotal = condition === undefined ? total : await countDirectoryUsers(db, orgId, undefined);
+      const few = condition !== undefined && total * total <= (offset + limit) * orgTotal;
+      return { rows: await findDirectoryUsers(db, orgId, condition, sort, offset, limit, few), total };
     },
 
     /** Everyone who holds the role. */
