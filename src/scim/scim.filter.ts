@@ -1,5 +1,5 @@
 import { parse, type Filter } from 'scim2-parse-filter';
-import { fold } from '../shared/text.js';
+import { fold, needleFolds } from '../shared/text.js';
 import { parseTimestamp } from '../shared/timestamps.js';
 import type { CompareOp, DirectoryField, DirectorySort, UserCondition } from '../users/user.scim.service.js';
 import { ROLES } from '../users/user.schemas.js';
@@ -80,10 +80,21 @@ function compare(op: CompareOp, attrPath: string, value: unknown): UserCondition
       );
     return { op, field, value: stored };
   }
+  // A substring ending in a Greek sigma is searched in both its forms, as the API's username/name search does.
+  if ((field === 'userName' || field === 'name') && (op === 'co' || op === 'sw' || op === 'ew')) {
+    const needles = needleFolds(value);
+    if (needles.length > 1) return { op: 'or', items: needles.map((needle) => ({ op, field, value: needle })) };
+  }
   // userName, emails and names compare case-insensitively (caseExact false); externalId exactly.
   const text =
     field === 'externalId' ? value : field === 'userName' || field === 'name' ? fold(value) : value.toLowerCase();
   return { op, field, value: field === 'id' ? value.toLowerCase() : text };
+}
+
+/** Refuses a value no stored text can hold (PostgreSQL rejects NUL outright): a 400, never a 500. */
+function refuseNul(value: unknown, attrPath: string): void {
+  if (typeof value === 'string' && value.includes('\u0000'))
+    throw invalid(`Filter value for "${attrPath}" holds the NUL character (U+0000), which no attribute can hold.`);
 }
 
 function translate(filter: Filter, prefix: string): UserCondition {
@@ -103,6 +114,7 @@ function translate(filter: Filter, prefix: string): UserCondition {
       return { op: 'pr', field };
     }
     default:
+      refuseNul(filter.compValue, filter.attrPath);
       return compare(filter.op, `${prefix}${filter.attrPath}`, filter.compValue);
   }
 }

@@ -10,7 +10,6 @@ import {
   ScimListResponse,
   ScimPatchOp,
   ScimProjectionQuery,
-  type ScimBody,
 } from './scim.schemas.js';
 
 /** /Groups: the roles and their members; PATCH changes membership; POST, PUT and DELETE are refused. */
@@ -54,13 +53,23 @@ export const scimGroupRoutes: FastifyPluginAsyncTypebox<{ service: ScimGroupServ
       schema: {
         tags,
         summary: 'SCIM: grant or remove a role (members)',
+        description: '204, or 200 with the group when `attributes` or `excludedAttributes` asks for it',
         params: ScimIdParams,
+        querystring: ScimProjectionQuery,
         body: ScimPatchOp,
-        response: { 200: groupAnswer, ...errors(400, 401, 403, 404) },
+        response: { 200: groupAnswer, 204: { description: 'Changed' }, ...errors(400, 401, 403, 404) },
       },
     },
-    async (request) =>
-      groups.patchGroup(writeContextOf(request), request.params.id, request.body as ScimBody, baseOf(request)),
+    async (request, reply) => {
+      const group = await groups.patchGroup(
+        writeContextOf(request),
+        request.params.id,
+        request.body,
+        request.query,
+        baseOf(request),
+      );
+      return group ? reply.send(group) : reply.code(204).send();
+    },
   );
   const fixed = { tags, summary: 'SCIM: refused, the groups are fixed roles', response: errors(401, 403) };
   api.post('/Groups', { schema: fixed }, async () => Promise.reject(rolesAreFixed()));

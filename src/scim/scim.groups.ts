@@ -1,6 +1,7 @@
 import { filter as matcher, parse } from 'scim2-parse-filter';
 import { AppError, notFound } from '../errors.js';
 import type { WriteContext } from '../shared/actor.js';
+import { isUuid } from '../shared/text.js';
 import { splitList } from '../users/user.mapper.js';
 import type { UserScimService, UserWriter } from '../users/user.scim.service.js';
 import { ROLES, type Role } from '../users/user.schemas.js';
@@ -106,7 +107,8 @@ function applyMembership(
 async function setMembership(w: UserWriter, role: Role, wanted: Set<string>): Promise<void> {
   const current = new Set(await w.holders(role));
   const added = [...wanted].filter((id) => !current.has(id));
-  const rows = await Promise.all(added.map(async (id) => [id, await w.find(id)] as const));
+  // Ids are UUIDs: anything else names no user (and is never sent to the database, which may refuse it).
+  const rows = await Promise.all(added.map(async (id) => [id, isUuid(id) ? await w.find(id) : undefined] as const));
   const unknown = rows.filter(([, row]) => !row).map(([id]) => id);
   if (unknown.length > 0)
     throw scimBadRequest(
@@ -185,8 +187,18 @@ export function createScimGroupService(users: UserScimService) {
       );
     },
 
-    /** PATCH /Groups/{id}: membership as role grants and removals, one transaction. */
-    async patchGroup(ctx: WriteContext, id: string, body: ScimBody, base: string): Promise<ScimResource> {
+    /**
+     * PATCH /Groups/{id}: membership as role grants and removals, one transaction. The answer is the
+     * group only when the request asks for attributes (RFC 7644 §3.5.2 allows 204): a role's members
+     * may be most of the organization, and Entra ID and Okta do not read them back.
+     */
+    async patchGroup(
+      ctx: WriteContext,
+      id: string,
+      body: ScimBody,
+      query: ScimProjectionQuery,
+      base: string,
+    ): Promise<ScimResource | null> {
       const role = findRole(id);
       if (!role) throw notFound(`Group "${id}"`);
       const operations = readOperations(body);
@@ -195,7 +207,12 @@ export function createScimGroupService(users: UserScimService) {
         for (const operation of operations) applyMembership(role, operation, operation.path, operation.value, members);
         await setMembership(w, role, members);
       });
-      return resource(ctx.orgId, role, base, true);
+      if (query.attributes === undefined && query.excludedattributes === undefined) return null;
+      return projectResource(
+        await resource(ctx.orgId, role, base, wantsMembers(query)),
+        query.attributes,
+        query.excludedattributes,
+      );
     },
   };
 }

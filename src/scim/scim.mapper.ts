@@ -42,10 +42,22 @@ function readBoolean(value: unknown, attribute: string): boolean {
   throw scimBadRequest('invalidValue', `Attribute "${attribute}" must be true or false; got ${show(value)}.`);
 }
 
+const CONTROL = /\p{Cc}/u;
+// No attribute Roster keeps is longer (names 256, emails 254, userName 128): a bound for the ones without a rule.
+const MAX_TEXT = 256;
+
+/** A string attribute: no control characters (PostgreSQL cannot store NUL) and at most 256 characters. */
 function readString(value: unknown, attribute: string): string | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string')
     throw scimBadRequest('invalidValue', `Attribute "${attribute}" must be a string; got ${show(value)}.`);
+  if (CONTROL.test(value))
+    throw scimBadRequest(
+      'invalidValue',
+      `Attribute "${attribute}" ${show(value)} holds a control character; remove it.`,
+    );
+  if ([...value].length > MAX_TEXT)
+    throw scimBadRequest('invalidValue', `Attribute "${attribute}" is longer than ${MAX_TEXT} characters; shorten it.`);
   return value;
 }
 

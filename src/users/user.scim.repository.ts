@@ -171,21 +171,25 @@ export async function findDirectoryUsers(
   sort: DirectorySort,
   offset: number,
   limit: number,
+  few = false,
 ): Promise<UserRow[]> {
   const direction = sql.raw(sort.order);
+  // Few matches: the sort key is wrapped so that no backend walks the sort order's index testing every row
+  // (without fresh statistics SQLite would, to avoid sorting); the filter's own index finds them, then they are sorted.
+  const key = few ? sql`(${sortKey(sort.field)} || '')` : sortKey(sort.field);
   const order = <Q extends { orderBy(expression: RawBuilder<unknown>): Q }>(q: Q): Q =>
-    q.orderBy(sql`${sortKey(sort.field)} ${direction}`).orderBy(sql`users.user_id ${direction}`);
+    q.orderBy(sql`${key} ${direction}`).orderBy(sql`users.user_id ${direction}`);
   if (offset < DEFERRED_OFFSET)
     return order(selectLiving(db, orgId, condition).selectAll('users'))
       .limit(limit)
       .offset(offset)
       .execute();
-  const key = indexKey(db);
-  const keys = order(selectLiving(db, orgId, condition).select(sql.ref<string>(`users.${key}`).as('k')))
+  const rowKey = indexKey(db);
+  const keys = order(selectLiving(db, orgId, condition).select(sql.ref<string>(`users.${rowKey}`).as('k')))
     .limit(limit)
     .offset(offset);
   return order(
-    db.selectFrom('users').innerJoin(keys.as('page'), 'page.k', `users.${key}`).selectAll('users'),
+    db.selectFrom('users').innerJoin(keys.as('page'), 'page.k', `users.${rowKey}`).selectAll('users'),
   ).execute();
 }
 

@@ -4,7 +4,7 @@ import { diffFields } from '../audit/audit.mapper.js';
 import { createAuditService } from '../audit/audit.service.js';
 import { createBillingGroupService } from '../billing-groups/billing-group.service.js';
 import { isUniqueViolation } from '../db/db-errors.js';
-import type { Database, Db, UserRow } from '../db/tables.js';
+import type { Database, Db, NewUserRow, UserRow } from '../db/tables.js';
 import { AppError, notFound } from '../errors.js';
 import { createGroupService } from '../groups/group.service.js';
 import { checkIfMatch, parseIfMatch } from '../http/preconditions.js';
@@ -102,7 +102,7 @@ export function createUserScimService(db: Db) {
         changes: diffFields(row ? audited(row) : null, audited(saved)),
       });
 
-    const store = async (row: UserRow, next: StoredUser, extra: Record<string, unknown>, action: string) => {
+    const store = async (row: UserRow, next: StoredUser, extra: Partial<NewUserRow>, action: string) => {
       const saved = await updateUser(trx, ctx.orgId, row.id, {
         ...userToRow(ctx.orgId, next, row.version + 1),
         ...extra,
@@ -217,11 +217,13 @@ export function createUserScimService(db: Db) {
       offset: number,
       limit: number,
     ): Promise<{ rows: UserRow[]; total: number }> {
-      const [rows, total] = await Promise.all([
-        limit > 0 ? findDirectoryUsers(db, orgId, condition, sort, offset, limit) : Promise.resolve([]),
-        countDirectoryUsers(db, orgId, condition),
-      ]);
-      return { rows, total };
+      const total = await countDirectoryUsers(db, orgId, condition);
+      if (limit === 0 || offset >= total) return { rows: [], total };
+      // As GET users plans a search: walking the sort order finds the page after about
+      // (offset + limit) × orgTotal / total rows; sorting the matches costs about total.
+      const orgTotal = condition === undefined ? total : await countDirectoryUsers(db, orgId, undefined);
+      const few = condition !== undefined && total * total <= (offset + limit) * orgTotal;
+      return { rows: await findDirectoryUsers(db, orgId, condition, sort, offset, limit, few), total };
     },
 
     /** Everyone who holds the role. */

@@ -77,15 +77,17 @@ for (const dialect of DIALECTS) {
       const add = await scim('PATCH', 'Groups/rescue', {
         body: patchOp({ op: 'Add', path: 'members', value: [{ value: a }, { value: b }, { value: c }] }),
       });
-      assert.equal(add.statusCode, 200, add.body);
-      assert.ok([a, b, c].every((id) => (add.json().members as Member[]).some((m) => m.value === id)));
+      assert.equal(add.statusCode, 204, add.body);
+      assert.equal(add.body, '');
+      const added = await memberIds('rescue');
+      assert.ok([a, b, c].every((id) => added.includes(id)));
       assert.deepEqual(await rolesOf(b), ['ordering', 'rescue']);
       const before = await holders('rescue');
 
       const one = await scim('PATCH', 'Groups/rescue', {
         body: patchOp({ op: 'remove', path: `members[value eq "${a}"]` }),
       });
-      assert.equal(one.statusCode, 200, one.body);
+      assert.equal(one.statusCode, 204, one.body);
       assert.deepEqual(
         await holders('rescue'),
         before.filter((id) => id !== a),
@@ -95,7 +97,7 @@ for (const dialect of DIALECTS) {
       const list = await scim('PATCH', 'Groups/rescue', {
         body: patchOp({ op: 'Remove', path: 'members', value: [{ value: b }] }),
       });
-      assert.equal(list.statusCode, 200, list.body);
+      assert.equal(list.statusCode, 204, list.body);
       assert.deepEqual(
         await holders('rescue'),
         before.filter((id) => id !== a && id !== b),
@@ -105,9 +107,23 @@ for (const dialect of DIALECTS) {
       const replace = await scim('PATCH', 'Groups/rescue', {
         body: patchOp({ op: 'replace', path: 'members', value: [{ value: a }, { value: c }] }),
       });
-      assert.equal(replace.statusCode, 200, replace.body);
+      assert.equal(replace.statusCode, 204, replace.body);
       assert.deepEqual(await holders('rescue'), [a, c].sort());
       assert.deepEqual(await memberIds('rescue'), [a, c].sort());
+    });
+
+    it('answers a membership PATCH with 204, or with the group when attributes or excludedAttributes ask for it', async () => {
+      const id = await newUser('grp.answer');
+      const asked = await scim('PATCH', 'Groups/view_stop_call_data?excludedAttributes=members', {
+        body: patchOp({ op: 'add', path: 'members', value: [{ value: id }] }),
+      });
+      assert.equal(asked.statusCode, 200, asked.body);
+      assert.deepEqual(Object.keys(asked.json()), ['schemas', 'id', 'displayName', 'meta']);
+      const withMembers = await scim('PATCH', 'Groups/view_stop_call_data?attributes=members', {
+        body: patchOp({ op: 'add', path: 'members', value: [{ value: id }] }),
+      });
+      assert.equal(withMembers.statusCode, 200, withMembers.body);
+      assert.ok((withMembers.json().members as Member[]).some((m) => m.value === id && m.display === 'grp.answer'));
     });
 
     it("accepts a PATCH that sends the group's own id and displayName unchanged; refuses a new displayName with 400 mutability", async () => {
@@ -118,7 +134,7 @@ for (const dialect of DIALECTS) {
           value: { id: 'browse_inventory', displayName: 'browse_inventory', members: [{ value: id }] },
         }),
       });
-      assert.equal(same.statusCode, 200, same.body);
+      assert.equal(same.statusCode, 204, same.body);
       assert.deepEqual(await memberIds('browse_inventory'), [id]);
       const renamed = await scim('PATCH', 'Groups/browse_inventory', {
         body: patchOp({ op: 'replace', path: 'displayName', value: 'Inventory' }),

@@ -29,6 +29,7 @@ for (const dialect of DIALECTS) {
       for (const [userName, given, family, externalId] of [
         ['Zoe.Quinn', 'Zoë', 'Quinn', 'EXT-100'],
         ['zack.quill', 'Zack', 'Quill', 'ext-101'],
+        ['ΝΙΚΟΣΘΕΝΗΣ', 'Νίκος', 'Θένης', undefined],
       ] as const) {
         const res = await write('POST', 'Users', {
           body: {

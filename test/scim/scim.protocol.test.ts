@@ -108,6 +108,25 @@ for (const dialect of DIALECTS) {
       assert.equal(broken.json().scimType, 'invalidSyntax');
     });
 
+    it('answers NUL characters and over-long values with 400, never 500', async () => {
+      const nulId = await scim('POST', 'Users', { body: { userName: 'nul.ext', externalId: 'a\u0000b' } });
+      assert.equal(nulId.statusCode, 400, nulId.body);
+      assert.equal(nulId.json().scimType, 'invalidValue');
+      assert.match(nulId.json().detail, /externalId/);
+      const nulName = await scim('POST', 'Users', { body: { userName: 'nul.name', name: { givenName: 'a\u0000' } } });
+      assert.equal(nulName.statusCode, 400);
+      const long = await scim('POST', 'Users', { body: { userName: 'long.ext', externalId: 'x'.repeat(257) } });
+      assert.equal(long.statusCode, 400);
+      const filter = await scim('GET', `Users?filter=${encodeURIComponent('externalId eq "a\u0000b"')}`);
+      assert.equal(filter.statusCode, 400);
+      assert.equal(filter.json().scimType, 'invalidFilter');
+      const member = await scim('PATCH', 'Groups/reporting', {
+        body: { Operations: [{ op: 'add', path: 'members', value: [{ value: 'x\u0000y' }] }] },
+      });
+      assert.equal(member.statusCode, 400);
+      assert.equal(member.json().scimType, 'invalidValue');
+    });
+
     it('answers an unknown SCIM path with a SCIM 404', async () => {
       const res = await scim('GET', 'Widgets');
       assert.equal(res.statusCode, 404);
