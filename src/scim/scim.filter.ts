@@ -1,4 +1,5 @@
 import { parse, type Filter } from 'scim2-parse-filter';
+import { foldUsername } from '../db/username-keys.js';
 import { fold, needleFolds } from '../shared/text.js';
 import { parseTimestamp } from '../shared/timestamps.js';
 import type { CompareOp, DirectoryField, DirectorySort, UserCondition } from '../users/user.scim.service.js';
@@ -80,14 +81,21 @@ function compare(op: CompareOp, attrPath: string, value: unknown): UserCondition
       );
     return { op, field, value: stored };
   }
-  // A substring ending in a Greek sigma is searched in both its forms, as the API's username/name search does.
-  if ((field === 'userName' || field === 'name') && (op === 'co' || op === 'sw' || op === 'ew')) {
+  // A name substring ending in a Greek sigma is searched in both its forms, as the API's name search does;
+  // usernames are fully case-folded (one sigma), like the API's username search.
+  if (field === 'name' && (op === 'co' || op === 'sw' || op === 'ew')) {
     const needles = needleFolds(value);
     if (needles.length > 1) return { op: 'or', items: needles.map((needle) => ({ op, field, value: needle })) };
   }
   // userName, emails and names compare case-insensitively (caseExact false); externalId exactly.
   const text =
-    field === 'externalId' ? value : field === 'userName' || field === 'name' ? fold(value) : value.toLowerCase();
+    field === 'externalId'
+      ? value
+      : field === 'userName'
+        ? foldUsername(value)
+        : field === 'name'
+          ? fold(value)
+          : value.toLowerCase();
   return { op, field, value: field === 'id' ? value.toLowerCase() : text };
 }
 

@@ -25,6 +25,7 @@ export const scimGroupRoutes: FastifyPluginAsyncTypebox<{ service: ScimGroupServ
       ...orderedJson,
       schema: {
         tags,
+        operationId: 'scimListGroups',
         summary: "SCIM: Roster's roles as groups",
         querystring: ScimListQuery,
         response: { 200: ok(ScimListResponse, 'A ListResponse of groups'), ...errors(400, 401, 403) },
@@ -38,6 +39,7 @@ export const scimGroupRoutes: FastifyPluginAsyncTypebox<{ service: ScimGroupServ
       ...orderedJson,
       schema: {
         tags,
+        operationId: 'scimGetGroup',
         summary: 'SCIM: one role as a group',
         params: ScimIdParams,
         querystring: ScimProjectionQuery,
@@ -52,6 +54,7 @@ export const scimGroupRoutes: FastifyPluginAsyncTypebox<{ service: ScimGroupServ
       ...orderedJson,
       schema: {
         tags,
+        operationId: 'scimPatchGroup',
         summary: 'SCIM: grant or remove a role (members)',
         description: '204, or 200 with the group when `attributes` or `excludedAttributes` asks for it',
         params: ScimIdParams,
@@ -72,9 +75,13 @@ export const scimGroupRoutes: FastifyPluginAsyncTypebox<{ service: ScimGroupServ
     },
   );
   const fixed = { tags, summary: 'SCIM: refused, the groups are fixed roles', response: errors(401, 403) };
-  api.post('/Groups', { schema: fixed }, async () => Promise.reject(rolesAreFixed()));
-  api.put('/Groups/:id', { schema: { ...fixed, params: ScimIdParams } }, async () => Promise.reject(rolesAreFixed()));
-  api.delete('/Groups/:id', { schema: { ...fixed, params: ScimIdParams } }, async () =>
+  api.post('/Groups', { schema: { ...fixed, operationId: 'scimCreateGroup' } }, async () =>
+    Promise.reject(rolesAreFixed()),
+  );
+  api.put('/Groups/:id', { schema: { ...fixed, operationId: 'scimReplaceGroup', params: ScimIdParams } }, async () =>
+    Promise.reject(rolesAreFixed()),
+  );
+  api.delete('/Groups/:id', { schema: { ...fixed, operationId: 'scimDeleteGroup', params: ScimIdParams } }, async () =>
     Promise.reject(rolesAreFixed()),
   );
 };

@@ -28,21 +28,30 @@ interface ScimOptions {
 /** Discovery (RFC 7644 §4): served without a key, counted against the client address's rate limit. */
 function discoveryRoutes(app: FastifyInstance, limit: RateLimiter | null): void {
   if (limit) app.addHook('onRequest', limit);
-  const schema = (summary: string) => ({
+  // Discovery needs no key: `security: []` says so in the OpenAPI document.
+  const schema = (operationId: string, summary: string) => ({
     tags: ['scim'],
+    operationId,
     summary,
+    security: [],
     response: { 200: scimAnswer(Type.Object({}, { additionalProperties: true }), summary) },
   });
-  app.get('/ServiceProviderConfig', { ...orderedJson, schema: schema('SCIM: what Roster supports') }, async (request) =>
-    serviceProviderConfig(baseOf(request)),
+  app.get(
+    '/ServiceProviderConfig',
+    { ...orderedJson, schema: schema('scimGetServiceProviderConfig', 'SCIM: what Roster supports') },
+    async (request) => serviceProviderConfig(baseOf(request)),
   );
-  app.get('/ResourceTypes', { ...orderedJson, schema: schema('SCIM: the resource types') }, async (request) => {
-    const types = resourceTypeDocuments(baseOf(request));
-    return listResponse(types, types.length, 1);
-  });
+  app.get(
+    '/ResourceTypes',
+    { ...orderedJson, schema: schema('scimListResourceTypes', 'SCIM: the resource types') },
+    async (request) => {
+      const types = resourceTypeDocuments(baseOf(request));
+      return listResponse(types, types.length, 1);
+    },
+  );
   app.get<{ Params: { id: string } }>(
     '/ResourceTypes/:id',
-    { ...orderedJson, schema: schema('SCIM: one resource type') },
+    { ...orderedJson, schema: schema('scimGetResourceType', 'SCIM: one resource type') },
     async (request) => {
       const found = resourceTypeDocuments(baseOf(request)).find(
         (t) => t.id.toLowerCase() === request.params.id.toLowerCase(),
@@ -53,7 +62,7 @@ function discoveryRoutes(app: FastifyInstance, limit: RateLimiter | null): void 
   );
   app.get(
     '/Schemas',
-    { ...orderedJson, schema: schema('SCIM: the schemas, with every attribute') },
+    { ...orderedJson, schema: schema('scimListSchemas', 'SCIM: the schemas, with every attribute') },
     async (request) => {
       const schemas = schemaDocuments(baseOf(request));
       return listResponse(schemas, schemas.length, 1);
@@ -61,7 +70,7 @@ function discoveryRoutes(app: FastifyInstance, limit: RateLimiter | null): void 
   );
   app.get<{ Params: { id: string } }>(
     '/Schemas/:id',
-    { ...orderedJson, schema: schema('SCIM: one schema') },
+    { ...orderedJson, schema: schema('scimGetSchema', 'SCIM: one schema') },
     async (request) => {
       const found = schemaDocuments(baseOf(request)).find(
         (s) => s.id.toLowerCase() === request.params.id.toLowerCase(),

@@ -33,6 +33,7 @@ export const scimUserRoutes: FastifyPluginAsyncTypebox<{ service: ScimUserServic
       ...orderedJson,
       schema: {
         tags,
+        operationId: 'scimListUsers',
         summary: 'SCIM: list and filter users',
         querystring: ScimListQuery,
         response: { 200: ok(ScimListResponse, 'A ListResponse of users'), ...errors(400, 401, 403) },
@@ -47,6 +48,7 @@ export const scimUserRoutes: FastifyPluginAsyncTypebox<{ service: ScimUserServic
       config: { scope: 'read' },
       schema: {
         tags,
+        operationId: 'scimSearchUsers',
         summary: 'SCIM: search users (a read)',
         body: ScimSearchRequest,
         response: { 200: ok(ScimListResponse, 'A ListResponse of users'), ...errors(400, 401, 403) },
@@ -60,6 +62,7 @@ export const scimUserRoutes: FastifyPluginAsyncTypebox<{ service: ScimUserServic
       ...orderedJson,
       schema: {
         tags,
+        operationId: 'scimGetUser',
         summary: 'SCIM: one user',
         params: ScimIdParams,
         querystring: ScimProjectionQuery,
@@ -75,6 +78,7 @@ export const scimUserRoutes: FastifyPluginAsyncTypebox<{ service: ScimUserServic
       ...orderedJson,
       schema: {
         tags,
+        operationId: 'scimCreateUser',
         summary: 'SCIM: create a user',
         body: ScimUser,
         response: { 201: userAnswer, ...errors(400, 401, 403, 409) },
@@ -91,6 +95,7 @@ export const scimUserRoutes: FastifyPluginAsyncTypebox<{ service: ScimUserServic
       ...orderedJson,
       schema: {
         tags,
+        operationId: 'scimReplaceUser',
         summary: 'SCIM: replace a user',
         params: ScimIdParams,
         headers: ifMatch,
@@ -116,6 +121,7 @@ export const scimUserRoutes: FastifyPluginAsyncTypebox<{ service: ScimUserServic
       ...orderedJson,
       schema: {
         tags,
+        operationId: 'scimPatchUser',
         summary: 'SCIM: patch a user (PatchOp)',
         params: ScimIdParams,
         headers: ifMatch,
@@ -140,6 +146,7 @@ export const scimUserRoutes: FastifyPluginAsyncTypebox<{ service: ScimUserServic
     {
       schema: {
         tags,
+        operationId: 'scimDeleteUser',
         summary: 'SCIM: delete a user (deactivated and renamed in the API)',
         params: ScimIdParams,
         headers: ifMatch,

@@ -30,6 +30,7 @@ for (const dialect of DIALECTS) {
         ['Zoe.Quinn', 'Zoë', 'Quinn', 'EXT-100'],
         ['zack.quill', 'Zack', 'Quill', 'ext-101'],
         ['ΝΙΚΟΣΘΕΝΗΣ', 'Νίκος', 'Θένης', undefined],
+        ['Straße.Ost', 'Anna', 'Ost', undefined],
       ] as const) {
         const res = await write('POST', 'Users', {
           body: {
@@ -103,6 +104,12 @@ for (const dialect of DIALECTS) {
         await select('userName pr'),
         expect(() => true),
       );
+    });
+
+    it('folds userName as the API does (full case folding): STRASSE finds Straße', async () => {
+      assert.deepEqual(await select('userName eq "STRASSE.OST"'), ['Straße.Ost']);
+      assert.deepEqual(await select('userName sw "strasse"'), ['Straße.Ost']);
+      assert.deepEqual(await select('userName co "RASSE.O"'), ['Straße.Ost']);
     });
 
     it('combines with and, or, not and parentheses', async () => {
