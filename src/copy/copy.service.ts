@@ -30,6 +30,8 @@ export interface CopyProgress {
   /** A step of the organization's copy begins: rebuilding indexes, verifying, committing. */
   step(description: string): void;
   advance(table: string, rows: number): void;
+  /** The organization is committed and verified. */
+  committed(name: string, id: number, tables: readonly TableCheck[]): void;
   /** The fault-test hook stopped the copy (see CopyOptions.pauseAfter). */
   paused(table: string): void;
 }
@@ -160,6 +162,7 @@ export async function copyDatabase(source: Connection, target: Connection, optio
         return checks;
       });
       report.organizations.push({ id: org.id, name: org.name, tables });
+      options.progress?.committed(org.name, org.id, tables);
       bulkLoad = false;
     }
     return report;
