@@ -1,6 +1,7 @@
 import type { Transaction } from 'kysely';
 import { diffFields } from '../audit/audit.mapper.js';
 import { createAuditService } from '../audit/audit.service.js';
+import { isSqlite, syncIdSequences } from '../db/dialect.js';
 import type { BillingGroupRow, Database, Db, NewBillingGroupRow } from '../db/tables.js';
 import { AppError, invalidFields, notFound, type ProblemItem } from '../errors.js';
 import { listEtag } from '../http/etags.js';
@@ -44,11 +45,15 @@ export function createBillingGroupService(db: Db) {
 
     getBillingGroup: (orgId: number, id: string) => requireBillingGroup(db, orgId, id),
 
-    /** Creates a root (parentId undefined) or a child of an active billing group that holds no groups, at most MAX_DEPTH deep. */
+    /**
+     * Creates a root (parentId undefined) or a child of an active billing group that holds no groups, at most
+     * MAX_DEPTH deep. `keepId`: the id it must have (an import of an exported hierarchy).
+     */
     async createBillingGroup(
       ctx: WriteContext,
       parentId: string | undefined,
       body: BillingGroupCreate,
+      keepId?: number,
     ): Promise<BillingGroupRow> {
       return orgs.inWriteTransaction(ctx.orgId, async (trx) => {
         let depth = 1;
@@ -84,12 +89,14 @@ export function createBillingGroupService(db: Db) {
           depth = parent.depth + 1;
         }
         const id = await insertBillingGroup(trx, {
+          ...(keepId !== undefined ? { id: keepId } : {}),
           org_id: ctx.orgId,
           name: body.billing_group_name,
           status: body.status ?? 'active',
           parent_id: parent?.id ?? null,
           depth,
         });
+        if (keepId !== undefined) await syncIdSequences(trx, isSqlite(trx) ? 'sqlite' : 'postgres');
         const row = await requireBillingGroup(trx, ctx.orgId, String(id));
         await audit.appendEntry(trx, {
           orgId: ctx.orgId,

@@ -5,6 +5,7 @@ import { connect } from '../db/connect.js';
 import { tuneForExport } from '../db/tuning.js';
 import { CopyError } from '../copy/copy.errors.js';
 import { copyDatabase, type CopyProgress, type CopyReport } from '../copy/copy.service.js';
+import type { TableCheck } from '../copy/copy.verify.js';
 import { withDatabase } from './with-database.js';
 
 export interface CopyCommandOptions {
@@ -39,7 +40,10 @@ function parseTarget(url: string, source: DatabaseTarget): DatabaseTarget {
 }
 
 /** A bar on a terminal; otherwise one line per organization (logs stay readable). */
-function progressOn(err: NodeJS.WriteStream | NodeJS.WritableStream): CopyProgress & { stop(): void } {
+function progressOn(
+  out: NodeJS.WritableStream,
+  err: NodeJS.WriteStream | NodeJS.WritableStream,
+): CopyProgress & { stop(): void } {
   const tty = 'isTTY' in err && err.isTTY;
   const bar = tty
     ? new SingleBar(
@@ -72,6 +76,10 @@ function progressOn(err: NodeJS.WriteStream | NodeJS.WritableStream): CopyProgre
       bar?.update(value, { table });
     },
     stop: () => bar?.stop(),
+    committed(name, id, tables) {
+      bar?.stop();
+      out.write(describeOrganization(name, id, tables));
+    },
     paused(table) {
       bar?.stop();
       err.write(`paused after the first batch of ${table} (ROSTER_COPY_PAUSE_AFTER)\n`);
@@ -79,18 +87,19 @@ function progressOn(err: NodeJS.WriteStream | NodeJS.WritableStream): CopyProgre
   };
 }
 
+/** An organization's line, printed as it commits: what an interrupted copy leaves complete. */
+function describeOrganization(name: string, id: number, tables: readonly TableCheck[]): string {
+  const counts = tables.map((t) => `${t.table} ${t.rows}`).join(', ');
+  const users = tables.find((t) => t.table === 'users');
+  return `copied "${name}" (id ${id}): ${counts}; users checksum ${users?.checksum.slice(0, 16) ?? '-'}\n`;
+}
+
 function summarize(report: CopyReport, seconds: number): string {
-  const lines = report.organizations.map((o) => {
-    const tables = o.tables.map((t) => `${t.table} ${t.rows}`).join(', ');
-    const users = o.tables.find((t) => t.table === 'users');
-    return `copied "${o.name}" (id ${o.id}): ${tables}; users checksum ${users?.checksum.slice(0, 16) ?? '-'}`;
-  });
   const rows = report.organizations.reduce((n, o) => n + o.tables.reduce((m, t) => m + t.rows, 0), 0);
-  lines.push(
+  return (
     `copied ${report.organizations.length} organization(s), ${rows} rows in ${seconds.toFixed(1)} s; ` +
-      `verified: every table's count and every row's checksum match the source snapshot`,
+    `verified: every table's count and every row's checksum match the source snapshot\n`
   );
-  return lines.join('\n') + '\n';
 }
 
 /** `roster copy --to <url> [--org <name>]`: copies and verifies; the source stays in use meanwhile. */
@@ -102,7 +111,7 @@ export async function copyCommand(
 ): Promise<CopyReport> {
   const target = parseTarget(opts.to, config.database);
   const started = performance.now();
-  const progress = progressOn(err);
+  const progress = progressOn(out, err);
   return withDatabase(config, async (source) => {
     const conn = connect(target);
     try {

@@ -1,6 +1,9 @@
 import { pipeline } from 'node:stream/promises';
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { createBillingGroupService } from '../billing-groups/billing-group.service.js';
+import type { BillingGroup } from '../billing-groups/billing-group.schemas.js';
 import { loadConfig, type Config } from '../config.js';
+import { createGroupService } from '../groups/group.service.js';
 import { tuneForExport } from '../db/tuning.js';
 import { createOrgService } from '../orgs/org.service.js';
 import { ROLES, SORT_FIELDS, STATUSES, type UsersQuery } from '../users/user.schemas.js';
@@ -21,7 +24,11 @@ export interface ExportCommandOptions {
   readonly groupOwner?: string[];
   readonly sortby?: UsersQuery['sortby'];
   readonly sortorder?: UsersQuery['sortorder'];
+  readonly what?: ExportWhat;
 }
+
+const WHAT = ['users', 'billing-groups', 'groups', 'hierarchy'] as const;
+type ExportWhat = (typeof WHAT)[number];
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 const lowered =
@@ -44,6 +51,14 @@ export function registerExportCommand(program: Command): void {
       "stream an organization's users to stdout (NDJSON, as GET users answers them, or CSV), in GET users' order",
     )
     .requiredOption('--org <name>', 'organization name')
+    .addOption(
+      new Option(
+        '--what <what>',
+        'users; billing-groups or groups (NDJSON, as GET billinggroups / GET groups answer them); hierarchy: both, parents first, for `roster import --what hierarchy`',
+      )
+        .choices(WHAT)
+        .default('users'),
+    )
     .addOption(new Option('--format <format>', 'ndjson or csv').choices(['ndjson', 'csv']).default('ndjson'))
     .option(
       '--keep-formulas',
@@ -66,6 +81,7 @@ export async function exportCommand(
   opts: ExportCommandOptions,
   out: NodeJS.WritableStream = process.stdout,
 ): Promise<void> {
+  if ((opts.what ?? 'users') !== 'users') return exportHierarchy(config, opts, out);
   await withDatabase(config, async (conn) => {
     await tuneForExport(conn);
     const orgId = await createOrgService(conn.db).requireOrganization(opts.org);
@@ -90,5 +106,36 @@ export async function exportCommand(
       // A closed stdout (`roster export ... | head`) is the reader's choice, not a failure.
       if ((error as NodeJS.ErrnoException).code !== 'EPIPE') throw error;
     }
+  });
+}
+
+/** Billing groups ordered parents first (an import creates them in file order), then by id. */
+function parentsFirst(list: readonly BillingGroup[]): BillingGroup[] {
+  const byId = new Map(list.map((bg) => [bg.billing_group_id, bg]));
+  const depth = (bg: BillingGroup): number => {
+    const parent = bg.parent_id === null ? undefined : byId.get(bg.parent_id);
+    return parent ? 1 + depth(parent) : 1;
+  };
+  return [...list].sort((a, b) => depth(a) - depth(b) || a.billing_group_id - b.billing_group_id);
+}
+
+/** `roster export --what billing-groups|groups|hierarchy`: one JSON object per line, as the API answers them. */
+async function exportHierarchy(config: Config, opts: ExportCommandOptions, out: NodeJS.WritableStream): Promise<void> {
+  const userOnly = [opts.username, opts.name, opts.status, opts.role, opts.billingGroup, opts.groupOwner];
+  if (opts.format === 'csv' || userOnly.some((v) => v !== undefined)) {
+    throw new InvalidArgumentError(`--what ${opts.what}: NDJSON only, and the user filters do not apply`);
+  }
+  const lines = await withDatabase(config, async (conn) => {
+    const orgId = await createOrgService(conn.db).requireOrganization(opts.org);
+    const objects: object[] = [];
+    if (opts.what !== 'groups') {
+      objects.push(...parentsFirst((await createBillingGroupService(conn.db).listBillingGroups(orgId)).body));
+    }
+    if (opts.what !== 'billing-groups') objects.push(...(await createGroupService(conn.db).listGroups(orgId, {})).body);
+    return objects.map((o) => `${JSON.stringify(o)}\n`).join('');
+  });
+  await new Promise<void>((resolve, reject) => {
+    out.write(lines, (error) => (error ? reject(error) : resolve()));
+    if (out !== process.stdout) out.end();
   });
 }

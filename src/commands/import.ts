@@ -10,6 +10,7 @@ import {
   type ImportFormat,
   type ImportSource,
 } from '../import/import.source.js';
+import { importHierarchy } from '../import/import.hierarchy.js';
 import { refreshStatistics, tuneForBulkImport } from '../import/import.repository.js';
 import { importUsers, type ImportCounts, type Rejection } from '../import/import.service.js';
 import { createOrgService } from '../orgs/org.service.js';
@@ -22,6 +23,7 @@ export interface ImportCommandOptions {
   readonly rejects?: string;
   readonly strict?: boolean;
   readonly batchSize?: number;
+  readonly what?: 'users' | 'hierarchy';
 }
 
 /** Registers `roster import` on the program. */
@@ -44,11 +46,23 @@ export function registerImportCommand(program: Command): void {
     .option('--rejects <file>', 'write the rejected rows, verbatim, to this file (to fix and import again)')
     .option('--strict', 'write nothing at all if any row is rejected')
     .addOption(
+      new Option(
+        '--what <what>',
+        'users, or hierarchy: billing groups and groups as `roster export --what hierarchy` writes them, ids kept',
+      )
+        .choices(['users', 'hierarchy'])
+        .default('users'),
+    )
+    .addOption(
       new Option('--batch-size <n>', 'rows per transaction')
         .argParser((v) => Math.max(1, Number.parseInt(v, 10) || 2000))
         .hideHelp(),
     )
-    .action((file: string, opts: ImportCommandOptions) => importCommand(loadConfig(), file, opts));
+    .action((file: string, opts: ImportCommandOptions) =>
+      opts.what === 'hierarchy'
+        ? importHierarchyCommand(loadConfig(), file, opts.org)
+        : importCommand(loadConfig(), file, opts),
+    );
 }
 
 /**
@@ -109,6 +123,25 @@ async function importCommand(config: Config, file: string, opts: ImportCommandOp
     } catch (error) {
       progress?.abort();
       await rejects?.close();
+      if (!(error instanceof ImportFileError)) throw error;
+      process.stderr.write(`roster: ${error.message}\n`);
+      process.exitCode = 2;
+    }
+  });
+}
+
+/** `roster import --what hierarchy --org <name> <file>`: billing groups and groups, ids kept; exit codes as for users. */
+async function importHierarchyCommand(config: Config, file: string, org: string): Promise<void> {
+  const started = performance.now();
+  await withDatabase(config, async (conn) => {
+    const orgId = await createOrgService(conn.db).requireOrganization(org);
+    try {
+      const counts = await importHierarchy(conn.db, orgId, file, (line, message) =>
+        process.stderr.write(`line ${line}: ${message}\n`),
+      );
+      process.stdout.write(`${summary(counts, false, (performance.now() - started) / 1000)}\n`);
+      if (counts.rejected > 0) process.exitCode = 1;
+    } catch (error) {
       if (!(error instanceof ImportFileError)) throw error;
       process.stderr.write(`roster: ${error.message}\n`);
       process.exitCode = 2;

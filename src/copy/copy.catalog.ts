@@ -17,23 +17,6 @@ function kindOf(type: string): ColumnKind {
   return 'plain';
 }
 
-/** FTS5 keeps an index in shadow tables named after the virtual table; they are the index, not data. */
-const FTS5_SHADOWS = ['_data', '_idx', '_content', '_docsize', '_config'];
-
-/** Every table of the database, as its catalogue lists it (SQLite's own and FTS5 shadow tables left out). */
-export async function listTables(conn: Connection): Promise<string[]> {
-  if (conn.dialect === 'postgres') {
-    const { rows } = await sql<{ name: string }>`select table_name as name from information_schema.tables
-      where table_schema = current_schema() and table_type = 'BASE TABLE' order by table_name`.execute(conn.db);
-    return rows.map((r) => r.name);
-  }
-  const { rows } = await sql<{ name: string; sql: string | null }>`select name, sql from sqlite_master
-    where type = 'table' and name not like 'sqlite\\_%' escape '\\' order by name`.execute(conn.db);
-  const virtual = rows.filter((r) => /^create virtual table/i.test(r.sql ?? '')).map((r) => r.name);
-  const shadows = new Set(virtual.flatMap((v) => FTS5_SHADOWS.map((s) => v + s)));
-  return rows.map((r) => r.name).filter((name) => !shadows.has(name));
-}
-
 /**
  * The columns a copy reads and writes, in the table's order: every stored
  * column, generated ones left out (the target computes its own).

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Connection, Dialect } from '../db/connect.js';
 import { syncIdSequences } from '../db/dialect.js';
 import { migrateToLatest } from '../db/migrator.js';
+import { restoreIndexes, setIndexesAside } from '../import/import.tuning.js';
 import type { Database } from '../db/tables.js';
 import { listColumns, type CatalogColumn } from './copy.catalog.js';
 import { CopyError } from './copy.errors.js';
@@ -29,6 +30,8 @@ export interface CopyProgress {
   /** A step of the organization's copy begins: rebuilding indexes, verifying, committing. */
   step(description: string): void;
   advance(table: string, rows: number): void;
+  /** The organization is committed and verified. */
+  committed(name: string, id: number, tables: readonly TableCheck[]): void;
   /** The fault-test hook stopped the copy (see CopyOptions.pauseAfter). */
   paused(table: string): void;
 }
@@ -126,7 +129,7 @@ export async function copyDatabase(source: Connection, target: Connection, optio
       throw new CopyError(`the source has no organization named "${options.org}"`);
     }
     await refuseConflicts(snap, target.db, orgs);
-    let bulkLoad = target.dialect === 'postgres' && (await findOrganizations(target.db)).length === 0;
+    let bulkLoad = (await findOrganizations(target.db)).length === 0;
     const tableNames = plans.map((p) => p.table.name);
     const identities = plans.filter((p) => p.table.identity).map((p) => p.table.name);
     const report: CopyReport = { snapshot: SNAPSHOT[source.dialect], organizations: [] };
@@ -135,14 +138,16 @@ export async function copyDatabase(source: Connection, target: Connection, optio
       for (const { table } of plans) rows += await countOrgRows(snap, table, org.id);
       options.progress?.startOrganization(org.name, rows);
       const tables = await target.db.transaction().execute(async (trx) => {
-        // Into a PostgreSQL database holding no organization yet (no one else uses it), the plain indexes are
-        // dropped and rebuilt once, inside this transaction: an interrupted copy gets them back with the rollback.
-        const rebuild = bulkLoad ? await findPlainIndexes(trx, tableNames) : [];
+        // Into a database holding no organization yet (no one else uses it), indexes (and on SQLite the insert
+        // triggers) are set aside and rebuilt once, inside this transaction: a rollback gets them back.
+        const rebuild = bulkLoad && target.dialect === 'postgres' ? await findPlainIndexes(trx, tableNames) : [];
         await dropIndexes(trx, rebuild);
+        const aside = bulkLoad && target.dialect === 'sqlite' ? await setIndexesAside(trx) : null;
         for (const plan of plans)
           await copyTable(plan, org.id, snap, source.dialect, trx, target.dialect, batchSize, options);
-        options.progress?.step(`rebuilding ${rebuild.length} indexes, moving id sequences`);
+        options.progress?.step('rebuilding indexes, moving id sequences');
         await createIndexes(trx, rebuild);
+        if (aside) await restoreIndexes(trx, org.id, aside);
         await syncIdSequences(trx, target.dialect, identities);
         // The verification's keyset reads need the planner to know the rows this transaction added.
         await analyzeTables(trx, target.dialect, tableNames);
@@ -157,6 +162,7 @@ export async function copyDatabase(source: Connection, target: Connection, optio
         return checks;
       });
       report.organizations.push({ id: org.id, name: org.name, tables });
+      options.progress?.committed(org.name, org.id, tables);
       bulkLoad = false;
     }
     return report;

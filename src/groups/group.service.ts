@@ -2,6 +2,7 @@ import type { Transaction } from 'kysely';
 import { diffFields } from '../audit/audit.mapper.js';
 import { createAuditService } from '../audit/audit.service.js';
 import { createBillingGroupService, type BillingGroupService } from '../billing-groups/billing-group.service.js';
+import { isSqlite, syncIdSequences } from '../db/dialect.js';
 import type { Database, Db, GroupRow, NewGroupRow } from '../db/tables.js';
 import { invalidFields, notFound } from '../errors.js';
 import { listEtag } from '../http/etags.js';
@@ -65,16 +66,18 @@ export function createGroupService(db: Db) {
 
     getGroup: (orgId: number, id: string) => requireGroup(db, orgId, id),
 
-    /** Creates a group on an active leaf billing group. */
-    async createGroup(ctx: WriteContext, body: GroupCreate): Promise<GroupRow> {
+    /** Creates a group on an active leaf billing group; `keepId`: the id it must have (an import of an exported hierarchy). */
+    async createGroup(ctx: WriteContext, body: GroupCreate, keepId?: number): Promise<GroupRow> {
       return orgs.inWriteTransaction(ctx.orgId, async (trx) => {
         await checkLeaf(billingGroups, trx, ctx.orgId, body.billing_group_id);
         const id = await insertGroup(trx, {
+          ...(keepId !== undefined ? { id: keepId } : {}),
           org_id: ctx.orgId,
           name: body.group_name,
           billing_group_id: body.billing_group_id,
           status: body.status ?? 'active',
         });
+        if (keepId !== undefined) await syncIdSequences(trx, isSqlite(trx) ? 'sqlite' : 'postgres');
         const row = await requireGroup(trx, ctx.orgId, String(id));
         await audit.appendEntry(trx, {
           orgId: ctx.orgId,

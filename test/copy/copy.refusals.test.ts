@@ -63,7 +63,13 @@ for (const dialect of DIALECTS) {
 
     it('--org copies that organization alone; copying it again is refused naming it, with nothing written', async () => {
       const t = await target();
-      const { report } = await runCopy(source.database.target.url, t.url, 'other');
+      const { report, out } = await runCopy(source.database.target.url, t.url, 'other');
+      assert.match(out, /^reading the source as one (SQLite read transaction|PostgreSQL REPEATABLE READ, READ ONLY)/m);
+      assert.match(
+        out,
+        new RegExp(`^copied "other" \\(id ${source.other.orgId}\\): organizations 1, api_keys 1,`, 'm'),
+      );
+      assert.match(out, /^copied 1 organization\(s\), \d+ rows in [\d.]+ s; verified: every table's count/m);
       assert.deepEqual(
         report.organizations.map((o) => o.name),
         ['other'],
