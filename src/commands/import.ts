@@ -139,7 +139,7 @@ async function importHierarchyCommand(config: Config, file: string, org: string)
       const counts = await importHierarchy(conn.db, orgId, file, (line, message) =>
         process.stderr.write(`line ${line}: ${message}\n`),
       );
-      process.stdout.write(`${summary(counts, false, (performance.now() - started) / 1000)}\n`);
+      process.stdout.write(`${summary(counts, null, true, (performance.now() - started) / 1000)}\n`);
       if (counts.rejected > 0) process.exitCode = 1;
     } catch (error) {
       if (!(error instanceof ImportFileError)) throw error;
