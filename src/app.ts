@@ -82,7 +82,11 @@ export async function buildApp(config: Config, conn: Connection, options: AppOpt
   registerErrorHandlers(app);
   await registerOpenApi(app);
 
-  const registry = registerMetrics(app, { processMetrics: options.processMetrics ?? false });
+  const users = createUserService(conn.db);
+  const registry = registerMetrics(app, {
+    processMetrics: options.processMetrics ?? false,
+    answerCacheCounts: users.answerCacheCounts,
+  });
   await app.register(opsRoutes, { db: conn.db, registry });
 
   const authenticate = createAuthHook(createKeyService(conn.db));
@@ -90,7 +94,7 @@ export async function buildApp(config: Config, conn: Connection, options: AppOpt
   await app.register(
     async (api) => {
       guardApiScope(api, { guard: limitAfterAuthentication(authenticate, limit), rateLimited: limit !== null });
-      await api.register(userRoutes, { service: createUserService(conn.db) });
+      await api.register(userRoutes, { service: users });
       await api.register(billingGroupRoutes, { service: createBillingGroupService(conn.db) });
       await api.register(groupRoutes, { service: createGroupService(conn.db) });
       await api.register(auditRoutes, { service: createAuditService(conn.db) });

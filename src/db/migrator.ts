@@ -5,6 +5,7 @@ import { auditMigration } from './migrations/002_audit.js';
 import { writesMigration } from './migrations/003_writes.js';
 import { performanceMigration } from './migrations/004_performance.js';
 import { hardeningMigration } from './migrations/006_hardening.js';
+import { changeLogMigration } from './migrations/010_change_log.js';
 
 /** Every migration, in order. One list for the CLI, the server and the tests. */
 function listMigrations(dialect: Dialect): Record<string, Migration> {
@@ -14,6 +15,7 @@ function listMigrations(dialect: Dialect): Record<string, Migration> {
     '003_writes': writesMigration(dialect),
     '004_performance': performanceMigration(dialect),
     '006_hardening': hardeningMigration(dialect),
+    '010_change_log': changeLogMigration(dialect),
   };
 }
 
