@@ -53,7 +53,7 @@ const commandArb = fc.oneof(
       user,
       patch: fc.oneof(
         fc.record({ name: fc.constantFrom(...WORDS).map((w) => `${w} Test`) }),
-        fc.record({ phone: fc.constantFrom('+1 555 0100', '+1 555 0199') }),
+        fc.record({ phone: fc.constantFrom('705-722-4398', '705-722-4399') }),
         fc.record({ username: fc.tuple(fc.constantFrom(...WORDS), fc.nat(999)).map(([w, n]) => `${w}.${n}`) }),
         fc.record({ roles: fc.constantFrom(['reporting'], ['administrator'], ['ordering', 'reporting']) }),
       ),
