@@ -6,6 +6,7 @@ import { writesMigration } from './migrations/003_writes.js';
 import { performanceMigration } from './migrations/004_performance.js';
 import { hardeningMigration } from './migrations/006_hardening.js';
 import { changeLogMigration } from './migrations/010_change_log.js';
+import { orgTrigramsMigration } from './migrations/011_org_trigrams.js';
 
 /** Every migration, in order. One list for the CLI, the server and the tests. */
 function listMigrations(dialect: Dialect): Record<string, Migration> {
@@ -16,6 +17,7 @@ function listMigrations(dialect: Dialect): Record<string, Migration> {
     '004_performance': performanceMigration(dialect),
     '006_hardening': hardeningMigration(dialect),
     '010_change_log': changeLogMigration(dialect),
+    '011_org_trigrams': orgTrigramsMigration(dialect),
   };
 }
 
