@@ -1,5 +1,5 @@
 /**
- * The benchmark's cases Q1–Q9 (issue 4), each as the request stream Roster
+ * The benchmark's cases Q1–Q10 (issues 4 and 13), each as the request stream Roster
  * gets and the equivalent stream the peer (Platformatic DB's generated REST
  * API over the same PostgreSQL table: where/limit/offset/totalCount) gets.
  */
@@ -59,6 +59,22 @@ export function buildCases(
     body: JSON.stringify({ phone: `206-555-${String(i % 10000).padStart(4, '0')}` }),
     write: true,
   }));
+  // Platformatic's update of one row by primary key (users are loaded with ids 1..count in index order): its PUT
+  // takes the whole row, so the peer gets the stored row with the same phone change as Roster's PATCH number i.
+  const peerPatch = (i: number): BenchRequest => {
+    const row = {
+      ...userToRow(orgId, sample[i % sample.length]!, 1),
+      phone: (JSON.parse(patches[i % sample.length]!.body!) as { phone: string }).phone,
+    };
+    const camel = Object.fromEntries(
+      Object.entries(row).map(([k, v]) => [k.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase()), v]),
+    );
+    return {
+      method: 'PUT',
+      path: `/users/${(((i % sample.length) * step + 7) % big.count) + 1}`,
+      body: JSON.stringify(camel),
+    };
+  };
   // 90% reads (alternating the first page and a user by username), 10% PATCH of a user.
   const mixed: BenchRequest[] = [];
   const peerMixed: BenchRequest[] = [];
@@ -66,26 +82,27 @@ export function buildCases(
     const u = sample[i % sample.length]!;
     if (i % 10 === 9) {
       mixed.push(patches[i % sample.length]!);
-      // Platformatic's update of one row by primary key (users are loaded with ids 1..count in index order): its PUT
-      // takes the whole row, so the peer gets the stored row with the same phone change.
-      const row = {
-        ...userToRow(orgId, u, 1),
-        phone: (JSON.parse(patches[i % sample.length]!.body!) as { phone: string }).phone,
-      };
-      const camel = Object.fromEntries(
-        Object.entries(row).map(([k, v]) => [k.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase()), v]),
-      );
-      peerMixed.push({
-        method: 'PUT',
-        path: `/users/${(((i % sample.length) * step + 7) % big.count) + 1}`,
-        body: JSON.stringify(camel),
-      });
+      peerMixed.push(peerPatch(i));
     } else if (i % 2 === 0) {
       mixed.push(q1);
       peerMixed.push(peerPage('', 25));
     } else {
       mixed.push(get(`${users}/${enc(u.username)}`));
       peerMixed.push(get(`/users?${org}&where.usernameFold.eq=${enc(fold(u.username))}&limit=1`));
+    }
+  }
+
+  // Q10: 90% substring searches over Q4's rotating terms, 10% PATCH of a user's phone (issue 13).
+  const searchMixed: BenchRequest[] = [];
+  const peerSearchMixed: BenchRequest[] = [];
+  for (let i = 0, k = 0; i < Math.ceil((terms.length * 10) / 9); i++) {
+    if (i % 10 === 9) {
+      searchMixed.push(patches[i % sample.length]!);
+      peerSearchMixed.push(peerPatch(i));
+    } else {
+      const t = terms[k++ % terms.length]!;
+      searchMixed.push(get(`${users}?username=${enc(t)}&pagesize=25`));
+      peerSearchMixed.push(peerPage(`&where.usernameFold.like=${enc(`%${t}%`)}`, 25));
     }
   }
 
@@ -143,6 +160,13 @@ export function buildCases(
       connections: 10,
     },
     { id: 'Q9', title: 'mixed: 90% reads (Q1, Q2), 10% PATCH', roster: mixed, peer: peerMixed, ceiling: true },
+    {
+      id: 'Q10',
+      title: `mixed: 90% username substrings (Q4's ${terms.length} terms), 10% PATCH`,
+      roster: searchMixed,
+      peer: peerSearchMixed,
+      ceiling: true,
+    },
     {
       id: 'Q4c',
       title: `username substring, cold (${options.coldTerms} fresh terms, no cache warm-up)`,

@@ -11,7 +11,6 @@ import pg from 'pg';
 import type { DatabaseTarget } from '../src/config.js';
 import { connect } from '../src/db/connect.js';
 import { migrateToLatest } from '../src/db/migrator.js';
-import { SQLITE_TRGM_TRIGGERS } from '../src/db/migrations/004_performance.js';
 import { insertBillingGroup } from '../src/billing-groups/billing-group.repository.js';
 import { syncIdSequences } from '../src/db/dialect.js';
 import { insertGroup } from '../src/groups/group.repository.js';
@@ -150,7 +149,11 @@ function loadSqlite(file: string, loaded: { spec: OrgSpec; orgId: number }[], lo
   // Unique indexes stay (they are what keeps the data set honest); the others are rebuilt in bulk.
   const dropped = indexes.filter((i) => !/^create unique/i.test(i.sql));
   for (const i of dropped) db.exec(`drop index ${i.name}`);
-  for (const t of ['users_trgm_ai', 'users_trgm_ad', 'users_trgm_au']) db.exec(`drop trigger ${t}`);
+  // The trigram index's triggers as the migrations left them (migration 011 rewrote 004's), put back after.
+  const trigramTriggers = db
+    .prepare(`select name, sql from sqlite_master where type = 'trigger' and name like 'users_trgm_%'`)
+    .all() as { name: string; sql: string }[];
+  for (const t of trigramTriggers) db.exec(`drop trigger ${t.name}`);
 
   const insertUser = db.prepare(
     `insert into users (${USER_COLUMNS.join(',')}) values (${USER_COLUMNS.map((c) => `@${c}`).join(',')})`,
@@ -183,7 +186,7 @@ function loadSqlite(file: string, loaded: { spec: OrgSpec; orgId: number }[], lo
   log(`  rebuilt ${dropped.length} indexes in ${((Date.now() - t) / 1000).toFixed(1)} s`);
   t = Date.now();
   db.exec(`insert into users_trgm(users_trgm) values ('rebuild')`);
-  for (const ddl of SQLITE_TRGM_TRIGGERS) db.exec(ddl);
+  for (const t of trigramTriggers) db.exec(t.sql);
   log(`  rebuilt the trigram index in ${((Date.now() - t) / 1000).toFixed(1)} s`);
   db.exec('analyze');
   db.pragma('wal_checkpoint(TRUNCATE)');

@@ -97,6 +97,7 @@ export async function buildApp(config: Config, conn: Connection, options: AppOpt
   const registry = registerMetrics(app, {
     processMetrics: options.processMetrics ?? false,
     cachedBytes: users.cachedBytes,
+    answerCacheCounts: users.answerCacheCounts,
   });
   await app.register(opsRoutes, { db: conn.db, registry });
 

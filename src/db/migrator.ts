@@ -5,9 +5,11 @@ import { auditMigration } from './migrations/002_audit.js';
 import { writesMigration } from './migrations/003_writes.js';
 import { performanceMigration } from './migrations/004_performance.js';
 import { hardeningMigration } from './migrations/006_hardening.js';
+import { scimMigration } from './migrations/007_scim.js';
 import { usernameFoldMigration } from './migrations/008_username_fold.js';
 import { auditNumberingMigration } from './migrations/009_audit_numbering.js';
-import { scimMigration } from './migrations/007_scim.js';
+import { changeLogMigration } from './migrations/010_change_log.js';
+import { orgTrigramsMigration } from './migrations/011_org_trigrams.js';
 
 /** Every migration, in order. One list for the CLI, the server and the tests. */
 function listMigrations(dialect: Dialect): Record<string, Migration> {
@@ -17,9 +19,11 @@ function listMigrations(dialect: Dialect): Record<string, Migration> {
     '003_writes': writesMigration(dialect),
     '004_performance': performanceMigration(dialect),
     '006_hardening': hardeningMigration(dialect),
+    '007_scim': scimMigration(dialect),
     '008_username_fold': usernameFoldMigration(dialect),
     '009_audit_numbering': auditNumberingMigration(dialect),
-    '007_scim': scimMigration(dialect),
+    '010_change_log': changeLogMigration(dialect),
+    '011_org_trigrams': orgTrigramsMigration(dialect),
   };
 }
 

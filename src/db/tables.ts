@@ -146,6 +146,19 @@ export interface UserCountsTable {
   n: number;
 }
 
+/** The ordered log of user changes (migration 010): written by triggers, read by users/user.changes.repository.ts. */
+export interface UserChangesTable {
+  id: Generated<number>;
+  org_id: number;
+  /** The organization's write_version of the transaction that made the change. */
+  version: number;
+  /** The changed user's user_id; null for a marker that stands for every change of its version. */
+  user_id: string | null;
+  /** JSON of the logged columns before (null: inserted) and after (null: deleted). */
+  before: string | null;
+  after: string | null;
+}
+
 export interface Database {
   audit_entries: AuditEntriesTable;
   organizations: OrganizationsTable;
@@ -157,6 +170,7 @@ export interface Database {
   user_group_owners: UserGroupOwnersTable;
   user_counts: UserCountsTable;
   user_deactivations: UserDeactivationsTable;
+  user_changes: UserChangesTable;
 }
 
 export type Db = Kysely<Database>;

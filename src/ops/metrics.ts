@@ -5,7 +5,11 @@ import { countDroppedLogLines } from './log-destination.js';
 /** Prometheus metrics of one app: request counts and latencies by route, plus process metrics (dropped log lines among them) when asked. */
 export function registerMetrics(
   app: FastifyInstance,
-  options: { processMetrics: boolean; cachedBytes: () => number },
+  options: {
+    processMetrics: boolean;
+    cachedBytes: () => number;
+    answerCacheCounts: () => { kept: number; dropped: number };
+  },
 ): Registry {
   const registry = new Registry();
   new Gauge({
@@ -16,6 +20,16 @@ export function registerMetrics(
       this.set(options.cachedBytes());
     },
   });
+  for (const outcome of ['kept', 'dropped'] as const)
+    new Counter({
+      name: `roster_answer_cache_${outcome}_total`,
+      help: `Cached answers older than a write that the change log showed to stand (kept) or not (dropped)`,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(options.answerCacheCounts()[outcome]);
+      },
+    });
   if (options.processMetrics) {
     collectDefaultMetrics({ register: registry, prefix: 'roster_' });
     new Counter({

@@ -1,11 +1,14 @@
+import type { AnswerScope } from './user.changes.js';
+
 /**
  * A per-process cache of `GET users` and `GET users/{user}` answers, keyed
  * by organization and request URL (or user reference), each entry stamped with the organization's write_version at
- * the time it was computed. An entry is served only while the organization's
- * current write_version (read on every request) still equals its stamp, so a
- * write through any process invalidates every process's entries at once:
- * totals are never stale. Since the stamp is read before the data, an entry
- * can only hold data at least as new as its stamp.
+ * the time it was computed. An entry is served while its stamp is not older than
+ * the organization's current write_version (read on every request), or when the
+ * caller's `revalidate` shows that no write since changed it (the change log,
+ * see user.invalidation.ts): a write through any process reaches every process's
+ * entries, and totals are never stale. Since the stamp is read before the data,
+ * an entry can only hold data at least as new as its stamp.
  *
  * Every entry is charged its key, its body, its ETag and a fixed overhead
  * against the byte budget (a URL may be 8 KiB while its answer is 60 bytes),
@@ -17,6 +20,8 @@ export interface CachedPage {
   readonly total: number;
   /** The ETag of a cached single user. */
   readonly etag?: string;
+  /** What the answer depends on, for revalidation after writes. */
+  readonly scope?: AnswerScope;
 }
 
 /**
@@ -27,7 +32,16 @@ export const ENTRY_OVERHEAD_BYTES = 256;
 
 /** The bytes an entry is charged (strings counted one byte per character, as V8 stores ASCII and Latin-1 text). */
 const costOf = (key: string, page: CachedPage) =>
-  ENTRY_OVERHEAD_BYTES + key.length + page.body.length + (page.etag?.length ?? 0);
+  ENTRY_OVERHEAD_BYTES + key.length + page.body.length + (page.etag?.length ?? 0) + scopeCost(page.scope);
+
+/**
+ * What an entry's revalidation scope costs, estimated: a user_id in a Set (its 36-character string and the
+ * Set's slot) is about 100 bytes; the filter, the sort and the page's two edge rows about 1 KiB.
+ */
+function scopeCost(scope: AnswerScope | undefined): number {
+  if (scope === undefined) return 0;
+  return scope.kind === 'page' ? 1024 + scope.ids.size * 100 : scope.userIds.length * 100;
+}
 
 export class PageCache {
   private readonly entries = new Map<string, CachedPage>();
@@ -43,14 +57,26 @@ export class PageCache {
     return this.bytes;
   }
 
-  /** The entry for `key` if it was computed at `version`. */
-  get(key: string, version: number): CachedPage | undefined {
-    const hit = this.entries.get(key);
+  /** The version the entry for `key` was computed at, if there is one (its recency untouched). */
+  versionOf(key: string): number | undefined {
+    return this.entries.get(key)?.version;
+  }
+
+  /**
+   * The entry for `key` if it stands at `version`: computed then or later, or older and shown by
+   * `revalidate` to stand up to the version it returns (the entry is restamped with it).
+   */
+  get(key: string, version: number, revalidate?: (hit: CachedPage) => number | undefined): CachedPage | undefined {
+    let hit = this.entries.get(key);
     if (!hit) return undefined;
     this.entries.delete(key);
-    if (hit.version !== version) {
-      this.bytes -= costOf(key, hit);
-      return undefined;
+    if (hit.version < version) {
+      const stands = revalidate?.(hit);
+      if (stands === undefined) {
+        this.bytes -= costOf(key, hit);
+        return undefined;
+      }
+      hit = { ...hit, version: stands };
     }
     this.entries.set(key, hit); // most recently used last
     return hit;

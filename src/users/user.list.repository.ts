@@ -4,6 +4,7 @@ import { inIdList } from '../db/id-list.js';
 import type { Database, Db, UserRow } from '../db/tables.js';
 import { escapeLike } from '../shared/text.js';
 import { rolesMask } from './user.mapper.js';
+import { pgTrigramArray, sqliteTrigramQuery } from './user.trigrams.js';
 import type { Role, SortField } from './user.schemas.js';
 
 // The SQL of `GET users` and of the streams: filters, sort orders, pages, totals, keyset reads.
@@ -29,27 +30,27 @@ const MAX_NEEDLE = 2048;
 /** The shortest needle, in code points, that the trigram indexes can answer (shorter ones scan). */
 const TRIGRAM_MIN = 3;
 
-/** True when a needle can be answered by the trigram index (SQLite FTS5 phrase). */
+/** True when a needle can be answered by the trigram index. */
 function usesTrigramIndex(needle: string): boolean {
   return !needle.includes('\u0000') && [...needle].length >= TRIGRAM_MIN && needle.length <= MAX_NEEDLE;
 }
 
 /**
- * How a substring filter is answered: `index` uses the trigram index (SQLite:
- * an FTS5 phrase for needles of 3+ code points; PostgreSQL: LIKE, which the
- * pg_trgm GIN index serves and rechecks); `walk` tests rows one by one with
- * LIKE as another index (the sort order's) is walked (on PostgreSQL the
- * column is wrapped so that the GIN index cannot be chosen).
+ * How a substring filter is answered: `index` uses the organization's trigram
+ * terms (migration 011; needles of 3+ code points), then LIKE rechecks; `walk`
+ * tests rows one by one with LIKE as another index (the sort order's) is walked
+ * (on PostgreSQL the column is wrapped so that the GIN index cannot be chosen).
  */
 export type SubstringPlan = 'index' | 'walk';
 
 /**
- * `column` holds `needle` as a literal substring (both already folded). An
- * FTS5 phrase of consecutive trigrams is exactly a substring, and its
- * tokenizer is case-sensitive over the folds, so nothing is folded twice;
- * LIKE escapes `%`, `_` and `\`. Needles shorter than 3 code points scan.
+ * `column` holds `needle` as a literal substring (both already folded): LIKE
+ * escapes `%`, `_` and `\`. With the `index` plan, a needle of 3+ code points
+ * first narrows the rows to those holding all its trigrams in the
+ * organization's own posting lists (user.trigrams.ts); shorter ones scan.
  */
 export function substring(
+  orgId: number,
   column: 'username_fold' | 'name_fold',
   needles: readonly string[],
   sqlite: boolean,
@@ -59,14 +60,16 @@ export function substring(
     eb.or(
       needles.map((n) => {
         if (n.length > MAX_NEEDLE) return sql<SqlBool>`1 = 0`;
-        if (sqlite && plan === 'index' && usesTrigramIndex(n)) {
-          const phrase = `"${n.replace(/"/g, '""')}"`;
-          return sql<SqlBool>`users.id in (select rowid from users_trgm where ${sql.ref(`users_trgm.${column}`)} match ${phrase})`;
-        }
         const pattern = `%${escapeLike(n)}%`;
+        const like = sql<SqlBool>`${sql.ref(`users.${column}`)} like ${pattern} escape '\\'`;
+        if (plan === 'index' && usesTrigramIndex(n)) {
+          if (sqlite)
+            return sql<SqlBool>`(users.id in (select rowid from users_trgm where users_trgm match ${sqliteTrigramQuery(orgId, column, n)}) and ${like})`;
+          return sql<SqlBool>`(roster_org_trigrams(users.org_id, ${sql.ref(`users.${column}`)}) @> ${pgTrigramArray(orgId, n)}::text[] and ${like})`;
+        }
         if (!sqlite && plan === 'walk')
           return sql<SqlBool>`(${sql.ref(`users.${column}`)} || '') like ${pattern} escape '\\'`;
-        return sql<SqlBool>`${sql.ref(`users.${column}`)} like ${pattern} escape '\\'`;
+        return like;
       }),
     );
 }
@@ -74,8 +77,9 @@ export function substring(
 function applyFilter(db: Db | Transaction<Database>, orgId: number, filter: UserFilter, plan: SubstringPlan = 'index') {
   const sqlite = isSqlite(db);
   let query = db.selectFrom('users').where('users.org_id', '=', orgId);
-  if (filter.usernames.length > 0) query = query.where(substring('username_fold', filter.usernames, sqlite, plan));
-  if (filter.names.length > 0) query = query.where(substring('name_fold', filter.names, sqlite, plan));
+  if (filter.usernames.length > 0)
+    query = query.where(substring(orgId, 'username_fold', filter.usernames, sqlite, plan));
+  if (filter.names.length > 0) query = query.where(substring(orgId, 'name_fold', filter.names, sqlite, plan));
   if (filter.statuses.length > 0) query = query.where('users.status', 'in', filter.statuses as UserRow['status'][]);
   if (filter.roles.length > 0) query = query.where(sql<SqlBool>`(users.roles_mask & ${rolesMask(filter.roles)}) <> 0`);
   if (filter.billingGroups.length > 0) {

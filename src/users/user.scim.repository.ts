@@ -79,6 +79,7 @@ function compare(
   field: DirectoryField,
   value: string | boolean,
   sqlite: boolean,
+  orgId: number,
 ): Expression<SqlBool> {
   if (field === 'active') {
     const active = (op === 'eq') === (value === true);
@@ -93,7 +94,7 @@ function compare(
   }
   const column = COLUMNS[field];
   if (op === 'co' && (field === 'userName' || field === 'name'))
-    return substring(field === 'userName' ? 'username_fold' : 'name_fold', [text], sqlite, 'index')(eb);
+    return substring(orgId, field === 'userName' ? 'username_fold' : 'name_fold', [text], sqlite, 'index')(eb);
   // externalId is case-exact, and SQLite's LIKE ignores ASCII case: position functions compare exactly.
   if (field === 'externalId' && (op === 'co' || op === 'sw' || op === 'ew')) return exactSubstring(op, text, sqlite);
   if (op === 'co' || op === 'sw' || op === 'ew') {
@@ -116,18 +117,18 @@ function exactSubstring(op: 'co' | 'sw' | 'ew', text: string, sqlite: boolean): 
   return sql<SqlBool>`(length(users.external_id) >= length(${text}) and substr(users.external_id, length(users.external_id) - length(${text}) + 1) = ${text})`;
 }
 
-function compile(eb: Users, condition: UserCondition, sqlite: boolean): Expression<SqlBool> {
+function compile(eb: Users, condition: UserCondition, sqlite: boolean, orgId: number): Expression<SqlBool> {
   switch (condition.op) {
     case 'and':
-      return eb.and(condition.items.map((item) => compile(eb, item, sqlite)));
+      return eb.and(condition.items.map((item) => compile(eb, item, sqlite, orgId)));
     case 'or':
-      return eb.or(condition.items.map((item) => compile(eb, item, sqlite)));
+      return eb.or(condition.items.map((item) => compile(eb, item, sqlite, orgId)));
     case 'not':
-      return eb.not(compile(eb, condition.item, sqlite));
+      return eb.not(compile(eb, condition.item, sqlite, orgId));
     case 'pr':
       return present(condition.field);
     default:
-      return compare(eb, condition.op, condition.field, condition.value, sqlite);
+      return compare(eb, condition.op, condition.field, condition.value, sqlite, orgId);
   }
 }
 
@@ -149,7 +150,7 @@ function selectLiving(db: Db, orgId: number, condition: UserCondition | undefine
     .where(
       sql<SqlBool>`users.${key} not in (select d.${key} from users d where d.org_id = ${orgId} and d.scim_deleted_at is not null)`,
     );
-  if (condition) query = query.where((eb) => compile(eb, condition, sqlite));
+  if (condition) query = query.where((eb) => compile(eb, condition, sqlite, orgId));
   return query;
 }
 

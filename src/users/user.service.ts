@@ -18,6 +18,8 @@ import { needleFolds } from '../shared/text.js';
 import { foldUsername } from '../db/username-keys.js';
 import { nowTimestamp } from '../shared/timestamps.js';
 import { PageCache } from './user.cache.js';
+import { pageScope } from './user.changes.js';
+import { ChangeTracker } from './user.invalidation.js';
 import {
   countUsers,
   findUsers,
@@ -126,6 +128,7 @@ async function* pageRest(
 /** The directory's users: every read and write of the API (and of `roster export`) goes through here. */
 export function createUserService(db: Db, options: UserServiceOptions = {}) {
   const cache = new PageCache(options.cacheBytes ?? 64 * 1024 * 1024, MAX_CACHED_BYTES);
+  const tracker = new ChangeTracker(db);
   const orgs = createOrgService(db);
   const audit = createAuditService(db);
   const lookups: AccessLookups = { billingGroups: createBillingGroupService(db), groups: createGroupService(db) };
@@ -188,18 +191,25 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
     return row;
   }
 
+  /** A cached answer that stands at `version`; an older one is checked against the changes since. */
+  async function cached(orgId: number, key: string, version: number) {
+    const held = cache.versionOf(key);
+    if (held !== undefined && held < version) await tracker.catchUp(orgId, version);
+    return cache.get(key, version, (hit) => tracker.unchangedSince(orgId, hit.version, hit.scope));
+  }
+
   return {
     /**
      * One page of users matching the query, with the exact total, as JSON text.
-     * Answers are cached per organization and URL while the organization's
-     * write_version stands (see user.cache.ts); pages bigger than a chunk stream.
+     * Answers are cached per organization and URL until a write changes them
+     * (see user.cache.ts); pages bigger than a chunk stream.
      */
     async listUsers(orgId: number, query: UsersQuery, url: string, writeVersion?: number): Promise<UsersPageAnswer> {
       const page = resolvePage(query.pagenumber ?? 1, query.pagesize ?? PAGE_SIZE_MAX, PAGE_SIZE_MAX);
       const key = `${orgId} ${url}`;
       // The version must be read before the data (the auth hook reads it with the key, at the request's start).
       const version = writeVersion ?? (await orgs.findWriteVersion(orgId));
-      const hit = cache.get(key, version);
+      const hit = await cached(orgId, key, version);
       if (hit) return { page, total: hit.total, body: hit.body };
 
       const filter = filterFromQuery(query);
@@ -221,7 +231,8 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
       const start = pageHead(page.pageNumber, page.pageSize, total) + rows.map(userRowToJson).join(',');
       if (rows.length < first || first === page.pageSize) {
         const body = start + PAGE_TAIL;
-        cache.set(key, { version, body, total });
+        cache.set(key, { version, body, total, scope: pageScope(filter, sort, rows) });
+        tracker.noteAnswer(orgId, version);
         return { page, total, body };
       }
       const rest = pageRest(db, orgId, filter, sort, start, rows[rows.length - 1]!, page.pageSize - rows.length);
@@ -231,6 +242,9 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
     /** The bytes the answer cache charges to its budget now (for /metrics). */
     cachedBytes: (): number => cache.chargedBytes,
 
+    /** How many cached answers older than a write were kept, and how many dropped, since start. */
+    answerCacheCounts: (): { readonly kept: number; readonly dropped: number } => ({ ...tracker.counts }),
+
     /** Every user matching the query's filters, in its sort order, unpaged (keyset reads: flat memory). */
     streamUsers(orgId: number, query: UsersQuery): AsyncGenerator<UserRow> {
       return streamUserRows(db, orgId, filterFromQuery(query), sortFromQuery(query));
@@ -238,17 +252,24 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
 
     /**
      * The user a path segment names as JSON text with its ETag, cached like
-     * pages (per organization and reference, while write_version stands).
+     * pages (per organization and reference, until a write changes the user).
      */
     async getUserAnswer(orgId: number, ref: string, writeVersion?: number): Promise<{ etag: string; body: string }> {
       const key = `${orgId}/${ref}`;
       const version = writeVersion ?? (await orgs.findWriteVersion(orgId));
-      const hit = cache.get(key, version);
+      const hit = await cached(orgId, key, version);
       if (hit) return { etag: hit.etag!, body: hit.body };
       const row = await findUserByRef(db, orgId, ref);
       if (!row) throw notFound(`User "${ref}"`);
       const answer = { etag: userEtag(row), body: userRowToJson(row) };
-      cache.set(key, { version, total: 1, ...answer });
+      // A UUID-shaped reference names a user by user_id first: a user created with it would change the answer.
+      cache.set(key, {
+        version,
+        total: 1,
+        ...answer,
+        scope: { kind: 'user', userIds: [row.user_id, ref.toLowerCase()] },
+      });
+      tracker.noteAnswer(orgId, version);
       return answer;
     },
 

@@ -2,6 +2,10 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { connect } from '../../src/db/connect.js';
+import { createOrgService } from '../../src/orgs/org.service.js';
+import type { UsersQuery } from '../../src/users/user.schemas.js';
+import { createUserService } from '../../src/users/user.service.js';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/databases.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -130,6 +134,50 @@ for (const dialect of DIALECTS) {
       const deactivated = await call(a, 'DELETE', 'users/scale.out/deactivate');
       assert.equal(deactivated.status, 200);
       for (let i = 0; i < 4; i++) assert.equal((await call(b, 'GET', 'users/scale.out')).body.status, 'deactivated');
+    });
+
+    it('keeps the answers of every process exact while writes through each interleave with reads through all', async () => {
+      // The same queries computed straight from the database, without a cache.
+      const conn = connect(database.target);
+      try {
+        const orgId = await createOrgService(conn.db).requireOrganization('demo');
+        const fresh = createUserService(conn.db, { cacheBytes: 0 });
+        const queries: UsersQuery[] = [
+          { username: ['smi'], pagesize: 3 },
+          { name: ['rob', 'an'], pagesize: 2, sortby: 'last_updated_date', sortorder: 'desc' },
+          { pagesize: 5, pagenumber: 2, sortby: 'last_updated_date', sortorder: 'desc' },
+          { status: ['activated'], role: ['reporting'], pagesize: 4, sortby: 'name' },
+          { pagesize: 3 },
+        ];
+        const path = (q: UsersQuery) =>
+          `users?${new URLSearchParams(Object.entries(q).flatMap(([k, v]) => [v].flat().map((x) => [k, String(x)])))}`;
+        const users = JSON.parse((await fresh.listUsers(orgId, { pagesize: 40 }, '')).body as string).results as {
+          user_id: string;
+        }[];
+        const writes = [
+          (id: string) => ['PATCH', `users/${id}`, { phone: '705-722-4398' }] as const,
+          (id: string) => ['PATCH', `users/${id}`, { name: 'Annie Smithers' }] as const,
+          (id: string) => ['DELETE', `users/${id}/deactivate`, undefined] as const,
+          (id: string) => ['PUT', `users/${id}/activate`, undefined] as const,
+          (id: string) => ['PATCH', `users/${id}`, { username: `smi.${id.slice(0, 8)}` }] as const,
+        ];
+        for (let round = 0; round < 10; round++) {
+          // Every process and worker reads (and caches) every answer, then one write lands through one of them.
+          for (const server of [a, b, b, b, a])
+            for (const q of queries) {
+              const expected = JSON.parse((await fresh.listUsers(orgId, q, '')).body as string);
+              assert.deepEqual((await call(server, 'GET', path(q))).body, expected, `round ${round}: ${path(q)}`);
+            }
+          const [method, target, body] = writes[round % writes.length]!(users[(round * 7) % users.length]!.user_id);
+          const written = await call(round % 2 === 0 ? a : b, method, target, body);
+          assert.ok(written.status < 300, `round ${round}: ${method} ${target}: ${JSON.stringify(written.body)}`);
+        }
+        // Answers older than a write were kept where the write did not touch them, not all dropped.
+        const metrics = await (await fetch(new URL('/metrics', a!.base))).text();
+        assert.ok(Number(/^roster_answer_cache_kept_total (\d+)$/m.exec(metrics)?.[1]) > 0, metrics);
+      } finally {
+        await conn.close();
+      }
     });
   });
 }
