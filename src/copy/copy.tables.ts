@@ -47,4 +47,7 @@ export const SKIPPED_TABLES: Readonly<Record<string, string>> = {
   user_counts: 'derived: the triggers on users fill it as the users are inserted',
   users_trgm: "derived: SQLite's FTS5 trigram index, filled by the triggers on users",
   rate_limits: 'counters of the current minute; they restart empty, as after a restart of Roster',
+  trigram_positions: "SQLite's fixed list of positions 1…N the trigram triggers read; the migration fills it",
+  user_changes:
+    "derived: the triggers on users write it as the users are inserted; it only tells running processes which cached answers a write changed, and the target's processes start with none",
 };
