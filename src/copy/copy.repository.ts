@@ -46,7 +46,8 @@ export async function readOrgPage(
  * Inserts rows (normalised values by column name) keeping every value, ids
  * included. They travel as one JSON parameter (as the import's do):
  * PostgreSQL converts each field to its column's type (json_populate_recordset),
- * SQLite's `->>` gives booleans as 0/1 and JSON values as their text.
+ * SQLite's `->>` gives booleans as 0/1 and JSON values as their text (over JSONB:
+ * parsed once, not once per column).
  */
 export async function insertRows(
   db: Db,
@@ -62,7 +63,7 @@ export async function insertRows(
       select ${list(columns)} from json_populate_recordset(null::${sql.table(table)}, ${json}::json)`;
   } else {
     const fields = sql.join(columns.map((c) => sql`value ->> ${`$."${c}"`}`));
-    statement = sql`insert into ${sql.table(table)} (${list(columns)}) select ${fields} from json_each(${json})`;
+    statement = sql`insert into ${sql.table(table)} (${list(columns)}) select ${fields} from jsonb_each(jsonb(${json}))`;
   }
   await statement.execute(db);
 }

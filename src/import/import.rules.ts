@@ -80,7 +80,8 @@ const rules = {
     if (check.username(v)) return null;
     const max = Username.maxLength!;
     if (failedOn(check.username, 'minLength')) return `is empty; give ${Username.minLength} to ${max} characters`;
-    if (failedOn(check.username, 'maxLength')) return `${show(v)} has ${characters(v)} characters; at most ${max} are allowed`;
+    if (failedOn(check.username, 'maxLength'))
+      return `${show(v)} has ${characters(v)} characters; at most ${max} are allowed`;
     const invisible = findInvisible(v);
     if (invisible)
       return `${show(v)} holds ${invisible}, a control, format (invisible) or line-separator character; remove it`;
@@ -92,7 +93,8 @@ const rules = {
     if (check.name(v)) return null;
     const max = PersonName.maxLength!;
     if (v.trim() === '') return `${show(v)} is empty; give ${PersonName.minLength} to ${max} characters`;
-    if (failedOn(check.name, 'maxLength')) return `${show(v)} has ${characters(v)} characters; at most ${max} are allowed`;
+    if (failedOn(check.name, 'maxLength'))
+      return `${show(v)} has ${characters(v)} characters; at most ${max} are allowed`;
     const invisible = findInvisible(v);
     if (invisible)
       return `${show(v)} holds ${invisible}, a control, format (invisible) or line-separator character; remove it`;
