@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import type { ReadLimits } from './db/reads.js';
 import type { StreamLimits } from './http/stream-limits.js';
 
 /** The environment Roster reads, validated once at start-up. */
@@ -30,6 +31,9 @@ const EnvSchema = Type.Object({
   ROSTER_STREAMS_PER_KEY: Type.Integer({ minimum: 1, default: 2 }),
   ROSTER_STREAMS_MAX: Type.Integer({ minimum: 1, default: 32 }),
   ROSTER_STREAM_DEADLINE_MS: Type.Integer({ minimum: 100, default: 600_000 }),
+  ROSTER_QUERY_TIMEOUT_MS: Type.Integer({ minimum: 10, default: 2000 }),
+  ROSTER_READ_WORKERS: Type.Integer({ minimum: 0, maximum: 64, default: 2 }),
+  ROSTER_ORG_QUERY_CONCURRENCY: Type.Integer({ minimum: 1, default: 2 }),
 });
 
 export type DatabaseTarget =
@@ -62,6 +66,10 @@ export interface Config {
   readonly cacheBytes: number;
   /** Streamed answers at once per key and per process, and the longest one may run. */
   readonly streams: StreamLimits;
+  /** The time limit of a read and, on SQLite, the read worker threads. */
+  readonly reads: ReadLimits;
+  /** Uncached list queries one organization may run at once per process (more wait in line). */
+  readonly orgQueryConcurrency: number;
 }
 
 /** The items of a comma list setting, trimmed, empty ones dropped. */
@@ -131,5 +139,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       perProcess: v.ROSTER_STREAMS_MAX,
       deadlineMs: v.ROSTER_STREAM_DEADLINE_MS,
     }),
+    reads: Object.freeze({ timeoutMs: v.ROSTER_QUERY_TIMEOUT_MS, workers: v.ROSTER_READ_WORKERS }),
+    orgQueryConcurrency: v.ROSTER_ORG_QUERY_CONCURRENCY,
   });
 }
