@@ -32,7 +32,7 @@ const EnvSchema = Type.Object({
   ROSTER_STREAMS_MAX: Type.Integer({ minimum: 1, default: 32 }),
   ROSTER_STREAM_DEADLINE_MS: Type.Integer({ minimum: 100, default: 600_000 }),
   ROSTER_QUERY_TIMEOUT_MS: Type.Integer({ minimum: 10, default: 2000 }),
-  ROSTER_READ_WORKERS: Type.Integer({ minimum: 0, maximum: 64, default: 2 }),
+  ROSTER_READ_WORKERS: Type.Integer({ minimum: 0, maximum: 64, default: 3 }),
   ROSTER_ORG_QUERY_CONCURRENCY: Type.Integer({ minimum: 1, default: 2 }),
 });
 

@@ -1,3 +1,5 @@
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
 
@@ -10,6 +12,21 @@ interface Job {
   readonly parameters: readonly unknown[];
 }
 
+/**
+ * Linux: this thread runs at a lower CPU priority (nice 10) than the main thread, so that on a busy machine
+ * a flood of costly reads yields the cores to the cheap requests (a key lookup, a user by id, a write) of
+ * every tenant. Linux names a thread's id in /proc/thread-self; elsewhere the priority stays as it is.
+ */
+function lowerThreadPriority(): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, 10);
+  } catch {
+    // Not Linux, or not allowed: the reads still run off the main thread.
+  }
+}
+
+lowerThreadPriority();
 const { file } = workerData as { file: string };
 const sqlite = new SQLite(file, { readonly: true, fileMustExist: true });
 sqlite.pragma('busy_timeout = 10000');
