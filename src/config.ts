@@ -1,7 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import type { ReadLimits } from './db/reads.js';
-import type { StreamLimits } from './http/stream-limits.js';
 
 /** The environment Roster reads, validated once at start-up. */
 const EnvSchema = Type.Object({
@@ -35,6 +33,21 @@ const EnvSchema = Type.Object({
   ROSTER_READ_WORKERS: Type.Integer({ minimum: 0, maximum: 64, default: 3 }),
   ROSTER_ORG_QUERY_CONCURRENCY: Type.Integer({ minimum: 1, default: 2 }),
 });
+
+/** How many streamed answers may run at once, and for how long each (http/stream-limits.ts). */
+export interface StreamLimits {
+  readonly perKey: number;
+  readonly perProcess: number;
+  readonly deadlineMs: number;
+}
+
+/** How the directory's costly reads (lists, searches, counts, streams) are bounded (db/reads.ts). */
+export interface ReadLimits {
+  /** The longest one read statement may run, in ms. */
+  readonly timeoutMs: number;
+  /** SQLite: worker threads running reads off the main thread; 0 runs them on the main connection. */
+  readonly workers: number;
+}
 
 export type DatabaseTarget =
   | { readonly dialect: 'sqlite'; readonly file: string; readonly url: string }

@@ -1,17 +1,9 @@
 import { sql } from 'kysely';
-import type { DatabaseTarget } from '../config.js';
+import type { DatabaseTarget, ReadLimits } from '../config.js';
 import type { Connection } from './connect.js';
 import { isQueryCancelled } from './db-errors.js';
 import { createReadPool, kyselyOverReadPool, QueryTimeoutError } from './read-pool.js';
 import type { Db } from './tables.js';
-
-/** How the directory's costly reads (lists, searches, counts, streams) are bounded. */
-export interface ReadLimits {
-  /** The longest one read statement may run, in ms. */
-  readonly timeoutMs: number;
-  /** SQLite: worker threads running reads off the main thread; 0 runs them on the main connection. */
-  readonly workers: number;
-}
 
 /** Runs costly reads within the limits; `signal` aborts when the client goes away. */
 export interface Reads {

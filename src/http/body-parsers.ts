@@ -28,7 +28,7 @@ async function refuseUnreadableBodies(request: FastifyRequest): Promise<void> {
 const LONE_SURROGATE = /\p{Surrogate}/u;
 
 /** The deepest nesting of arrays and objects a body may have; Roster's bodies nest three levels at most. */
-export const MAX_BODY_DEPTH = 64;
+const MAX_BODY_DEPTH = 64;
 
 const pointerStep = (pointer: string, key: string) => `${pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
 
@@ -52,7 +52,7 @@ function bodyProblem(body: unknown): ProblemItem | undefined {
         message: `nests arrays or objects more than ${MAX_BODY_DEPTH} levels deep; send the shape the schema describes`,
       };
     // Pushed in reverse so that the first problem in document order is found first.
-    const entries = Object.entries(value);
+    const entries: [string, unknown][] = Object.entries(value as Record<string, unknown>);
     for (let i = entries.length - 1; i >= 0; i--) {
       const [key, child] = entries[i]!;
       const at = pointerStep(pointer, key);
