@@ -105,7 +105,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ service: UserService; strea
           'Substring search on `username` and `name` (Unicode case-insensitive, literal), exact match on the rest. ' +
           'Different parameters combine with AND; a repeated parameter matches any of its values. Parameter names match case-insensitively.',
         querystring: UsersQuery,
-        response: { 200: usersListResponse, ...problemResponses(400, 401, 403) },
+        response: { 200: usersListResponse, ...problemResponses(400, 401, 403, 429, 503) },
       },
     },
     async (request, reply) => {
