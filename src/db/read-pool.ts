@@ -69,6 +69,7 @@ export function createReadPool(file: string, size: number, timeoutMs: number) {
     slot.worker.on('message', (message: WorkerMessage) => {
       if ('ready' in message) {
         slot.ready = true;
+        slot.worker.unref();
         dispatch();
         return;
       }
@@ -80,14 +81,21 @@ export function createReadPool(file: string, size: number, timeoutMs: number) {
     });
     slot.worker.on('error', (error) => {
       const job = slot.job;
+      if (!slot.ready) {
+        // It could not open the database: fail what waits rather than hang, and try again in a second.
+        slot.worker.unref();
+        if (!slots.some((s) => s.ready)) for (const waiting of queue.splice(0)) waiting.reject(error);
+        setTimeout(() => replace(slot), 1000).unref();
+        return;
+      }
       replace(slot);
       job?.reject(error);
     });
-    slot.worker.unref();
     return slot;
   }
 
   function finish(slot: Slot): void {
+    slot.worker.unref();
     if (slot.timer) clearTimeout(slot.timer);
     slot.timer = null;
     slot.job = null;
@@ -109,6 +117,8 @@ export function createReadPool(file: string, size: number, timeoutMs: number) {
       if (slot.job || !slot.ready) continue;
       const job = queue.shift()!;
       slot.job = job;
+      // A worker keeps the process alive while it is starting or holds a job, never while idle.
+      slot.worker.ref();
       slot.timer = setTimeout(() => {
         replace(slot);
         job.reject(new QueryTimeoutError(timeoutMs));

@@ -26,8 +26,10 @@ export const unboundedReads = (db: Db): Reads => ({ read: (work) => work(db), cl
 export function createReads(conn: Connection, target: DatabaseTarget, limits: ReadLimits): Reads {
   if (target.dialect === 'sqlite') {
     if (limits.workers === 0 || target.file === ':memory:') return unboundedReads(conn.db);
-    const pooled = kyselyOverReadPool(createReadPool(target.file, limits.workers, limits.timeoutMs));
-    return { read: (work) => work(pooled), close: () => pooled.destroy() };
+    const pool = createReadPool(target.file, limits.workers, limits.timeoutMs);
+    const pooled = kyselyOverReadPool(pool);
+    // The pool is closed directly: Kysely's destroy skips a driver that never ran a query.
+    return { read: (work) => work(pooled), close: () => pool.close() };
   }
   const db = conn.db;
   return {
