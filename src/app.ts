@@ -18,6 +18,7 @@ import {
 import { createBillingGroupService } from './billing-groups/billing-group.service.js';
 import type { Config } from './config.js';
 import type { Connection } from './db/connect.js';
+import { createReads } from './db/reads.js';
 import { Problem } from './errors.js';
 import { groupRoutes } from './groups/group.routes.js';
 import { Group, GroupCreate, GroupList, GroupUpdate } from './groups/group.schemas.js';
@@ -93,7 +94,13 @@ export async function buildApp(config: Config, conn: Connection, options: AppOpt
   registerErrorHandlers(app);
   await registerOpenApi(app);
 
-  const users = createUserService(conn.db, { cacheBytes: config.cacheBytes });
+  const reads = createReads(conn, config.database, config.reads);
+  app.addHook('onClose', () => reads.close());
+  const users = createUserService(conn.db, {
+    cacheBytes: config.cacheBytes,
+    reads,
+    orgQueryConcurrency: config.orgQueryConcurrency,
+  });
   const registry = registerMetrics(app, {
     processMetrics: options.processMetrics ?? false,
     cachedBytes: users.cachedBytes,

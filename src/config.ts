@@ -1,6 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import type { StreamLimits } from './http/stream-limits.js';
 
 /** The environment Roster reads, validated once at start-up. */
 const EnvSchema = Type.Object({
@@ -27,12 +26,30 @@ const EnvSchema = Type.Object({
   SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, default: 10_000 }),
   // Fault tests only (test/copy): `roster copy` stops for good after the first batch of this table.
   ROSTER_COPY_PAUSE_AFTER: Type.Optional(Type.String({ pattern: '^[a-z_]+$' })),
-  // The cost budget of a request (docs/security.md, section 10).
+  // The cost budget of a request (docs/security.md, section 18).
   ROSTER_CACHE_BYTES: Type.Integer({ minimum: 0, default: 64 * 1024 * 1024 }),
   ROSTER_STREAMS_PER_KEY: Type.Integer({ minimum: 1, default: 2 }),
   ROSTER_STREAMS_MAX: Type.Integer({ minimum: 1, default: 32 }),
   ROSTER_STREAM_DEADLINE_MS: Type.Integer({ minimum: 100, default: 600_000 }),
+  ROSTER_QUERY_TIMEOUT_MS: Type.Integer({ minimum: 10, default: 2000 }),
+  ROSTER_READ_WORKERS: Type.Integer({ minimum: 0, maximum: 64, default: 3 }),
+  ROSTER_ORG_QUERY_CONCURRENCY: Type.Integer({ minimum: 1, default: 2 }),
 });
+
+/** How many streamed answers may run at once, and for how long each (http/stream-limits.ts). */
+export interface StreamLimits {
+  readonly perKey: number;
+  readonly perProcess: number;
+  readonly deadlineMs: number;
+}
+
+/** How the directory's costly reads (lists, searches, counts, streams) are bounded (db/reads.ts). */
+export interface ReadLimits {
+  /** The longest one read statement may run, in ms. */
+  readonly timeoutMs: number;
+  /** SQLite: worker threads running reads off the main thread; 0 runs them on the main connection. */
+  readonly workers: number;
+}
 
 export type DatabaseTarget =
   | { readonly dialect: 'sqlite'; readonly file: string; readonly url: string }
@@ -66,6 +83,10 @@ export interface Config {
   readonly cacheBytes: number;
   /** Streamed answers at once per key and per process, and the longest one may run. */
   readonly streams: StreamLimits;
+  /** The time limit of a read and, on SQLite, the read worker threads. */
+  readonly reads: ReadLimits;
+  /** Uncached list queries one organization may run at once per process (more wait in line). */
+  readonly orgQueryConcurrency: number;
 }
 
 /** The items of a comma list setting, trimmed, empty ones dropped. */
@@ -136,5 +157,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       perProcess: v.ROSTER_STREAMS_MAX,
       deadlineMs: v.ROSTER_STREAM_DEADLINE_MS,
     }),
+    reads: Object.freeze({ timeoutMs: v.ROSTER_QUERY_TIMEOUT_MS, workers: v.ROSTER_READ_WORKERS }),
+    orgQueryConcurrency: v.ROSTER_ORG_QUERY_CONCURRENCY,
   });
 }

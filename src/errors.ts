@@ -45,6 +45,7 @@ export const catalog = {
   TOO_MANY_CONCURRENT: { status: 429, title: 'Too many concurrent requests' },
   REQUEST_TIMEOUT: { status: 408, title: 'Request timeout' },
   SERVICE_UNAVAILABLE: { status: 503, title: 'Service unavailable' },
+  QUERY_TOO_COSTLY: { status: 503, title: 'Query too costly' },
   INTERNAL: { status: 500, title: 'Internal server error' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

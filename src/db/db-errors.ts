@@ -17,6 +17,16 @@ export function isUniqueViolation(error: unknown): boolean {
   return c === '23505' || c === 'SQLITE_CONSTRAINT_UNIQUE' || c === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
 
+/** A statement cancelled by statement_timeout or pg_cancel_backend (PostgreSQL 57014). */
+export function isQueryCancelled(error: unknown): boolean {
+  return code(error) === '57014';
+}
+
+/** A read that ran past its time limit (db/read-pool.ts QueryTimeoutError). */
+export function isQueryTimeout(error: unknown): boolean {
+  return code(error) === 'ROSTER_QUERY_TIMEOUT';
+}
+
 /** A serialization failure or deadlock: the transaction may be retried (PostgreSQL 40001/40P01). */
 export function isRetryable(error: unknown): boolean {
   const c = code(error);

@@ -29,7 +29,7 @@ async function refuseUnreadableBodies(request: FastifyRequest): Promise<void> {
 const LONE_SURROGATE = /\p{Surrogate}/u;
 
 /** The deepest nesting of arrays and objects a body may have; Roster's bodies nest three levels at most. */
-export const MAX_BODY_DEPTH = 64;
+const MAX_BODY_DEPTH = 64;
 
 const pointerStep = (pointer: string, key: string) => `${pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
 

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isUnavailable } from '../db/db-errors.js';
+import { isQueryTimeout, isUnavailable } from '../db/db-errors.js';
 import { AppError, toProblem, type ErrorCode } from '../errors.js';
 import { requestIdHeaders } from './request-id.js';
 import { MAX_PARAM_LENGTH } from './server-limits.js';
@@ -61,6 +61,13 @@ export function toAppError(error: FastifyError & { validationContext?: string })
   if (mapped) return new AppError(mapped, error.message);
   if (error instanceof SyntaxError && error.statusCode === 400)
     return new AppError('MALFORMED_JSON', `The body is not valid JSON: ${error.message}. Send one JSON object.`);
+  if (isQueryTimeout(error))
+    return new AppError(
+      'QUERY_TOO_COSTLY',
+      'The query ran longer than this server allows one read to run, and was stopped. Narrow it: use longer or fewer ' +
+        'search values (username, name), add a status, role, billing_group or group_owner filter, or ask for a smaller page.',
+      { headers: { 'retry-after': '5' } },
+    );
   if (isUnavailable(error))
     return new AppError('SERVICE_UNAVAILABLE', 'The database is unavailable right now; retry shortly.', {
       headers: { 'retry-after': '1' },

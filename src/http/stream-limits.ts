@@ -1,12 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
+import type { StreamLimits } from '../config.js';
 import { AppError } from '../errors.js';
-
-/** How many streamed answers may run at once, and for how long each. */
-export interface StreamLimits {
-  readonly perKey: number;
-  readonly perProcess: number;
-  readonly deadlineMs: number;
-}
 
 /** Seconds a refused stream is told to wait: a streamed export takes seconds to minutes. */
 const RETRY_AFTER_S = '10';

@@ -271,7 +271,8 @@ const STREAM_PAGE = 1000;
 
 /**
  * Every user matching `filter`, in `sort` order, read page by page with keyset
- * paging: memory stays flat however many users match.
+ * paging: memory stays flat however many users match. `readPage` runs each
+ * page's read (within a time limit, on a read worker: db/reads.ts).
  */
 export async function* streamUserRows(
   db: Db,
@@ -279,10 +280,12 @@ export async function* streamUserRows(
   filter: UserFilter,
   sort: UserSort,
   pageSize = STREAM_PAGE,
+  readPage: (page: (db: Db) => Promise<UserRow[]>) => Promise<UserRow[]> = (page) => page(db),
 ): AsyncGenerator<UserRow> {
   let after: UserKeyset | null = null;
   for (;;) {
-    const rows = await findUsersAfter(db, orgId, filter, sort, after, pageSize);
+    const from = after;
+    const rows = await readPage((rdb) => findUsersAfter(rdb, orgId, filter, sort, from, pageSize));
     yield* rows;
     if (rows.length < pageSize) return;
     const last = rows[rows.length - 1]!;

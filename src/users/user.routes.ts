@@ -5,6 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { UserRow } from '../db/tables.js';
 import { acceptEmptyJson, acceptJsonOnly, acceptMergePatch } from '../http/body-parsers.js';
 import { writeContextOf } from '../http/caller.js';
+import { clientGoneSignal } from '../http/client-gone.js';
 import { noneMatchHits, notModifiedResponse } from '../http/etags.js';
 import { createdLocation } from '../http/location.js';
 import { ifMatchHeaders } from '../http/preconditions.js';
@@ -105,13 +106,13 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ service: UserService; strea
           'Substring search on `username` and `name` (Unicode case-insensitive, literal), exact match on the rest. ' +
           'Different parameters combine with AND; a repeated parameter matches any of its values. Parameter names match case-insensitively.',
         querystring: UsersQuery,
-        response: { 200: usersListResponse, ...problemResponses(400, 401, 403) },
+        response: { 200: usersListResponse, ...problemResponses(400, 401, 403, 429, 503) },
       },
     },
     async (request, reply) => {
       const stream = streamFormatOf(request.headers.accept);
       if (stream) {
-        const rows = service.streamUsers(request.caller.orgId, request.query);
+        const rows = service.streamUsers(request.caller.orgId, request.query, clientGoneSignal(reply));
         return sendUserStream(
           request,
           reply,
@@ -125,6 +126,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ service: UserService; strea
         request.query,
         request.url,
         request.caller.writeVersion,
+        clientGoneSignal(reply),
       );
       const { page, total } = answer;
       // A page too big to cache streams from the database as the client reads: it counts as a stream.

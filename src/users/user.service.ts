@@ -5,6 +5,7 @@ import { diffFields } from '../audit/audit.mapper.js';
 import { createAuditService } from '../audit/audit.service.js';
 import { createBillingGroupService } from '../billing-groups/billing-group.service.js';
 import { isUniqueViolation } from '../db/db-errors.js';
+import { unboundedReads, type Reads } from '../db/reads.js';
 import type { Database, Db, UserRow } from '../db/tables.js';
 import { AppError, invalidFields, notFound, type ProblemItem } from '../errors.js';
 import { createGroupService } from '../groups/group.service.js';
@@ -13,6 +14,7 @@ import { createOrgService } from '../orgs/org.service.js';
 import type { WriteContext } from '../shared/actor.js';
 import { toStoredId } from '../shared/ids.js';
 import { applyMergePatch } from '../shared/merge-patch.js';
+import { createKeyedLimiter, LimiterFullError } from '../shared/keyed-limiter.js';
 import { resolvePage, type PageRequest } from '../shared/paging.js';
 import { needleFolds } from '../shared/text.js';
 import { foldUsername } from '../db/username-keys.js';
@@ -67,7 +69,14 @@ interface UsersPageAnswer {
 interface UserServiceOptions {
   /** Bytes of `GET users` answers each process keeps (0: none). Default 64 MiB. */
   readonly cacheBytes?: number;
+  /** Where list queries run, within which time limit (default: on `db`, unbounded). */
+  readonly reads?: Reads;
+  /** Uncached list queries one organization may run at once (default 2); up to 64 more wait. */
+  readonly orgQueryConcurrency?: number;
 }
+
+// Uncached list queries of one organization that may wait for a slot; past this, a 429 at once.
+const ORG_QUERY_QUEUE = 64;
 
 const NO_FILTER: UserFilter = { usernames: [], names: [], statuses: [], roles: [], billingGroups: [], groupOwners: [] };
 
@@ -97,7 +106,8 @@ const sortFromQuery = (query: UsersQuery): UserSort => ({
 
 /** The rest of a big page after its first chunk: keyset reads of CHUNK users, each written as it comes. */
 async function* pageRest(
-  db: Db,
+  reads: Reads,
+  signal: AbortSignal | undefined,
   orgId: number,
   filter: UserFilter,
   sort: UserSort,
@@ -108,14 +118,9 @@ async function* pageRest(
   yield start;
   let after = last;
   while (remaining > 0) {
-    const rows = await findUsersAfter(
-      db,
-      orgId,
-      filter,
-      sort,
-      { key: userSortKey(after, sort.field), userId: after.user_id },
-      Math.min(CHUNK, remaining),
-    );
+    const from = { key: userSortKey(after, sort.field), userId: after.user_id };
+    const size = Math.min(CHUNK, remaining);
+    const rows = await reads.read((rdb) => findUsersAfter(rdb, orgId, filter, sort, from, size), signal);
     if (rows.length === 0) break;
     yield `,${rows.map(userRowToJson).join(',')}`;
     remaining -= rows.length;
@@ -129,9 +134,25 @@ async function* pageRest(
 export function createUserService(db: Db, options: UserServiceOptions = {}) {
   const cache = new PageCache(options.cacheBytes ?? 64 * 1024 * 1024, MAX_CACHED_BYTES);
   const tracker = new ChangeTracker(db);
+  const reads = options.reads ?? unboundedReads(db);
+  const orgQueries = createKeyedLimiter(options.orgQueryConcurrency ?? 2, ORG_QUERY_QUEUE);
   const orgs = createOrgService(db);
   const audit = createAuditService(db);
   const lookups: AccessLookups = { billingGroups: createBillingGroupService(db), groups: createGroupService(db) };
+
+  /** A slot for one uncached list query of the organization, or the 429 that says its line is full. */
+  async function acquireOrgQuery(orgId: number): Promise<() => void> {
+    try {
+      return await orgQueries.acquire(orgId);
+    } catch (error) {
+      if (!(error instanceof LimiterFullError)) throw error;
+      throw new AppError(
+        'TOO_MANY_CONCURRENT',
+        `Your organization has ${ORG_QUERY_QUEUE} uncached list queries waiting on this server already; retry shortly, or send fewer at once.`,
+        { headers: { 'retry-after': '1' } },
+      );
+    }
+  }
 
   /** Runs a write in the organization's write transaction; a username taken meanwhile by another process is a 409. */
   async function write(ctx: WriteContext, work: (trx: Trx) => Promise<UserRow>): Promise<UserRow> {
@@ -204,7 +225,13 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
      * Answers are cached per organization and URL until a write changes them
      * (see user.cache.ts); pages bigger than a chunk stream.
      */
-    async listUsers(orgId: number, query: UsersQuery, url: string, writeVersion?: number): Promise<UsersPageAnswer> {
+    async listUsers(
+      orgId: number,
+      query: UsersQuery,
+      url: string,
+      writeVersion?: number,
+      signal?: AbortSignal,
+    ): Promise<UsersPageAnswer> {
       const page = resolvePage(query.pagenumber ?? 1, query.pagesize ?? PAGE_SIZE_MAX, PAGE_SIZE_MAX);
       const key = `${orgId} ${url}`;
       // The version must be read before the data (the auth hook reads it with the key, at the request's start).
@@ -215,18 +242,24 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
       const filter = filterFromQuery(query);
       const sort = sortFromQuery(query);
       const first = Math.min(page.pageSize, CHUNK);
+      const release = await acquireOrgQuery(orgId);
       let rows: UserRow[];
       let total: number;
-      if (filter.usernames.length > 0 || filter.names.length > 0) {
-        // A substring search's plan depends on how many match (see findUsers): count first.
-        total = await countUsers(db, orgId, filter);
-        const orgTotal = await countUsers(db, orgId, NO_FILTER);
-        rows = await findUsers(db, orgId, filter, sort, first, page.offset, { total, orgTotal });
-      } else {
-        [rows, total] = await Promise.all([
-          findUsers(db, orgId, filter, sort, first, page.offset),
-          countUsers(db, orgId, filter),
-        ]);
+      try {
+        [rows, total] = await reads.read(async (rdb) => {
+          if (filter.usernames.length > 0 || filter.names.length > 0) {
+            // A substring search's plan depends on how many match (see findUsers): count first.
+            const matched = await countUsers(rdb, orgId, filter);
+            const orgTotal = await countUsers(rdb, orgId, NO_FILTER);
+            return [
+              await findUsers(rdb, orgId, filter, sort, first, page.offset, { total: matched, orgTotal }),
+              matched,
+            ];
+          }
+          return Promise.all([findUsers(rdb, orgId, filter, sort, first, page.offset), countUsers(rdb, orgId, filter)]);
+        }, signal);
+      } finally {
+        release();
       }
       const start = pageHead(page.pageNumber, page.pageSize, total) + rows.map(userRowToJson).join(',');
       if (rows.length < first || first === page.pageSize) {
@@ -235,7 +268,8 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
         tracker.noteAnswer(orgId, version);
         return { page, total, body };
       }
-      const rest = pageRest(db, orgId, filter, sort, start, rows[rows.length - 1]!, page.pageSize - rows.length);
+      const last = rows[rows.length - 1]!;
+      const rest = pageRest(reads, signal, orgId, filter, sort, start, last, page.pageSize - rows.length);
       return { page, total, body: Readable.from(rest, { objectMode: false }) };
     },
 
@@ -246,8 +280,10 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
     answerCacheCounts: (): { readonly kept: number; readonly dropped: number } => ({ ...tracker.counts }),
 
     /** Every user matching the query's filters, in its sort order, unpaged (keyset reads: flat memory). */
-    streamUsers(orgId: number, query: UsersQuery): AsyncGenerator<UserRow> {
-      return streamUserRows(db, orgId, filterFromQuery(query), sortFromQuery(query));
+    streamUsers(orgId: number, query: UsersQuery, signal?: AbortSignal): AsyncGenerator<UserRow> {
+      return streamUserRows(db, orgId, filterFromQuery(query), sortFromQuery(query), undefined, (page) =>
+        reads.read(page, signal),
+      );
     },
 
     /**

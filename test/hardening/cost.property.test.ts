@@ -6,7 +6,7 @@ import { DIALECTS } from '../support/databases.js';
 
 /**
  * Property-based cost inputs: deep, wide and long bodies, query strings and paths, sent to every route of the
- * OpenAPI document, are answered below 500 with problem+json errors (docs/security.md, section 10).
+ * OpenAPI document, are answered below 500 with problem+json errors (docs/security.md, section 18).
  */
 
 const RUNS = Number(process.env.ROSTER_PROPERTY_RUNS ?? 40);

@@ -5,7 +5,7 @@ import { bearer, buildTestApp, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/databases.js';
 import { insertTestUsers } from '../support/users.js';
 
-// The cost budget of a request (docs/security.md, section 10): needles, id lists and body depth are capped,
+// The cost budget of a request (docs/security.md, section 18): needles, id lists and body depth are capped,
 // and each of the shapes that once reached a 500 is a 400 that says the limit.
 
 interface Problem {

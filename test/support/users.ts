@@ -73,7 +73,7 @@ export function parseLinks(header: string | undefined): Record<string, string> {
 }
 
 /**
- * Stores `count` plain users (`bulk<i>`, names `Bulk user <filler> <i>`) in one statement per dialect, for
+ * Stores `count` (< 1,000,000) plain users (`bulk<i>`, names `Bulk user <filler> <i>`) in one statement per dialect, for
  * tests that need volume (thousands of users in well under a second); the triggers keep counts and indexes.
  */
 export async function insertBulkUsers(conn: Connection, orgId: number, count: number, filler = ''): Promise<void> {
@@ -83,8 +83,8 @@ export async function insertBulkUsers(conn: Connection, orgId: number, count: nu
       : sql`select i from generate_series(1, ${count}::int) as g(i)`;
   const uuid =
     conn.dialect === 'sqlite'
-      ? sql`printf('00000000-0000-4000-8000-%012d', i)`
-      : sql`'00000000-0000-4000-8000-' || lpad(i::text, 12, '0')`;
+      ? sql`printf('00000000-0000-4000-8000-%06d%06d', ${orgId}, i)`
+      : sql`'00000000-0000-4000-8000-' || lpad(${orgId}::text, 6, '0') || lpad(i::text, 6, '0')`;
   await conn.db.transaction().execute(async (trx) => {
     await sql`insert into users (org_id, user_id, username, username_fold, name, name_fold, email, phone,
         call_detail_level, restrict_recording_download, status, last_login_date, last_updated_date,

@@ -6,7 +6,7 @@ import { bearer, buildTestApp, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/databases.js';
 import { insertBulkUsers } from '../support/users.js';
 
-// Streamed answers are capped per key and per process and cut at a deadline (docs/security.md, section 10).
+// Streamed answers are capped per key and per process and cut at a deadline (docs/security.md, section 18).
 
 // Long enough for the steps before the cut on a loaded machine.
 const DEADLINE_MS = 5000;
