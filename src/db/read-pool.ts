@@ -34,6 +34,15 @@ interface Slot {
   timer: NodeJS.Timeout | null;
 }
 
+/**
+ * Stops a worker and resolves when it has exited. It is ref'd meanwhile: an idle worker is unref'd, and an
+ * otherwise idle process would end (a test runner give up) with its exit still pending.
+ */
+async function stopWorker(worker: Worker): Promise<void> {
+  worker.ref();
+  await worker.terminate();
+}
+
 type WorkerMessage = { ready: true } | { id: number; rows?: unknown[]; error?: { message: string; code?: string } };
 
 // The worker's file sits beside this one: .js when built; .ts when run from source (tests, through tsx),
@@ -69,6 +78,8 @@ export function createReadPool(file: string, size: number, timeoutMs: number) {
     slot.worker.on('message', (message: WorkerMessage) => {
       if ('ready' in message) {
         slot.ready = true;
+        // A pool being closed keeps its workers ref'd until they have exited (stopWorker).
+        if (closed) return;
         slot.worker.unref();
         dispatch();
         return;
@@ -95,7 +106,7 @@ export function createReadPool(file: string, size: number, timeoutMs: number) {
   }
 
   function finish(slot: Slot): void {
-    slot.worker.unref();
+    if (!closed) slot.worker.unref();
     if (slot.timer) clearTimeout(slot.timer);
     slot.timer = null;
     slot.job = null;
@@ -141,7 +152,7 @@ export function createReadPool(file: string, size: number, timeoutMs: number) {
     async close(): Promise<void> {
       closed = true;
       for (const job of queue.splice(0)) job.reject(new Error('the read pool is closed'));
-      await Promise.all(slots.map((s) => s.worker.terminate()));
+      await Promise.all(slots.map((s) => stopWorker(s.worker)));
     },
   };
 }
