@@ -104,7 +104,7 @@ export function postgresFirstLoad(orgId: number): FirstLoad {
       // Before the session's first temporary table: its pages stay in memory instead of spilling to files.
       await sql.raw(`set local temp_buffers = '${STAGE_BUFFERS}'`).execute(trx);
       await sql.raw(`set local work_mem = '${LOAD_WORK_MEM}'`).execute(trx);
-      await sql`create temporary table ${sql.table(STAGE)} (like users) on commit drop`.execute(trx);
+      await sql`create temporary table ${sql.table(STAGE)} (like users including defaults) on commit drop`.execute(trx);
       await sql`create index on ${sql.table(STAGE)} (user_id)`.execute(trx);
       await sql`create index on ${sql.table(STAGE)} (username_skeleton)`.execute(trx);
     },
