@@ -38,7 +38,9 @@ import { limitRequestSize, MAX_PARAM_LENGTH, serverLimits, warnOfTrustedProxies 
 import { registerMetrics } from './ops/metrics.js';
 import { opsRoutes } from './ops/ops.routes.js';
 import { limitAfterAuthentication, registerRateLimit } from './ratelimit/ratelimit.plugin.js';
+import { answerScimFrameworkError } from './scim/scim.errors.js';
 import { scimRoutes } from './scim/scim.routes.js';
+import { SCIM_BASE } from './scim/scim.schemas.js';
 import { userRoutes } from './users/user.routes.js';
 import { User, UserCreate, UserDeactivation, UserPatch, UserReplace, UsersPage } from './users/user.schemas.js';
 import { createUserScimService } from './users/user.scim.service.js';
@@ -60,7 +62,9 @@ export async function buildApp(config: Config, conn: Connection, options: AppOpt
     bodyLimit: config.bodyLimit,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH, querystringParser: parseQueryString },
     genReqId: newRequestId,
-    frameworkErrors: answerFrameworkError,
+    // The router's errors come before any route: SCIM's paths get SCIM error objects, the rest problem+json.
+    frameworkErrors: (error, request, reply) =>
+      (request.url.startsWith(SCIM_BASE) ? answerScimFrameworkError : answerFrameworkError)(error, request, reply),
     ajv: AJV_OPTIONS,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -124,7 +128,7 @@ export async function buildApp(config: Config, conn: Connection, options: AppOpt
     { prefix: config.apiRoot },
   );
   await app.register(scimRoutes, {
-    prefix: '/scim/v2',
+    prefix: SCIM_BASE,
     users: createUserScimService(conn.db),
     guard: limitAfterAuthentication(authenticate, limit),
     limit,

@@ -6,7 +6,7 @@ import { MAX_PARAM_LENGTH } from './server-limits.js';
 import { validationProblem } from './validation-errors.js';
 
 /** Errors the router raises before any hook runs (bad percent-encoding, an over-long path segment). */
-function frameworkProblem(error: FastifyError): AppError {
+export function frameworkProblem(error: FastifyError): AppError {
   if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
     return new AppError(
       'URI_TOO_LONG',

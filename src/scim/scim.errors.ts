@@ -1,7 +1,8 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, type ErrorCode } from '../errors.js';
-import { toAppError } from '../http/error-handler.js';
-import { URN, type ScimErrorBody } from './scim.schemas.js';
+import { frameworkProblem, toAppError } from '../http/error-handler.js';
+import { requestIdHeaders } from '../http/request-id.js';
+import { SCIM_MEDIA_TYPE, URN, type ScimErrorBody } from './scim.schemas.js';
 
 /** The scimType values of RFC 7644 §3.12 that Roster answers. */
 export type ScimType =
@@ -85,4 +86,10 @@ export function registerScimErrors(app: FastifyInstance): void {
         ),
       ),
   );
+}
+
+/** The router's own errors (an over-long path segment, bad percent-encoding) under /scim/v2, as SCIM error objects. */
+export function answerScimFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const problem = frameworkProblem(error);
+  reply.headers(requestIdHeaders(request)).code(problem.status).type(SCIM_MEDIA_TYPE).send(scimErrorBody(problem));
 }

@@ -21,6 +21,9 @@ export const MAX_RESULTS = 1000;
 /** The media type of every SCIM answer. */
 export const SCIM_MEDIA_TYPE = 'application/scim+json';
 
+/** Where SCIM lives: at the server root, beside the API root. */
+export const SCIM_BASE = '/scim/v2';
+
 /** A SCIM resource or message: validated by the SCIM layer itself (attribute names are case-insensitive). */
 const ScimObject = (description: string) =>
   Type.Object({ schemas: Type.Optional(Type.Array(Type.String())) }, { additionalProperties: true, description });

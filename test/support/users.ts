@@ -86,10 +86,10 @@ export async function insertBulkUsers(conn: Connection, orgId: number, count: nu
       ? sql`printf('00000000-0000-4000-8000-%06d%06d', ${orgId}, i)`
       : sql`'00000000-0000-4000-8000-' || lpad(${orgId}::text, 6, '0') || lpad(i::text, 6, '0')`;
   await conn.db.transaction().execute(async (trx) => {
-    await sql`insert into users (org_id, user_id, username, username_fold, name, name_fold, email, phone,
+    await sql`insert into users (org_id, user_id, username, username_fold, username_skeleton, name, name_fold, email, phone,
         call_detail_level, restrict_recording_download, status, last_login_date, last_updated_date,
         deactivation_date, roles, roles_mask, billing_groups, group_owners, version)
-      select ${orgId}, ${uuid}, 'bulk' || i, 'bulk' || i, 'Bulk user ' || ${filler} || ' ' || i,
+      select ${orgId}, ${uuid}, 'bulk' || i, 'bulk' || i, 'bulk' || i, 'Bulk user ' || ${filler} || ' ' || i,
         'bulk user ' || ${filler} || ' ' || i, 'bulk' || i || '@example.com', '', 'full', 0, 'activated', null,
         '2020-01-01T00:00:00.0000000', null, 'reporting', ${rolesMask(['reporting'])}, '', '', 1
       from (${series}) as series`.execute(trx);
