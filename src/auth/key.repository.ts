@@ -1,3 +1,6 @@
+import { sql } from 'kysely';
+import { SQLITE_BUSY_TIMEOUT_MS } from '../db/connect.js';
+import { isSqlite } from '../db/dialect.js';
 import type { ApiKeyRow, Db } from '../db/tables.js';
 import type { Scope } from '../http/caller.js';
 
@@ -62,9 +65,25 @@ export async function listKeys(db: Db, orgId: number): Promise<ApiKeyRow[]> {
   return db.selectFrom('api_keys').selectAll().where('org_id', '=', orgId).orderBy('id', 'desc').execute();
 }
 
-/** Records when a key was last used. */
+/**
+ * Records when a key was last used, best effort. better-sqlite3 waits for a busy database on the event
+ * loop's own thread, so on SQLite the touch tries once without waiting: while another connection holds the
+ * write lock (a long import), a read must neither stall every request for the busy timeout nor fail.
+ */
 export async function touchKey(db: Db, keyId: number, now: string): Promise<void> {
-  await db.updateTable('api_keys').set({ last_used_at: now }).where('id', '=', keyId).execute();
+  const touch = (conn: Db) => conn.updateTable('api_keys').set({ last_used_at: now }).where('id', '=', keyId).execute();
+  if (!isSqlite(db)) {
+    await touch(db);
+    return;
+  }
+  await db.connection().execute(async (conn) => {
+    await sql`pragma busy_timeout = 0`.execute(conn);
+    try {
+      await touch(conn);
+    } finally {
+      await sql.raw(`pragma busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`).execute(conn);
+    }
+  });
 }
 
 /** One key of an organization, by id (undefined when the organization has no such key). */

@@ -45,6 +45,9 @@ function cacheStatements(sqlite: SQLite.Database): void {
   }) as typeof sqlite.prepare;
 }
 
+/** How long a SQLite statement waits for another connection's write lock before SQLITE_BUSY. */
+export const SQLITE_BUSY_TIMEOUT_MS = 10_000;
+
 /** Opens the database a DatabaseTarget names (creating the SQLite file and its folder if needed). */
 export function connect(target: DatabaseTarget, options: { poolSize?: number } = {}): Connection {
   if (target.dialect === 'sqlite') {
@@ -53,7 +56,7 @@ export function connect(target: DatabaseTarget, options: { poolSize?: number } =
     // WAL lets the CLI and several server processes share the file; FULL makes a 2xx survive a crash.
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = FULL');
-    sqlite.pragma('busy_timeout = 10000');
+    sqlite.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
     sqlite.pragma('foreign_keys = ON');
     // Reads of a large directory (a million users per organization): a bigger page cache and memory-mapped I/O (docs/performance.md).
     sqlite.pragma('cache_size = -65536');
