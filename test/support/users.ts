@@ -58,6 +58,23 @@ export function holdsUsernameNeedle(hay: string, needle: string): boolean {
   return foldUsername(hay).includes(foldUsername(needle));
 }
 
+/** A user's keys in the contract's order (a deactivated user's; others have no deactivation_date). */
+export const USER_KEY_ORDER = [
+  'user_id',
+  'username',
+  'name',
+  'email',
+  'phone',
+  'call_detail_level',
+  'restrict_recording_download',
+  'status',
+  'last_login_date',
+  'last_updated_date',
+  'deactivation_date',
+  'roles',
+  'access',
+];
+
 /** Code-point order (the order of UTF-8 bytes), as both backends sort text. */
 export const byCodePoint = (a: string, b: string): number =>
   Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));

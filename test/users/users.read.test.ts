@@ -5,7 +5,7 @@ import { createOrgService } from '../../src/orgs/org.service.js';
 import { bearer, buildTestApp, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/databases.js';
 import { foldUsername } from '../../src/db/username-keys.js';
-import { byCodePoint, foldText, insertTestUsers, parseLinks } from '../support/users.js';
+import { USER_KEY_ORDER, byCodePoint, foldText, insertTestUsers, parseLinks } from '../support/users.js';
 
 interface WireUser {
   user_id: string;
@@ -20,21 +20,6 @@ interface WireUser {
   [key: string]: unknown;
 }
 
-const KEY_ORDER = [
-  'user_id',
-  'username',
-  'name',
-  'email',
-  'phone',
-  'call_detail_level',
-  'restrict_recording_download',
-  'status',
-  'last_login_date',
-  'last_updated_date',
-  'deactivation_date',
-  'roles',
-  'access',
-];
 const SEED_ROLES = ['call_record_listen', 'reporting', 'administrator', 'ordering'];
 
 /** The seed's four users exactly as the wire must carry them (the seed's own formatting of every value). */
@@ -666,7 +651,7 @@ for (const dialect of DIALECTS) {
         for (const u of all) {
           assert.deepEqual(
             Object.keys(u),
-            KEY_ORDER.filter((k) => k !== 'deactivation_date' || u.status === 'deactivated'),
+            USER_KEY_ORDER.filter((k) => k !== 'deactivation_date' || u.status === 'deactivated'),
             u.username,
           );
           assert.equal('deactivation_date' in u, u.status === 'deactivated', u.username);
