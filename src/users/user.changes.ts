@@ -100,16 +100,17 @@ function compareInOrder(a: SortPosition, b: SortPosition, order: UserSort['order
   return order === 'asc' ? cmp : -cmp;
 }
 
-/** Which side of a non-empty page a matching row off the page sits on. */
-function side(user: ChangedUser, scope: Extract<AnswerScope, { kind: 'page' }>): 'before' | 'after' {
+/** Where a row sits against a non-empty page: before its first row, within its span, or after its last. */
+function region(user: ChangedUser, scope: Extract<AnswerScope, { kind: 'page' }>): -1 | 0 | 1 {
   const at = { key: userSortKey(user as UserRow, scope.sort.field), userId: user.user_id };
-  return compareInOrder(at, scope.first!, scope.sort.order) < 0 ? 'before' : 'after';
+  if (compareInOrder(at, scope.first!, scope.sort.order) < 0) return -1;
+  return compareInOrder(at, scope.last!, scope.sort.order) > 0 ? 1 : 0;
 }
 
 /**
  * True when the change may alter the answer. A page stands when the changed row matched the query
  * neither before nor after; or matched both times (the total stands), is not on the page, and stays on
- * the same side of it (so the page still holds the same rows).
+ * the same side of it, never landing within its span (so the page still holds the same rows).
  */
 export function changeAffects(scope: AnswerScope, change: UserChange): boolean {
   const { before, after } = change;
@@ -122,5 +123,7 @@ export function changeAffects(scope: AnswerScope, change: UserChange): boolean {
   if (scope.ids.has(before!.user_id) || scope.ids.has(after!.user_id)) return true;
   // An empty page lies past the last match: with the total unchanged, it stays empty.
   if (scope.first === undefined) return false;
-  return side(before!, scope) !== side(after!, scope);
+  const from = region(before!, scope);
+  const to = region(after!, scope);
+  return from !== to || to === 0;
 }
