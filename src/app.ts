@@ -41,6 +41,7 @@ import { limitAfterAuthentication, registerRateLimit } from './ratelimit/ratelim
 import { answerScimFrameworkError } from './scim/scim.errors.js';
 import { scimRoutes } from './scim/scim.routes.js';
 import { SCIM_BASE } from './scim/scim.schemas.js';
+import { createOrgQueryGate } from './shared/org-query-gate.js';
 import { userRoutes } from './users/user.routes.js';
 import { User, UserCreate, UserDeactivation, UserPatch, UserReplace, UsersPage } from './users/user.schemas.js';
 import { createUserScimService } from './users/user.scim.service.js';
@@ -100,11 +101,9 @@ export async function buildApp(config: Config, conn: Connection, options: AppOpt
 
   const reads = createReads(conn, config.database, config.reads);
   app.addHook('onClose', () => reads.close());
-  const users = createUserService(conn.db, {
-    cacheBytes: config.cacheBytes,
-    reads,
-    orgQueryConcurrency: config.orgQueryConcurrency,
-  });
+  // One organization's costly reads share one set of slots, whichever API asks (GET users, SCIM).
+  const orgQueries = createOrgQueryGate(config.orgQueryConcurrency);
+  const users = createUserService(conn.db, { cacheBytes: config.cacheBytes, reads, orgQueries });
   const registry = registerMetrics(app, {
     processMetrics: options.processMetrics ?? false,
     cachedBytes: users.cachedBytes,
@@ -129,7 +128,7 @@ export async function buildApp(config: Config, conn: Connection, options: AppOpt
   );
   await app.register(scimRoutes, {
     prefix: SCIM_BASE,
-    users: createUserScimService(conn.db),
+    users: createUserScimService(conn.db, { reads, orgQueries }),
     guard: limitAfterAuthentication(authenticate, limit),
     limit,
   });

@@ -6,7 +6,14 @@ import { SCIM_MEDIA_TYPE, URN, type ScimErrorBody } from './scim.schemas.js';
 
 /** The scimType values of RFC 7644 §3.12 that Roster answers. */
 export type ScimType =
-  'invalidFilter' | 'uniqueness' | 'mutability' | 'invalidSyntax' | 'invalidPath' | 'noTarget' | 'invalidValue';
+  | 'invalidFilter'
+  | 'uniqueness'
+  | 'mutability'
+  | 'invalidSyntax'
+  | 'invalidPath'
+  | 'noTarget'
+  | 'invalidValue'
+  | 'tooMany';
 
 /** An error of the catalog (errors.ts) with the scimType RFC 7644 defines for it. */
 class ScimError extends AppError {

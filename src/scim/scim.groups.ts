@@ -22,6 +22,12 @@ export const rolesAreFixed = (): AppError =>
     `Groups are Roster's fixed roles (${ROLES.join(', ')}): they cannot be created, replaced or deleted. Change their members with PATCH /Groups/{role}.`,
   );
 
+/**
+ * The most members one group answer lists. A role may be held by most of a million-user organization (an answer
+ * of a hundred megabytes); past this the answer is 400 tooMany, and the members are read as Users instead.
+ */
+export const MAX_LISTED_MEMBERS = 10_000;
+
 const findRole = (id: string): Role | undefined => ROLES.find((r) => r === id.toLowerCase());
 
 /** Whether an answer needs the members (they cost a query per group). */
@@ -130,7 +136,12 @@ async function setMembership(w: UserWriter, role: Role, wanted: Set<string>): Pr
 /** SCIM Groups: the roles, their holders, and membership PATCH. */
 export function createScimGroupService(users: UserScimService) {
   async function resource(orgId: number, role: Role, base: string, withMembers: boolean): Promise<ScimResource> {
-    const members = withMembers ? await users.findRoleHolders(orgId, role) : [];
+    const members = withMembers ? await users.findRoleHolders(orgId, role, MAX_LISTED_MEMBERS) : [];
+    if (members.length > MAX_LISTED_MEMBERS)
+      throw scimBadRequest(
+        'tooMany',
+        `The group "${role}" has more than ${MAX_LISTED_MEMBERS} members, more than one answer lists: ask with excludedAttributes=members, and page through its members with GET /Users?filter=roles.value eq "${role}".`,
+      );
     return {
       schemas: [URN.group],
       id: role,

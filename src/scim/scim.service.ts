@@ -37,12 +37,12 @@ export function createScimUserService(users: UserScimService) {
     },
 
     /** GET /Users and POST /Users/.search: a filtered, sorted page. */
-    async listUsers(orgId: number, query: ScimListQuery, base: string): Promise<ScimResource> {
+    async listUsers(orgId: number, query: ScimListQuery, base: string, signal?: AbortSignal): Promise<ScimResource> {
       const condition =
         query.filter !== undefined && query.filter.trim() !== '' ? parseUserFilter(query.filter) : undefined;
       const sort = parseUserSort(query.sortby, query.sortorder);
       const { start, count } = listWindow(query.startindex, query.count);
-      const { rows, total } = await users.listUsers(orgId, condition, sort, start - 1, count);
+      const { rows, total } = await users.listUsers(orgId, condition, sort, start - 1, count, signal);
       const resources = rows.map((row) =>
         projectResource(userRowToResource(row, base), query.attributes, query.excludedattributes),
       );

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { writeContextOf } from '../http/caller.js';
+import { clientGoneSignal } from '../http/client-gone.js';
 import { orderedJson } from '../http/responses.js';
 import { searchToQuery } from './scim.lists.js';
 import { baseOf, scimAnswer as ok, scimErrors as errors, sendWithEtag as written } from './scim.responses.js';
@@ -39,7 +40,8 @@ export const scimUserRoutes: FastifyPluginAsyncTypebox<{ service: ScimUserServic
         response: { 200: ok(ScimListResponse, 'A ListResponse of users'), ...errors(400, 401, 403) },
       },
     },
-    async (request) => users.listUsers(request.caller.orgId, request.query, baseOf(request)),
+    async (request, reply) =>
+      users.listUsers(request.caller.orgId, request.query, baseOf(request), clientGoneSignal(reply)),
   );
   api.post(
     '/Users/.search',
@@ -54,7 +56,8 @@ export const scimUserRoutes: FastifyPluginAsyncTypebox<{ service: ScimUserServic
         response: { 200: ok(ScimListResponse, 'A ListResponse of users'), ...errors(400, 401, 403) },
       },
     },
-    async (request) => users.listUsers(request.caller.orgId, searchToQuery(request.body), baseOf(request)),
+    async (request, reply) =>
+      users.listUsers(request.caller.orgId, searchToQuery(request.body), baseOf(request), clientGoneSignal(reply)),
   );
   api.get(
     '/Users/:id',

@@ -226,14 +226,18 @@ export async function countDirectoryUsers(
   return Number(row.n);
 }
 
-/** The user_id and username of every user of the organization (not deleted through SCIM) who holds the role. */
+/**
+ * The user_id and username of the users of the organization (not deleted through SCIM) who hold the role, by
+ * username: every one, or the first `limit`.
+ */
 export async function findRoleHolders(
   db: Db,
   orgId: number,
   role: Role,
+  limit?: number,
 ): Promise<Array<Pick<UserRow, 'user_id' | 'username'>>> {
-  return selectLiving(db, orgId, { op: 'eq', field: 'role', value: role })
+  const query = selectLiving(db, orgId, { op: 'eq', field: 'role', value: role })
     .select(['users.user_id', 'users.username'])
-    .orderBy('users.username_fold')
-    .execute();
+    .orderBy('users.username_fold');
+  return (limit === undefined ? query : query.limit(limit)).execute();
 }

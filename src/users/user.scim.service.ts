@@ -4,12 +4,14 @@ import { diffFields } from '../audit/audit.mapper.js';
 import { createAuditService } from '../audit/audit.service.js';
 import { createBillingGroupService } from '../billing-groups/billing-group.service.js';
 import { isUniqueViolation } from '../db/db-errors.js';
+import { unboundedReads, type Reads } from '../db/reads.js';
 import type { Database, Db, NewUserRow, UserRow } from '../db/tables.js';
 import { AppError, notFound } from '../errors.js';
 import { createGroupService } from '../groups/group.service.js';
 import { checkIfMatch, parseIfMatch } from '../http/preconditions.js';
 import { createOrgService } from '../orgs/org.service.js';
 import type { WriteContext } from '../shared/actor.js';
+import { createOrgQueryGate, type OrgQueryGate } from '../shared/org-query-gate.js';
 import { nowTimestamp } from '../shared/timestamps.js';
 import {
   userEtag,
@@ -85,7 +87,16 @@ const profileColumns = (profile: UserProfile) => ({
  * for writes that come through SCIM: the same checkFields, the same row
  * mapping and audit entries (marked `via: scim`). Reads never see users deleted through SCIM.
  */
-export function createUserScimService(db: Db) {
+interface UserScimServiceOptions {
+  /** Where list queries run, within which time limit (default: on `db`, unbounded). */
+  readonly reads?: Reads;
+  /** The slots for an organization's list queries, shared with `GET users` (default: 2 at once, its own). */
+  readonly orgQueries?: OrgQueryGate;
+}
+
+export function createUserScimService(db: Db, options: UserScimServiceOptions = {}) {
+  const reads = options.reads ?? unboundedReads(db);
+  const orgQueries = options.orgQueries ?? createOrgQueryGate(2);
   const orgs = createOrgService(db);
   const audit = createAuditService(db);
   const lookups: AccessLookups = { billingGroups: createBillingGroupService(db), groups: createGroupService(db) };
@@ -209,25 +220,34 @@ export function createUserScimService(db: Db) {
       return row && row.scim_deleted_at === null ? row : undefined;
     },
 
-    /** One page of matching users with the total. */
+    /**
+     * One page of matching users with the total: like `GET users`, within the read time limit (on SQLite on a
+     * read worker, off the event loop) and one of the organization's query slots.
+     */
     async listUsers(
       orgId: number,
       condition: UserCondition | undefined,
       sort: DirectorySort,
       offset: number,
       limit: number,
+      signal?: AbortSignal,
     ): Promise<{ rows: UserRow[]; total: number }> {
-      const total = await countDirectoryUsers(db, orgId, condition);
-      if (limit === 0 || offset >= total) return { rows: [], total };
-      // As GET users plans a search: walking the sort order finds the page after about
-      // (offset + limit) × orgTotal / total rows; sorting the matches costs about total.
-      const orgTotal = condition === undefined ? total : await countDirectoryUsers(db, orgId, undefined);
-      const few = condition !== undefined && total * total <= (offset + limit) * orgTotal;
-      return { rows: await findDirectoryUsers(db, orgId, condition, sort, offset, limit, few), total };
+      return orgQueries.run(orgId, () =>
+        reads.read(async (rdb) => {
+          const total = await countDirectoryUsers(rdb, orgId, condition);
+          if (limit === 0 || offset >= total) return { rows: [], total };
+          // As GET users plans a search: walking the sort order finds the page after about
+          // (offset + limit) × orgTotal / total rows; sorting the matches costs about total.
+          const orgTotal = condition === undefined ? total : await countDirectoryUsers(rdb, orgId, undefined);
+          const few = condition !== undefined && total * total <= (offset + limit) * orgTotal;
+          return { rows: await findDirectoryUsers(rdb, orgId, condition, sort, offset, limit, few), total };
+        }, signal),
+      );
     },
 
-    /** Everyone who holds the role. */
-    findRoleHolders: (orgId: number, role: Role) => findRoleHolders(db, orgId, role),
+    /** Up to `limit` + 1 of the role's holders (one more than `limit` says there are more), as listUsers reads. */
+    findRoleHolders: (orgId: number, role: Role, limit: number, signal?: AbortSignal) =>
+      orgQueries.run(orgId, () => reads.read((rdb) => findRoleHolders(rdb, orgId, role, limit + 1), signal)),
 
     /** Runs one SCIM request's writes as one transaction; a username taken meanwhile is a 409. */
     async inTransaction<T>(ctx: WriteContext, work: (users: UserWriter) => Promise<T>): Promise<T> {

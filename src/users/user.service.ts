@@ -14,7 +14,7 @@ import { createOrgService } from '../orgs/org.service.js';
 import type { WriteContext } from '../shared/actor.js';
 import { toStoredId } from '../shared/ids.js';
 import { applyMergePatch } from '../shared/merge-patch.js';
-import { createKeyedLimiter, LimiterFullError } from '../shared/keyed-limiter.js';
+import { createOrgQueryGate, type OrgQueryGate } from '../shared/org-query-gate.js';
 import { resolvePage, type PageRequest } from '../shared/paging.js';
 import { needleFolds } from '../shared/text.js';
 import { foldUsername } from '../db/username-keys.js';
@@ -71,12 +71,9 @@ interface UserServiceOptions {
   readonly cacheBytes?: number;
   /** Where list queries run, within which time limit (default: on `db`, unbounded). */
   readonly reads?: Reads;
-  /** Uncached list queries one organization may run at once (default 2); up to 64 more wait. */
-  readonly orgQueryConcurrency?: number;
+  /** The slots for an organization's uncached list queries (default: 2 at once, of this service's own). */
+  readonly orgQueries?: OrgQueryGate;
 }
-
-// Uncached list queries of one organization that may wait for a slot; past this, a 429 at once.
-const ORG_QUERY_QUEUE = 64;
 
 const NO_FILTER: UserFilter = { usernames: [], names: [], statuses: [], roles: [], billingGroups: [], groupOwners: [] };
 
@@ -135,24 +132,10 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
   const cache = new PageCache(options.cacheBytes ?? 64 * 1024 * 1024, MAX_CACHED_BYTES);
   const tracker = new ChangeTracker(db);
   const reads = options.reads ?? unboundedReads(db);
-  const orgQueries = createKeyedLimiter(options.orgQueryConcurrency ?? 2, ORG_QUERY_QUEUE);
+  const orgQueries = options.orgQueries ?? createOrgQueryGate(2);
   const orgs = createOrgService(db);
   const audit = createAuditService(db);
   const lookups: AccessLookups = { billingGroups: createBillingGroupService(db), groups: createGroupService(db) };
-
-  /** A slot for one uncached list query of the organization, or the 429 that says its line is full. */
-  async function acquireOrgQuery(orgId: number): Promise<() => void> {
-    try {
-      return await orgQueries.acquire(orgId);
-    } catch (error) {
-      if (!(error instanceof LimiterFullError)) throw error;
-      throw new AppError(
-        'TOO_MANY_CONCURRENT',
-        `Your organization has ${ORG_QUERY_QUEUE} uncached list queries waiting on this server already; retry shortly, or send fewer at once.`,
-        { headers: { 'retry-after': '1' } },
-      );
-    }
-  }
 
   /** Runs a write in the organization's write transaction; a username taken meanwhile by another process is a 409. */
   async function write(ctx: WriteContext, work: (trx: Trx) => Promise<UserRow>): Promise<UserRow> {
@@ -242,7 +225,7 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
       const filter = filterFromQuery(query);
       const sort = sortFromQuery(query);
       const first = Math.min(page.pageSize, CHUNK);
-      const release = await acquireOrgQuery(orgId);
+      const release = await orgQueries.acquire(orgId);
       let rows: UserRow[];
       let total: number;
       try {

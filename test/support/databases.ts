@@ -52,3 +52,22 @@ export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase
     },
   };
 }
+
+/**
+ * Runs `work` while another PostgreSQL session holds the users table in ACCESS EXCLUSIVE mode, so that any read
+ * of it waits: a read's time limit, not its data, then decides when it ends. Returns how long `work` took.
+ */
+export async function whileUsersLocked(url: string, work: () => Promise<void>): Promise<number> {
+  const locker = new pg.Client({ connectionString: url });
+  await locker.connect();
+  try {
+    await locker.query('begin');
+    await locker.query('lock table users in access exclusive mode');
+    const started = Date.now();
+    await work();
+    return Date.now() - started;
+  } finally {
+    await locker.query('rollback');
+    await locker.end();
+  }
+}
