@@ -18,6 +18,7 @@ import {
 import { createBillingGroupService } from './billing-groups/billing-group.service.js';
 import type { Config } from './config.js';
 import type { Connection } from './db/connect.js';
+import { groupCommit } from './db/group-commit.js';
 import { createReads } from './db/reads.js';
 import { Problem } from './errors.js';
 import { groupRoutes } from './groups/group.routes.js';
@@ -108,6 +109,7 @@ export async function buildApp(config: Config, conn: Connection, options: AppOpt
     processMetrics: options.processMetrics ?? false,
     cachedBytes: users.cachedBytes,
     answerCacheCounts: users.answerCacheCounts,
+    writeCommitCounts: () => groupCommit(conn.db).counts,
   });
   await app.register(opsRoutes, { db: conn.db, registry });
 

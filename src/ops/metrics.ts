@@ -9,6 +9,8 @@ export function registerMetrics(
     processMetrics: boolean;
     cachedBytes: () => number;
     answerCacheCounts: () => { kept: number; dropped: number };
+    /** Write transactions committed and the writes they carried (db/group-commit.ts). */
+    writeCommitCounts: () => { commits: number; writes: number };
   },
 ): Registry {
   const registry = new Registry();
@@ -30,6 +32,24 @@ export function registerMetrics(
         this.inc(options.answerCacheCounts()[outcome]);
       },
     });
+  new Counter({
+    name: 'roster_write_commits_total',
+    help: 'Write transactions committed; several waiting writes of one organization share one (group commit)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(options.writeCommitCounts().commits);
+    },
+  });
+  new Counter({
+    name: 'roster_writes_committed_total',
+    help: 'Writes committed (each acknowledged only after the commit that holds it)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(options.writeCommitCounts().writes);
+    },
+  });
   if (options.processMetrics) {
     collectDefaultMetrics({ register: registry, prefix: 'roster_' });
     new Counter({

@@ -1,5 +1,5 @@
 import type { Transaction } from 'kysely';
-import { isRetryable } from '../db/db-errors.js';
+import { groupCommit } from '../db/group-commit.js';
 import type { Database, Db } from '../db/tables.js';
 import { nowTimestamp } from '../shared/timestamps.js';
 import {
@@ -16,11 +16,9 @@ export class OrgError extends Error {}
 
 const ORG_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-/** Attempts of a write transaction that PostgreSQL aborts as a serialization failure or deadlock. */
-const ATTEMPTS = 3;
-
 /** Organizations, and the write transaction every write to an organization's directory runs in. */
 export function createOrgService(db: Db) {
+  const commits = groupCommit(db);
   return {
     /** Creates an organization with a unique name; returns its id. */
     async createOrganization(name: string): Promise<number> {
@@ -49,24 +47,18 @@ export function createOrgService(db: Db) {
     findWriteVersion: (orgId: number) => findWriteVersion(db, orgId),
 
     /**
-     * Runs one write as one transaction. It first bumps the organization's
-     * write_version: on PostgreSQL that row lock queues the organization's writes
-     * one after another (so checks made inside see every earlier commit and no two
-     * writes deadlock); on SQLite the connection already serializes transactions.
-     * A serialization failure or deadlock is retried; any other error rolls back.
+     * Runs one write as one transaction, or as one savepoint of a transaction shared with the organization's
+     * other waiting writes (db/group-commit.ts: one commit, one fsync, for all of them; each settles only
+     * after that commit). It first bumps the organization's write_version: on PostgreSQL that row lock queues
+     * the organization's writes one after another (so checks made inside see every earlier commit and no two
+     * writes deadlock); on SQLite the connection already serializes transactions. A serialization failure or
+     * deadlock is retried; any other error rolls the write back, alone.
      */
-    async inWriteTransaction<T>(orgId: number, work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await db.transaction().execute(async (trx) => {
-            await bumpWriteVersion(trx, orgId);
-            return work(trx);
-          });
-        } catch (error) {
-          if (attempt < ATTEMPTS && isRetryable(error)) continue;
-          throw error;
-        }
-      }
+    inWriteTransaction<T>(orgId: number, work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+      return commits.run(orgId, async (trx) => {
+        await bumpWriteVersion(trx, orgId);
+        return work(trx);
+      });
     },
 
     /** Bumps the write_version inside a transaction that learns its organization only as it runs (revoking a key by prefix). */
