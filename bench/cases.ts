@@ -1,5 +1,5 @@
 /**
- * The benchmark's cases Q1–Q10 (issues 4 and 13), each as the request stream Roster
+ * The benchmark's cases Q1–Q11 (issues 4 and 13), each as the request stream Roster
  * gets and the equivalent stream the peer (Platformatic DB's generated REST
  * API over the same PostgreSQL table: where/limit/offset/totalCount) gets.
  */
@@ -160,6 +160,13 @@ export function buildCases(
       connections: 10,
     },
     { id: 'Q9', title: 'mixed: 90% reads (Q1, Q2), 10% PATCH', roster: mixed, peer: peerMixed, ceiling: true },
+    {
+      id: 'Q11',
+      title: `PATCH alone: a user's phone (${sample.length} users)`,
+      roster: patches,
+      peer: sample.map((_u, i) => peerPatch(i)),
+      ceiling: false,
+    },
     {
       id: 'Q10',
       title: `mixed: 90% username substrings (Q4's ${terms.length} terms), 10% PATCH`,
