@@ -1,15 +1,28 @@
 import { diffFields } from '../audit/audit.mapper.js';
 import { createAuditService } from '../audit/audit.service.js';
+import type { ReadNow } from '../db/connect.js';
 import type { ApiKeyRow, Db } from '../db/tables.js';
 import type { Scope } from '../http/caller.js';
 import { createOrgService, OrgError } from '../orgs/org.service.js';
 import { CLI_ACTOR } from '../shared/actor.js';
 import { formatTimestamp, nowTimestamp } from '../shared/timestamps.js';
-import { findActiveKeyByHash, insertKey, listKeys, revokeKeysByPrefix, touchKey } from './key.repository.js';
+import {
+  findActiveKeyByHash,
+  insertKey,
+  listKeys,
+  prepareActiveKeyRead,
+  revokeKeysByPrefix,
+  touchKey,
+  type ActiveKeyRow,
+} from './key.repository.js';
 import { generateApiKey, hashApiKey, PREFIX_LENGTH } from './key.rules.js';
 
-/** API keys: created and revoked from the command line (audited), looked up on every API request. */
-export function createKeyService(db: Db) {
+/**
+ * API keys: created and revoked from the command line (audited), looked up on every API request
+ * (synchronously through `readNow` when the connection has it: SQLite's, see db/connect.ts).
+ */
+export function createKeyService(db: Db, options: { readNow?: ReadNow } = {}) {
+  const readAtOnce = options.readNow && prepareActiveKeyRead(db, options.readNow);
   const orgs = createOrgService(db);
   const audit = createAuditService(db);
   return {
@@ -65,8 +78,15 @@ export function createKeyService(db: Db) {
     /** The keys of an organization, newest first (hashes included: never show them). */
     listKeys: (orgId: number): Promise<ApiKeyRow[]> => listKeys(db, orgId),
 
-    /** The active (not revoked, not expired at `now`) key, with its organization's write_version; undefined for any other. */
-    findActiveKey: (key: string, now: string) => findActiveKeyByHash(db, hashApiKey(key), now),
+    /**
+     * The active (not revoked, not expired at `now`) key, with its organization's write_version; undefined
+     * for any other. Answered without a promise when the database could answer at once.
+     */
+    findActiveKey(key: string, now: string): ActiveKeyRow | undefined | Promise<ActiveKeyRow | undefined> {
+      const hash = hashApiKey(key);
+      const read = readAtOnce?.(hash, now);
+      return read ? read.row : findActiveKeyByHash(db, hash, now);
+    },
 
     /** Records when a key was last used. */
     recordKeyUse: (keyId: number, now: string): Promise<void> => touchKey(db, keyId, now),

@@ -156,7 +156,8 @@ for (const dialect of DIALECTS) {
         app.setErrorHandler(async (error: AppError, _request, reply) =>
           reply.code(error.status ?? 500).send({ code: error.code }),
         );
-        app.addHook('onRequest', createAuthHook(createKeyService(t.conn.db)));
+        const authenticate = createAuthHook(createKeyService(t.conn.db, { readNow: t.conn.readNow }));
+        app.addHook('onRequest', async (request, reply) => authenticate(request, reply));
         for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const)
           app.route({ method, url: '/x', handler: async () => ({ ok: true }) });
         app.post('/admin', { config: { scope: 'admin' } }, async () => ({ ok: true }));
