@@ -7,7 +7,7 @@ import type { Scope } from '../http/caller.js';
 /** An active key's row, with its organization's write_version. */
 export type ActiveKeyRow = ApiKeyRow & { write_version: number };
 
-/** The active (not revoked, not expired at `now`) keys among these hashes, each with its organization's write_version. */
+/** The query of the active keys with this hash, or among these hashes. */
 function activeKeysQuery(db: Db, hashes: string | readonly string[], now: string) {
   return db
     .selectFrom('api_keys')
@@ -20,23 +20,19 @@ function activeKeysQuery(db: Db, hashes: string | readonly string[], now: string
 }
 
 /**
- * The active (not revoked, not expired at `now`) key with this hash, if any,
+ * The active (not revoked, not expired at `now`) keys among these hashes, each
  * with its organization's write_version read in the same round trip (the
  * validator of per-organization caches: see users/user.cache.ts).
  */
-export async function findActiveKeyByHash(db: Db, hash: string, now: string): Promise<ActiveKeyRow | undefined> {
-  return activeKeysQuery(db, hash, now).executeTakeFirst();
-}
-
-/** findActiveKeyByHash for several hashes in one query: the active keys among them. */
 export async function findActiveKeysByHashes(db: Db, hashes: readonly string[], now: string): Promise<ActiveKeyRow[]> {
   return activeKeysQuery(db, hashes, now).execute();
 }
 
 /**
- * findActiveKeyByHash run at once through `readNow` (SQLite's connection.readNow), undefined when the
- * connection says to wait. The query is compiled once, with stand-ins for its two values: building and
- * compiling it with Kysely on every request cost more than SQLite's run of it (docs/performance.md).
+ * The active key with this hash (as findActiveKeysByHashes), read at once through `readNow` (SQLite's
+ * connection.readNow): `{ row }`, or undefined when the connection says to wait. The query is compiled
+ * once, with stand-ins for its two values: building and compiling it with Kysely on every request cost
+ * more than SQLite's run of it (docs/performance.md).
  */
 export function prepareActiveKeyRead(
   db: Db,
