@@ -23,7 +23,9 @@ import { loadDatabase, type LoadedOrg, type OrgSpec } from './load.js';
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(BENCH);
 const API_ROOT = '/api/v1';
-const PORTS = { roster: 18080, ceiling: 18081, peer: 18082 } as const;
+// BENCH_PORT moves the three ports (Roster, ceiling, peer), so that two benchmarks can share a machine.
+const BASE_PORT = Number(process.env.BENCH_PORT ?? 18080);
+const PORTS = { roster: BASE_PORT, ceiling: BASE_PORT + 1, peer: BASE_PORT + 2 } as const;
 
 interface Options {
   quick: boolean;

@@ -1,28 +1,51 @@
 import { sql } from 'kysely';
-import { SQLITE_BUSY_TIMEOUT_MS } from '../db/connect.js';
+import { SQLITE_BUSY_TIMEOUT_MS, type ReadNow } from '../db/connect.js';
 import { isSqlite } from '../db/dialect.js';
 import type { ApiKeyRow, Db } from '../db/tables.js';
 import type { Scope } from '../http/caller.js';
 
-/**
- * The active (not revoked, not expired at `now`) key with this hash, if any,
- * with its organization's write_version read in the same round trip (the
- * validator of per-organization caches: see users/user.cache.ts).
- */
-export async function findActiveKeyByHash(
-  db: Db,
-  hash: string,
-  now: string,
-): Promise<(ApiKeyRow & { write_version: number }) | undefined> {
+/** An active key's row, with its organization's write_version. */
+export type ActiveKeyRow = ApiKeyRow & { write_version: number };
+
+/** The query of the active keys with this hash, or among these hashes. */
+function activeKeysQuery(db: Db, hashes: string | readonly string[], now: string) {
   return db
     .selectFrom('api_keys')
     .innerJoin('organizations', 'organizations.id', 'api_keys.org_id')
     .selectAll('api_keys')
     .select('organizations.write_version')
-    .where('api_keys.key_hash', '=', hash)
+    .where('api_keys.key_hash', typeof hashes === 'string' ? '=' : 'in', hashes)
     .where('api_keys.revoked_at', 'is', null)
-    .where((eb) => eb.or([eb('api_keys.expires_at', 'is', null), eb('api_keys.expires_at', '>', now)]))
-    .executeTakeFirst();
+    .where((eb) => eb.or([eb('api_keys.expires_at', 'is', null), eb('api_keys.expires_at', '>', now)]));
+}
+
+/**
+ * The active (not revoked, not expired at `now`) keys among these hashes, each
+ * with its organization's write_version read in the same round trip (the
+ * validator of per-organization caches: see users/user.cache.ts).
+ */
+export async function findActiveKeysByHashes(db: Db, hashes: readonly string[], now: string): Promise<ActiveKeyRow[]> {
+  return activeKeysQuery(db, hashes, now).execute();
+}
+
+/**
+ * The active key with this hash (as findActiveKeysByHashes), read at once through `readNow` (SQLite's
+ * connection.readNow): `{ row }`, or undefined when the connection says to wait. The query is compiled
+ * once, with stand-ins for its two values: building and compiling it with Kysely on every request cost
+ * more than SQLite's run of it (docs/performance.md).
+ */
+export function prepareActiveKeyRead(
+  db: Db,
+  readNow: ReadNow,
+): (hash: string, now: string) => { row: ActiveKeyRow | undefined } | undefined {
+  const HASH = '\u0000hash';
+  const NOW = '\u0000now';
+  const compiled = activeKeysQuery(db, HASH, NOW).compile();
+  return (hash, now) => {
+    const parameters = compiled.parameters.map((p) => (p === HASH ? hash : p === NOW ? now : p));
+    const rows = readNow<ActiveKeyRow>({ ...compiled, parameters });
+    return rows === undefined ? undefined : { row: rows[0] };
+  };
 }
 
 /** Stores a new key's hash for an organization. */

@@ -1,15 +1,49 @@
+import DataLoader from 'dataloader';
 import { diffFields } from '../audit/audit.mapper.js';
 import { createAuditService } from '../audit/audit.service.js';
+import type { ReadNow } from '../db/connect.js';
 import type { ApiKeyRow, Db } from '../db/tables.js';
 import type { Scope } from '../http/caller.js';
 import { createOrgService, OrgError } from '../orgs/org.service.js';
 import { CLI_ACTOR } from '../shared/actor.js';
 import { formatTimestamp, nowTimestamp } from '../shared/timestamps.js';
-import { findActiveKeyByHash, insertKey, listKeys, revokeKeysByPrefix, touchKey } from './key.repository.js';
+import {
+  findActiveKeysByHashes,
+  insertKey,
+  listKeys,
+  prepareActiveKeyRead,
+  revokeKeysByPrefix,
+  touchKey,
+  type ActiveKeyRow,
+} from './key.repository.js';
 import { generateApiKey, hashApiKey, PREFIX_LENGTH } from './key.rules.js';
 
-/** API keys: created and revoked from the command line (audited), looked up on every API request. */
-export function createKeyService(db: Db) {
+// Keys looked up by one query at most (a query's parameters stay few).
+const MAX_KEYS_PER_LOOKUP = 100;
+
+/**
+ * API keys: created and revoked from the command line (audited), looked up on every API request
+ * (synchronously through `readNow` when the connection has it: SQLite's, see db/connect.ts).
+ */
+export function createKeyService(db: Db, options: { readNow?: ReadNow } = {}) {
+  const readAtOnce = options.readNow && prepareActiveKeyRead(db, options.readNow);
+  // The lookups asked for during one turn of the event loop share one query, sent after the turn: each
+  // request's query still starts after it arrived, so it sees every write and revocation committed
+  // before (docs/performance.md). Nothing is cached from one query to the next.
+  const lookups = new DataLoader<{ hash: string; now: string }, ActiveKeyRow | undefined>(
+    async (asked) => {
+      // The latest time asked (times only grow): a key expiring meanwhile is refused, as if asked now.
+      const now = asked.reduce((latest, a) => (a.now > latest ? a.now : latest), asked[0]!.now);
+      const rows = await findActiveKeysByHashes(
+        db,
+        asked.map((a) => a.hash),
+        now,
+      );
+      const byHash = new Map(rows.map((row) => [row.key_hash, row]));
+      return asked.map((a) => byHash.get(a.hash));
+    },
+    { cache: false, maxBatchSize: MAX_KEYS_PER_LOOKUP, batchScheduleFn: (lookUp) => setImmediate(lookUp) },
+  );
   const orgs = createOrgService(db);
   const audit = createAuditService(db);
   return {
@@ -65,8 +99,15 @@ export function createKeyService(db: Db) {
     /** The keys of an organization, newest first (hashes included: never show them). */
     listKeys: (orgId: number): Promise<ApiKeyRow[]> => listKeys(db, orgId),
 
-    /** The active (not revoked, not expired at `now`) key, with its organization's write_version; undefined for any other. */
-    findActiveKey: (key: string, now: string) => findActiveKeyByHash(db, hashApiKey(key), now),
+    /**
+     * The active (not revoked, not expired at `now`) key, with its organization's write_version; undefined
+     * for any other. Answered without a promise when the database could answer at once.
+     */
+    findActiveKey(key: string, now: string): ActiveKeyRow | undefined | Promise<ActiveKeyRow | undefined> {
+      const hash = hashApiKey(key);
+      const read = readAtOnce?.(hash, now);
+      return read ? read.row : lookups.load({ hash, now });
+    },
 
     /** Records when a key was last used. */
     recordKeyUse: (keyId: number, now: string): Promise<void> => touchKey(db, keyId, now),

@@ -1,5 +1,6 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, onRequestHookHandler, onSendHookHandler, preValidationHookHandler } from 'fastify';
 import { invalidFields } from '../errors.js';
+import type { RequestGuard } from './caller.js';
 import { quoteValue } from '../shared/text.js';
 import { splitHeaderList } from './header-list.js';
 import { problemResponses } from './responses.js';
@@ -7,19 +8,45 @@ import { problemResponses } from './responses.js';
 /** Every route under the API root needs a key: the OpenAPI document says so on each. */
 const API_SECURITY: Array<Record<string, string[]>> = [{ bearer: [] }, { organizationToken: [] }];
 
+// Hooks here take `done` rather than returning a promise: they run on every API request, and a promise
+// per hook costs more than the hook's own work (docs/performance.md, "Cached paths").
+
 /** onRequest under the API root: the data is personal, so no shared cache may keep it (clients may, and revalidate). */
-async function forbidSharedCaches(_request: FastifyRequest, reply: FastifyReply): Promise<void> {
+const forbidSharedCaches: onRequestHookHandler = (_request, reply, done) => {
   reply.header('cache-control', 'private, no-cache');
-}
+  done();
+};
+
+const KEY_HEADERS = ['authorization', 'x-organization-token'];
+const VARY_BY_KEY = KEY_HEADERS.join(', ');
 
 /** onSend under the API root: answers vary with the key that asked, added to whatever Vary a route set (e.g. accept). */
-async function varyByKey(_request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> {
-  const names = splitHeaderList(String(reply.getHeader('vary') ?? ''));
-  for (const name of ['authorization', 'x-organization-token'])
-    if (!names.some((n) => n.toLowerCase() === name)) names.push(name);
-  reply.header('vary', names.join(', '));
-  return payload;
+const varyByKey: onSendHookHandler = (_request, reply, payload, done) => {
+  const vary = reply.getHeader('vary');
+  if (vary === undefined) {
+    reply.header('vary', VARY_BY_KEY);
+  } else {
+    const names = splitHeaderList(String(vary));
+    for (const name of KEY_HEADERS) if (!names.some((n) => n.toLowerCase() === name)) names.push(name);
+    reply.header('vary', names.join(', '));
+  }
+  done(null, payload);
+};
+
+/** The guard as an onRequest hook: `done` at once when the guard answered without a promise. */
+function guardHook(guard: RequestGuard): onRequestHookHandler {
+  return (request, reply, done) => {
+    const waiting = guard(request, reply);
+    if (waiting === undefined) done();
+    else waiting.then(() => done(), done);
+  };
 }
+
+/** preValidation under the API root: no NUL in path parameters. */
+const refuseNul: preValidationHookHandler = (request, _reply, done) => {
+  refuseNulParams(request.params);
+  done();
+};
 
 /** onRoute under the API root: every operation documents the answers the guards may give (413 only with a body). */
 function documentGuardAnswers(rateLimited: boolean) {
@@ -57,7 +84,7 @@ function refuseNulParams(params: unknown): void {
 
 interface ApiScopeOptions {
   /** The onRequest hook that authenticates the key (and counts the request against its rate limit). */
-  readonly guard: onRequestAsyncHookHandler;
+  readonly guard: RequestGuard;
   /** Whether the guard may answer 429 (rate limiting is on). */
   readonly rateLimited: boolean;
 }
@@ -70,9 +97,9 @@ interface ApiScopeOptions {
 export function guardApiScope(api: FastifyInstance, { guard, rateLimited }: ApiScopeOptions): void {
   api.addHook('onRequest', forbidSharedCaches);
   api.addHook('onSend', varyByKey);
-  api.addHook('onRequest', guard);
+  api.addHook('onRequest', guardHook(guard));
   api.addHook('onRoute', documentGuardAnswers(rateLimited));
-  api.addHook('preValidation', async (request) => refuseNulParams(request.params));
+  api.addHook('preValidation', refuseNul);
   api.addHook('onRoute', (route) => {
     route.schema = { ...route.schema, security: API_SECURITY };
   });

@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { WriteContext } from '../shared/actor.js';
 
 /** What a key may do, each scope allowing all the previous one does: read < write < admin. */
@@ -14,6 +14,12 @@ export interface Caller {
   /** The organization's write_version when the request arrived (read with the key: no extra round trip). */
   readonly writeVersion: number;
 }
+
+/**
+ * An onRequest guard of the API root (the key check, then the rate limit): throws to refuse, and returns a
+ * promise only when it has to wait, so that an answer it can give at once costs no turn of the event loop.
+ */
+export type RequestGuard = (request: FastifyRequest, reply: FastifyReply) => void | Promise<void>;
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -14,18 +14,21 @@ export function drainOnClose(app: FastifyInstance): void {
   app.addHook('preClose', async () => {
     draining = true;
   });
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (draining) reply.header('connection', 'close');
+    done(null, payload);
   });
-  app.addHook('onRequest', async (_request, reply) => {
-    if (!draining) return;
-    reply.header('connection', 'close');
-    throw new AppError(
-      'SERVICE_UNAVAILABLE',
-      'This server is shutting down; retry shortly (another instance will answer).',
-      {
-        headers: { 'retry-after': DRAIN_RETRY_AFTER },
-      },
-    );
+  app.addHook('onRequest', (_request, reply, done) => {
+    if (draining) {
+      reply.header('connection', 'close');
+      throw new AppError(
+        'SERVICE_UNAVAILABLE',
+        'This server is shutting down; retry shortly (another instance will answer).',
+        {
+          headers: { 'retry-after': DRAIN_RETRY_AFTER },
+        },
+      );
+    }
+    done();
   });
 }

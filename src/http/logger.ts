@@ -62,7 +62,8 @@ export function loggerOptions(level: string, stream?: { write(line: string): voi
 
 /** onRequest: the whole request target (keys still redacted) at debug level only, for tracing one client. */
 export function logRequestTarget(app: FastifyInstance): void {
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', (request, _reply, done) => {
     request.log.debug({ target: request.raw.url }, 'request target');
+    done();
   });
 }

@@ -32,7 +32,10 @@ export function requestIdHeaders(request: FastifyRequest): Record<string, string
 
 /** onRequest: every answer carries its request id headers. Register first. */
 export function echoRequestId(app: FastifyInstance): void {
-  app.addHook('onRequest', async (request, reply) => {
-    reply.headers(requestIdHeaders(request));
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id);
+    const client = clientRequestIdOf(request.raw);
+    if (client !== undefined) reply.header('x-client-request-id', client);
+    done();
   });
 }

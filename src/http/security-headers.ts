@@ -8,9 +8,10 @@ export const SECURITY_HEADERS = {
 
 /** onRequest: the headers every answer carries (no MIME sniffing, no referrer; HSTS over TLS). */
 export function addSecurityHeaders(app: FastifyInstance): void {
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.headers(SECURITY_HEADERS);
     // HSTS only means something on a response that came over TLS (directly, or per a trusted proxy's X-Forwarded-Proto).
     if (request.protocol === 'https') reply.header('strict-transport-security', 'max-age=31536000');
+    done();
   });
 }

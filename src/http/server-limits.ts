@@ -119,7 +119,7 @@ function headerBytes(request: FastifyRequest): number {
 
 /** onRequest: a request target over MAX_URL_BYTES is 414, header fields over MAX_HEADER_BYTES 431. */
 export function limitRequestSize(app: FastifyInstance): void {
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', (request, _reply, done) => {
     const urlBytes = Buffer.byteLength(request.raw.url ?? '');
     if (urlBytes > MAX_URL_BYTES) {
       throw new AppError(
@@ -134,5 +134,6 @@ export function limitRequestSize(app: FastifyInstance): void {
         `The header fields are ${headers} bytes in total; at most ${MAX_HEADER_BYTES} are accepted. Send fewer or smaller headers.`,
       );
     }
+    done();
   });
 }

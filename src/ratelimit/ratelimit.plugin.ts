@@ -1,7 +1,7 @@
 import rateLimit, { normalizeIP, type RateLimitPluginOptions } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Redis } from 'ioredis';
-import type { Caller } from '../http/caller.js';
+import type { Caller, RequestGuard } from '../http/caller.js';
 import type { Config } from '../config.js';
 import type { Connection } from '../db/connect.js';
 import { AppError } from '../errors.js';
@@ -99,10 +99,7 @@ export async function registerRateLimit(
  * against its key when the key is valid (also when its scope is too small),
  * against its client address when it is not. A spent budget answers 429 first.
  */
-export function limitAfterAuthentication(
-  authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<void>,
-  limit: RateLimiter | null,
-): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
+export function limitAfterAuthentication(authenticate: RequestGuard, limit: RateLimiter | null): RequestGuard {
   if (!limit) return authenticate;
   return async (request, reply) => {
     try {

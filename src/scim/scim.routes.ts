@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance, onRequestAsyncHookHandler } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import type { RequestGuard } from '../http/caller.js';
 import { notFound } from '../errors.js';
 import { guardApiScope } from '../http/api-scope.js';
 import { acceptJsonOnly } from '../http/body-parsers.js';
@@ -20,7 +21,7 @@ import { scimUserRoutes } from './scim.users.routes.js';
 interface ScimOptions {
   readonly users: UserScimService;
   /** The API root's key guard (authentication, then the rate limit). */
-  readonly guard: onRequestAsyncHookHandler;
+  readonly guard: RequestGuard;
   /** The rate limiter, for discovery (counted per client address); null when limiting is off. */
   readonly limit: RateLimiter | null;
 }

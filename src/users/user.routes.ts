@@ -70,6 +70,17 @@ function sendUserStream(
   return reply.header('vary', 'accept').type(`${STREAM_MEDIA_TYPES[format]}; charset=utf-8`).send(body);
 }
 
+/** Sends `GET users/{user}`'s answer with its ETag, or `304` when the client's If-None-Match names it. */
+function sendUserAnswer(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  { etag, body }: { etag: string; body: string },
+): FastifyReply {
+  reply.header('etag', etag);
+  if (noneMatchHits(request.headers['if-none-match'], etag)) return reply.code(304).send();
+  return reply.type('application/json; charset=utf-8').send(body);
+}
+
 const IfMatchHeaders = ifMatchHeaders(
   'the ETag of your last read (or `*`): the write is refused with 412 if the user changed since',
 );
@@ -152,15 +163,12 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ service: UserService; strea
         response: { 200: Type.Ref('User'), ...notModifiedResponse, ...problemResponses(400, 401, 403, 404) },
       },
     },
-    async (request, reply) => {
-      const { etag, body } = await service.getUserAnswer(
-        request.caller.orgId,
-        request.params.user,
-        request.caller.writeVersion,
-      );
-      reply.header('etag', etag);
-      if (noneMatchHits(request.headers['if-none-match'], etag)) return (reply as FastifyReply).code(304).send();
-      return reply.type('application/json; charset=utf-8').send(body);
+    (request, reply) => {
+      const answer = service.getUserAnswer(request.caller.orgId, request.params.user, request.caller.writeVersion);
+      // A cached answer comes without a promise, and is sent in this same turn (nothing returned: it is sent).
+      if (answer instanceof Promise) return answer.then((found) => sendUserAnswer(request, reply, found));
+      sendUserAnswer(request, reply, answer);
+      return undefined;
     },
   );
 

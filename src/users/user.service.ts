@@ -19,7 +19,7 @@ import { resolvePage, type PageRequest } from '../shared/paging.js';
 import { needleFolds } from '../shared/text.js';
 import { foldUsername } from '../db/username-keys.js';
 import { nowTimestamp } from '../shared/timestamps.js';
-import { PageCache } from './user.cache.js';
+import { PageCache, type CachedPage } from './user.cache.js';
 import { pageScope } from './user.changes.js';
 import { ChangeTracker } from './user.invalidation.js';
 import {
@@ -64,6 +64,12 @@ interface UsersPageAnswer {
   readonly page: PageRequest;
   readonly total: number;
   readonly body: string | Readable;
+}
+
+/** A `GET users/{user}` answer: the user's JSON text and its ETag. */
+interface UserAnswer {
+  readonly etag: string;
+  readonly body: string;
 }
 
 interface UserServiceOptions {
@@ -195,11 +201,46 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
     return row;
   }
 
-  /** A cached answer that stands at `version`; an older one is checked against the changes since. */
-  async function cached(orgId: number, key: string, version: number) {
+  /**
+   * A cached answer that stands at `version`; an older one is checked against the changes since (a promise
+   * only then: the log may have to be read first).
+   */
+  function cached(
+    orgId: number,
+    key: string,
+    version: number,
+  ): CachedPage | undefined | Promise<CachedPage | undefined> {
+    const lookUp = () => cache.get(key, version, (hit) => tracker.unchangedSince(orgId, hit.version, hit.scope));
     const held = cache.versionOf(key);
-    if (held !== undefined && held < version) await tracker.catchUp(orgId, version);
-    return cache.get(key, version, (hit) => tracker.unchangedSince(orgId, hit.version, hit.scope));
+    return held !== undefined && held < version ? tracker.catchUp(orgId, version).then(lookUp) : lookUp();
+  }
+
+  /**
+   * getUserAnswer past a hit at hand: the write_version read first when the caller has none, the cache
+   * looked up (or the lookup under way awaited), then the database; the answer is cached.
+   */
+  async function readUserAnswer(
+    orgId: number,
+    ref: string,
+    key: string,
+    writeVersion: number | undefined,
+    looking: Promise<CachedPage | undefined> | undefined,
+  ): Promise<UserAnswer> {
+    const version = writeVersion ?? (await orgs.findWriteVersion(orgId));
+    const hit = await (writeVersion === undefined ? cached(orgId, key, version) : looking);
+    if (hit) return { etag: hit.etag!, body: hit.body };
+    const row = await findUserByRef(db, orgId, ref);
+    if (!row) throw notFound(`User "${ref}"`);
+    const answer = { etag: userEtag(row), body: userRowToJson(row) };
+    // A UUID-shaped reference names a user by user_id first: a user created with it would change the answer.
+    cache.set(key, {
+      version,
+      total: 1,
+      ...answer,
+      scope: { kind: 'user', userIds: [row.user_id, ref.toLowerCase()] },
+    });
+    tracker.noteAnswer(orgId, version);
+    return answer;
   }
 
   return {
@@ -273,23 +314,12 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
      * The user a path segment names as JSON text with its ETag, cached like
      * pages (per organization and reference, until a write changes the user).
      */
-    async getUserAnswer(orgId: number, ref: string, writeVersion?: number): Promise<{ etag: string; body: string }> {
+    getUserAnswer(orgId: number, ref: string, writeVersion?: number): UserAnswer | Promise<UserAnswer> {
       const key = `${orgId}/${ref}`;
-      const version = writeVersion ?? (await orgs.findWriteVersion(orgId));
-      const hit = await cached(orgId, key, version);
-      if (hit) return { etag: hit.etag!, body: hit.body };
-      const row = await findUserByRef(db, orgId, ref);
-      if (!row) throw notFound(`User "${ref}"`);
-      const answer = { etag: userEtag(row), body: userRowToJson(row) };
-      // A UUID-shaped reference names a user by user_id first: a user created with it would change the answer.
-      cache.set(key, {
-        version,
-        total: 1,
-        ...answer,
-        scope: { kind: 'user', userIds: [row.user_id, ref.toLowerCase()] },
-      });
-      tracker.noteAnswer(orgId, version);
-      return answer;
+      // A hit at the caller's version is answered without a promise: the request needs no further turn.
+      const hit = writeVersion === undefined ? undefined : cached(orgId, key, writeVersion);
+      if (hit !== undefined && !(hit instanceof Promise)) return { etag: hit.etag!, body: hit.body };
+      return readUserAnswer(orgId, ref, key, writeVersion, hit);
     },
 
     /** POST users: a new user, awaiting approval. */

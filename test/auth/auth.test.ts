@@ -72,6 +72,39 @@ for (const dialect of DIALECTS) {
         assert401(await users(bearer(key)), 'revoked, Bearer');
         assert401(await users({ 'x-organization-token': key }), 'revoked, x-organization-token');
       });
+
+      it('keys asked for at once (one lookup) are each answered for their own organization', async () => {
+        const { key: revoked, prefix } = await createKeyService(t.conn.db).createApiKey(t.demo.orgId, 'read');
+        await createKeyService(t.conn.db).revokeApiKey(prefix);
+        const unknown = 'rst_unknownunknownunknownunknownunkn';
+        const keys = [t.demo.read, t.other.admin, revoked, unknown, t.demo.read, t.other.admin, t.demo.write];
+        const answers = await Promise.all(
+          keys.map((key) => t.app.inject({ url: '/api/v1/users/rsmith', headers: bearer(key) })),
+        );
+        assert.deepEqual(
+          answers.map((a) => a.statusCode),
+          [200, 404, 401, 401, 200, 404, 200],
+        );
+      });
+
+      it('a lookup while a transaction holds the database sees only committed rows', async () => {
+        const { key, prefix } = await createKeyService(t.conn.db).createApiKey(t.demo.orgId, 'read');
+        let asked: ReturnType<typeof users> | undefined;
+        await assert.rejects(
+          t.conn.db.transaction().execute(async (trx) => {
+            await trx
+              .updateTable('api_keys')
+              .set({ revoked_at: '2001-01-01T00:00:00.0000000' })
+              .where('prefix', '=', prefix)
+              .execute();
+            asked = users(bearer(key));
+            await new Promise((resolve) => setTimeout(resolve, 50));
+            throw new Error('rolled back');
+          }),
+          /rolled back/,
+        );
+        assert.equal((await asked!).statusCode, 200);
+      });
     });
 
     describe('accepted headers', () => {
@@ -156,7 +189,8 @@ for (const dialect of DIALECTS) {
         app.setErrorHandler(async (error: AppError, _request, reply) =>
           reply.code(error.status ?? 500).send({ code: error.code }),
         );
-        app.addHook('onRequest', createAuthHook(createKeyService(t.conn.db)));
+        const authenticate = createAuthHook(createKeyService(t.conn.db, { readNow: t.conn.readNow }));
+        app.addHook('onRequest', async (request, reply) => authenticate(request, reply));
         for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const)
           app.route({ method, url: '/x', handler: async () => ({ ok: true }) });
         app.post('/admin', { config: { scope: 'admin' } }, async () => ({ ok: true }));
