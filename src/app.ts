@@ -104,13 +104,17 @@ export async function buildApp(config: Config, conn: Connection, options: AppOpt
     cacheBytes: config.cacheBytes,
     reads,
     orgQueryConcurrency: config.orgQueryConcurrency,
+    searchIndex: config.searchIndex,
   });
+  app.addHook('onClose', () => users.close());
   const registry = registerMetrics(app, {
     processMetrics: options.processMetrics ?? false,
     cachedBytes: users.cachedBytes,
     answerCacheCounts: users.answerCacheCounts,
+    searchIndexProgress: users.searchIndexProgress,
+    searchIndexCounts: users.searchIndexCounts,
   });
-  await app.register(opsRoutes, { db: conn.db, registry });
+  await app.register(opsRoutes, { db: conn.db, registry, searchIndexProgress: users.searchIndexProgress });
 
   await app.register(consoleRoutes, { prefix: CONSOLE_PATH, apiRoot: config.apiRoot });
 
