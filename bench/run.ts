@@ -182,6 +182,7 @@ async function awaitSearchIndex(base: string, headers: Record<string, string>): 
   const start = performance.now();
   await fetch(`${base}${API_ROOT}/users?username=~~&pagesize=1`, { headers });
   for (;;) {
+    if (performance.now() - start > 20 * 60_000) throw new Error('the search index was not built within 20 minutes');
     const ready = (await (await fetch(`${base}/readyz`)).json()) as {
       search_index?: { state: string; organizations_ready: number };
     };

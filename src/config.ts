@@ -38,7 +38,7 @@ const EnvSchema = Type.Object({
   ROSTER_SEARCH_INDEX: Type.Union([Type.Literal('0'), Type.Literal('1')], { default: '1' }),
   ROSTER_SEARCH_INDEX_MIN_USERS: Type.Integer({ minimum: 0, default: 10_000 }),
   ROSTER_SEARCH_INDEX_MAX_USERS: Type.Integer({ minimum: 0, default: 4_000_000 }),
-  ROSTER_SEARCH_INDEX_CHUNK: Type.Integer({ minimum: 1, default: 20_000 }),
+  ROSTER_SEARCH_INDEX_CHUNK: Type.Integer({ minimum: 1, default: 5_000 }),
 });
 
 /** How many streamed answers may run at once, and for how long each (http/stream-limits.ts). */

@@ -166,7 +166,10 @@ export class OrgSearchIndex {
       const found = union(needles.map((n) => this.matchNeedle(fold, n)));
       slots = slots === undefined ? found : intersect(slots, found);
     }
-    return slots?.filter((slot) => matchesAttributes(this.users[slot]!, filter));
+    const attributes = [filter.statuses, filter.roles, filter.billingGroups, filter.groupOwners].some(
+      (l) => l.length > 0,
+    );
+    return attributes ? slots?.filter((slot) => matchesAttributes(this.users[slot]!, filter)) : slots;
   }
 
   /**

@@ -2,6 +2,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { SearchIndexSettings } from '../config.js';
 import { CHANGE_LOG_VERSIONS_KEPT } from '../db/migrations/010_change_log.js';
 import type { Reads } from '../db/reads.js';
+import { QueryTimeoutError } from '../db/read-pool.js';
 import type { Db, UserRow } from '../db/tables.js';
 import { createOrgService } from '../orgs/org.service.js';
 import { findChangesSince } from './user.changes.repository.js';
@@ -45,6 +46,8 @@ const PAGE_BOUND = 2000;
 const LOG_READ_LIMIT = 1000;
 const RETRY_MS = 60_000;
 const BUILD_ATTEMPTS = 3;
+// The smallest chunk a build reads when reads of bigger ones run past the time limit.
+const MIN_CHUNK = 500;
 // Rows indexed per step of a build (about 5 ms each).
 const ROWS_PER_STEP = 1000;
 const BY_USERNAME: UserSort = { field: 'username', order: 'asc' };
@@ -180,18 +183,26 @@ export class SearchIndexes {
       // Read before the scan: the replay from it fixes every row that changed while the scan ran.
       const version = await createOrgService(this.db).findWriteVersion(orgId);
       const builder = new SearchIndexBuilder();
+      let chunk = this.settings.chunkRows;
       for (let after: { key: string | null; userId: string } | null = null; !this.closed;) {
-        const from = after;
-        const rows: UserRow[] = await this.reads.read((rdb) =>
-          findUsersAfter(rdb, orgId, NO_FILTER, BY_USERNAME, from, this.settings.chunkRows),
-        );
+        const from: { key: string | null; userId: string } | null = after;
+        const size = chunk;
+        const rows: UserRow[] | undefined = await this.reads
+          .read((rdb): Promise<UserRow[]> => findUsersAfter(rdb, orgId, NO_FILTER, BY_USERNAME, from, size))
+          .catch((error: unknown) => {
+            // A busy database: read smaller chunks rather than give the build up.
+            if (!(error instanceof QueryTimeoutError) || chunk <= MIN_CHUNK) throw error;
+            chunk = Math.max(MIN_CHUNK, Math.floor(chunk / 2));
+            return undefined;
+          });
+        if (rows === undefined) continue;
         // Indexing a row costs microseconds: a slice at a time keeps each step of the event loop short.
         for (let i = 0; i < rows.length; i += ROWS_PER_STEP) {
           for (const row of rows.slice(i, i + ROWS_PER_STEP)) builder.add(row);
           build.rows = builder.rows;
           await nextTurn();
         }
-        if (rows.length < this.settings.chunkRows) break;
+        if (rows.length < size) break;
         after = { key: rows[rows.length - 1]!.username_fold, userId: rows[rows.length - 1]!.user_id };
       }
       const index = await builder.finish(version, () => nextTurn());
