@@ -1,7 +1,7 @@
 import type { UserRow } from '../db/tables.js';
 import { compareInOrder, matchesAttributes, type ChangedUser, type UserChange } from './user.changes.js';
 import { MAX_NEEDLE, userSortKey, type UserFilter, type UserSort } from './user.list.repository.js';
-import { addGrams, PostingsBuilder, type Postings } from './user.postings.js';
+import { forEachGram, PostingsBuilder, type Postings } from './user.postings.js';
 
 /**
  * One organization's in-memory search index (docs/performance.md, "The in-memory search index"): a slot
@@ -33,15 +33,10 @@ function indexedColumns(row: ChangedUser): ChangedUser {
 /** True when two rows agree on every column the index keeps (so the index places both alike). */
 export const sameIndexedColumns = (a: ChangedUser, b: ChangedUser): boolean => COLUMNS.every((c) => a[c] === b[c]);
 
-const PREFIX = { username_fold: 'u', name_fold: 'n' } as const;
-type Fold = keyof typeof PREFIX;
-
-function gramsOf(user: ChangedUser, into: Set<string>): Set<string> {
-  into.clear();
-  addGrams(user.username_fold, PREFIX.username_fold, into);
-  addGrams(user.name_fold, PREFIX.name_fold, into);
-  return into;
-}
+/** The folds with posting lists, by column number. */
+const FOLDS = ['username_fold', 'name_fold'] as const;
+type Fold = (typeof FOLDS)[number];
+const foldsOf = (user: ChangedUser): string[] => FOLDS.map((fold) => user[fold]);
 
 // Changed slots (appended and dead) past which a rebuild pays: a quarter of the built ones, at least this.
 const REBUILD_MIN_CHANGES = 1000;
@@ -51,8 +46,7 @@ export class SearchIndexBuilder {
   private readonly users: ChangedUser[] = [];
   private readonly slotOf = new Map<string, number>();
   private readonly dead: number[] = [];
-  private readonly postings = new PostingsBuilder();
-  private readonly scratch = new Set<string>();
+  private readonly postings = new PostingsBuilder(FOLDS.length);
   private textBytes = 0;
 
   /** Adds the next row; a row met again (changed while the scan ran) kills its earlier slot. */
@@ -62,7 +56,7 @@ export class SearchIndexBuilder {
     if (earlier !== undefined) this.dead.push(earlier);
     this.slotOf.set(user.user_id, this.users.length);
     this.users.push(user);
-    this.postings.add(gramsOf(user, this.scratch));
+    this.postings.add(foldsOf(user));
     for (const column of COLUMNS) this.textBytes += String(user[column]).length;
   }
 
@@ -88,7 +82,6 @@ export class OrgSearchIndex {
   private alive: Uint8Array;
   private dead: number;
   private readonly built: number;
-  private readonly scratch = new Set<string>();
 
   constructor(
     private readonly users: ChangedUser[],
@@ -180,7 +173,7 @@ export class OrgSearchIndex {
     // The repository's rule: no stored fold is longer than MAX_NEEDLE, so a longer needle matches nothing.
     if (needle.length > MAX_NEEDLE) return [];
     const points = Array.from(needle);
-    const prefix = PREFIX[fold];
+    const column = FOLDS.indexOf(fold);
     const alive = this.alive;
     if (points.length <= 1) {
       const found: number[] = [];
@@ -188,10 +181,11 @@ export class OrgSearchIndex {
         if (alive[slot] === 1 && this.users[slot]![fold].includes(needle)) found.push(slot);
       return found;
     }
-    if (points.length <= 3) return aliveOf(this.postings.list(prefix + needle), alive);
+    if (points.length <= 3) return aliveOf(this.postings.list(column, needle), alive);
     const lists: ArrayLike<number>[] = [];
-    for (let i = 0; i + 3 <= points.length; i++)
-      lists.push(this.postings.list(prefix + points.slice(i, i + 3).join('')));
+    forEachGram(needle, (gram) => {
+      if (Array.from(gram).length === 3) lists.push(this.postings.list(column, gram));
+    });
     lists.sort((a, b) => a.length - b.length);
     let found = aliveOf(lists[0]!, alive);
     for (let i = 1; i < lists.length && found.length > 0; i++) found = intersect(found, lists[i]!);
@@ -216,7 +210,7 @@ export class OrgSearchIndex {
     this.users.push(user);
     this.alive[slot] = 1;
     this.slotOf.set(user.user_id, slot);
-    this.postings.append(gramsOf(user, this.scratch), slot);
+    this.postings.append(foldsOf(user), slot);
   }
 }
 
