@@ -268,7 +268,7 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
       const sort = sortFromQuery(query);
       const first = Math.min(page.pageSize, CHUNK);
       const indexed = searches(filter)
-        ? await search?.answer(orgId, version, filter, sort, page.offset, first, signal)
+        ? await search?.answer(orgId, version, filter, sort, page.offset, first)
         : undefined;
       let rows: UserRow[];
       let total: number;
