@@ -33,6 +33,18 @@ export interface BenchCase {
 const get = (path: string): BenchRequest => ({ method: 'GET', path });
 const enc = encodeURIComponent;
 
+/**
+ * Q4c's terms: none of Q4's, each once, one in five of them 2–3 characters long (the common ones that match
+ * the most users: the issue's hard case), the rest 3–6 characters.
+ */
+function coldSearchTerms(warm: readonly string[], count: number, big: DatasetOptions): string[] {
+  const seen = new Set(warm);
+  const fresh = (terms: string[]) => terms.filter((t) => !seen.has(t) && seen.add(t));
+  const short = fresh(usernameSearchTerms(Math.ceil(count / 5), big, { minLength: 2, maxLength: 3, salt: 0xc01d }));
+  const long = fresh(usernameSearchTerms(warm.length + count, big)).slice(0, count - short.length);
+  return long.flatMap((t, i) => (i % 4 === 3 && short.length > 0 ? [t, short.pop()!] : [t])).concat(short);
+}
+
 /** Builds the cases for an organization `orgId` holding the data set `big` (the peer has no API key: it serves the table). */
 export function buildCases(
   big: DatasetOptions,
@@ -176,10 +188,8 @@ export function buildCases(
     },
     {
       id: 'Q4c',
-      title: `username substring, cold (${options.coldTerms} fresh terms, no cache warm-up)`,
-      roster: usernameSearchTerms(options.terms + options.coldTerms, big)
-        .slice(options.terms)
-        .map((t) => get(`${users}?username=${enc(t)}&pagesize=25`)),
+      title: `username substring, cold (${options.coldTerms} fresh terms, 1 in 5 of 2–3 characters, each once)`,
+      roster: coldSearchTerms(terms, options.coldTerms, big).map((t) => get(`${users}?username=${enc(t)}&pagesize=25`)),
       peer: null,
       ceiling: false,
     },

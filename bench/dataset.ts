@@ -383,16 +383,20 @@ export function* generateUsers(options: DatasetOptions): Generator<StoredUser> {
 }
 
 /**
- * `n` distinct username substring needles of 3–6 characters that occur in
- * the data set (fragments of last names, first names and index digits),
- * deterministic for a seed: what Q4 rotates over.
+ * `n` distinct username substring needles of 3–6 characters (or as given) that
+ * occur in the data set (fragments of last names, first names and index
+ * digits), deterministic for a seed: what Q4 rotates over; Q4c also asks short ones.
  */
-export function usernameSearchTerms(n: number, options: DatasetOptions): string[] {
-  const next = prng(mix(options.seed ^ 0x5eed));
+export function usernameSearchTerms(
+  n: number,
+  options: DatasetOptions,
+  { minLength = 3, maxLength = 6, salt = 0x5eed } = {},
+): string[] {
+  const next = prng(mix(options.seed ^ salt));
   const terms = new Set<string>();
   for (let tries = 0; terms.size < n && tries < n * 50; tries++) {
     const u = userAt(Math.floor(next() * options.count), options).username.toLowerCase();
-    const len = 3 + Math.floor(next() * 4);
+    const len = minLength + Math.floor(next() * (maxLength - minLength + 1));
     if (u.length < len) continue;
     const at = Math.floor(next() * (u.length - len + 1));
     terms.add(u.slice(at, at + len));

@@ -104,14 +104,22 @@ export async function buildApp(config: Config, conn: Connection, options: AppOpt
   app.addHook('onClose', () => reads.close());
   // One organization's costly reads share one set of slots, whichever API asks (GET users, SCIM).
   const orgQueries = createOrgQueryGate(config.orgQueryConcurrency);
-  const users = createUserService(conn.db, { cacheBytes: config.cacheBytes, reads, orgQueries });
+  const users = createUserService(conn.db, {
+    cacheBytes: config.cacheBytes,
+    reads,
+    orgQueries,
+    searchIndex: config.searchIndex,
+  });
+  app.addHook('onClose', () => users.close());
   const registry = registerMetrics(app, {
     processMetrics: options.processMetrics ?? false,
     cachedBytes: users.cachedBytes,
     answerCacheCounts: users.answerCacheCounts,
     writeCommitCounts: () => groupCommit(conn.db).counts,
+    searchIndexProgress: users.searchIndexProgress,
+    searchIndexCounts: users.searchIndexCounts,
   });
-  await app.register(opsRoutes, { db: conn.db, registry });
+  await app.register(opsRoutes, { db: conn.db, registry, searchIndexProgress: users.searchIndexProgress });
 
   await app.register(consoleRoutes, { prefix: CONSOLE_PATH, apiRoot: config.apiRoot });
 

@@ -34,6 +34,11 @@ const EnvSchema = Type.Object({
   ROSTER_QUERY_TIMEOUT_MS: Type.Integer({ minimum: 10, default: 2000 }),
   ROSTER_READ_WORKERS: Type.Integer({ minimum: 0, maximum: 64, default: 3 }),
   ROSTER_ORG_QUERY_CONCURRENCY: Type.Integer({ minimum: 1, default: 2 }),
+  // The in-memory search index (docs/performance.md, "The in-memory search index").
+  ROSTER_SEARCH_INDEX: Type.Union([Type.Literal('0'), Type.Literal('1')], { default: '1' }),
+  ROSTER_SEARCH_INDEX_MIN_USERS: Type.Integer({ minimum: 0, default: 10_000 }),
+  ROSTER_SEARCH_INDEX_MAX_USERS: Type.Integer({ minimum: 0, default: 4_000_000 }),
+  ROSTER_SEARCH_INDEX_CHUNK: Type.Integer({ minimum: 1, default: 5_000 }),
 });
 
 /** How many streamed answers may run at once, and for how long each (http/stream-limits.ts). */
@@ -49,6 +54,16 @@ export interface ReadLimits {
   readonly timeoutMs: number;
   /** SQLite: worker threads running reads off the main thread; 0 runs them on the main connection. */
   readonly workers: number;
+}
+
+/** Which organizations this process indexes in memory for substring searches, and how (users/user.search.ts). */
+export interface SearchIndexSettings {
+  /** Organizations with fewer users are answered by the database alone. */
+  readonly minUsers: number;
+  /** Users this process indexes at most, over all organizations (a bound on its memory). */
+  readonly maxUsers: number;
+  /** Rows read per keyset query of a build. */
+  readonly chunkRows: number;
 }
 
 export type DatabaseTarget =
@@ -87,6 +102,8 @@ export interface Config {
   readonly reads: ReadLimits;
   /** Uncached list queries one organization may run at once per process (more wait in line). */
   readonly orgQueryConcurrency: number;
+  /** The in-memory search index; null: off (ROSTER_SEARCH_INDEX=0). */
+  readonly searchIndex: SearchIndexSettings | null;
 }
 
 /** The items of a comma list setting, trimmed, empty ones dropped. */
@@ -159,5 +176,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }),
     reads: Object.freeze({ timeoutMs: v.ROSTER_QUERY_TIMEOUT_MS, workers: v.ROSTER_READ_WORKERS }),
     orgQueryConcurrency: v.ROSTER_ORG_QUERY_CONCURRENCY,
+    searchIndex:
+      v.ROSTER_SEARCH_INDEX === '1'
+        ? Object.freeze({
+            minUsers: v.ROSTER_SEARCH_INDEX_MIN_USERS,
+            maxUsers: v.ROSTER_SEARCH_INDEX_MAX_USERS,
+            chunkRows: v.ROSTER_SEARCH_INDEX_CHUNK,
+          })
+        : null,
   });
 }

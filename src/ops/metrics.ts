@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { SearchIndexProgress } from '../users/user.search.js';
 import { countDroppedLogLines } from './log-destination.js';
 
 /** Prometheus metrics of one app: request counts and latencies by route, plus process metrics (dropped log lines among them) when asked. */
@@ -11,9 +12,38 @@ export function registerMetrics(
     answerCacheCounts: () => { kept: number; dropped: number };
     /** Write transactions committed and the writes they carried (db/group-commit.ts). */
     writeCommitCounts: () => { commits: number; writes: number };
+    searchIndexProgress: () => SearchIndexProgress;
+    searchIndexCounts: () => { index: number; database: number };
   },
 ): Registry {
   const registry = new Registry();
+  const gauges = {
+    rows: 'Rows the search indexes hold, and rows read so far by the builds under way',
+    building: 'Organizations whose search index is being built',
+    bytes: 'Bytes the search indexes hold, estimated',
+  } as const;
+  for (const [name, help] of Object.entries(gauges))
+    new Gauge({
+      name: `roster_search_index_${name}`,
+      help,
+      registers: [registry],
+      collect() {
+        const p = options.searchIndexProgress();
+        this.set(name === 'rows' ? p.rows_indexed : name === 'building' ? p.organizations_building : p.bytes);
+      },
+    });
+  new Counter({
+    name: 'roster_search_index_answers_total',
+    help: 'Substring searches answered by a search index (index) or by the database instead (database)',
+    labelNames: ['by'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const counts = options.searchIndexCounts();
+      this.inc({ by: 'index' }, counts.index);
+      this.inc({ by: 'database' }, counts.database);
+    },
+  });
   new Gauge({
     name: 'roster_answer_cache_bytes',
     help: 'Bytes the answer cache charges to its budget (ROSTER_CACHE_BYTES): keys, bodies and a per-entry overhead',

@@ -3,16 +3,36 @@ import { Type } from '@sinclair/typebox';
 import { sql } from 'kysely';
 import type { Registry } from 'prom-client';
 import type { Db } from '../db/tables.js';
+import type { SearchIndexProgress } from '../users/user.search.js';
 import { AppError } from '../errors.js';
 import { problemResponses } from '../http/responses.js';
 
 const Status = Type.Object({ status: Type.String() });
 
+/** /readyz: the process serves correct answers while its search indexes build; their progress, in totals only. */
+const Readiness = Type.Object({
+  status: Type.String(),
+  search_index: Type.Object(
+    {
+      state: Type.Union([Type.Literal('off'), Type.Literal('building'), Type.Literal('ready')]),
+      organizations_ready: Type.Integer({ minimum: 0 }),
+      organizations_building: Type.Integer({ minimum: 0 }),
+      rows_indexed: Type.Integer({ minimum: 0 }),
+      rows_total: Type.Integer({ minimum: 0 }),
+    },
+    { description: 'The in-memory search indexes of this process (docs/performance.md)' },
+  ),
+});
+
 /** These answer without a key: the OpenAPI document says so on each (an empty security requirement). */
 const open = { tags: ['operations'], security: [] };
 
 /** Operations endpoints, outside the API root and without a key. */
-export const opsRoutes: FastifyPluginAsyncTypebox<{ db: Db; registry: Registry }> = async (app, { db, registry }) => {
+export const opsRoutes: FastifyPluginAsyncTypebox<{
+  db: Db;
+  registry: Registry;
+  searchIndexProgress: () => SearchIndexProgress;
+}> = async (app, { db, registry, searchIndexProgress }) => {
   app.get(
     '/healthz',
     { schema: { ...open, operationId: 'getHealth', summary: 'The process is up', response: { 200: Status } } },
@@ -26,7 +46,7 @@ export const opsRoutes: FastifyPluginAsyncTypebox<{ db: Db; registry: Registry }
         ...open,
         operationId: 'getReadiness',
         summary: 'The database is reachable',
-        response: { 200: Status, ...problemResponses(503) },
+        response: { 200: Readiness, ...problemResponses(503) },
       },
     },
     async () => {
@@ -37,7 +57,8 @@ export const opsRoutes: FastifyPluginAsyncTypebox<{ db: Db; registry: Registry }
           headers: { 'retry-after': '1' },
         });
       }
-      return { status: 'ready' };
+      const { bytes: _bytes, ...search_index } = searchIndexProgress();
+      return { status: 'ready', search_index };
     },
   );
 

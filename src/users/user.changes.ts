@@ -69,6 +69,13 @@ function matchesFilter(user: ChangedUser, filter: UserFilter): boolean {
   return (
     (filter.usernames.length === 0 || filter.usernames.some((n) => user.username_fold.includes(n))) &&
     (filter.names.length === 0 || filter.names.some((n) => user.name_fold.includes(n))) &&
+    matchesAttributes(user, filter)
+  );
+}
+
+/** True when the user matches the filter's status, role, billing group and group owner lists. */
+export function matchesAttributes(user: ChangedUser, filter: UserFilter): boolean {
+  return (
     (filter.statuses.length === 0 || filter.statuses.includes(user.status)) &&
     (filter.roles.length === 0 || (user.roles_mask & rolesMask(filter.roles)) !== 0) &&
     (filter.billingGroups.length === 0 || hasAny(user.billing_groups, filter.billingGroups)) &&
@@ -92,7 +99,7 @@ function compareCodePoints(a: string, b: string): number {
 }
 
 /** Negative when `a` comes before `b` in the sort order (nulls last in both directions, ties on user_id). */
-function compareInOrder(a: SortPosition, b: SortPosition, order: UserSort['order']): number {
+export function compareInOrder(a: SortPosition, b: SortPosition, order: UserSort['order']): number {
   if (a.key === null && b.key !== null) return 1;
   if (b.key === null && a.key !== null) return -1;
   const byKey = a.key === null || b.key === null ? 0 : compareCodePoints(a.key, b.key);

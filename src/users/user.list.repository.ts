@@ -19,13 +19,23 @@ export interface UserFilter {
   readonly groupOwners: readonly number[];
 }
 
+/** No filter: every user of the organization. */
+export const NO_FILTER: UserFilter = {
+  usernames: [],
+  names: [],
+  statuses: [],
+  roles: [],
+  billingGroups: [],
+  groupOwners: [],
+};
+
 export interface UserSort {
   readonly field: SortField;
   readonly order: 'asc' | 'desc';
 }
 
 // No stored fold is longer than this: a longer needle cannot match (and would exceed SQLite's LIKE pattern limit).
-const MAX_NEEDLE = 2048;
+export const MAX_NEEDLE = 2048;
 
 /** The shortest needle, in code points, that the trigram indexes can answer (shorter ones scan). */
 const TRIGRAM_MIN = 3;

@@ -1,5 +1,5 @@
-import type { Transaction } from 'kysely';
-import { precompiled } from '../db/dialect.js';
+import { sql, type SqlBool, type Transaction } from 'kysely';
+import { isSqlite, precompiled } from '../db/dialect.js';
 import type { Database, Db, NewUserRow, UserRow } from '../db/tables.js';
 import { isUuid } from '../shared/text.js';
 import { foldUsername } from '../db/username-keys.js';
@@ -40,6 +40,14 @@ export async function findUserByRef(db: Db, orgId: number, ref: string): Promise
     if (byId) return byId;
   }
   return findUserByUsernameFold(db, orgId, foldUsername(ref));
+}
+
+/** The organization's users with these user_ids, in no particular order (ids bound as one parameter). */
+export async function findUsersByUserIds(db: Db, orgId: number, userIds: readonly string[]): Promise<UserRow[]> {
+  const ids = isSqlite(db)
+    ? sql<SqlBool>`user_id in (select value from json_each(${JSON.stringify(userIds)}))`
+    : sql<SqlBool>`user_id = any(${[...userIds]}::text[])`;
+  return db.selectFrom('users').selectAll().where('org_id', '=', orgId).where(ids).execute();
 }
 
 /** The user whose username looks like one with this skeleton (db/username-keys.ts), if any: at most one. */

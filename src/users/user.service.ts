@@ -19,13 +19,16 @@ import { resolvePage, type PageRequest } from '../shared/paging.js';
 import { needleFolds } from '../shared/text.js';
 import { foldUsername } from '../db/username-keys.js';
 import { nowTimestamp } from '../shared/timestamps.js';
+import type { SearchIndexSettings } from '../config.js';
 import { PageCache, type CachedPage } from './user.cache.js';
 import { pageScope } from './user.changes.js';
 import { ChangeTracker } from './user.invalidation.js';
+import { SearchIndexes, type SearchIndexProgress } from './user.search.js';
 import {
   countUsers,
   findUsers,
   findUsersAfter,
+  NO_FILTER,
   streamUserRows,
   userSortKey,
   type UserFilter,
@@ -79,9 +82,9 @@ interface UserServiceOptions {
   readonly reads?: Reads;
   /** The slots for an organization's uncached list queries (default: 2 at once, of this service's own). */
   readonly orgQueries?: OrgQueryGate;
+  /** Answer substring searches from in-memory indexes (user.search.ts); default: the database alone. */
+  readonly searchIndex?: SearchIndexSettings | null;
 }
-
-const NO_FILTER: UserFilter = { usernames: [], names: [], statuses: [], roles: [], billingGroups: [], groupOwners: [] };
 
 // Pages are read and written CHUNK users at a time: a 10,000-user page streams in flat memory.
 const CHUNK = 200;
@@ -106,6 +109,27 @@ const sortFromQuery = (query: UsersQuery): UserSort => ({
   field: query.sortby ?? 'username',
   order: query.sortorder ?? 'asc',
 });
+
+const searches = (filter: UserFilter): boolean => filter.usernames.length > 0 || filter.names.length > 0;
+
+/** A page and the total from the database; `total` when the search index knows it already. */
+async function readPage(
+  db: Db,
+  orgId: number,
+  filter: UserFilter,
+  sort: UserSort,
+  limit: number,
+  offset: number,
+  total?: number,
+): Promise<[UserRow[], number]> {
+  if (searches(filter)) {
+    // A substring search's plan depends on how many match (see findUsers): count first.
+    const matched = total ?? (await countUsers(db, orgId, filter));
+    const orgTotal = await countUsers(db, orgId, NO_FILTER);
+    return [await findUsers(db, orgId, filter, sort, limit, offset, { total: matched, orgTotal }), matched];
+  }
+  return Promise.all([findUsers(db, orgId, filter, sort, limit, offset), countUsers(db, orgId, filter)]);
+}
 
 /** The rest of a big page after its first chunk: keyset reads of CHUNK users, each written as it comes. */
 async function* pageRest(
@@ -138,6 +162,7 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
   const cache = new PageCache(options.cacheBytes ?? 64 * 1024 * 1024, MAX_CACHED_BYTES);
   const tracker = new ChangeTracker(db);
   const reads = options.reads ?? unboundedReads(db);
+  const search = options.searchIndex ? new SearchIndexes(db, reads, options.searchIndex) : undefined;
   const orgQueries = options.orgQueries ?? createOrgQueryGate(2);
   const orgs = createOrgService(db);
   const audit = createAuditService(db);
@@ -266,24 +291,22 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
       const filter = filterFromQuery(query);
       const sort = sortFromQuery(query);
       const first = Math.min(page.pageSize, CHUNK);
-      const release = await orgQueries.acquire(orgId);
+      const indexed = searches(filter)
+        ? await search?.answer(orgId, version, filter, sort, page.offset, first)
+        : undefined;
       let rows: UserRow[];
       let total: number;
-      try {
-        [rows, total] = await reads.read(async (rdb) => {
-          if (filter.usernames.length > 0 || filter.names.length > 0) {
-            // A substring search's plan depends on how many match (see findUsers): count first.
-            const matched = await countUsers(rdb, orgId, filter);
-            const orgTotal = await countUsers(rdb, orgId, NO_FILTER);
-            return [
-              await findUsers(rdb, orgId, filter, sort, first, page.offset, { total: matched, orgTotal }),
-              matched,
-            ];
-          }
-          return Promise.all([findUsers(rdb, orgId, filter, sort, first, page.offset), countUsers(rdb, orgId, filter)]);
-        }, signal);
-      } finally {
-        release();
+      if (indexed?.rows) [rows, total] = [indexed.rows, indexed.total];
+      else {
+        const release = await orgQueries.acquire(orgId);
+        try {
+          [rows, total] = await reads.read(
+            (rdb) => readPage(rdb, orgId, filter, sort, first, page.offset, indexed?.total),
+            signal,
+          );
+        } finally {
+          release();
+        }
       }
       const start = pageHead(page.pageNumber, page.pageSize, total) + rows.map(userRowToJson).join(',');
       if (rows.length < first || first === page.pageSize) {
@@ -302,6 +325,25 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
 
     /** How many cached answers older than a write were kept, and how many dropped, since start. */
     answerCacheCounts: (): { readonly kept: number; readonly dropped: number } => ({ ...tracker.counts }),
+
+    /** How far the search indexes are built (for /readyz and /metrics). */
+    searchIndexProgress: (): SearchIndexProgress =>
+      search?.progress() ?? {
+        state: 'off',
+        organizations_ready: 0,
+        organizations_building: 0,
+        rows_indexed: 0,
+        rows_total: 0,
+        bytes: 0,
+      },
+
+    /** Searches answered by a search index, and by the database instead, since start. */
+    searchIndexCounts: (): { readonly index: number; readonly database: number } => ({
+      ...(search?.counts ?? { index: 0, database: 0 }),
+    }),
+
+    /** Stops the search index builds under way (the app's close). */
+    close: async (): Promise<void> => search?.close(),
 
     /** Every user matching the query's filters, in its sort order, unpaged (keyset reads: flat memory). */
     streamUsers(orgId: number, query: UsersQuery, signal?: AbortSignal): AsyncGenerator<UserRow> {

@@ -18,7 +18,17 @@ export async function insertTestUsers(
   orgId: number,
   users: readonly TestUser[],
 ): Promise<StoredUser[]> {
-  const stored = users.map((u): StoredUser => ({
+  const stored = testUsers(users);
+  await conn.db.transaction().execute(async (trx) => {
+    for (const user of stored) await insertUser(trx, userToRow(orgId, user, 1));
+    await bumpWriteVersion(trx, orgId);
+  });
+  return stored;
+}
+
+/** Whole users from test users: a new user_id each, plain defaults for what is not given. */
+export function testUsers(users: readonly TestUser[]): StoredUser[] {
+  return users.map((u): StoredUser => ({
     user_id: randomUUID(),
     name: u.username,
     email: '',
@@ -32,11 +42,6 @@ export async function insertTestUsers(
     access: { billing_groups: [], group_owners: [] },
     ...u,
   }));
-  await conn.db.transaction().execute(async (trx) => {
-    for (const user of stored) await insertUser(trx, userToRow(orgId, user, 1));
-    await bumpWriteVersion(trx, orgId);
-  });
-  return stored;
 }
 
 /** The folded form the contract's case-insensitive matching implies: NFC, then Unicode lower case. */

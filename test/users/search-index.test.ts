@@ -7,6 +7,7 @@ import { compactUserCounts, findUsers } from '../../src/users/user.list.reposito
 import { userRowToJson, userRowToUser } from '../../src/users/user.mapper.js';
 import { bearer, buildTestApp, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/databases.js';
+import { awaitSearchIndex, searchIndexAnswers } from '../support/search-index.js';
 import { insertTestUsers } from '../support/users.js';
 import { caller, newUser } from '../support/writes.js';
 
@@ -109,199 +110,214 @@ const NEEDLES = [
 
 const BULK = 1200;
 
-for (const dialect of DIALECTS) {
-  describe(`indexed substring search and maintained counts (${dialect})`, () => {
-    let t: TestApp;
-    let api: ReturnType<typeof caller>;
-    before(async () => {
-      t = await buildTestApp(dialect);
-      api = caller(t, t.demo.write);
-      await insertTestUsers(
-        t.conn,
-        t.demo.orgId,
-        HOSTILE.map(([username, name]) => ({ username, name })),
-      );
-      // Enough users that the default page (10,000) streams in several chunks.
-      await insertTestUsers(
-        t.conn,
-        t.demo.orgId,
-        Array.from({ length: BULK }, (_, i) => ({
-          username: `bulk.${String(i).padStart(4, '0')}`,
-          name: `Bulk Person ${i}`,
-          status: (['activated', 'deactivated', 'awaiting_approval'] as const)[i % 3],
-        })),
-      );
-    });
-    after(() => t.close());
+// Answered by the database, then by the in-memory search index (no answer cache in front of it).
+const MODES = [
+  { by: 'the database', env: { ROSTER_SEARCH_INDEX: '0' } },
+  { by: 'the in-memory index', env: { ROSTER_SEARCH_INDEX_MIN_USERS: '0', ROSTER_CACHE_BYTES: '0' } },
+] as const;
 
-    const list = async (query: string) => {
-      const res = await t.app.inject({ url: `/api/v1/users?${query}`, headers: bearer(t.demo.read) });
-      assert.equal(res.statusCode, 200, `${query}: ${res.body}`);
-      return res.json<{
-        paging: { total: number };
-        results: { username: string; name: string; status: string; roles: string[] }[];
-      }>();
-    };
+for (const dialect of DIALECTS)
+  for (const mode of MODES) {
+    describe(`indexed substring search and maintained counts, by ${mode.by} (${dialect})`, () => {
+      let t: TestApp;
+      let api: ReturnType<typeof caller>;
+      before(async () => {
+        t = await buildTestApp(dialect, mode.env);
+        api = caller(t, t.demo.write);
+        await insertTestUsers(
+          t.conn,
+          t.demo.orgId,
+          HOSTILE.map(([username, name]) => ({ username, name })),
+        );
+        // Enough users that the default page (10,000) streams in several chunks.
+        await insertTestUsers(
+          t.conn,
+          t.demo.orgId,
+          Array.from({ length: BULK }, (_, i) => ({
+            username: `bulk.${String(i).padStart(4, '0')}`,
+            name: `Bulk Person ${i}`,
+            status: (['activated', 'deactivated', 'awaiting_approval'] as const)[i % 3],
+          })),
+        );
+        if (mode.by === 'the in-memory index') await awaitSearchIndex(t.app, t.demo.read);
+      });
+      after(() => t.close());
 
-    it('answers every hostile needle exactly as a literal, Unicode case-insensitive substring (username and name)', async () => {
-      const everyone = (await list('pagesize=10000')).results;
-      assert.equal(everyone.length, 165 + HOSTILE.length + BULK);
-      for (const needle of NEEDLES) {
-        for (const field of ['username', 'name'] as const) {
-          // Usernames under full case folding (STRASSE finds straße), names under the NFC lower case of shared/text.ts.
-          const f = field === 'username' ? foldUsername : fold;
-          const expected = everyone.filter((u) => f(u[field]).includes(f(needle))).map((u) => u.username);
-          const got = await list(`${field}=${encodeURIComponent(needle)}&pagesize=10000`);
-          assert.deepEqual(
-            got.results.map((u) => u.username),
-            expected,
-            `${field}=${JSON.stringify(needle)}`,
-          );
-          assert.equal(got.paging.total, expected.length, `${field}=${JSON.stringify(needle)} total`);
-        }
-      }
-    });
-
-    it('gives the indexed search the plain scan’s answers: OR of needles, AND with other filters, short and long needles, paging', async () => {
-      const everyone = (await list('pagesize=10000')).results;
-      const cases: [string, (u: (typeof everyone)[number]) => boolean][] = [
-        [
-          'username=smi&username=aaa',
-          (u) => foldUsername(u.username).includes('smi') || foldUsername(u.username).includes('aaa'),
-        ],
-        ['username=an&name=an', (u) => foldUsername(u.username).includes('an') && fold(u.name).includes('an')],
-        ['name=son&status=activated', (u) => fold(u.name).includes('son') && u.status === 'activated'],
-        ['name=ère&role=reporting', (u) => fold(u.name).includes('ère') && u.roles.includes('reporting')],
-      ];
-      for (const [query, match] of cases) {
-        const expected = everyone.filter(match).map((u) => u.username);
-        const pages: string[] = [];
-        let total = -1;
-        for (let n = 1; n <= Math.max(1, Math.ceil(expected.length / 4)); n++) {
-          const page = await list(`${query}&pagesize=4&pagenumber=${n}`);
-          total = page.paging.total;
-          pages.push(...page.results.map((u) => u.username));
-        }
-        assert.deepEqual(pages, expected, query);
-        assert.equal(total, expected.length, `${query} total`);
-      }
-    });
-
-    it('keeps totals exact, and pages fresh, after every kind of write (API, repository, raw SQL)', async () => {
-      const filters = [
-        '',
-        'status=activated',
-        'status=deactivated&role=reporting',
-        'role=administrator&role=rescue',
-        'status=awaiting_approval',
-      ];
-      const check = async (what: string) => {
-        const everyone = (await list('pagesize=10000&name=')).results; // a different URL: not the same cache entry
-        for (const f of filters) {
-          const params = new URLSearchParams(f);
-          const statuses = params.getAll('status');
-          const roles = params.getAll('role');
-          const expected = everyone.filter(
-            (u) =>
-              (statuses.length === 0 || statuses.includes(u.status)) &&
-              (roles.length === 0 || roles.some((r) => u.roles.includes(r))),
-          );
-          const got = await list(`${f}&pagesize=1`);
-          assert.equal(got.paging.total, expected.length, `${what}: total of "${f}"`);
-        }
-        const scan = await t.conn.db
-          .selectFrom('users')
-          .select((eb) => eb.fn.countAll<number>().as('n'))
-          .where('org_id', '=', t.demo.orgId)
-          .executeTakeFirstOrThrow();
-        assert.equal((await list('pagesize=1')).paging.total, Number(scan.n), `${what}: unfiltered total`);
+      const list = async (query: string) => {
+        const res = await t.app.inject({ url: `/api/v1/users?${query}`, headers: bearer(t.demo.read) });
+        assert.equal(res.statusCode, 200, `${query}: ${res.body}`);
+        return res.json<{
+          paging: { total: number };
+          results: { username: string; name: string; status: string; roles: string[] }[];
+        }>();
       };
-      await check('as seeded');
-      await list('pagesize=1'); // cached now
-      const created = await api('POST', 'users', { body: newUser('counted.one', { roles: ['rescue', 'reporting'] }) });
-      assert.equal(created.statusCode, 201, created.body);
-      await check('after POST');
-      assert.equal((await api('DELETE', 'users/counted.one/deactivate')).statusCode, 200);
-      await check('after deactivate');
-      assert.equal((await api('PATCH', 'users/counted.one', { body: { roles: ['administrator'] } })).statusCode, 200);
-      await check('after PATCH roles');
-      assert.equal(
-        (await api('PATCH', 'users/counted.one', { body: { username: 'Renamed.One', name: 'Zanzibar Quux' } }))
-          .statusCode,
-        200,
-      );
-      assert.deepEqual(
-        (await list('username=named.o')).results.map((u) => u.username),
-        ['Renamed.One'],
-        'the trigram index follows a rename',
-      );
-      assert.deepEqual(
-        (await list('name=zanzib')).results.map((u) => u.username),
-        ['Renamed.One'],
-      );
-      assert.equal((await list('username=counted')).paging.total, 0, 'the old username is gone from the index');
-      // A writer that bypasses the API (a manual fix): the triggers still keep the counts.
-      await sql`update users set status = 'activated', roles = 'rescue', roles_mask = 128 where org_id = ${t.demo.orgId} and username_fold = 'ewoods'`.execute(
-        t.conn.db,
-      );
-      await sql`update organizations set write_version = write_version + 1 where id = ${t.demo.orgId}`.execute(
-        t.conn.db,
-      );
-      await check('after raw SQL update');
-      await sql`delete from user_billing_groups where user_pk in (select id from users where username_fold = 'mhopper')`.execute(
-        t.conn.db,
-      );
-      await sql`delete from user_group_owners where user_pk in (select id from users where username_fold = 'mhopper')`.execute(
-        t.conn.db,
-      );
-      await sql`delete from users where org_id = ${t.demo.orgId} and username_fold = 'mhopper'`.execute(t.conn.db);
-      await sql`update organizations set write_version = write_version + 1 where id = ${t.demo.orgId}`.execute(
-        t.conn.db,
-      );
-      await check('after raw SQL delete');
-      await compactUserCounts(t.conn.db, t.demo.orgId);
-      await check('after compaction');
-      const other = await t.app.inject({ url: '/api/v1/users?pagesize=1', headers: bearer(t.other.admin) });
-      assert.equal(other.json().paging.total, 0, 'counts stay per organization');
-    });
 
-    it('serializes rows byte for byte like the mapper', async () => {
-      const rows = await findUsers(
-        t.conn.db,
-        t.demo.orgId,
-        { usernames: [], names: [], statuses: [], roles: [], billingGroups: [], groupOwners: [] },
-        { field: 'username', order: 'asc' },
-        10000,
-        0,
-      );
-      assert.ok(rows.length > 1000);
-      for (const row of rows) assert.equal(userRowToJson(row), JSON.stringify(userRowToUser(row)), row.username);
-    });
+      it('answers every hostile needle exactly as a literal, Unicode case-insensitive substring (username and name)', async () => {
+        const everyone = (await list('pagesize=10000')).results;
+        assert.equal(everyone.length, 165 + HOSTILE.length + BULK);
+        for (const needle of NEEDLES) {
+          for (const field of ['username', 'name'] as const) {
+            // Usernames under full case folding (STRASSE finds straße), names under the NFC lower case of shared/text.ts.
+            const f = field === 'username' ? foldUsername : fold;
+            const expected = everyone.filter((u) => f(u[field]).includes(f(needle))).map((u) => u.username);
+            const got = await list(`${field}=${encodeURIComponent(needle)}&pagesize=10000`);
+            assert.deepEqual(
+              got.results.map((u) => u.username),
+              expected,
+              `${field}=${JSON.stringify(needle)}`,
+            );
+            assert.equal(got.paging.total, expected.length, `${field}=${JSON.stringify(needle)} total`);
+          }
+        }
+      });
 
-    it('streams a big page whole: the same users and bytes as small pages put together, in every order', async () => {
-      for (const sort of [
-        '',
-        '&sortby=name&sortorder=desc',
-        '&sortby=last_login_date',
-        '&sortby=last_login_date&sortorder=desc',
-      ]) {
-        const everyone = await list(`pagesize=10000${sort}`);
-        assert.ok(everyone.results.length > 1000);
-        const small: string[] = [];
-        for (let n = 1; n <= Math.ceil(everyone.paging.total / 400); n++)
-          small.push(...(await list(`pagesize=400&pagenumber=${n}${sort}`)).results.map((u) => JSON.stringify(u)));
-        assert.deepEqual(
-          everyone.results.map((u) => JSON.stringify(u)),
-          small,
-          sort,
+      it('gives the indexed search the plain scan’s answers: OR of needles, AND with other filters, short and long needles, paging', async () => {
+        const everyone = (await list('pagesize=10000')).results;
+        const cases: [string, (u: (typeof everyone)[number]) => boolean][] = [
+          [
+            'username=smi&username=aaa',
+            (u) => foldUsername(u.username).includes('smi') || foldUsername(u.username).includes('aaa'),
+          ],
+          ['username=an&name=an', (u) => foldUsername(u.username).includes('an') && fold(u.name).includes('an')],
+          ['name=son&status=activated', (u) => fold(u.name).includes('son') && u.status === 'activated'],
+          ['name=ère&role=reporting', (u) => fold(u.name).includes('ère') && u.roles.includes('reporting')],
+        ];
+        for (const [query, match] of cases) {
+          const expected = everyone.filter(match).map((u) => u.username);
+          const pages: string[] = [];
+          let total = -1;
+          for (let n = 1; n <= Math.max(1, Math.ceil(expected.length / 4)); n++) {
+            const page = await list(`${query}&pagesize=4&pagenumber=${n}`);
+            total = page.paging.total;
+            pages.push(...page.results.map((u) => u.username));
+          }
+          assert.deepEqual(pages, expected, query);
+          assert.equal(total, expected.length, `${query} total`);
+        }
+      });
+
+      it('keeps totals exact, and pages fresh, after every kind of write (API, repository, raw SQL)', async () => {
+        const filters = [
+          '',
+          'status=activated',
+          'status=deactivated&role=reporting',
+          'role=administrator&role=rescue',
+          'status=awaiting_approval',
+        ];
+        const check = async (what: string) => {
+          const everyone = (await list('pagesize=10000&name=')).results; // a different URL: not the same cache entry
+          for (const f of filters) {
+            const params = new URLSearchParams(f);
+            const statuses = params.getAll('status');
+            const roles = params.getAll('role');
+            const expected = everyone.filter(
+              (u) =>
+                (statuses.length === 0 || statuses.includes(u.status)) &&
+                (roles.length === 0 || roles.some((r) => u.roles.includes(r))),
+            );
+            const got = await list(`${f}&pagesize=1`);
+            assert.equal(got.paging.total, expected.length, `${what}: total of "${f}"`);
+          }
+          const scan = await t.conn.db
+            .selectFrom('users')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .where('org_id', '=', t.demo.orgId)
+            .executeTakeFirstOrThrow();
+          assert.equal((await list('pagesize=1')).paging.total, Number(scan.n), `${what}: unfiltered total`);
+        };
+        await check('as seeded');
+        await list('pagesize=1'); // cached now
+        const created = await api('POST', 'users', {
+          body: newUser('counted.one', { roles: ['rescue', 'reporting'] }),
+        });
+        assert.equal(created.statusCode, 201, created.body);
+        await check('after POST');
+        assert.equal((await api('DELETE', 'users/counted.one/deactivate')).statusCode, 200);
+        await check('after deactivate');
+        assert.equal((await api('PATCH', 'users/counted.one', { body: { roles: ['administrator'] } })).statusCode, 200);
+        await check('after PATCH roles');
+        assert.equal(
+          (await api('PATCH', 'users/counted.one', { body: { username: 'Renamed.One', name: 'Zanzibar Quux' } }))
+            .statusCode,
+          200,
         );
-        const middle = await list(`pagesize=700&pagenumber=2${sort}`);
         assert.deepEqual(
-          middle.results.map((u) => JSON.stringify(u)),
-          small.slice(700, 1400),
-          `${sort} page 2 of 700`,
+          (await list('username=named.o')).results.map((u) => u.username),
+          ['Renamed.One'],
+          'the trigram index follows a rename',
         );
-      }
+        assert.deepEqual(
+          (await list('name=zanzib')).results.map((u) => u.username),
+          ['Renamed.One'],
+        );
+        assert.equal((await list('username=counted')).paging.total, 0, 'the old username is gone from the index');
+        // A writer that bypasses the API (a manual fix): the triggers still keep the counts.
+        await sql`update users set status = 'activated', roles = 'rescue', roles_mask = 128 where org_id = ${t.demo.orgId} and username_fold = 'ewoods'`.execute(
+          t.conn.db,
+        );
+        await sql`update organizations set write_version = write_version + 1 where id = ${t.demo.orgId}`.execute(
+          t.conn.db,
+        );
+        await check('after raw SQL update');
+        await sql`delete from user_billing_groups where user_pk in (select id from users where username_fold = 'mhopper')`.execute(
+          t.conn.db,
+        );
+        await sql`delete from user_group_owners where user_pk in (select id from users where username_fold = 'mhopper')`.execute(
+          t.conn.db,
+        );
+        await sql`delete from users where org_id = ${t.demo.orgId} and username_fold = 'mhopper'`.execute(t.conn.db);
+        await sql`update organizations set write_version = write_version + 1 where id = ${t.demo.orgId}`.execute(
+          t.conn.db,
+        );
+        await check('after raw SQL delete');
+        await compactUserCounts(t.conn.db, t.demo.orgId);
+        await check('after compaction');
+        const other = await t.app.inject({ url: '/api/v1/users?pagesize=1', headers: bearer(t.other.admin) });
+        assert.equal(other.json().paging.total, 0, 'counts stay per organization');
+      });
+
+      it('serializes rows byte for byte like the mapper', async () => {
+        const rows = await findUsers(
+          t.conn.db,
+          t.demo.orgId,
+          { usernames: [], names: [], statuses: [], roles: [], billingGroups: [], groupOwners: [] },
+          { field: 'username', order: 'asc' },
+          10000,
+          0,
+        );
+        assert.ok(rows.length > 1000);
+        for (const row of rows) assert.equal(userRowToJson(row), JSON.stringify(userRowToUser(row)), row.username);
+      });
+
+      it('streams a big page whole: the same users and bytes as small pages put together, in every order', async () => {
+        for (const sort of [
+          '',
+          '&sortby=name&sortorder=desc',
+          '&sortby=last_login_date',
+          '&sortby=last_login_date&sortorder=desc',
+        ]) {
+          const everyone = await list(`pagesize=10000${sort}`);
+          assert.ok(everyone.results.length > 1000);
+          const small: string[] = [];
+          for (let n = 1; n <= Math.ceil(everyone.paging.total / 400); n++)
+            small.push(...(await list(`pagesize=400&pagenumber=${n}${sort}`)).results.map((u) => JSON.stringify(u)));
+          assert.deepEqual(
+            everyone.results.map((u) => JSON.stringify(u)),
+            small,
+            sort,
+          );
+          const middle = await list(`pagesize=700&pagenumber=2${sort}`);
+          assert.deepEqual(
+            middle.results.map((u) => JSON.stringify(u)),
+            small.slice(700, 1400),
+            `${sort} page 2 of 700`,
+          );
+        }
+      });
+
+      if (mode.by === 'the in-memory index')
+        it('answered those searches from the index (the tests above would pass on the database alone)', async () => {
+          assert.ok((await searchIndexAnswers(t.app)).index > 100);
+        });
     });
-  });
-}
+  }

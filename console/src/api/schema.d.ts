@@ -793,6 +793,14 @@ export interface operations {
                 content: {
                     "application/json": {
                         status: string;
+                        /** @description The in-memory search indexes of this process (docs/performance.md) */
+                        search_index: {
+                            state: "off" | "building" | "ready";
+                            organizations_ready: number;
+                            organizations_building: number;
+                            rows_indexed: number;
+                            rows_total: number;
+                        };
                     };
                 };
             };

@@ -1,0 +1,286 @@
+import type { UserRow } from '../db/tables.js';
+import { compareInOrder, matchesAttributes, type ChangedUser, type UserChange } from './user.changes.js';
+import { MAX_NEEDLE, userSortKey, type UserFilter, type UserSort } from './user.list.repository.js';
+import { forEachGram, PostingsBuilder, type Postings } from './user.postings.js';
+
+/**
+ * One organization's in-memory search index (docs/performance.md, "The in-memory search index"): a slot
+ * per row version holding the columns `GET users` filters and sorts on, an alive bitmap, and posting lists
+ * of the folds' 2- and 3-code-point grams. Built slots are in (username_fold, user_id) order; a changed
+ * row's slot dies and a new one is appended. Answers equal user.list.repository.ts's SQL: each filter
+ * list is OR, lists AND, literal substrings, the order of user.changes.ts's compareInOrder.
+ */
+
+const COLUMNS = [
+  'user_id',
+  'username_fold',
+  'name_fold',
+  'status',
+  'roles_mask',
+  'billing_groups',
+  'group_owners',
+  'last_login_date',
+  'last_updated_date',
+] as const;
+
+/** The columns the index keeps of a row (a full row carries more). */
+function indexedColumns(row: ChangedUser): ChangedUser {
+  const user: Partial<Record<(typeof COLUMNS)[number], unknown>> = {};
+  for (const column of COLUMNS) user[column] = row[column];
+  return user as ChangedUser;
+}
+
+/** True when two rows agree on every column the index keeps (so the index places both alike). */
+export const sameIndexedColumns = (a: ChangedUser, b: ChangedUser): boolean => COLUMNS.every((c) => a[c] === b[c]);
+
+/** The folds with posting lists, by column number. */
+const FOLDS = ['username_fold', 'name_fold'] as const;
+type Fold = (typeof FOLDS)[number];
+const foldsOf = (user: ChangedUser): string[] => FOLDS.map((fold) => user[fold]);
+
+// Changed slots (appended and dead) past which a rebuild pays: a quarter of the built ones, at least this.
+const REBUILD_MIN_CHANGES = 1000;
+
+/** Reads an organization's rows in (username_fold, user_id) order into a new index. */
+export class SearchIndexBuilder {
+  private readonly users: ChangedUser[] = [];
+  private readonly slotOf = new Map<string, number>();
+  private readonly dead: number[] = [];
+  private readonly postings = new PostingsBuilder(FOLDS.length);
+  private textBytes = 0;
+
+  /** Adds the next row; a row met again (changed while the scan ran) kills its earlier slot. */
+  add(row: ChangedUser): void {
+    const user = indexedColumns(row);
+    const earlier = this.slotOf.get(user.user_id);
+    if (earlier !== undefined) this.dead.push(earlier);
+    this.slotOf.set(user.user_id, this.users.length);
+    this.users.push(user);
+    this.postings.add(foldsOf(user));
+    for (const column of COLUMNS) this.textBytes += String(user[column]).length;
+  }
+
+  get rows(): number {
+    return this.users.length;
+  }
+
+  /** The index of the rows added, reflecting write_version `high`. */
+  async finish(high: number, pause: () => Promise<void>): Promise<OrgSearchIndex> {
+    const postings = await this.postings.finish(pause);
+    const bytesPerUser = 200 + (2 * this.textBytes) / Math.max(1, this.users.length);
+    return new OrgSearchIndex(this.users, this.slotOf, this.dead, postings, high, bytesPerUser);
+  }
+}
+
+/** What the index answers for a page: the exact total and, unless the page lies past the bound, its rows. */
+export interface IndexPage {
+  readonly total: number;
+  readonly users?: readonly ChangedUser[];
+}
+
+export class OrgSearchIndex {
+  private alive: Uint8Array;
+  private dead: number;
+  private readonly built: number;
+
+  constructor(
+    private readonly users: ChangedUser[],
+    private readonly slotOf: Map<string, number>,
+    deadSlots: readonly number[],
+    private readonly postings: Postings,
+    /** The write_version the index reflects: every change up to it is applied. */
+    public high: number,
+    private readonly bytesPerUser: number,
+  ) {
+    this.built = users.length;
+    this.alive = new Uint8Array(Math.max(1024, Math.ceil(users.length * 1.25))).fill(1, 0, users.length);
+    for (const slot of deadSlots) this.alive[slot] = 0;
+    this.dead = deadSlots.length;
+  }
+
+  /** Rows the index holds (alive slots). */
+  get rows(): number {
+    return this.users.length - this.dead;
+  }
+
+  /** Bytes held, estimated: slots (their strings and object), the bitmap and the posting lists. */
+  get bytes(): number {
+    return this.users.length * this.bytesPerUser + this.alive.byteLength + this.postings.bytes;
+  }
+
+  /** True when enough slots changed since the build that a fresh build would answer faster. */
+  get worthRebuilding(): boolean {
+    return this.users.length - this.built + this.dead > Math.max(REBUILD_MIN_CHANGES, this.built / 4);
+  }
+
+  /** Applies one logged change (idempotent per user_id); false for a marker, which the index cannot apply. */
+  apply(change: UserChange): boolean {
+    const { before, after } = change;
+    if (before === null && after === null) return false;
+    if (before !== null && before.user_id !== after?.user_id) this.kill(before.user_id);
+    if (after === null) return true;
+    const slot = this.slotOf.get(after.user_id);
+    if (slot !== undefined && sameIndexedColumns(this.users[slot]!, after)) return true;
+    this.kill(after.user_id);
+    this.append(indexedColumns(after));
+    return true;
+  }
+
+  /** The total and page of a query with a substring filter; undefined when the database must answer. */
+  page(filter: UserFilter, sort: UserSort, offset: number, limit: number, bound: number): IndexPage | undefined {
+    const slots = this.matches(filter);
+    if (slots === undefined) return undefined;
+    const wanted = offset + limit;
+    if (wanted > bound) return { total: slots.length };
+    let candidates = slots;
+    if (sort.field === 'username') {
+      // Built slots are in username order already: only the wanted end of them competes with appended ones.
+      const split = lowerBound(slots, this.built);
+      const ends = sort.order === 'asc' ? [0, Math.min(wanted, split)] : [Math.max(0, split - wanted), split];
+      candidates = [...slots.slice(ends[0], ends[1]), ...slots.slice(split)];
+    }
+    const positions = candidates.map((slot) => {
+      const user = this.users[slot]!;
+      return { key: userSortKey(user as UserRow, sort.field), userId: user.user_id, slot };
+    });
+    const first = smallest(positions, wanted, (a, b) => compareInOrder(a, b, sort.order));
+    return { total: slots.length, users: first.slice(offset).map((p) => this.users[p.slot]!) };
+  }
+
+  /** The ascending alive slots matching the filter, or undefined when it has no substring list or holds NUL. */
+  private matches(filter: UserFilter): number[] | undefined {
+    let slots: number[] | undefined;
+    for (const [fold, needles] of [
+      ['username_fold', filter.usernames],
+      ['name_fold', filter.names],
+    ] as const) {
+      if (needles.length === 0) continue;
+      if (needles.some((n) => n.includes('\u0000'))) return undefined;
+      const found = union(needles.map((n) => this.matchNeedle(fold, n)));
+      slots = slots === undefined ? found : intersect(slots, found);
+    }
+    const attributes = [filter.statuses, filter.roles, filter.billingGroups, filter.groupOwners].some(
+      (l) => l.length > 0,
+    );
+    return attributes ? slots?.filter((slot) => matchesAttributes(this.users[slot]!, filter)) : slots;
+  }
+
+  /**
+   * The alive slots whose fold holds the needle: 2–3 code points are one gram's list; longer needles
+   * intersect their trigrams' lists (smallest first) and check the fold; 0–1 code points scan every slot.
+   */
+  private matchNeedle(fold: Fold, needle: string): number[] {
+    // The repository's rule: no stored fold is longer than MAX_NEEDLE, so a longer needle matches nothing.
+    if (needle.length > MAX_NEEDLE) return [];
+    const points = Array.from(needle);
+    const column = FOLDS.indexOf(fold);
+    const alive = this.alive;
+    if (points.length <= 1) {
+      const found: number[] = [];
+      for (let slot = 0; slot < this.users.length; slot++)
+        if (alive[slot] === 1 && this.users[slot]![fold].includes(needle)) found.push(slot);
+      return found;
+    }
+    if (points.length <= 3) return aliveOf(this.postings.list(column, needle), alive);
+    const lists: ArrayLike<number>[] = [];
+    forEachGram(needle, (gram) => {
+      if (Array.from(gram).length === 3) lists.push(this.postings.list(column, gram));
+    });
+    lists.sort((a, b) => a.length - b.length);
+    let found = aliveOf(lists[0]!, alive);
+    for (let i = 1; i < lists.length && found.length > 0; i++) found = intersect(found, lists[i]!);
+    return found.filter((slot) => this.users[slot]![fold].includes(needle));
+  }
+
+  private kill(userId: string): void {
+    const slot = this.slotOf.get(userId);
+    if (slot === undefined) return;
+    this.alive[slot] = 0;
+    this.slotOf.delete(userId);
+    this.dead++;
+  }
+
+  private append(user: ChangedUser): void {
+    const slot = this.users.length;
+    if (slot === this.alive.length) {
+      const bigger = new Uint8Array(slot * 2);
+      bigger.set(this.alive);
+      this.alive = bigger;
+    }
+    this.users.push(user);
+    this.alive[slot] = 1;
+    this.slotOf.set(user.user_id, slot);
+    this.postings.append(foldsOf(user), slot);
+  }
+}
+
+function aliveOf(list: ArrayLike<number>, alive: Uint8Array): number[] {
+  const found: number[] = [];
+  for (let i = 0; i < list.length; i++) if (alive[list[i]!] === 1) found.push(list[i]!);
+  return found;
+}
+
+/** The first index of an ascending list whose value is `value` or more. */
+function lowerBound(list: ArrayLike<number>, value: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[mid]! < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The values of ascending `a` also in ascending `b` (binary searches when `a` is much shorter). */
+function intersect(a: readonly number[], b: ArrayLike<number>): number[] {
+  if (a.length * 16 < b.length) return a.filter((x) => b[lowerBound(b, x)] === x);
+  const found: number[] = [];
+  for (let i = 0, j = 0; i < a.length && j < b.length;) {
+    if (a[i]! < b[j]!) i++;
+    else if (a[i]! > b[j]!) j++;
+    else {
+      found.push(a[i]!);
+      i++;
+      j++;
+    }
+  }
+  return found;
+}
+
+/** The ascending distinct values of ascending lists. */
+function union(lists: readonly number[][]): number[] {
+  if (lists.length === 1) return lists[0]!;
+  const all = Uint32Array.from(lists.flat()).sort();
+  return Array.from(all).filter((x, i) => i === 0 || x !== all[i - 1]);
+}
+
+/** The `k` first items in `compare`'s order, in that order (a bounded max-heap when there are many). */
+function smallest<T>(items: T[], k: number, compare: (a: T, b: T) => number): T[] {
+  if (k === 0) return [];
+  if (items.length <= 4 * k) return items.sort(compare).slice(0, k);
+  const heap: T[] = [];
+  const worse = (i: number, j: number) => compare(heap[i]!, heap[j]!) > 0;
+  const swap = (i: number, j: number) => ([heap[i], heap[j]] = [heap[j]!, heap[i]!]);
+  for (const item of items) {
+    if (heap.length === k) {
+      if (compare(item, heap[0]!) >= 0) continue;
+      heap[0] = item;
+    } else {
+      heap.push(item);
+      for (let i = heap.length - 1; i > 0 && worse(i, (i - 1) >> 1); i = (i - 1) >> 1) swap(i, (i - 1) >> 1);
+      continue;
+    }
+    for (let i = 0; ;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let top = i;
+      if (l < heap.length && worse(l, top)) top = l;
+      if (r < heap.length && worse(r, top)) top = r;
+      if (top === i) break;
+      swap(i, top);
+      i = top;
+    }
+  }
+  return heap.sort(compare);
+}

@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import { bumpWriteVersion } from '../../src/orgs/org.repository.js';
+import { userToRow } from '../../src/users/user.mapper.js';
+import { insertUser } from '../../src/users/user.repository.js';
+import { createUserService, type UserService } from '../../src/users/user.service.js';
+import type { UsersQuery } from '../../src/users/user.schemas.js';
+import { bearer, buildTestApp, type TestApp } from '../support/app.js';
+import { DIALECTS } from '../support/databases.js';
+import {
+  awaitSearchIndex,
+  searchIndexAnswers,
+  searchIndexReadiness,
+  type SearchIndexReadiness,
+} from '../support/search-index.js';
+import { insertTestUsers, testUsers, type TestUser } from '../support/users.js';
+
+/**
+ * The search index of a process that starts cold: correct answers while it builds (a build made slow by
+ * reading one row per query), its progress in /readyz and /metrics, and a rebuild after a bulk change.
+ */
+
+const QUERIES: UsersQuery[] = [
+  { username: ['an'], pagesize: 7 },
+  { name: ['person 1'], sortby: 'name', sortorder: 'desc', pagesize: 5, pagenumber: 3 },
+  { username: ['k'], status: ['activated'], sortby: 'last_login_date', pagesize: 10 },
+  { name: ['erso', 'mit'], sortby: 'last_updated_date', sortorder: 'desc', pagesize: 3, pagenumber: 2 },
+  { name: ['person'], pagesize: 2000, pagenumber: 2 },
+];
+
+const people = (prefix: string, count: number): TestUser[] =>
+  Array.from({ length: count }, (_, i) => ({
+    username: `${prefix}.${i}`,
+    name: `${prefix} Person ${i}`,
+    status: i % 4 === 0 ? 'deactivated' : 'activated',
+    last_login_date: i % 3 === 0 ? null : `2024-0${1 + (i % 9)}-01T00:00:00.0000000`,
+  }));
+
+for (const dialect of DIALECTS) {
+  describe(`a search index built while the process answers (${dialect})`, () => {
+    let t: TestApp;
+    let reference: UserService;
+    before(async () => {
+      t = await buildTestApp(dialect, {
+        ROSTER_SEARCH_INDEX_MIN_USERS: '0',
+        ROSTER_SEARCH_INDEX_CHUNK: '1',
+        ROSTER_CACHE_BYTES: '0',
+        RATE_LIMIT: '0',
+      });
+      reference = createUserService(t.conn.db, { cacheBytes: 0 });
+      await insertTestUsers(t.conn, t.demo.orgId, people('cold', 400));
+    });
+    after(() => t.close());
+
+    /** Every query's answer (body and total) through the app equals the database's. */
+    const checkAnswers = async (what: string) => {
+      for (const query of QUERIES) {
+        const params = new URLSearchParams();
+        for (const [k, v] of Object.entries(query)) for (const item of [v].flat()) params.append(k, String(item));
+        const res = await t.app.inject({ url: `/api/v1/users?${params}`, headers: bearer(t.demo.read) });
+        assert.equal(res.statusCode, 200, res.body);
+        const expected = await reference.listUsers(t.demo.orgId, query, '');
+        assert.deepEqual(res.json(), JSON.parse(expected.body as string), `${what}: ${params}`);
+      }
+    };
+
+    /** Answers and progress until the index is ready: every answer exact, and the progress seen. */
+    const answerUntilReady = async (what: string): Promise<SearchIndexReadiness[]> => {
+      const seen: SearchIndexReadiness[] = [];
+      for (let tries = 0; tries < 600; tries++) {
+        const progress = await searchIndexReadiness(t.app);
+        seen.push(progress);
+        if (progress.state === 'ready' && progress.organizations_ready > 0) return seen;
+        await checkAnswers(`${what}, ${progress.rows_indexed} of ${progress.rows_total} rows indexed`);
+        await delay(5);
+      }
+      throw new Error('the index was not ready in time');
+    };
+
+    it('says on /readyz that it builds, and how far, while every answer stays exact; then ready', async () => {
+      const cold = await searchIndexReadiness(t.app);
+      assert.deepEqual(cold, {
+        state: 'ready',
+        organizations_ready: 0,
+        organizations_building: 0,
+        rows_indexed: 0,
+        rows_total: 0,
+      });
+      await checkAnswers('the first searches'); // they start the build
+      const seen = await answerUntilReady('while building');
+      const users = 165 + 400;
+      assert.ok(
+        seen.some((p) => p.state === 'building' && p.rows_total === users && p.rows_indexed < users),
+        JSON.stringify(seen.slice(0, 3)),
+      );
+      assert.deepEqual(seen.at(-1), {
+        state: 'ready',
+        organizations_ready: 1,
+        organizations_building: 0,
+        rows_indexed: users,
+        rows_total: users,
+      });
+      const before = await searchIndexAnswers(t.app);
+      await checkAnswers('built');
+      const after = await searchIndexAnswers(t.app);
+      assert.equal(after.index - before.index, QUERIES.length, 'every search answered by the index');
+      const metrics = (await t.app.inject({ url: '/metrics' })).body;
+      assert.match(metrics, new RegExp(`^roster_search_index_rows ${users}$`, 'm'));
+      assert.match(metrics, /^roster_search_index_building 0$/m);
+      assert.match(metrics, /^roster_search_index_bytes [1-9]/m);
+    });
+
+    it('rebuilds after a bulk change the change log cannot replay, answering exactly meanwhile', async () => {
+      await awaitSearchIndex(t.app, t.demo.read);
+      // Over 100 rows in one version: the log holds a marker. A writer that bumps last, then one that bumps first.
+      await insertTestUsers(t.conn, t.demo.orgId, people('bulk', 150));
+      await checkAnswers('after a bulk insert');
+      await answerUntilReady('rebuilding after a bulk insert');
+      await t.conn.db.transaction().execute(async (trx) => {
+        await bumpWriteVersion(trx, t.demo.orgId);
+        for (const user of testUsers(people('first', 120))) await insertUser(trx, userToRow(t.demo.orgId, user, 1));
+      });
+      await checkAnswers('after a bulk insert that bumped first');
+      await answerUntilReady('rebuilding after it');
+      const before = await searchIndexAnswers(t.app);
+      await checkAnswers('rebuilt');
+      assert.equal((await searchIndexAnswers(t.app)).index - before.index, QUERIES.length, 'the index answers again');
+      const { n } = await t.conn.db
+        .selectFrom('users')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('org_id', '=', t.demo.orgId)
+        .executeTakeFirstOrThrow();
+      assert.equal((await searchIndexReadiness(t.app)).rows_indexed, Number(n));
+    });
+  });
+}
