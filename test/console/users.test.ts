@@ -175,6 +175,8 @@ for (const dialect of DIALECTS.filter((d) => d === 'sqlite')) {
       await p.page.getByRole('combobox', { name: 'Rows per page' }).selectOption('50');
       await p.page.waitForURL(/pagesize=50/);
       await p.page.getByText('Page 1 of 4').waitFor();
+      // The pager follows the URL at once; the rows follow when the bigger page arrives.
+      await rows().nth(50).waitFor();
       assert.equal(await rows().count(), 51);
       await p.page.goBack();
       await p.page.waitForURL(
