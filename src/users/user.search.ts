@@ -52,6 +52,16 @@ const MIN_CHUNK = 500;
 const ROWS_PER_STEP = 1000;
 const BY_USERNAME: UserSort = { field: 'username', order: 'asc' };
 
+// The most needles a search the index answers may have: its work runs on the event loop's thread, so a
+// search of many needles (or of one character, a scan of every row) goes to the database, off that thread.
+const INDEX_NEEDLES_MAX = 4;
+
+/** Whether the index may answer the search: a few needles of 2+ code points each. */
+function indexable(filter: UserFilter): boolean {
+  const needles = [...filter.usernames, ...filter.names];
+  return needles.length <= INDEX_NEEDLES_MAX && needles.every((n) => [...n].length >= 2);
+}
+
 /** An answer from the index: the exact total and the page's rows in order (none past PAGE_BOUND). */
 export interface IndexAnswer {
   readonly total: number;
@@ -98,6 +108,8 @@ export class SearchIndexes {
   ): Promise<IndexAnswer | undefined> {
     let state = this.orgs.get(orgId);
     if (!state) this.orgs.set(orgId, (state = {}));
+    // A search the index would not answer does not start a build either.
+    if (!indexable(filter)) return undefined;
     if (!state.index) {
       this.startBuild(orgId, state);
       return undefined;

@@ -291,22 +291,22 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
       const filter = filterFromQuery(query);
       const sort = sortFromQuery(query);
       const first = Math.min(page.pageSize, CHUNK);
-      const indexed = searches(filter)
-        ? await search?.answer(orgId, version, filter, sort, page.offset, first)
-        : undefined;
       let rows: UserRow[];
       let total: number;
-      if (indexed?.rows) [rows, total] = [indexed.rows, indexed.total];
-      else {
-        const release = await orgQueries.acquire(orgId);
-        try {
+      // An index answer takes one of the organization's slots too: its work shares the event loop's thread.
+      const release = await orgQueries.acquire(orgId);
+      try {
+        const indexed = searches(filter)
+          ? await search?.answer(orgId, version, filter, sort, page.offset, first)
+          : undefined;
+        if (indexed?.rows) [rows, total] = [indexed.rows, indexed.total];
+        else
           [rows, total] = await reads.read(
             (rdb) => readPage(rdb, orgId, filter, sort, first, page.offset, indexed?.total),
             signal,
           );
-        } finally {
-          release();
-        }
+      } finally {
+        release();
       }
       const start = pageHead(page.pageNumber, page.pageSize, total) + rows.map(userRowToJson).join(',');
       if (rows.length < first || first === page.pageSize) {

@@ -26,7 +26,7 @@ export async function searchIndexAnswers(app: FastifyInstance): Promise<{ index:
 
 /** Starts the key's organization's search index (by searching) and waits until /readyz says it is built. */
 export async function awaitSearchIndex(app: FastifyInstance, key: string): Promise<void> {
-  await app.inject({ url: '/api/v1/users?username=a&pagesize=1', headers: bearer(key) });
+  await app.inject({ url: '/api/v1/users?username=an&pagesize=1', headers: bearer(key) });
   for (let tries = 0; tries < 1500; tries++) {
     const progress = await searchIndexReadiness(app);
     if (progress.state === 'ready' && progress.organizations_ready > 0) return;

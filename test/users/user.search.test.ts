@@ -29,6 +29,10 @@ const QUERIES: UsersQuery[] = [
   { name: ['person'], pagesize: 2000, pagenumber: 2 },
 ];
 
+// The one-character search (a scan of every row) is the database's, off the event loop's thread: the index
+// answers the other four.
+const INDEXED = QUERIES.length - 1;
+
 const people = (prefix: string, count: number): TestUser[] =>
   Array.from({ length: count }, (_, i) => ({
     username: `${prefix}.${i}`,
@@ -104,7 +108,7 @@ for (const dialect of DIALECTS) {
       const before = await searchIndexAnswers(t.app);
       await checkAnswers('built');
       const after = await searchIndexAnswers(t.app);
-      assert.equal(after.index - before.index, QUERIES.length, 'every search answered by the index');
+      assert.equal(after.index - before.index, INDEXED, 'every search of 2+ characters answered by the index');
       const metrics = (await t.app.inject({ url: '/metrics' })).body;
       assert.match(metrics, new RegExp(`^roster_search_index_rows ${users}$`, 'm'));
       assert.match(metrics, /^roster_search_index_building 0$/m);
@@ -125,7 +129,7 @@ for (const dialect of DIALECTS) {
       await answerUntilReady('rebuilding after it');
       const before = await searchIndexAnswers(t.app);
       await checkAnswers('rebuilt');
-      assert.equal((await searchIndexAnswers(t.app)).index - before.index, QUERIES.length, 'the index answers again');
+      assert.equal((await searchIndexAnswers(t.app)).index - before.index, INDEXED, 'the index answers again');
       const { n } = await t.conn.db
         .selectFrom('users')
         .select((eb) => eb.fn.countAll<number>().as('n'))
