@@ -10,18 +10,18 @@ import { userSortKey, type UserFilter, type UserSort } from './user.list.reposit
  */
 
 /** The logged columns of a user: what `GET users` filters and sorts on. */
-export type ChangedUser = Pick<
-  UserRow,
-  | 'user_id'
-  | 'username_fold'
-  | 'name_fold'
-  | 'status'
-  | 'roles_mask'
-  | 'billing_groups'
-  | 'group_owners'
-  | 'last_login_date'
-  | 'last_updated_date'
->;
+export const CHANGED_USER_COLUMNS = [
+  'user_id',
+  'username_fold',
+  'name_fold',
+  'status',
+  'roles_mask',
+  'billing_groups',
+  'group_owners',
+  'last_login_date',
+  'last_updated_date',
+] as const;
+export type ChangedUser = Pick<UserRow, (typeof CHANGED_USER_COLUMNS)[number]>;
 
 /** One logged change; both sides null for a marker, which stands for any change of its version. */
 export interface UserChange {

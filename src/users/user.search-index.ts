@@ -1,5 +1,11 @@
 import type { UserRow } from '../db/tables.js';
-import { compareInOrder, matchesAttributes, type ChangedUser, type UserChange } from './user.changes.js';
+import {
+  CHANGED_USER_COLUMNS,
+  compareInOrder,
+  matchesAttributes,
+  type ChangedUser,
+  type UserChange,
+} from './user.changes.js';
 import { MAX_NEEDLE, userSortKey, type UserFilter, type UserSort } from './user.list.repository.js';
 import { forEachGram, PostingsBuilder, type Postings } from './user.postings.js';
 
@@ -11,17 +17,8 @@ import { forEachGram, PostingsBuilder, type Postings } from './user.postings.js'
  * list is OR, lists AND, literal substrings, the order of user.changes.ts's compareInOrder.
  */
 
-const COLUMNS = [
-  'user_id',
-  'username_fold',
-  'name_fold',
-  'status',
-  'roles_mask',
-  'billing_groups',
-  'group_owners',
-  'last_login_date',
-  'last_updated_date',
-] as const;
+// The index keeps what a logged change carries: every column `GET users` filters or sorts on.
+const COLUMNS = CHANGED_USER_COLUMNS;
 
 /** The columns the index keeps of a row (a full row carries more). */
 function indexedColumns(row: ChangedUser): ChangedUser {

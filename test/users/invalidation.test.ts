@@ -3,6 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/databases.js';
 import { caller, newUser } from '../support/writes.js';
+import { CHANGED_USER_COLUMNS } from '../../src/users/user.changes.js';
+import { findChangesSince } from '../../src/users/user.changes.repository.js';
 
 /**
  * Issue 13's example: a PATCH of one user's phone keeps the cached answers it does not change (the total of
@@ -80,6 +82,15 @@ for (const dialect of DIALECTS) {
       });
       assert.equal(r.second.paging.total, r.first.paging.total + 1);
       assert.deepEqual([r.kept, r.dropped], [0, 1]);
+    });
+
+    it('logs exactly the columns a change is judged by (CHANGED_USER_COLUMNS)', async () => {
+      await patchPhone('zz.unrelated', '705-722-9999')();
+      const { changes } = await findChangesSince(t.conn.db, t.demo.orgId, 0, 100_000);
+      const last = changes.at(-1);
+      assert.ok(last?.before && last.after, 'the PATCH is logged with both sides');
+      assert.deepEqual(Object.keys(last.after).sort(), [...CHANGED_USER_COLUMNS].sort());
+      assert.deepEqual(Object.keys(last.before).sort(), [...CHANGED_USER_COLUMNS].sort());
     });
   });
 }
