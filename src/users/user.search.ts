@@ -5,6 +5,7 @@ import type { Reads } from '../db/reads.js';
 import { QueryTimeoutError } from '../db/read-pool.js';
 import type { Db, UserRow } from '../db/tables.js';
 import { createOrgService } from '../orgs/org.service.js';
+import type { UserChange } from './user.changes.js';
 import { findChangesSince } from './user.changes.repository.js';
 import { countUsers, findUsersAfter, NO_FILTER, type UserFilter, type UserSort } from './user.list.repository.js';
 import { findUsersByUserIds } from './user.repository.js';
@@ -13,8 +14,9 @@ import { sameIndexedColumns, SearchIndexBuilder, type OrgSearchIndex } from './u
 /**
  * Keeps this process's per-organization search indexes (user.search-index.ts) and answers substring
  * searches from them (docs/performance.md, "The in-memory search index"): an organization's index is
- * built in the background the first time it is searched, brought up to the request's write_version from
- * the change log (migration 010) before each answer, and rebuilt when the log cannot bring it there.
+ * built in the background the first time it is searched, follows the change log (migration 010) as it
+ * grows, whether searches come or not, is brought up to the request's write_version before each answer,
+ * and is rebuilt only when the log cannot bring it there.
  */
 
 /** How far this process's indexes are (for /readyz and /metrics): no organization names or ids. */
@@ -32,6 +34,9 @@ interface Build {
   total: number;
 }
 
+/** A build's attempt gave up: the log moved on past what it keeps, or logged a change it cannot apply. */
+class LogOverrun extends Error {}
+
 interface OrgState {
   index?: OrgSearchIndex;
   build?: Build;
@@ -42,8 +47,14 @@ interface OrgState {
 
 // Pages ending past this many rows take their total from the index and their rows from the database.
 const PAGE_BOUND = 2000;
-// Changes read per catch-up; an index further behind is rebuilt.
+// Changes read per query of the log, and queries per catch-up; an index further behind is rebuilt.
 const LOG_READ_LIMIT = 1000;
+const LOG_READS_MAX = 20;
+// How often an index (and a build) reads what the log gained: well before the log prunes what it has not
+// read (CHANGE_LOG_VERSIONS_KEPT versions, one per write), even at thousands of writes a second.
+const FOLLOW_MS = 100;
+// Changes a build keeps while it scans; past this many it starts over.
+const BUILD_PENDING_MAX = 200_000;
 const RETRY_MS = 60_000;
 const BUILD_ATTEMPTS = 3;
 // The smallest chunk a build reads when reads of bigger ones run past the time limit.
@@ -62,6 +73,16 @@ function indexable(filter: UserFilter): boolean {
   return needles.length <= INDEX_NEEDLES_MAX && needles.every((n) => [...n].length >= 2);
 }
 
+/** A search put to the index: one page of the organization's users as of write_version `version` or later. */
+export interface IndexQuery {
+  readonly orgId: number;
+  readonly version: number;
+  readonly filter: UserFilter;
+  readonly sort: UserSort;
+  readonly offset: number;
+  readonly limit: number;
+}
+
 /** An answer from the index: the exact total and the page's rows in order (none past PAGE_BOUND). */
 export interface IndexAnswer {
   readonly total: number;
@@ -72,6 +93,7 @@ export class SearchIndexes {
   private readonly orgs = new Map<number, OrgState>();
   private readonly builds = new Set<Promise<void>>();
   private closed = false;
+  private readonly follower: NodeJS.Timeout;
   /** Searches answered by an index, and by the database instead, since start. */
   readonly counts = { index: 0, database: 0 };
 
@@ -79,33 +101,35 @@ export class SearchIndexes {
     private readonly db: Db,
     private readonly reads: Reads,
     private readonly settings: SearchIndexSettings,
-  ) {}
+  ) {
+    // Writes without searches must not leave an index behind the log's pruning (a rebuild then): follow it.
+    this.follower = setInterval(() => this.followAll(), FOLLOW_MS).unref();
+  }
+
+  /** Brings every built index up to its organization's latest version (one log read each, if behind). */
+  private followAll(): void {
+    for (const [orgId, state] of this.orgs)
+      if (state.index && !state.reading) void this.catchUp(orgId, state, state.index.high + 1).catch(() => {});
+  }
 
   /**
    * The organization's total and page for a query with a substring filter, as of write_version `version`
    * or later, or undefined when the database must answer (no index yet, a stale one, rows that disagree).
    */
-  async answer(
-    orgId: number,
-    version: number,
-    filter: UserFilter,
-    sort: UserSort,
-    offset: number,
-    limit: number,
-  ): Promise<IndexAnswer | undefined> {
-    const answer = await this.tryAnswer(orgId, version, filter, sort, offset, limit);
+  async answer(query: IndexQuery): Promise<IndexAnswer | undefined> {
+    const answer = await this.tryAnswer(query);
     this.counts[answer ? 'index' : 'database']++;
     return answer;
   }
 
-  private async tryAnswer(
-    orgId: number,
-    version: number,
-    filter: UserFilter,
-    sort: UserSort,
-    offset: number,
-    limit: number,
-  ): Promise<IndexAnswer | undefined> {
+  private async tryAnswer({
+    orgId,
+    version,
+    filter,
+    sort,
+    offset,
+    limit,
+  }: IndexQuery): Promise<IndexAnswer | undefined> {
     let state = this.orgs.get(orgId);
     if (!state) this.orgs.set(orgId, (state = {}));
     // A search the index would not answer does not start a build either.
@@ -155,12 +179,37 @@ export class SearchIndexes {
    */
   private async replay(orgId: number, index: OrgSearchIndex): Promise<boolean> {
     const from = index.high;
-    const { current, changes, truncated } = await findChangesSince(this.db, orgId, from, LOG_READ_LIMIT);
-    if (current < from || truncated || from <= current - CHANGE_LOG_VERSIONS_KEPT) return false;
-    for (const change of changes)
-      if (!index.apply(change) && !(change.version === from && current === from)) return false;
-    index.high = current;
+    const high = await this.readLog(
+      orgId,
+      from,
+      (change, current) => index.apply(change) || (change.version === from && current === from),
+    );
+    if (high === undefined) return false;
+    index.high = high;
     return true;
+  }
+
+  /**
+   * Visits the log's changes from version `from` on, oldest first, in reads of LOG_READ_LIMIT; returns the
+   * version they bring the organization to, or undefined when they cannot (the log pruned past `from`, the
+   * organization gone, too far behind, or `visit` refused one). A read cut within a version reads that
+   * version again from its start (a version logs at most a few hundred rows; re-applying them is harmless).
+   */
+  private async readLog(
+    orgId: number,
+    from: number,
+    visit: (change: UserChange, current: number) => boolean,
+  ): Promise<number | undefined> {
+    for (let read = 0, since = from; read < LOG_READS_MAX; read++) {
+      const { current, changes, truncated } = await findChangesSince(this.db, orgId, since, LOG_READ_LIMIT);
+      if (current < since || since <= current - CHANGE_LOG_VERSIONS_KEPT) return undefined;
+      for (const change of changes) if (!visit(change, current)) return undefined;
+      if (!truncated) return current;
+      const last = changes[changes.length - 1]!.version;
+      if (last === since) return undefined;
+      since = last;
+    }
+    return undefined;
   }
 
   private startBuild(orgId: number, state: OrgState): void {
@@ -189,37 +238,66 @@ export class SearchIndexes {
     if (total < this.settings.minUsers || others + total > this.settings.maxUsers) return undefined;
     build.total = total;
     for (let attempt = 0; attempt < BUILD_ATTEMPTS && !this.closed; attempt++) {
-      build.rows = 0;
-      // Read before the scan: the replay from it fixes every row that changed while the scan ran.
-      const version = await createOrgService(this.db).findWriteVersion(orgId);
-      const builder = new SearchIndexBuilder();
-      let chunk = this.settings.chunkRows;
-      for (let after: { key: string | null; userId: string } | null = null; !this.closed;) {
-        const from: { key: string | null; userId: string } | null = after;
-        const size = chunk;
-        const rows: UserRow[] | undefined = await this.reads
-          .read((rdb): Promise<UserRow[]> => findUsersAfter(rdb, orgId, NO_FILTER, BY_USERNAME, from, size))
-          .catch((error: unknown) => {
-            // A busy database: read smaller chunks rather than give the build up.
-            if (!(error instanceof QueryTimeoutError) || chunk <= MIN_CHUNK) throw error;
-            chunk = Math.max(MIN_CHUNK, Math.floor(chunk / 2));
-            return undefined;
-          });
-        if (rows === undefined) continue;
-        // Indexing a row costs microseconds: a slice at a time keeps each step of the event loop short.
-        for (let i = 0; i < rows.length; i += ROWS_PER_STEP) {
-          for (const row of rows.slice(i, i + ROWS_PER_STEP)) builder.add(row);
-          build.rows = builder.rows;
-          await nextTurn();
-        }
-        if (rows.length < size) break;
-        after = { key: rows[rows.length - 1]!.username_fold, userId: rows[rows.length - 1]!.user_id };
-      }
-      const index = await builder.finish(version, () => nextTurn());
-      if (this.closed) return undefined;
-      if (await this.replay(orgId, index)) return index;
+      const index = await this.buildOnce(orgId, build).catch((error: unknown) => {
+        if (error instanceof LogOverrun) return undefined;
+        throw error;
+      });
+      if (index) return index;
     }
     return undefined;
+  }
+
+  /**
+   * One attempt at a build: a scan in username order, while the log's changes since the scan began are
+   * kept (read every FOLLOW_MS, before the log prunes them), then applied to the finished index in order.
+   */
+  private async buildOnce(orgId: number, build: Build): Promise<OrgSearchIndex | undefined> {
+    build.rows = 0;
+    // Read before the scan: the changes from it on fix every row that changed while the scan ran.
+    const version = await createOrgService(this.db).findWriteVersion(orgId);
+    const pending: UserChange[] = [];
+    let polled = version;
+    let polledAt = Date.now();
+    const follow = async () => {
+      if (Date.now() - polledAt < FOLLOW_MS) return;
+      const high = await this.readLog(orgId, polled, (change) => pending.push(change) <= BUILD_PENDING_MAX);
+      if (high === undefined) throw new LogOverrun();
+      [polled, polledAt] = [high, Date.now()];
+    };
+    const builder = new SearchIndexBuilder();
+    let chunk = this.settings.chunkRows;
+    for (let after: { key: string | null; userId: string } | null = null; !this.closed;) {
+      const from: { key: string | null; userId: string } | null = after;
+      const size = chunk;
+      const rows: UserRow[] | undefined = await this.reads
+        .read((rdb): Promise<UserRow[]> => findUsersAfter(rdb, orgId, NO_FILTER, BY_USERNAME, from, size))
+        .catch((error: unknown) => {
+          // A busy database: read smaller chunks rather than give the build up.
+          if (!(error instanceof QueryTimeoutError) || chunk <= MIN_CHUNK) throw error;
+          chunk = Math.max(MIN_CHUNK, Math.floor(chunk / 2));
+          return undefined;
+        });
+      if (rows === undefined) continue;
+      // Indexing a row costs microseconds: a slice at a time keeps each step of the event loop short.
+      for (let i = 0; i < rows.length; i += ROWS_PER_STEP) {
+        for (const row of rows.slice(i, i + ROWS_PER_STEP)) builder.add(row);
+        build.rows = builder.rows;
+        await nextTurn();
+      }
+      await follow();
+      if (rows.length < size) break;
+      after = { key: rows[rows.length - 1]!.username_fold, userId: rows[rows.length - 1]!.user_id };
+    }
+    const index = await builder.finish(version, async () => {
+      await nextTurn();
+      await follow();
+    });
+    if (this.closed) return undefined;
+    // The kept changes, as replay would apply them from `version`; then the rest of the log.
+    for (const change of pending)
+      if (!index.apply(change) && !(change.version === version && polled === version)) return undefined;
+    index.high = polled;
+    return (await this.replay(orgId, index)) ? index : undefined;
   }
 
   private indexedRows(): number {
@@ -261,6 +339,7 @@ export class SearchIndexes {
   /** Stops building: awaits the builds under way, each at its next step. */
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.follower);
     await Promise.all(this.builds);
   }
 }

@@ -297,7 +297,7 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
       const release = await orgQueries.acquire(orgId);
       try {
         const indexed = searches(filter)
-          ? await search?.answer(orgId, version, filter, sort, page.offset, first)
+          ? await search?.answer({ orgId, version, filter, sort, offset: page.offset, limit: first })
           : undefined;
         if (indexed?.rows) [rows, total] = [indexed.rows, indexed.total];
         else

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
+import { CHANGE_LOG_VERSIONS_KEPT } from '../../src/db/migrations/010_change_log.js';
 import { bumpWriteVersion } from '../../src/orgs/org.repository.js';
 import { userToRow } from '../../src/users/user.mapper.js';
 import { insertUser } from '../../src/users/user.repository.js';
@@ -15,6 +16,7 @@ import {
   type SearchIndexReadiness,
 } from '../support/search-index.js';
 import { insertTestUsers, testUsers, type TestUser } from '../support/users.js';
+import { caller } from '../support/writes.js';
 
 /**
  * The search index of a process that starts cold: correct answers while it builds (a build made slow by
@@ -45,6 +47,7 @@ for (const dialect of DIALECTS) {
   describe(`a search index built while the process answers (${dialect})`, () => {
     let t: TestApp;
     let reference: UserService;
+    let call: ReturnType<typeof caller>;
     before(async () => {
       t = await buildTestApp(dialect, {
         ROSTER_SEARCH_INDEX_MIN_USERS: '0',
@@ -53,6 +56,7 @@ for (const dialect of DIALECTS) {
         RATE_LIMIT: '0',
       });
       reference = createUserService(t.conn.db, { cacheBytes: 0 });
+      call = caller(t, t.demo.admin);
       await insertTestUsers(t.conn, t.demo.orgId, people('cold', 400));
     });
     after(() => t.close());
@@ -136,6 +140,54 @@ for (const dialect of DIALECTS) {
         .where('org_id', '=', t.demo.orgId)
         .executeTakeFirstOrThrow();
       assert.equal((await searchIndexReadiness(t.app)).rows_indexed, Number(n));
+    });
+
+    /** Renames user `cold.{i}` through the API (a logged change the index applies), one write version each. */
+    const rename = async (i: number, serial: number) => {
+      const res = await call('PATCH', `users/cold.${i}`, { body: { name: `cold Person ${i} v${serial}` } });
+      assert.equal(res.statusCode, 200, res.body);
+    };
+
+    it('follows the log without searches: more writes than the log keeps, then answers at once', async () => {
+      await awaitSearchIndex(t.app, t.demo.read);
+      // The earlier test's bulk insert left a marker at the index's own version: a write after it cannot
+      // tell whether the index holds that marker's rows, and rebuilds once. Let that happen first.
+      await rename(0, -1);
+      await checkAnswers('after the first write');
+      await answerUntilReady('settled');
+      const writes = CHANGE_LOG_VERSIONS_KEPT + 200;
+      for (let w = 0; w < writes; w++) {
+        await rename(w % 400, w);
+        // Now and then let the clock move, as writes spread over time do (the index follows on a timer).
+        if (w % 100 === 99) await delay(150);
+      }
+      await delay(150);
+      const before = await searchIndexAnswers(t.app);
+      await checkAnswers(`after ${writes} writes and no search`);
+      const after = await searchIndexAnswers(t.app);
+      assert.equal(after.index - before.index, INDEXED, 'the index answers: it did not fall behind the log');
+      assert.equal((await searchIndexReadiness(t.app)).organizations_building, 0, 'no rebuild was started');
+    });
+
+    it('finishes a build while writes go on, past what the log keeps during the build', async () => {
+      await awaitSearchIndex(t.app, t.demo.read);
+      // A bulk insert (a marker in the log) makes the next search start a rebuild: one row per read, slow.
+      await insertTestUsers(
+        t.conn,
+        t.demo.orgId,
+        Array.from({ length: 3000 }, (_, i) => ({ username: `sustained.${i}`, name: `Sustained ${i}` })),
+      );
+      await checkAnswers('after a bulk insert');
+      let during = 0;
+      for (let w = 0; (await searchIndexReadiness(t.app)).state === 'building'; w++) {
+        await rename(w % 400, 10_000 + w);
+        during++;
+      }
+      assert.ok(during > CHANGE_LOG_VERSIONS_KEPT, `${during} writes while building: more than the log keeps`);
+      await answerUntilReady('after the writes');
+      const before = await searchIndexAnswers(t.app);
+      await checkAnswers('built under writes');
+      assert.equal((await searchIndexAnswers(t.app)).index - before.index, INDEXED, 'the index answers');
     });
   });
 }
