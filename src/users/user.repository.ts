@@ -95,13 +95,17 @@ async function writeAccessRows(
       .execute();
 }
 
-/** Rewrites an organization's user row (found by its internal id) and its access rows; returns the stored row. */
+/**
+ * Rewrites an organization's user row (`before`, the row as read in this write) and, when its access lists
+ * changed, the access rows that mirror them; returns the stored row.
+ */
 export async function updateUser(
   trx: Transaction<Database>,
   orgId: number,
-  userPk: number,
+  before: Pick<UserRow, 'id' | 'billing_groups' | 'group_owners'>,
   row: NewUserRow,
 ): Promise<UserRow> {
+  const userPk = before.id;
   const updated = await trx
     .updateTable('users')
     .set({ ...row, org_id: orgId })
@@ -109,7 +113,9 @@ export async function updateUser(
     .where('id', '=', userPk)
     .returningAll()
     .executeTakeFirstOrThrow();
-  await writeAccessRows(trx, orgId, userPk, row.billing_groups, row.group_owners);
+  // Most writes (a phone, a name, a status) leave the lists alone: no access rows to rewrite then.
+  if (row.billing_groups !== before.billing_groups || row.group_owners !== before.group_owners)
+    await writeAccessRows(trx, orgId, userPk, row.billing_groups, row.group_owners);
   return updated;
 }
 

@@ -104,15 +104,20 @@ export async function checkFields(
     },
   ] as const;
   for (const { key, what, ids, had, find } of lists) {
-    const found = new Map((await find(trx, orgId, ids.map(Number))).map((r) => [String(r.id), r]));
+    // Only ids the user does not hold yet are looked up: a held one exists in this organization (its access
+    // row's foreign key keeps it from being deleted) and may stay even when inactive.
+    const added = ids.filter((id) => !had.includes(id));
+    if (added.length === 0) continue;
+    const found = new Map((await find(trx, orgId, added.map(Number))).map((r) => [String(r.id), r]));
     ids.forEach((id, i) => {
+      if (had.includes(id)) return;
       const row = found.get(id);
       if (!row)
         unknown.push({
           pointer: `/access/${key}/${i}`,
           message: `names ${what} ${id}, which does not exist in this organization`,
         });
-      else if (row.status === 'inactive' && !had.includes(id)) {
+      else if (row.status === 'inactive') {
         inactive.push({
           pointer: `/access/${key}/${i}`,
           message: `names ${what} ${id}, which is inactive: it cannot be newly given (activate it first)`,
@@ -123,6 +128,8 @@ export async function checkFields(
   if (unknown.length > 0) throw invalidFields(unknown, 'UNKNOWN_REFERENCE');
   if (inactive.length > 0) throw invalidFields(inactive);
 
+  // A kept username is the user's own (its look-alike key is unique in the organization): nothing to check.
+  if (fields.username === before?.username) return lastLogin;
   const holder = await findUserByUsernameSkeleton(trx, orgId, usernameSkeleton(fields.username));
   if (holder && holder.id !== before?.id) throw usernameTaken(fields.username, holder);
   return lastLogin;

@@ -114,7 +114,7 @@ export function createUserScimService(db: Db, options: UserScimServiceOptions = 
       });
 
     const store = async (row: UserRow, next: StoredUser, extra: Partial<NewUserRow>, action: string) => {
-      const saved = await updateUser(trx, ctx.orgId, row.id, {
+      const saved = await updateUser(trx, ctx.orgId, row, {
         ...userToRow(ctx.orgId, next, row.version + 1),
         ...extra,
       });

@@ -183,7 +183,7 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
 
   /** Stores a changed user and appends the audit entry of its changed fields. */
   async function save(trx: Trx, ctx: WriteContext, row: UserRow, user: StoredUser, action: string): Promise<UserRow> {
-    const saved = await updateUser(trx, ctx.orgId, row.id, userToRow(ctx.orgId, user, row.version + 1));
+    const saved = await updateUser(trx, ctx.orgId, row, userToRow(ctx.orgId, user, row.version + 1));
     const changes = diffFields(userRowToUser(row), userRowToUser(saved));
     await audit.appendEntry(trx, {
       orgId: ctx.orgId,
