@@ -21,16 +21,12 @@ import { writePlannedBatch } from './import.writer.js';
 type Trx = Transaction<Database>;
 
 const STAGE = 'import_stage';
+// The load's sort of a million staged rows and its temporary table's pages: PostgreSQL's memory, per session.
+// (Larger trigram pending lists and a merge before the commit cut the final insert's CPU under load, but
+// made the whole load slower on a quiet machine: docs/import-export.md, "Measured on a quiet machine".)
+const LOAD_WORK_MEM = '64MB';
 // The stage's pages stay in memory (temporary tables use temp_buffers, not shared_buffers).
 const STAGE_BUFFERS = '256MB';
-// The final insert's memory (PostgreSQL's, this session's): its sort, and the merges of the trigram (GIN)
-// indexes' pending lists, which the load lets grow to GIN_PENDING instead of 4 MB, so that each merge
-// touches the posting lists once for more rows (docs/import-export.md, "First load (PostgreSQL)"). The
-// list's size bounds what another organization's search scans, and another writer may merge, meanwhile.
-const LOAD_WORK_MEM = '256MB';
-const GIN_PENDING = '32MB';
-// The users indexes whose pending lists the load merges before its commit (migration 011).
-const TRIGRAM_INDEXES = ['users_username_trgm', 'users_name_trgm'];
 
 /** COPY's text format: backslash, tab, line feed and carriage return escaped; NULL is \N. */
 function copyField(value: string | number | null | undefined): string {
@@ -110,15 +106,13 @@ export function postgresFirstLoad(orgId: number): FirstLoad {
       if (!(await organizationIsEmpty(trx, orgId))) throw new OrganizationNotEmpty();
       // Before the session's first temporary table: its pages stay in memory instead of spilling to files.
       await sql.raw(`set local temp_buffers = '${STAGE_BUFFERS}'`).execute(trx);
+      await sql.raw(`set local work_mem = '${LOAD_WORK_MEM}'`).execute(trx);
       await sql`create temporary table ${sql.table(STAGE)} (like users including defaults) on commit drop`.execute(trx);
       await sql`create index on ${sql.table(STAGE)} (user_id)`.execute(trx);
       await sql`create index on ${sql.table(STAGE)} (username_skeleton)`.execute(trx);
     },
     async finish(trx) {
-      await sql.raw(`set local work_mem = '${LOAD_WORK_MEM}'`).execute(trx);
-      await sql.raw(`set local gin_pending_list_limit = '${GIN_PENDING}'`).execute(trx);
       await insertStagedUsers(trx, orgId);
-      await cleanTrigramPendingLists(trx);
       // The batches relax their commits (import.tuning.ts), but the load commits once: its summary is durable.
       await sql`set local synchronous_commit = on`.execute(trx);
     },
@@ -145,17 +139,4 @@ async function insertStagedUsers(trx: Trx, orgId: number): Promise<void> {
     insert into user_group_owners (org_id, user_pk, group_id)
     select ${orgId}, c.id, g::integer from created c
       cross join lateral unnest(string_to_array(nullif(c.group_owners, ''), ',')) g`.execute(trx);
-}
-
-/**
- * Merges what the load left in the trigram indexes' pending lists, before the commit and with the load's
- * memory, so that no later writer (of any organization) pays for merging it and no search scans it.
- * Only the indexes' owner may (PostgreSQL's rule, as for VACUUM); another role leaves the lists to them.
- */
-async function cleanTrigramPendingLists(trx: Trx): Promise<void> {
-  await sql.raw(`set local maintenance_work_mem = '${LOAD_WORK_MEM}'`).execute(trx);
-  const names = sql.join(TRIGRAM_INDEXES.map((n) => sql.lit(n)));
-  await sql`select gin_clean_pending_list(c.oid) from pg_class c
-    where c.relname in (${names}) and c.relkind = 'i' and c.relnamespace = current_schema()::regnamespace
-      and pg_has_role(c.relowner, 'USAGE')`.execute(trx);
 }

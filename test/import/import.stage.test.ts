@@ -79,7 +79,7 @@ for (const dialect of DIALECTS) {
       assert.equal((await stored(orgId)).length, 1200);
     });
 
-    it('a substring search finds the loaded users, and (PostgreSQL) nothing is left pending in the trigram indexes', async () => {
+    it('a substring search finds the loaded users', async () => {
       const orgId = await freshOrg();
       const key = (await createKeyService(t.conn.db).createApiKey(orgId, 'read')).key;
       const lines = [HEADER];
@@ -92,15 +92,6 @@ for (const dialect of DIALECTS) {
         found.json().results.map((u: { username: string }) => u.username),
         ['pending149', ...Array.from({ length: 10 }, (_, i) => `pending149${i}`)],
       );
-      if (dialect !== 'postgres') return;
-      // 1500 users stay far below any pending list limit: only the load's own merge empties the lists.
-      await sql`create extension if not exists pgstattuple`.execute(t.conn.db);
-      for (const index of ['users_username_trgm', 'users_name_trgm']) {
-        const { rows } = await sql<{
-          pending_tuples: string;
-        }>`select pending_tuples from pgstatginindex(${index}::regclass)`.execute(t.conn.db);
-        assert.equal(Number(rows[0]!.pending_tuples), 0, index);
-      }
     });
 
     it('other organizations keep reading during a first load (and, on PostgreSQL, writing, with no table lock above ROW EXCLUSIVE)', async () => {
