@@ -155,7 +155,7 @@ for (const dialect of DIALECTS) {
       await rename(0, -1);
       await checkAnswers('after the first write');
       await answerUntilReady('settled');
-      const writes = CHANGE_LOG_VERSIONS_KEPT + 200;
+      const writes = CHANGE_LOG_VERSIONS_KEPT + 100;
       for (let w = 0; w < writes; w++) {
         await rename(w % 400, w);
         // Now and then let the clock move, as writes spread over time do (the index follows on a timer).
@@ -166,7 +166,7 @@ for (const dialect of DIALECTS) {
       await checkAnswers(`after ${writes} writes and no search`);
       const after = await searchIndexAnswers(t.app);
       assert.equal(after.index - before.index, INDEXED, 'the index answers: it did not fall behind the log');
-      assert.equal((await searchIndexReadiness(t.app)).organizations_building, 0, 'no rebuild was started');
+      // (A compaction may start now: over a quarter of the slots changed. The old index answers meanwhile.)
     });
 
     it('finishes a build while writes go on, past what the log keeps during the build', async () => {
@@ -175,14 +175,16 @@ for (const dialect of DIALECTS) {
       await insertTestUsers(
         t.conn,
         t.demo.orgId,
-        Array.from({ length: 3000 }, (_, i) => ({ username: `sustained.${i}`, name: `Sustained ${i}` })),
+        // Enough rows that the build (one row per read) outlasts a thousand writes; SQLite's writes are quicker.
+        Array.from({ length: dialect === 'sqlite' ? 1500 : 3000 }, (_, i) => ({
+          username: `sustained.${i}`,
+          name: `Sustained ${i}`,
+        })),
       );
       await checkAnswers('after a bulk insert');
+      // Writes for as long as it builds: a build that cannot keep up with the log never ends.
       let during = 0;
-      for (let w = 0; (await searchIndexReadiness(t.app)).state === 'building'; w++) {
-        await rename(w % 400, 10_000 + w);
-        during++;
-      }
+      while ((await searchIndexReadiness(t.app)).state === 'building') await rename(during % 400, 10_000 + during++);
       assert.ok(during > CHANGE_LOG_VERSIONS_KEPT, `${during} writes while building: more than the log keeps`);
       await answerUntilReady('after the writes');
       const before = await searchIndexAnswers(t.app);
