@@ -89,6 +89,16 @@ export interface IndexAnswer {
   readonly rows?: UserRow[];
 }
 
+/**
+ * Applies a logged change to an index that reflects version `from`, given the log's `current` version;
+ * false when the index cannot apply it. A marker at the version the index holds when no write followed is
+ * already reflected: only a writer that bumps first logs at the current version, and it committed before.
+ */
+const applier =
+  (index: OrgSearchIndex, from: number) =>
+  (change: UserChange, current: number): boolean =>
+    index.apply(change) || (change.version === from && current === from);
+
 export class SearchIndexes {
   private readonly orgs = new Map<number, OrgState>();
   private readonly builds = new Set<Promise<void>>();
@@ -106,10 +116,9 @@ export class SearchIndexes {
     this.follower = setInterval(() => this.followAll(), FOLLOW_MS).unref();
   }
 
-  /** Brings every built index up to its organization's latest version (one log read each, if behind). */
+  /** Brings every built index up to its organization's latest version: one read of its log each. */
   private followAll(): void {
-    for (const [orgId, state] of this.orgs)
-      if (state.index && !state.reading) void this.catchUp(orgId, state, state.index.high + 1).catch(() => {});
+    for (const [orgId, state] of this.orgs) if (state.index && !state.reading) void this.refresh(orgId, state);
   }
 
   /**
@@ -159,31 +168,35 @@ export class SearchIndexes {
 
   /** Brings the index up to `version` from the log (one read per organization at a time); false: none now. */
   private async catchUp(orgId: number, state: OrgState, version: number): Promise<boolean> {
-    for (let round = 0; state.index && state.index.high < version && round < 2; round++) {
-      const index = state.index;
-      state.reading ??= this.replay(orgId, index).finally(() => (state.reading = undefined));
-      if (await state.reading) {
-        if (index.worthRebuilding) this.startBuild(orgId, state);
-      } else if (state.index === index) {
-        state.index = undefined;
-        this.startBuild(orgId, state);
-      }
-    }
+    for (let round = 0; state.index && state.index.high < version && round < 2; round++)
+      await this.refresh(orgId, state);
     return state.index !== undefined;
   }
 
   /**
-   * Applies the log's changes from the index's version on; false when they cannot be applied (too many,
-   * pruned, or a marker). A marker at the version the index holds when no write followed is already
-   * reflected: only a writer that bumps first logs at the current version, and it committed before.
+   * Replays the organization's log into its index (one replay at a time, shared by whoever asks); an index
+   * the log cannot bring up to date is dropped and rebuilt, one that changed much is rebuilt beside it.
+   */
+  private async refresh(orgId: number, state: OrgState): Promise<void> {
+    const index = state.index;
+    if (!index) return;
+    state.reading ??= this.replay(orgId, index)
+      .catch(() => false)
+      .finally(() => (state.reading = undefined));
+    if (await state.reading) {
+      if (index.worthRebuilding) this.startBuild(orgId, state);
+    } else if (state.index === index) {
+      state.index = undefined;
+      this.startBuild(orgId, state);
+    }
+  }
+
+  /**
+   * Applies the log's changes from the index's version on (see applier); false when they cannot be
+   * applied (too many, pruned, or a marker).
    */
   private async replay(orgId: number, index: OrgSearchIndex): Promise<boolean> {
-    const from = index.high;
-    const high = await this.readLog(
-      orgId,
-      from,
-      (change, current) => index.apply(change) || (change.version === from && current === from),
-    );
+    const high = await this.readLog(orgId, index.high, applier(index, index.high));
     if (high === undefined) return false;
     index.high = high;
     return true;
@@ -294,8 +307,8 @@ export class SearchIndexes {
     });
     if (this.closed) return undefined;
     // The kept changes, as replay would apply them from `version`; then the rest of the log.
-    for (const change of pending)
-      if (!index.apply(change) && !(change.version === version && polled === version)) return undefined;
+    const apply = applier(index, version);
+    if (!pending.every((change) => apply(change, polled))) return undefined;
     index.high = polled;
     return (await this.replay(orgId, index)) ? index : undefined;
   }
