@@ -1,4 +1,5 @@
-import type { Transaction } from 'kysely';
+import type { QueryCreator, Transaction } from 'kysely';
+import { isSqlite } from '../db/dialect.js';
 import type { AuditEntryRow, Database, Db } from '../db/tables.js';
 import type { Actor } from '../shared/actor.js';
 import { nowTimestamp } from '../shared/timestamps.js';
@@ -14,30 +15,44 @@ export interface NewAuditEntry {
   readonly changes: FieldChanges;
 }
 
-/** Appends an audit entry; call it inside the write's own transaction so that both land or neither does. */
+/**
+ * Appends an audit entry under its organization's next number (`audit_seq`); call it inside the write's own
+ * transaction so that both land or neither does. The organization's row stays locked until the write commits,
+ * so numbers never repeat. On PostgreSQL the number is taken and the entry inserted by one statement (a
+ * data-modifying CTE): an organization's writes run one after another, and each round trip is time the next
+ * waits. SQLite has no UPDATE in a CTE, and a statement there costs no round trip.
+ */
 export async function appendAudit(trx: Transaction<Database>, entry: NewAuditEntry): Promise<void> {
-  // The organization's own next number; the row stays locked until the write commits, so numbers never repeat.
-  const { audit_seq: seq } = await trx
-    .updateTable('organizations')
-    .set((eb) => ({ audit_seq: eb('audit_seq', '+', 1) }))
-    .where('id', '=', entry.orgId)
-    .returning('audit_seq')
-    .executeTakeFirstOrThrow();
+  const fields = {
+    org_id: entry.orgId,
+    at: nowTimestamp(),
+    actor_key_id: entry.actor.keyId,
+    actor: entry.actor.label,
+    action: entry.action,
+    target_type: entry.targetType,
+    target_id: entry.targetId,
+    changes: JSON.stringify(entry.changes),
+    request_id: entry.actor.requestId ?? null,
+    via: entry.actor.via ?? null,
+  };
+  const nextSeq = (db: QueryCreator<Database>) =>
+    db
+      .updateTable('organizations')
+      .set((eb) => ({ audit_seq: eb('audit_seq', '+', 1) }))
+      .where('id', '=', entry.orgId)
+      .returning('audit_seq');
+  if (isSqlite(trx)) {
+    const { audit_seq: seq } = await nextSeq(trx).executeTakeFirstOrThrow();
+    await trx
+      .insertInto('audit_entries')
+      .values({ ...fields, org_seq: seq })
+      .execute();
+    return;
+  }
   await trx
+    .with('seq', nextSeq)
     .insertInto('audit_entries')
-    .values({
-      org_id: entry.orgId,
-      org_seq: seq,
-      at: nowTimestamp(),
-      actor_key_id: entry.actor.keyId,
-      actor: entry.actor.label,
-      action: entry.action,
-      target_type: entry.targetType,
-      target_id: entry.targetId,
-      changes: JSON.stringify(entry.changes),
-      request_id: entry.actor.requestId ?? null,
-      via: entry.actor.via ?? null,
-    })
+    .values((eb) => ({ ...fields, org_seq: eb.selectFrom('seq').select('seq.audit_seq') }))
     .execute();
 }
 

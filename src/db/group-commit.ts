@@ -1,11 +1,14 @@
 import { sql, type Transaction } from 'kysely';
 import { isRetryable } from './db-errors.js';
+import { isSqlite } from './dialect.js';
 import type { Database, Db } from './tables.js';
 
 type Work<T> = (trx: Transaction<Database>) => Promise<T>;
 
 interface Pending {
   readonly work: Work<unknown>;
+  /** The statement the write starts with (text without parameters), or none. */
+  readonly opening: string | undefined;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -25,6 +28,12 @@ const ATTEMPTS = 3;
  * Writes of different keys never share a transaction: on PostgreSQL each transaction locks its organization's
  * row first, and one holding two organizations' rows could deadlock with another process's. On SQLite the
  * connection runs one transaction at a time anyway; each key's batch takes its turn.
+ *
+ * Round trips: an organization's writes run one after another, so on PostgreSQL every round trip of one is time
+ * the next waits. A write's opening statement (the write_version bump) goes out with its savepoint, and with the
+ * release of the savepoint before it, as one query (PostgreSQL's simple protocol runs several statements sent
+ * together; the opening has no parameters for that reason). The last savepoint is released by the commit. On
+ * SQLite, where a statement costs no round trip, each runs on its own.
  */
 export class GroupCommit {
   private readonly queues = new Map<number, Pending[]>();
@@ -32,14 +41,21 @@ export class GroupCommit {
   /** Transactions committed, and the writes they carried, since start (for /metrics). */
   readonly counts = { commits: 0, writes: 0 };
 
-  constructor(private readonly db: Db) {}
+  private readonly fuse: boolean;
 
-  /** Runs `work` in a transaction shared with the key's other waiting writes; settles after the commit. */
-  run<T>(key: number, work: Work<T>): Promise<T> {
+  constructor(private readonly db: Db) {
+    this.fuse = !isSqlite(db);
+  }
+
+  /**
+   * Runs `opening` (SQL text without parameters) and then `work` in a transaction shared with the key's other
+   * waiting writes; settles after the commit.
+   */
+  run<T>(key: number, work: Work<T>, opening?: string): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let queue = this.queues.get(key);
       if (!queue) this.queues.set(key, (queue = []));
-      queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      queue.push({ work, opening, resolve: resolve as (value: unknown) => void, reject });
       // The writes that arrive during this turn of the event loop join the first batch.
       if (!this.running.has(key)) {
         this.running.add(key);
@@ -66,7 +82,8 @@ export class GroupCommit {
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
     try {
       await this.db.transaction().execute(async (trx) => {
-        for (const pending of batch) outcomes.push(await attempt(trx, pending.work));
+        const savepoints = new Savepoints(trx, this.fuse);
+        for (const pending of batch) outcomes.push(await savepoints.attempt(pending));
       });
     } catch (error) {
       // The commit itself failed (or the connection went): no write of the batch is durable.
@@ -86,7 +103,10 @@ export class GroupCommit {
   private async commitOne(pending: Pending): Promise<void> {
     for (let n = 1; ; n++) {
       try {
-        const value = await this.db.transaction().execute(pending.work);
+        const value = await this.db.transaction().execute(async (trx) => {
+          if (pending.opening !== undefined) await sql.raw(pending.opening).execute(trx);
+          return pending.work(trx);
+        });
         this.counts.commits++;
         this.counts.writes++;
         return pending.resolve(value);
@@ -98,20 +118,44 @@ export class GroupCommit {
   }
 }
 
-/** Runs one write in a savepoint: on failure its changes are undone, the transaction goes on. */
-async function attempt(trx: Transaction<Database>, work: Work<unknown>) {
-  for (let n = 1; ; n++) {
-    await sql`savepoint roster_write`.execute(trx);
-    try {
-      const value = await work(trx);
-      await sql`release savepoint roster_write`.execute(trx);
-      return { ok: true as const, value };
-    } catch (error) {
-      await sql`rollback to savepoint roster_write`.execute(trx);
-      await sql`release savepoint roster_write`.execute(trx);
-      if (n < ATTEMPTS && isRetryable(error)) continue;
-      return { ok: false as const, error };
+/** The writes of a shared transaction, each in a savepoint: on failure its changes are undone, the transaction goes on. */
+class Savepoints {
+  /** Whether the last write's savepoint is still to be released (fused with the next one's opening). */
+  private held = false;
+
+  constructor(
+    private readonly trx: Transaction<Database>,
+    private readonly fuse: boolean,
+  ) {}
+
+  async attempt(pending: Pending) {
+    for (let n = 1; ; n++) {
+      try {
+        await this.open(pending.opening);
+        const value = await pending.work(this.trx);
+        if (this.fuse) this.held = true;
+        else await sql`release savepoint roster_write`.execute(this.trx);
+        return { ok: true as const, value };
+      } catch (error) {
+        await sql`rollback to savepoint roster_write`.execute(this.trx);
+        await sql`release savepoint roster_write`.execute(this.trx);
+        if (n < ATTEMPTS && isRetryable(error)) continue;
+        return { ok: false as const, error };
+      }
     }
+  }
+
+  /** Releases the savepoint left held, opens the next one and runs the write's opening statement. */
+  private async open(opening: string | undefined): Promise<void> {
+    if (!this.fuse) {
+      await sql`savepoint roster_write`.execute(this.trx);
+      if (opening !== undefined) await sql.raw(opening).execute(this.trx);
+      return;
+    }
+    const statements = [...(this.held ? ['release savepoint roster_write'] : []), 'savepoint roster_write'];
+    if (opening !== undefined) statements.push(opening);
+    this.held = false;
+    await sql.raw(statements.join('; ')).execute(this.trx);
   }
 }
 

@@ -4,6 +4,7 @@ import type { Database, Db } from '../db/tables.js';
 import { nowTimestamp } from '../shared/timestamps.js';
 import {
   bumpWriteVersion,
+  bumpWriteVersionStatement,
   countOrganizations,
   findOrganizationById,
   findOrganizationByName,
@@ -55,10 +56,7 @@ export function createOrgService(db: Db) {
      * deadlock is retried; any other error rolls the write back, alone.
      */
     inWriteTransaction<T>(orgId: number, work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
-      return commits.run(orgId, async (trx) => {
-        await bumpWriteVersion(trx, orgId);
-        return work(trx);
-      });
+      return commits.run(orgId, work, bumpWriteVersionStatement(orgId));
     },
 
     /** Bumps the write_version inside a transaction that learns its organization only as it runs (revoking a key by prefix). */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { GroupCommit } from '../../src/db/group-commit.js';
-import { insertOrganization } from '../../src/orgs/org.repository.js';
+import { bumpWriteVersionStatement, insertOrganization } from '../../src/orgs/org.repository.js';
 import { bearer, buildTestApp, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/databases.js';
 
@@ -44,6 +44,55 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(stored, ['gc-0', 'gc-1', 'gc-2', 'gc-3', 'gc-4', 'gc-6']);
       // All eight waited together: one transaction carried the six that succeeded.
       assert.deepEqual(commits.counts, { commits: 1, writes: 6 });
+    });
+
+    it("each write's opening statement is undone with it, and one that fails fails its write alone", async () => {
+      const commits = new GroupCommit(t.conn.db);
+      const orgId = await insertOrganization(t.conn.db, 'go-counter', '2026-12-01T00:00:00.000');
+      const version = async () =>
+        Number(
+          (
+            await t.conn.db
+              .selectFrom('organizations')
+              .select('write_version')
+              .where('id', '=', orgId)
+              .executeTakeFirstOrThrow()
+          ).write_version,
+        );
+      const before = await version();
+      const bump = bumpWriteVersionStatement(orgId);
+      // Write 2 fails in its work after its opening ran; write 5's opening itself fails (a name taken), before
+      // its work; the writes after each go on in the same transaction.
+      const openings = [
+        bump,
+        bump,
+        bump,
+        bump,
+        bump,
+        `insert into organizations (name, created_at) values ('go-counter', 'x')`,
+        bump,
+      ];
+      const settled = await Promise.allSettled(
+        openings.map((opening, i) =>
+          commits.run(
+            1,
+            async (trx) => {
+              const id = await insertOrganization(trx, `go-${i}`, '2026-12-01T00:00:00.000');
+              if (i === 2) throw new Error('refused after its opening');
+              return id;
+            },
+            opening,
+          ),
+        ),
+      );
+      assert.deepEqual(
+        settled.map((s) => s.status),
+        ['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled'],
+      );
+      assert.deepEqual(commits.counts, { commits: 1, writes: 5 });
+      assert.equal(await version(), before + 5, 'the bumps of the two failed writes were undone');
+      const stored = (await orgNames()).filter((n) => /^go-\d$/.test(n)).sort();
+      assert.deepEqual(stored, ['go-0', 'go-1', 'go-3', 'go-4', 'go-6']);
     });
 
     it('writes of different keys never share a transaction', async () => {
