@@ -102,13 +102,18 @@ async function writeAccessRows(
 export async function updateUser(
   trx: Transaction<Database>,
   orgId: number,
-  before: Pick<UserRow, 'id' | 'billing_groups' | 'group_owners'>,
+  before: UserRow,
   row: NewUserRow,
 ): Promise<UserRow> {
   const userPk = before.id;
+  // Only the columns that change are set: SQLite maintains every index, and runs every `update of` trigger,
+  // whose columns an UPDATE assigns, changed or not (a phone PATCH would rewrite all nine indexes).
+  const changed: Partial<NewUserRow> = {};
+  for (const [column, value] of Object.entries(row) as [keyof NewUserRow, NewUserRow[keyof NewUserRow]][])
+    if (value !== undefined && value !== before[column as keyof UserRow]) Object.assign(changed, { [column]: value });
   const updated = await trx
     .updateTable('users')
-    .set({ ...row, org_id: orgId })
+    .set(changed)
     .where('org_id', '=', orgId)
     .where('id', '=', userPk)
     .returningAll()
