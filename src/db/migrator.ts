@@ -10,6 +10,7 @@ import { usernameFoldMigration } from './migrations/008_username_fold.js';
 import { auditNumberingMigration } from './migrations/009_audit_numbering.js';
 import { changeLogMigration } from './migrations/010_change_log.js';
 import { orgTrigramsMigration } from './migrations/011_org_trigrams.js';
+import { boundedPruneMigration } from './migrations/012_bounded_prune.js';
 
 /** Every migration, in order. One list for the CLI, the server and the tests. */
 function listMigrations(dialect: Dialect): Record<string, Migration> {
@@ -24,6 +25,7 @@ function listMigrations(dialect: Dialect): Record<string, Migration> {
     '009_audit_numbering': auditNumberingMigration(dialect),
     '010_change_log': changeLogMigration(dialect),
     '011_org_trigrams': orgTrigramsMigration(dialect),
+    '012_bounded_prune': boundedPruneMigration(dialect),
   };
 }
 

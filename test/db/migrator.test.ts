@@ -134,7 +134,7 @@ for (const dialect of DIALECTS) {
       for (const key of expected) assert.ok(latest.has(key), `${key} is in the catalogue`);
     });
 
-    it('reverts every migration one at a time, each removing objects and adding none, down to no object at all', async () => {
+    it('reverts every migration one at a time, each removing or restoring objects and adding none, down to no object at all', async () => {
       await migrateToLatest(conn);
       const { reverted, states } = await migrateDownToZero(conn);
       assert.deepEqual(reverted, [...applied].reverse());
@@ -142,8 +142,13 @@ for (const dialect of DIALECTS) {
       for (const [i, now] of states.entries()) {
         const added = keysOf(now).filter((k) => !previous.has(k));
         const removed = keysOf(previous).filter((k) => !now.has(k));
+        // A migration that redefines an object (012: a trigger's body) is undone by putting the old one back.
+        const redefined = keysOf(now).filter((k) => previous.has(k) && previous.get(k) !== now.get(k));
         assert.deepEqual(added, [], `the down of ${reverted[i]} adds nothing`);
-        assert.ok(removed.length > 0, `the down of ${reverted[i]} removes what its up made`);
+        assert.ok(
+          removed.length + redefined.length > 0,
+          `the down of ${reverted[i]} removes or restores what its up made`,
+        );
         previous = now;
       }
       assert.deepEqual(keysOf(states.at(-1)!), [], 'no table, column, index, trigger or function is left');

@@ -152,3 +152,9 @@ const postgres: Migration = {
     await sql`drop table user_changes`.execute(db);
   },
 };
+
+/** This migration's pruning of the log, which migration 012 bounds: its `down` puts this back. */
+export const UNBOUNDED_PRUNE = {
+  sqlite: SQLITE_TRIGGERS.user_changes_prune!,
+  postgres: PG_FUNCTIONS.roster_user_changes_prune!,
+};
