@@ -107,10 +107,12 @@ export async function updateUser(
 ): Promise<UserRow> {
   const userPk = before.id;
   // Only the columns that change are set: SQLite maintains every index, and runs every `update of` trigger,
-  // whose columns an UPDATE assigns, changed or not (a phone PATCH would rewrite all nine indexes).
+  // whose columns an UPDATE assigns, changed or not (a phone PATCH would rewrite all nine indexes). The
+  // organization is never one of them: a user stays in the organization the WHERE names.
   const changed: Partial<NewUserRow> = {};
-  for (const [column, value] of Object.entries(row) as [keyof NewUserRow, NewUserRow[keyof NewUserRow]][])
-    if (value !== undefined && value !== before[column as keyof UserRow]) Object.assign(changed, { [column]: value });
+  for (const [column, value] of Object.entries(row))
+    if (column !== 'org_id' && value !== undefined && value !== before[column as keyof UserRow])
+      (changed as Record<string, unknown>)[column] = value;
   const updated = await trx
     .updateTable('users')
     .set(changed)
