@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { CHANGE_LOG_VERSIONS_KEPT } from '../../src/db/migrations/010_change_log.js';
+import { findWriteVersion } from '../../src/orgs/org.repository.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/databases.js';
 
@@ -29,17 +30,6 @@ for (const dialect of DIALECTS) {
           .orderBy('version')
           .execute()
       ).map((r) => Number(r.version));
-    const writeVersion = async (orgId: number) =>
-      Number(
-        (
-          await t.conn.db
-            .selectFrom('organizations')
-            .select('write_version')
-            .where('id', '=', orgId)
-            .executeTakeFirstOrThrow()
-        ).write_version,
-      );
-
     it('keeps exactly the last versions of the window, one change each, as writes go on', async () => {
       const { orgId } = t.demo;
       const otherBefore = await versions(t.other.orgId);
@@ -57,7 +47,7 @@ for (const dialect of DIALECTS) {
             where org_id = ${orgId} and id = ${user.id}`.execute(trx);
         }
       });
-      const current = await writeVersion(orgId);
+      const current = await findWriteVersion(t.conn.db, orgId);
       const kept = await versions(orgId);
       // The window is the versions after current - KEPT; every one of them had a change.
       assert.equal(kept.length, KEPT);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { GroupCommit } from '../../src/db/group-commit.js';
-import { bumpWriteVersionStatement, insertOrganization } from '../../src/orgs/org.repository.js';
+import { bumpWriteVersionStatement, findWriteVersion, insertOrganization } from '../../src/orgs/org.repository.js';
 import { bearer, buildTestApp, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/databases.js';
 
@@ -49,16 +49,7 @@ for (const dialect of DIALECTS) {
     it("each write's opening statement is undone with it, and one that fails fails its write alone", async () => {
       const commits = new GroupCommit(t.conn.db);
       const orgId = await insertOrganization(t.conn.db, 'go-counter', '2026-12-01T00:00:00.000');
-      const version = async () =>
-        Number(
-          (
-            await t.conn.db
-              .selectFrom('organizations')
-              .select('write_version')
-              .where('id', '=', orgId)
-              .executeTakeFirstOrThrow()
-          ).write_version,
-        );
+      const version = () => findWriteVersion(t.conn.db, orgId);
       const before = await version();
       const bump = bumpWriteVersionStatement(orgId);
       // Write 2 fails in its work after its opening ran; write 5's opening itself fails (a name taken), before
