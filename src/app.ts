@@ -109,6 +109,7 @@ export async function buildApp(config: Config, conn: Connection, options: AppOpt
     reads,
     orgQueries,
     searchIndex: config.searchIndex,
+    readNow: conn.readNow,
   });
   app.addHook('onClose', () => users.close());
   const registry = registerMetrics(app, {

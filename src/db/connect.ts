@@ -58,10 +58,28 @@ function cacheStatements(sqlite: SQLite.Database): void {
  * another connection holds a lock the read would have to wait for, undefined says to run it through Kysely.
  */
 function readAtOnce(sqlite: SQLite.Database): ReadNow {
+  const columnsOf = new WeakMap<SQLite.Statement, string[]>();
   return <R>(query: CompiledQuery<R>): R[] | undefined => {
     if (sqlite.inTransaction) return undefined;
     try {
-      return sqlite.prepare(query.sql).all(query.parameters) as R[];
+      const statement = sqlite.prepare(query.sql);
+      let columns = columnsOf.get(statement);
+      if (!columns) columnsOf.set(statement, (columns = statement.columns().map((c) => c.name)));
+      // Rows as arrays, made objects here: better-sqlite3 builds each object's properties one native call at
+      // a time, which cost a quarter of a 25-user read (docs/performance.md). The statement is shared with
+      // Kysely, so it leaves raw mode before anything else can run it.
+      statement.raw(true);
+      let values: unknown[][];
+      try {
+        values = statement.all(query.parameters) as unknown[][];
+      } finally {
+        statement.raw(false);
+      }
+      return values.map((value) => {
+        const row: Record<string, unknown> = {};
+        for (let i = 0; i < columns.length; i++) row[columns[i]!] = value[i];
+        return row as R;
+      });
     } catch (error) {
       if (error instanceof TypeError || (error instanceof SQLite.SqliteError && error.code.startsWith('SQLITE_BUSY')))
         return undefined;

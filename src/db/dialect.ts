@@ -1,10 +1,17 @@
 import { sql, SqliteAdapter, type CompiledQuery, type Kysely, type Transaction } from 'kysely';
-import type { Dialect } from './connect.js';
+import type { Dialect, ReadNow } from './connect.js';
 import type { Database } from './tables.js';
 
 /** True when the Kysely instance (or transaction) speaks SQLite. */
 export function isSqlite(db: Kysely<Database>): boolean {
   return db.getExecutor().adapter instanceof SqliteAdapter;
+}
+
+/** A query compiled once per dialect, on first use. */
+function compiledOnce<R>(build: (db: Kysely<Database>) => { compile(): CompiledQuery<R> }) {
+  const compiled: { sqlite?: CompiledQuery<R>; postgres?: CompiledQuery<R> } = {};
+  return (db: Kysely<Database>): CompiledQuery<R> =>
+    isSqlite(db) ? (compiled.sqlite ??= build(db).compile()) : (compiled.postgres ??= build(db).compile());
 }
 
 /**
@@ -13,13 +20,22 @@ export function isSqlite(db: Kysely<Database>): boolean {
  * compiler on every request.
  */
 export function precompiled<R>(build: (db: Kysely<Database>) => { compile(): CompiledQuery<R> }) {
-  const compiled: { sqlite?: CompiledQuery<R>; postgres?: CompiledQuery<R> } = {};
+  const compiledFor = compiledOnce(build);
   return async (db: Kysely<Database>, parameters: readonly unknown[]): Promise<R | undefined> => {
-    const query = isSqlite(db)
-      ? (compiled.sqlite ??= build(db).compile())
-      : (compiled.postgres ??= build(db).compile());
-    const result = await db.executeQuery<R>({ ...query, parameters });
+    const result = await db.executeQuery<R>({ ...compiledFor(db), parameters });
     return result.rows[0];
+  };
+}
+
+/**
+ * As precompiled, for every row; read at once through `readNow` (SQLite's connection.readNow) when given
+ * and the connection is free for it, so that the rows come without a promise.
+ */
+export function precompiledRows<R>(build: (db: Kysely<Database>) => { compile(): CompiledQuery<R> }) {
+  const compiledFor = compiledOnce(build);
+  return (db: Kysely<Database>, parameters: readonly unknown[], readNow?: ReadNow): R[] | Promise<R[]> => {
+    const query = { ...compiledFor(db), parameters };
+    return readNow?.(query) ?? db.executeQuery<R>(query).then((result) => result.rows);
   };
 }
 

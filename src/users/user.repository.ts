@@ -1,5 +1,6 @@
 import { sql, type SqlBool, type Transaction } from 'kysely';
-import { isSqlite, precompiled } from '../db/dialect.js';
+import type { ReadNow } from '../db/connect.js';
+import { isSqlite, precompiled, precompiledRows } from '../db/dialect.js';
 import type { Database, Db, NewUserRow, UserRow } from '../db/tables.js';
 import { isUuid } from '../shared/text.js';
 import { foldUsername } from '../db/username-keys.js';
@@ -42,12 +43,30 @@ export async function findUserByRef(db: Db, orgId: number, ref: string): Promise
   return findUserByUsernameFold(db, orgId, foldUsername(ref));
 }
 
-/** The organization's users with these user_ids, in no particular order (ids bound as one parameter). */
-export async function findUsersByUserIds(db: Db, orgId: number, userIds: readonly string[]): Promise<UserRow[]> {
-  const ids = isSqlite(db)
-    ? sql<SqlBool>`user_id in (select value from json_each(${JSON.stringify(userIds)}))`
-    : sql<SqlBool>`user_id = any(${[...userIds]}::text[])`;
-  return db.selectFrom('users').selectAll().where('org_id', '=', orgId).where(ids).execute();
+// A search index's page of rows, by user_id (the ids bound as one parameter).
+const usersByUserIdsQuery = precompiledRows((db) =>
+  db
+    .selectFrom('users')
+    .selectAll()
+    .where('org_id', '=', 0)
+    .where(
+      isSqlite(db)
+        ? sql<SqlBool>`user_id in (select value from json_each(${''}))`
+        : sql<SqlBool>`user_id = any(${[] as string[]}::text[])`,
+    ),
+);
+
+/**
+ * The organization's users with these user_ids, in no particular order: at once, without a promise, when
+ * `readNow` can read them (SQLite's connection.readNow).
+ */
+export function findUsersByUserIds(
+  db: Db,
+  orgId: number,
+  userIds: readonly string[],
+  readNow?: ReadNow,
+): UserRow[] | Promise<UserRow[]> {
+  return usersByUserIdsQuery(db, [orgId, isSqlite(db) ? JSON.stringify(userIds) : [...userIds]], readNow);
 }
 
 /** The user whose username looks like one with this skeleton (db/username-keys.ts), if any: at most one. */

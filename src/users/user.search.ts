@@ -1,6 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { SearchIndexSettings } from '../config.js';
 import { CHANGE_LOG_VERSIONS_KEPT } from '../db/migrations/010_change_log.js';
+import type { ReadNow } from '../db/connect.js';
 import type { Reads } from '../db/reads.js';
 import { QueryTimeoutError } from '../db/read-pool.js';
 import type { Db, UserRow } from '../db/tables.js';
@@ -111,6 +112,8 @@ export class SearchIndexes {
     private readonly db: Db,
     private readonly reads: Reads,
     private readonly settings: SearchIndexSettings,
+    /** SQLite's connection.readNow: a page's rows read at once, without Kysely's queue. */
+    private readonly readNow?: ReadNow,
   ) {
     // Writes without searches must not leave an index behind the log's pruning (a rebuild then): follow it.
     this.follower = setInterval(() => this.followAll(), FOLLOW_MS).unref();
@@ -158,7 +161,7 @@ export class SearchIndexes {
       // At most a chunk of rows by primary key: bounded work, read straight on the connection (as a single
       // user is), without the time-limited transaction of costly reads (three more round trips on PostgreSQL).
       const ids = users.map((u) => u.user_id);
-      const rows = new Map((await findUsersByUserIds(this.db, orgId, ids)).map((r) => [r.user_id, r]));
+      const rows = new Map((await findUsersByUserIds(this.db, orgId, ids, this.readNow)).map((r) => [r.user_id, r]));
       const ordered = users.map((u) => rows.get(u.user_id));
       if (ordered.every((row, i) => row !== undefined && sameIndexedColumns(row, users[i]!)))
         return { total: page.total, rows: ordered as UserRow[] };

@@ -4,6 +4,7 @@ import type { Transaction } from 'kysely';
 import { diffFields } from '../audit/audit.mapper.js';
 import { createAuditService } from '../audit/audit.service.js';
 import { createBillingGroupService } from '../billing-groups/billing-group.service.js';
+import type { ReadNow } from '../db/connect.js';
 import { isUniqueViolation } from '../db/db-errors.js';
 import { unboundedReads, type Reads } from '../db/reads.js';
 import type { Database, Db, UserRow } from '../db/tables.js';
@@ -84,6 +85,8 @@ interface UserServiceOptions {
   readonly orgQueries?: OrgQueryGate;
   /** Answer substring searches from in-memory indexes (user.search.ts); default: the database alone. */
   readonly searchIndex?: SearchIndexSettings | null;
+  /** SQLite's connection.readNow, for the search index's page reads. */
+  readonly readNow?: ReadNow;
 }
 
 // Pages are read and written CHUNK users at a time: a 10,000-user page streams in flat memory.
@@ -162,7 +165,7 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
   const cache = new PageCache(options.cacheBytes ?? 64 * 1024 * 1024, MAX_CACHED_BYTES);
   const tracker = new ChangeTracker(db);
   const reads = options.reads ?? unboundedReads(db);
-  const search = options.searchIndex ? new SearchIndexes(db, reads, options.searchIndex) : undefined;
+  const search = options.searchIndex ? new SearchIndexes(db, reads, options.searchIndex, options.readNow) : undefined;
   const orgQueries = options.orgQueries ?? createOrgQueryGate(2);
   const orgs = createOrgService(db);
   const audit = createAuditService(db);
