@@ -129,14 +129,14 @@ export class OrgSearchIndex {
     if (slots === undefined) return undefined;
     const wanted = offset + limit;
     if (wanted > bound) return { total: slots.length };
-    let candidates = slots;
+    let candidates: ArrayLike<number> = slots;
     if (sort.field === 'username') {
       // Built slots are in username order already: only the wanted end of them competes with appended ones.
       const split = lowerBound(slots, this.built);
       const ends = sort.order === 'asc' ? [0, Math.min(wanted, split)] : [Math.max(0, split - wanted), split];
-      candidates = [...slots.slice(ends[0], ends[1]), ...slots.slice(split)];
+      candidates = [...slots.subarray(ends[0], ends[1]), ...slots.subarray(split)];
     }
-    const positions = candidates.map((slot) => {
+    const positions = Array.from(candidates, (slot) => {
       const user = this.users[slot]!;
       return { key: userSortKey(user as UserRow, sort.field), userId: user.user_id, slot };
     });
@@ -145,8 +145,8 @@ export class OrgSearchIndex {
   }
 
   /** The ascending alive slots matching the filter, or undefined when it has no substring list or holds NUL. */
-  private matches(filter: UserFilter): number[] | undefined {
-    let slots: number[] | undefined;
+  private matches(filter: UserFilter): Uint32Array | undefined {
+    let slots: Uint32Array | undefined;
     for (const [fold, needles] of [
       ['username_fold', filter.usernames],
       ['name_fold', filter.names],
@@ -166,27 +166,41 @@ export class OrgSearchIndex {
    * The alive slots whose fold holds the needle: 2–3 code points are one gram's list; longer needles
    * intersect their trigrams' lists (smallest first) and check the fold; 0–1 code points scan every slot.
    */
-  private matchNeedle(fold: Fold, needle: string): number[] {
+  private matchNeedle(fold: Fold, needle: string): Uint32Array {
     // The repository's rule: no stored fold is longer than MAX_NEEDLE, so a longer needle matches nothing.
-    if (needle.length > MAX_NEEDLE) return [];
+    if (needle.length > MAX_NEEDLE) return new Uint32Array(0);
     const points = Array.from(needle);
     const column = FOLDS.indexOf(fold);
-    const alive = this.alive;
+    const users = this.users;
     if (points.length <= 1) {
       const found: number[] = [];
-      for (let slot = 0; slot < this.users.length; slot++)
-        if (alive[slot] === 1 && this.users[slot]![fold].includes(needle)) found.push(slot);
-      return found;
+      for (let slot = 0; slot < users.length; slot++)
+        if (this.alive[slot] === 1 && users[slot]![fold].includes(needle)) found.push(slot);
+      return Uint32Array.from(found);
     }
-    if (points.length <= 3) return aliveOf(this.postings.list(column, needle), alive);
+    if (points.length <= 3) return this.aliveOf(this.postings.list(column, needle));
     const lists: ArrayLike<number>[] = [];
     forEachGram(needle, (gram) => {
       if (Array.from(gram).length === 3) lists.push(this.postings.list(column, gram));
     });
     lists.sort((a, b) => a.length - b.length);
-    let found = aliveOf(lists[0]!, alive);
+    let found = this.aliveOf(lists[0]!);
     for (let i = 1; i < lists.length && found.length > 0; i++) found = intersect(found, lists[i]!);
-    return found.filter((slot) => this.users[slot]![fold].includes(needle));
+    // Every trigram of the needle is in these folds, not always in its order: check each.
+    const checked = new Uint32Array(found.length);
+    let n = 0;
+    for (const slot of found) if (users[slot]![fold].includes(needle)) checked[n++] = slot;
+    return checked.subarray(0, n);
+  }
+
+  /** The alive slots of an ascending list: the list itself while no slot has died (nothing copied). */
+  private aliveOf(list: ArrayLike<number>): Uint32Array {
+    if (this.dead === 0 && list instanceof Uint32Array) return list;
+    const alive = this.alive;
+    const found = new Uint32Array(list.length);
+    let n = 0;
+    for (let i = 0; i < list.length; i++) if (alive[list[i]!] === 1) found[n++] = list[i]!;
+    return found.subarray(0, n);
   }
 
   private kill(userId: string): void {
@@ -211,12 +225,6 @@ export class OrgSearchIndex {
   }
 }
 
-function aliveOf(list: ArrayLike<number>, alive: Uint8Array): number[] {
-  const found: number[] = [];
-  for (let i = 0; i < list.length; i++) if (alive[list[i]!] === 1) found.push(list[i]!);
-  return found;
-}
-
 /** The first index of an ascending list whose value is `value` or more. */
 function lowerBound(list: ArrayLike<number>, value: number): number {
   let lo = 0;
@@ -230,26 +238,29 @@ function lowerBound(list: ArrayLike<number>, value: number): number {
 }
 
 /** The values of ascending `a` also in ascending `b` (binary searches when `a` is much shorter). */
-function intersect(a: readonly number[], b: ArrayLike<number>): number[] {
+function intersect(a: Uint32Array, b: ArrayLike<number>): Uint32Array {
   if (a.length * 16 < b.length) return a.filter((x) => b[lowerBound(b, x)] === x);
-  const found: number[] = [];
+  const found = new Uint32Array(Math.min(a.length, b.length));
+  let n = 0;
   for (let i = 0, j = 0; i < a.length && j < b.length;) {
     if (a[i]! < b[j]!) i++;
     else if (a[i]! > b[j]!) j++;
     else {
-      found.push(a[i]!);
+      found[n++] = a[i]!;
       i++;
       j++;
     }
   }
-  return found;
+  return found.subarray(0, n);
 }
 
 /** The ascending distinct values of ascending lists. */
-function union(lists: readonly number[][]): number[] {
+function union(lists: readonly Uint32Array[]): Uint32Array {
   if (lists.length === 1) return lists[0]!;
-  const all = Uint32Array.from(lists.flat()).sort();
-  return Array.from(all).filter((x, i) => i === 0 || x !== all[i - 1]);
+  const all = new Uint32Array(lists.reduce((n, list) => n + list.length, 0));
+  lists.reduce((at, list) => (all.set(list, at), at + list.length), 0);
+  all.sort();
+  return all.filter((x, i) => i === 0 || x !== all[i - 1]);
 }
 
 /** The `k` first items in `compare`'s order, in that order (a bounded max-heap when there are many). */
