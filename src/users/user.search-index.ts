@@ -258,7 +258,11 @@ function intersect(a: Uint32Array, b: ArrayLike<number>): Uint32Array {
 function union(lists: readonly Uint32Array[]): Uint32Array {
   if (lists.length === 1) return lists[0]!;
   const all = new Uint32Array(lists.reduce((n, list) => n + list.length, 0));
-  lists.reduce((at, list) => (all.set(list, at), at + list.length), 0);
+  let at = 0;
+  for (const list of lists) {
+    all.set(list, at);
+    at += list.length;
+  }
   all.sort();
   return all.filter((x, i) => i === 0 || x !== all[i - 1]);
 }
