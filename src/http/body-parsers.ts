@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyBodyParser, FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError, describeProblemItem, type ProblemItem } from '../errors.js';
 import { quoteValue } from '../shared/text.js';
 
@@ -90,6 +90,53 @@ async function refuseIllFormedText(request: FastifyRequest): Promise<void> {
   }
 }
 
+/** Characters of a refused body shown from the place JSON.parse names. */
+const NEAR_CHARS = 24;
+
+/**
+ * The 400 of a body that is not one JSON value, saying what is wrong and where: Fastify's own error says only
+ * "not valid JSON", so the body is parsed again here, on the error path alone, for JSON.parse's message (what it
+ * expected, at which position), and the text from that position is shown. A body JSON.parse takes was refused
+ * for a `__proto__` or `constructor.prototype` key.
+ */
+export function malformedJson(body: string): AppError {
+  if (body.trim() === '') return new AppError('MALFORMED_JSON', 'The body is empty: send one JSON object.');
+  try {
+    JSON.parse(body);
+  } catch (error) {
+    const reason = (error as Error).message.replace(/\.$/, '');
+    const at = /at position (\d+)/.exec(reason);
+    const from = at ? Number(at[1]) : -1;
+    const near =
+      from < 0
+        ? ''
+        : from >= body.length
+          ? ' (the end of the body)'
+          : `, near ${quoteValue(body.slice(from, from + NEAR_CHARS))}`;
+    return new AppError('MALFORMED_JSON', `The body is not valid JSON: ${reason}${near}. Send one JSON object.`);
+  }
+  return new AppError(
+    'MALFORMED_JSON',
+    'The body holds a "__proto__" or "constructor.prototype" key, which is refused: remove it and send one JSON object.',
+  );
+}
+
+/** Fastify's JSON parser (prototype poisoning refused), its refusals told by malformedJson. */
+function jsonParser(app: FastifyInstance): FastifyBodyParser<string> {
+  const parse = app.getDefaultJsonParser('error', 'error');
+  return (request, body, done) => {
+    void parse(request, body, (error, value: unknown) =>
+      error ? done(malformedJson(String(body))) : done(null, value),
+    );
+  };
+}
+
+/** Parses `type` as JSON (prototype poisoning refused), a malformed body answered by malformedJson. */
+export function parseAsJson(app: FastifyInstance, type: string): void {
+  if (app.hasContentTypeParser(type)) app.removeContentTypeParser(type);
+  app.addContentTypeParser(type, { parseAs: 'string' }, jsonParser(app));
+}
+
 /**
  * Content types of the write routes, set per plugin (Fastify encapsulates
  * parsers). Only JSON is accepted: `text/plain`, which Fastify parses by
@@ -97,6 +144,7 @@ async function refuseIllFormedText(request: FastifyRequest): Promise<void> {
  */
 export function acceptJsonOnly(app: FastifyInstance): void {
   app.removeContentTypeParser('text/plain');
+  parseAsJson(app, 'application/json');
   app.addHook('preParsing', async (request, _reply, payload) => {
     await refuseUnreadableBodies(request);
     return payload;
@@ -107,11 +155,7 @@ export function acceptJsonOnly(app: FastifyInstance): void {
 /** PATCH bodies: RFC 7396 `application/merge-patch+json`, and `application/json` as many clients send. */
 export function acceptMergePatch(app: FastifyInstance): void {
   acceptJsonOnly(app);
-  app.addContentTypeParser(
-    'application/merge-patch+json',
-    { parseAs: 'string' },
-    app.getDefaultJsonParser('error', 'error'),
-  );
+  parseAsJson(app, 'application/merge-patch+json');
 }
 
 /**
@@ -120,7 +164,7 @@ export function acceptMergePatch(app: FastifyInstance): void {
  */
 export function acceptEmptyJson(app: FastifyInstance): void {
   acceptJsonOnly(app);
-  const parse = app.getDefaultJsonParser('error', 'error');
+  const parse = jsonParser(app);
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if (typeof body === 'string' && body.trim() === '') {

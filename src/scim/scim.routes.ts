@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { RequestGuard } from '../http/caller.js';
 import { notFound } from '../errors.js';
 import { guardApiScope } from '../http/api-scope.js';
-import { acceptJsonOnly } from '../http/body-parsers.js';
+import { acceptJsonOnly, parseAsJson } from '../http/body-parsers.js';
 import { orderedJson } from '../http/responses.js';
 import type { RateLimiter } from '../ratelimit/ratelimit.plugin.js';
 import type { UserScimService } from '../users/user.scim.service.js';
@@ -89,7 +89,7 @@ function discoveryRoutes(app: FastifyInstance, limit: RateLimiter | null): void 
 export const scimRoutes: FastifyPluginAsyncTypebox<ScimOptions> = async (app, { users: userScim, guard, limit }) => {
   registerScimErrors(app);
   acceptJsonOnly(app);
-  app.addContentTypeParser(SCIM_MEDIA_TYPE, { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  parseAsJson(app, SCIM_MEDIA_TYPE);
   app.addHook('onSend', async (_request, reply, payload) => {
     reply.type(`${SCIM_MEDIA_TYPE}; charset=utf-8`);
     return payload;

@@ -324,6 +324,34 @@ for (const dialect of DIALECTS) {
         }
       });
 
+      it('a malformed body is told by what is wrong and the text where it is, an empty one as empty', async () => {
+        const detail = async (
+          raw: string,
+          type = 'application/json',
+          method: 'POST' | 'PATCH' = 'POST',
+          path = 'users',
+        ) => {
+          const res = await call(method, path, { raw, headers: { 'content-type': type } });
+          assert.equal(res.statusCode, 400, `${raw}: ${res.body}`);
+          assert.equal(res.json().code, 'MALFORMED_JSON');
+          return String(res.json().detail);
+        };
+        assert.match(await detail('{"username": "x", oops}'), /at position 18\b.*, near "oops}"/);
+        assert.match(await detail('{"username": "x",'), /at position 17\b.*\(the end of the body\)|end of JSON input/);
+        assert.match(await detail('{"a": 1}}'), /at position 8\b.*, near "}"/);
+        assert.equal(await detail(''), 'The body is empty: send one JSON object.');
+        assert.equal(await detail('   '), 'The body is empty: send one JSON object.');
+        assert.match(await detail('{"__proto__": {"x": 1}}'), /"__proto__"/);
+        // A long body shows a shortened stretch of itself, not all of it.
+        const long = await detail(`{"name": ${'x'.repeat(5000)}}`);
+        assert.ok(long.length < 300, long);
+        // PATCH's merge-patch type is parsed the same way.
+        assert.match(
+          await detail('{"phone": 1 2}', 'application/merge-patch+json', 'PATCH', 'users/rsmith'),
+          /near "2}"/,
+        );
+      });
+
       it('an oversized body is 413', async () => {
         const big = newUser('jack', { name: 'x'.repeat(t.config.bodyLimit + 10) });
         const res = await call('POST', 'users', { body: big });
