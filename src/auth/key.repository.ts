@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { SQLITE_BUSY_TIMEOUT_MS, type ReadNow } from '../db/connect.js';
-import { isSqlite } from '../db/dialect.js';
+import { compiledOnce, isSqlite } from '../db/dialect.js';
 import type { ApiKeyRow, Db } from '../db/tables.js';
 import type { Scope } from '../http/caller.js';
 
@@ -28,24 +28,22 @@ export async function findActiveKeysByHashes(db: Db, hashes: readonly string[], 
   return activeKeysQuery(db, hashes, now).execute();
 }
 
+// The lookup of one hash, compiled once per dialect: its parameters are the hash, then the time.
+const activeKeyQuery = compiledOnce((db) => activeKeysQuery(db, '', ''));
+
 /**
  * The active key with this hash (as findActiveKeysByHashes), read at once through `readNow` (SQLite's
- * connection.readNow): `{ row }`, or undefined when the connection says to wait. The query is compiled
- * once, with stand-ins for its two values: building and compiling it with Kysely on every request cost
- * more than SQLite's run of it (docs/performance.md).
+ * connection.readNow): `{ row }`, or undefined when the connection says to wait. Compiled once: building and
+ * compiling the query with Kysely on every request cost more than SQLite's run of it (docs/performance.md).
  */
-export function prepareActiveKeyRead(
+export function readActiveKeyNow(
   db: Db,
   readNow: ReadNow,
-): (hash: string, now: string) => { row: ActiveKeyRow | undefined } | undefined {
-  const HASH = '\u0000hash';
-  const NOW = '\u0000now';
-  const compiled = activeKeysQuery(db, HASH, NOW).compile();
-  return (hash, now) => {
-    const parameters = compiled.parameters.map((p) => (p === HASH ? hash : p === NOW ? now : p));
-    const rows = readNow<ActiveKeyRow>({ ...compiled, parameters });
-    return rows === undefined ? undefined : { row: rows[0] };
-  };
+  hash: string,
+  now: string,
+): { row: ActiveKeyRow | undefined } | undefined {
+  const rows = readNow<ActiveKeyRow>(activeKeyQuery(db, [hash, now]));
+  return rows === undefined ? undefined : { row: rows[0] };
 }
 
 /** Stores a new key's hash for an organization. */

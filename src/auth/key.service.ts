@@ -11,7 +11,7 @@ import {
   findActiveKeysByHashes,
   insertKey,
   listKeys,
-  prepareActiveKeyRead,
+  readActiveKeyNow,
   revokeKeysByPrefix,
   touchKey,
   type ActiveKeyRow,
@@ -26,7 +26,7 @@ const MAX_KEYS_PER_LOOKUP = 100;
  * (synchronously through `readNow` when the connection has it: SQLite's, see db/connect.ts).
  */
 export function createKeyService(db: Db, options: { readNow?: ReadNow } = {}) {
-  const readAtOnce = options.readNow && prepareActiveKeyRead(db, options.readNow);
+  const { readNow } = options;
   // The lookups asked for during one turn of the event loop share one query, sent after the turn: each
   // request's query still starts after it arrived, so it sees every write and revocation committed
   // before (docs/performance.md). Nothing is cached from one query to the next.
@@ -105,7 +105,7 @@ export function createKeyService(db: Db, options: { readNow?: ReadNow } = {}) {
      */
     findActiveKey(key: string, now: string): ActiveKeyRow | undefined | Promise<ActiveKeyRow | undefined> {
       const hash = hashApiKey(key);
-      const read = readAtOnce?.(hash, now);
+      const read = readNow && readActiveKeyNow(db, readNow, hash, now);
       return read ? read.row : lookups.load({ hash, now });
     },
 

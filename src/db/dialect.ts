@@ -7,11 +7,16 @@ export function isSqlite(db: Kysely<Database>): boolean {
   return db.getExecutor().adapter instanceof SqliteAdapter;
 }
 
-/** A query compiled once per dialect, on first use. */
-function compiledOnce<R>(build: (db: Kysely<Database>) => { compile(): CompiledQuery<R> }) {
+/**
+ * A query compiled once per dialect, on first use, and given new parameters on each run (in the order the
+ * builder placed them; the values `build` passes only stand in for them).
+ */
+export function compiledOnce<R>(build: (db: Kysely<Database>) => { compile(): CompiledQuery<R> }) {
   const compiled: { sqlite?: CompiledQuery<R>; postgres?: CompiledQuery<R> } = {};
-  return (db: Kysely<Database>): CompiledQuery<R> =>
-    isSqlite(db) ? (compiled.sqlite ??= build(db).compile()) : (compiled.postgres ??= build(db).compile());
+  return (db: Kysely<Database>, parameters: readonly unknown[]): CompiledQuery<R> => ({
+    ...(isSqlite(db) ? (compiled.sqlite ??= build(db).compile()) : (compiled.postgres ??= build(db).compile())),
+    parameters,
+  });
 }
 
 /**
@@ -22,7 +27,7 @@ function compiledOnce<R>(build: (db: Kysely<Database>) => { compile(): CompiledQ
 export function precompiled<R>(build: (db: Kysely<Database>) => { compile(): CompiledQuery<R> }) {
   const compiledFor = compiledOnce(build);
   return async (db: Kysely<Database>, parameters: readonly unknown[]): Promise<R | undefined> => {
-    const result = await db.executeQuery<R>({ ...compiledFor(db), parameters });
+    const result = await db.executeQuery<R>(compiledFor(db, parameters));
     return result.rows[0];
   };
 }
@@ -34,7 +39,7 @@ export function precompiled<R>(build: (db: Kysely<Database>) => { compile(): Com
 export function precompiledRows<R>(build: (db: Kysely<Database>) => { compile(): CompiledQuery<R> }) {
   const compiledFor = compiledOnce(build);
   return (db: Kysely<Database>, parameters: readonly unknown[], readNow?: ReadNow): R[] | Promise<R[]> => {
-    const query = { ...compiledFor(db), parameters };
+    const query = compiledFor(db, parameters);
     return readNow?.(query) ?? db.executeQuery<R>(query).then((result) => result.rows);
   };
 }
