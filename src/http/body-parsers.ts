@@ -99,7 +99,7 @@ const NEAR_CHARS = 24;
  * expected, at which position), and the text from that position is shown. A body JSON.parse takes was refused
  * for a `__proto__` or `constructor.prototype` key.
  */
-export function malformedJson(body: string): AppError {
+function malformedJson(body: string): AppError {
   if (body.trim() === '') return new AppError('MALFORMED_JSON', 'The body is empty: send one JSON object.');
   try {
     JSON.parse(body);
@@ -131,10 +131,18 @@ function jsonParser(app: FastifyInstance): FastifyBodyParser<string> {
   };
 }
 
-/** Parses `type` as JSON (prototype poisoning refused), a malformed body answered by malformedJson. */
-export function parseAsJson(app: FastifyInstance, type: string): void {
+/**
+ * Parses `type` as JSON (prototype poisoning refused), a malformed body answered by malformedJson; with
+ * `emptyIsNone`, an empty or blank body is read as no body.
+ */
+export function parseAsJson(app: FastifyInstance, type: string, emptyIsNone = false): void {
+  const parse = jsonParser(app);
   if (app.hasContentTypeParser(type)) app.removeContentTypeParser(type);
-  app.addContentTypeParser(type, { parseAs: 'string' }, jsonParser(app));
+  app.addContentTypeParser(type, { parseAs: 'string' }, (request, body, done) => {
+    const text = String(body);
+    if (emptyIsNone && text.trim() === '') done(null, undefined);
+    else void parse(request, text, done);
+  });
 }
 
 /**
@@ -164,13 +172,5 @@ export function acceptMergePatch(app: FastifyInstance): void {
  */
 export function acceptEmptyJson(app: FastifyInstance): void {
   acceptJsonOnly(app);
-  const parse = jsonParser(app);
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (typeof body === 'string' && body.trim() === '') {
-      done(null, undefined);
-      return;
-    }
-    void parse(request, String(body), done);
-  });
+  parseAsJson(app, 'application/json', true);
 }

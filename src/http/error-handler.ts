@@ -1,7 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isQueryTimeout, isUnavailable } from '../db/db-errors.js';
 import { AppError, toProblem, type ErrorCode } from '../errors.js';
-import { malformedJson } from './body-parsers.js';
 import { requestIdHeaders } from './request-id.js';
 import { MAX_PARAM_LENGTH } from './server-limits.js';
 import { validationProblem } from './validation-errors.js';
@@ -47,10 +46,10 @@ export function toAppError(error: FastifyError & { validationContext?: string })
   if (error instanceof AppError) return error;
   if (error.validation) return validationProblem(error.validation, error.validationContext ?? 'body');
   const mapped = error.code ? fastifyCodes[error.code] : undefined;
-  // Routes that parse with Roster's parsers (body-parsers.ts) tell more; these are Fastify's defaults.
-  if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return malformedJson('');
+  // Every route with a body parses it with body-parsers.ts, whose 400 says what is wrong and where; this is
+  // Fastify's own parser, should a route be left to it.
   if (mapped === 'MALFORMED_JSON')
-    return new AppError(mapped, 'The body is not valid JSON, or holds a "__proto__" key. Send one JSON object.');
+    return new AppError(mapped, 'The body is empty or not valid JSON. Send one JSON object.');
   if (mapped === 'BODY_TOO_LARGE')
     return new AppError(
       mapped,
