@@ -1,5 +1,5 @@
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
-import { useEffect, useState } from 'react';
+import { useEffect } from 'react';
 import { Link, useLocation, useSearch } from 'wouter';
 import { listAudit, type AuditQuery } from '../api/calls';
 import { problemOf, type AuditEntry } from '../api/client';
@@ -8,6 +8,7 @@ import { countOf, formatWhen } from '../components/format';
 import { Pager } from '../components/pager';
 import { ProblemAlert } from '../components/problem-alert';
 import { useDebounced } from '../components/use-debounced';
+import { useTypedFromUrl } from '../components/use-typed-from-url';
 import { useTitle } from '../components/use-title';
 import { DEFAULT_PAGE_SIZE } from './users.state';
 
@@ -62,8 +63,7 @@ function AuditTrail() {
   const search = useSearch();
   const [, navigate] = useLocation();
   const state = readState(search);
-  const [typed, setTyped] = useState(() => Object.fromEntries(TEXT.map((k) => [k, state[k]])) as Record<Text, string>);
-  useEffect(() => setTyped(Object.fromEntries(TEXT.map((k) => [k, state[k]])) as Record<Text, string>), [search]);
+  const [typed, setTyped] = useTypedFromUrl(Object.fromEntries(TEXT.map((k) => [k, state[k]])) as Record<Text, string>);
   const settled = useDebounced(typed, 400);
   const go = (next: AuditState, replace: boolean) => {
     const target = `/audit?${writeState(next)}`;

@@ -1,5 +1,5 @@
 import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useEffect, useState } from 'react';
+import { useEffect } from 'react';
 import { Link, useLocation, useSearch } from 'wouter';
 import { listUsers } from '../api/calls';
 import { problemOf } from '../api/client';
@@ -8,6 +8,7 @@ import { countOf, formatWhen } from '../components/format';
 import { Pager } from '../components/pager';
 import { ProblemAlert } from '../components/problem-alert';
 import { useDebounced } from '../components/use-debounced';
+import { useTypedFromUrl } from '../components/use-typed-from-url';
 import { useTitle } from '../components/use-title';
 import { ROLES, STATUSES, readUsersState, usersQueryOf, writeUsersState, type UsersState } from './users.state';
 
@@ -55,14 +56,11 @@ export function UsersView() {
   const state = readUsersState(search);
 
   // Text filters follow the URL (Back, Forward, a pasted link) and push their own changes, debounced.
-  const [typed, setTyped] = useState({
+  const [typed, setTyped] = useTypedFromUrl({
     username: state.username,
     name: state.name,
     billing_group: state.billing_group,
   });
-  useEffect(() => {
-    setTyped({ username: state.username, name: state.name, billing_group: state.billing_group });
-  }, [state.username, state.name, state.billing_group]);
   const settled = useDebounced(typed, TYPING_DEBOUNCE_MS);
 
   const go = (next: UsersState, replace: boolean) => {
