@@ -64,8 +64,9 @@ export class SearchIndexBuilder {
   /** The index of the rows added, reflecting write_version `high`. */
   async finish(high: number, pause: () => Promise<void>): Promise<OrgSearchIndex> {
     const postings = await this.postings.finish(pause);
+    const texts = FOLDS.map((fold) => new PackedText(this.users.map((user) => user[fold])));
     const bytesPerUser = 200 + (2 * this.textBytes) / Math.max(1, this.users.length);
-    return new OrgSearchIndex(this.users, this.slotOf, this.dead, postings, high, bytesPerUser);
+    return new OrgSearchIndex(this.users, this.slotOf, this.dead, postings, texts, high, bytesPerUser);
   }
 }
 
@@ -85,6 +86,8 @@ export class OrgSearchIndex {
     private readonly slotOf: Map<string, number>,
     deadSlots: readonly number[],
     private readonly postings: Postings,
+    /** The built slots' folds, packed, by column number. */
+    private readonly texts: readonly PackedText[],
     /** The write_version the index reflects: every change up to it is applied. */
     public high: number,
     private readonly bytesPerUser: number,
@@ -100,9 +103,10 @@ export class OrgSearchIndex {
     return this.users.length - this.dead;
   }
 
-  /** Bytes held, estimated: slots (their strings and object), the bitmap and the posting lists. */
+  /** Bytes held, estimated: slots (their strings and object), the bitmap, the posting lists and packed folds. */
   get bytes(): number {
-    return this.users.length * this.bytesPerUser + this.alive.byteLength + this.postings.bytes;
+    const texts = this.texts.reduce((n, text) => n + text.bytes, 0);
+    return this.users.length * this.bytesPerUser + this.alive.byteLength + this.postings.bytes + texts;
   }
 
   /** True when enough slots changed since the build that a fresh build would answer faster. */
@@ -171,6 +175,7 @@ export class OrgSearchIndex {
     if (needle.length > MAX_NEEDLE) return new Uint32Array(0);
     const points = Array.from(needle);
     const column = FOLDS.indexOf(fold);
+    const text = this.texts[column]!;
     const users = this.users;
     if (points.length <= 1) {
       const found: number[] = [];
@@ -186,10 +191,12 @@ export class OrgSearchIndex {
     lists.sort((a, b) => a.length - b.length);
     let found = this.aliveOf(lists[0]!);
     for (let i = 1; i < lists.length && found.length > 0; i++) found = intersect(found, lists[i]!);
-    // Every trigram of the needle is in these folds, not always in its order: check each.
+    // Every trigram of the needle is in these folds, not always in its order: check each (built slots in the
+    // packed text, whose memory they read in order; appended ones in their row).
     const checked = new Uint32Array(found.length);
     let n = 0;
-    for (const slot of found) if (users[slot]![fold].includes(needle)) checked[n++] = slot;
+    for (const slot of found)
+      if (slot < this.built ? text.holds(slot, needle) : users[slot]![fold].includes(needle)) checked[n++] = slot;
     return checked.subarray(0, n);
   }
 
@@ -222,6 +229,45 @@ export class OrgSearchIndex {
     this.alive[slot] = 1;
     this.slotOf.set(user.user_id, slot);
     this.postings.append(foldsOf(user), slot);
+  }
+}
+
+/**
+ * One column's folds of the built slots, end to end in one string, with each slot's start: a fold is checked
+ * there without reaching its row (a check per candidate read one object and one string, each somewhere in
+ * the heap: about 5× slower at 1M users, docs/performance.md).
+ */
+class PackedText {
+  private readonly text: string;
+  private readonly starts: Uint32Array;
+
+  constructor(folds: readonly string[]) {
+    this.starts = new Uint32Array(folds.length + 1);
+    let at = 0;
+    folds.forEach((fold, slot) => {
+      this.starts[slot] = at;
+      at += fold.length;
+    });
+    this.starts[folds.length] = at;
+    this.text = folds.join('');
+  }
+
+  get bytes(): number {
+    return 2 * this.text.length + this.starts.byteLength;
+  }
+
+  /** Whether the fold of `slot` holds `needle` (UTF-16 units, as String.prototype.includes compares). */
+  holds(slot: number, needle: string): boolean {
+    const text = this.text;
+    const length = needle.length;
+    const first = needle.charCodeAt(0);
+    const last = this.starts[slot + 1]! - length;
+    outer: for (let at = this.starts[slot]!; at <= last; at++) {
+      if (text.charCodeAt(at) !== first) continue;
+      for (let i = 1; i < length; i++) if (text.charCodeAt(at + i) !== needle.charCodeAt(i)) continue outer;
+      return true;
+    }
+    return false;
   }
 }
 
