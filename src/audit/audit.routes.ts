@@ -11,6 +11,7 @@ import type { AuditService } from './audit.service.js';
 const listShape = {
   multi: ['target_id', 'action', 'target_type'],
   integer: ['pagenumber', 'pagesize'],
+  saturating: ['pagesize'],
   lower: ['target_type', 'sortorder'],
   single: ['since', 'until'],
 } as const;

@@ -35,6 +35,11 @@ interface QueryShape {
    * problem) becomes a number; anything else is left for the schema to reject.
    */
   readonly integer?: readonly string[];
+  /**
+   * Integer parameters whose values past their cap are served at the cap (`pagesize`): a run of digits past
+   * 2^53 becomes Number.MAX_SAFE_INTEGER. Any other run past 2^53 is left as sent, so the 400 names it.
+   */
+  readonly saturating?: readonly string[];
   /** Enumerated parameters compared case-insensitively: lower-cased. */
   readonly lower?: readonly string[];
   /** Other single-valued parameters (a repeat is an error). */
@@ -43,10 +48,15 @@ interface QueryShape {
   readonly budget?: { readonly names: readonly string[]; readonly max: number };
 }
 
-/** A run of decimal digits as a number; beyond 2^53 it is clamped (still too large for every maximum, still an integer). */
-function toInteger(digits: string): number {
+/**
+ * A run of decimal digits as a number. Past 2^53 a number is no longer the value sent (a 400 would quote
+ * 9007199254740991 for 12345678901234567890): the digits stay a string, which the schema refuses naming
+ * them, unless the parameter saturates (still too large for every cap, still an integer).
+ */
+function toInteger(digits: string, saturating: boolean): number | string {
   const n = Number(digits);
-  return Math.max(-Number.MAX_SAFE_INTEGER, Math.min(Number.MAX_SAFE_INTEGER, n));
+  if (Number.isSafeInteger(n)) return n;
+  return saturating && n > 0 ? Number.MAX_SAFE_INTEGER : digits;
 }
 
 /**
@@ -88,7 +98,7 @@ export function shapeQuery(query: Record<string, unknown>, shape: QueryShape): v
     const single = lower.length === 1 ? lower[0]! : lower;
     query[name] =
       shape.integer?.includes(name) && typeof single === 'string' && /^-?[0-9]+$/.test(single)
-        ? toInteger(single)
+        ? toInteger(single, shape.saturating?.includes(name) ?? false)
         : single;
   }
   if (shape.budget) checkBudget(query, shape.budget);

@@ -36,6 +36,7 @@ import type { UserService } from './user.service.js';
 const listShape = {
   multi: ['username', 'name', 'status', 'role', 'billing_group', 'group_owner'],
   integer: ['pagenumber', 'pagesize'],
+  saturating: ['pagesize'],
   lower: ['status', 'role', 'sortby', 'sortorder'],
   budget: { names: ['username', 'name'], max: NEEDLES_TOTAL },
 } as const;

@@ -135,6 +135,28 @@ for (const dialect of DIALECTS) {
       assert.match(find(repeated, 'sortby'), /more than once; give it once \(got "name", "email"\)$/);
     });
 
+    it('query parameters: a number past 2^53 is named as sent, not as the nearest safe integer', async () => {
+      const huge = '12345678901234567890';
+      assert.match(
+        find(await problems(await get(`users?pagenumber=${huge}`)), 'pagenumber'),
+        /\(got "12345678901234567890"\)$/,
+      );
+      assert.match(
+        find(await problems(await get(`users?pagenumber=-${huge}`)), 'pagenumber'),
+        /≥ 1.*\(got "-12345678901234567890"\)$/,
+      );
+      assert.match(
+        find(await problems(await get(`users?pagesize=-${huge}`)), 'pagesize'),
+        /≥ 1.*\(got "-12345678901234567890"\)$/,
+      );
+      const audit = await t.app.inject({ url: `/api/v1/audit?pagenumber=${huge}`, headers: bearer(t.demo.admin) });
+      assert.match(find(await problems(audit), 'pagenumber'), /\(got "12345678901234567890"\)$/);
+      // A page size past every cap is still served at the cap (the contract), however many digits it has.
+      const served = await get(`users?pagesize=${huge}&pagenumber=1`);
+      assert.equal(served.statusCode, 200, served.body);
+      assert.equal(served.json<{ paging: { pageSize: number } }>().paging.pageSize, 10000);
+    });
+
     it('path parameters: a billing group id that is not a number, a NUL in a user reference', async () => {
       assert.match(find(await problems(await get('billinggroups/abc')), 'id'), /\(got "abc"\)$/);
       assert.match(find(await problems(await get('users/a%00b')), 'user'), /\(got "a\\u0000b"\)$/);
