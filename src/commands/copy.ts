@@ -4,7 +4,7 @@ import { ConfigError, loadConfig, parseDatabaseUrl, type Config, type DatabaseTa
 import { connect } from '../db/connect.js';
 import { tuneForExport } from '../db/tuning.js';
 import { CopyError } from '../copy/copy.errors.js';
-import { copyDatabase, type CopyProgress, type CopyReport } from '../copy/copy.service.js';
+import { copyDatabase, requireSourceOrganization, type CopyProgress, type CopyReport } from '../copy/copy.service.js';
 import type { TableCheck } from '../copy/copy.verify.js';
 import { withDatabase } from './with-database.js';
 
@@ -113,6 +113,7 @@ export async function copyCommand(
   const started = performance.now();
   const progress = progressOn(out, err);
   return withDatabase(config, async (source) => {
+    await requireSourceOrganization(source, opts.org);
     const conn = connect(target);
     try {
       // One pass over each table: the server's large SQLite cache and memory map would only add to the RSS.

@@ -112,6 +112,15 @@ async function refuseConflicts(snap: Kysely<Database>, target: Kysely<Database>,
   }
 }
 
+function noSuchOrganization(org: string): CopyError {
+  return new CopyError(`the source has no organization named "${org}"`);
+}
+
+/** Refuses an `--org` the source lacks; run before the target is opened, since opening creates and migrates it. */
+export async function requireSourceOrganization(source: Connection, org: string | undefined): Promise<void> {
+  if (org !== undefined && (await findOrganizations(source.db, org)).length === 0) throw noSuchOrganization(org);
+}
+
 /**
  * `roster copy`: copies every organization (or one) from the source to the
  * target with every row, id and version kept, and verifies it. Each
@@ -125,9 +134,7 @@ export async function copyDatabase(source: Connection, target: Connection, optio
   return inSnapshot(source, async (snap): Promise<CopyReport> => {
     options.progress?.snapshot(SNAPSHOT[source.dialect]);
     const orgs = await findOrganizations(snap, options.org);
-    if (options.org !== undefined && orgs.length === 0) {
-      throw new CopyError(`the source has no organization named "${options.org}"`);
-    }
+    if (options.org !== undefined && orgs.length === 0) throw noSuchOrganization(options.org);
     await refuseConflicts(snap, target.db, orgs);
     let bulkLoad = (await findOrganizations(target.db)).length === 0;
     const tableNames = plans.map((p) => p.table.name);

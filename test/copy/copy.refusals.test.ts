@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { loadConfig } from '../../src/config.js';
@@ -89,6 +90,30 @@ for (const dialect of DIALECTS) {
         await refusal(source.database.target.url, t.url, 'nobody'),
         /the source has no organization named "nobody"/,
       );
+    });
+
+    it('an --org the source lacks is refused before the target is opened: no file, no schema', async () => {
+      const database = await createTestDatabase(other);
+      try {
+        assert.match(
+          await refusal(source.database.target.url, database.target.url, 'nobody'),
+          /^the source has no organization named "nobody"$/,
+        );
+        if (database.target.dialect === 'sqlite') {
+          assert.equal(existsSync(database.target.file), false, 'the SQLite target file was created');
+          return;
+        }
+        const conn = connect(database.target);
+        try {
+          const { rows } = await sql<{ n: number }>`
+            select count(*) as n from information_schema.tables where table_schema = current_schema()`.execute(conn.db);
+          assert.equal(Number(rows[0]?.n), 0, 'the PostgreSQL target was migrated');
+        } finally {
+          await conn.close();
+        }
+      } finally {
+        await database.drop();
+      }
     });
 
     it('a target holding an organization id, or a user_id, of the copy is refused naming it, with nothing written', async () => {
