@@ -27,16 +27,13 @@ export function registerCopyCommand(program: Command): void {
     });
 }
 
-function parseTarget(url: string, source: DatabaseTarget): DatabaseTarget {
-  let target: DatabaseTarget;
+function parseTarget(url: string): DatabaseTarget {
   try {
-    target = parseDatabaseUrl(url);
+    return parseDatabaseUrl(url);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     throw new CopyError(`--to "${url}" is not a database URL: give sqlite:<file> or postgres://user@host:port/db`);
   }
-  if (target.url === source.url) throw new CopyError(`--to "${url}" is DATABASE_URL itself: name another database`);
-  return target;
 }
 
 /** A bar on a terminal; otherwise one line per organization (logs stay readable). */
@@ -109,7 +106,7 @@ export async function copyCommand(
   out: NodeJS.WritableStream = process.stdout,
   err: NodeJS.WritableStream = process.stderr,
 ): Promise<CopyReport> {
-  const target = parseTarget(opts.to, config.database);
+  const target = parseTarget(opts.to);
   const started = performance.now();
   const progress = progressOn(out, err);
   return withDatabase(config, async (source) => {

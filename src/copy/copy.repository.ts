@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Dialect } from '../db/connect.js';
 import type { Database } from '../db/tables.js';
@@ -130,4 +131,28 @@ export async function createIndexes(db: Db, indexes: readonly PlainIndex[]): Pro
 /** Fresh planner statistics after a bulk load (PostgreSQL: a million new rows would otherwise be planned as none). */
 export async function analyzeTables(db: Db, dialect: Dialect, tables: readonly string[]): Promise<void> {
   if (dialect === 'postgres') await sql`analyze ${sql.join(tables.map((t) => sql.table(t)))}`.execute(db);
+}
+
+/** The file SQLite opened as the main database (its full path). */
+export async function findSqliteFile(db: Db): Promise<string> {
+  const { rows } = await sql<{ name: string; file: string }>`pragma database_list`.execute(db);
+  return rows.find((r) => r.name === 'main')?.file ?? '';
+}
+
+/**
+ * Whether the PostgreSQL database `db` is the one `other` is connected to: one of `other`'s sessions is named
+ * with a random token, and `db` looks for that session in its own database.
+ */
+export async function isSamePostgresDatabase(db: Db, other: Db): Promise<boolean> {
+  const token = `roster-copy-${randomUUID()}`;
+  return other.connection().execute(async (session) => {
+    await sql`select set_config('application_name', ${token}, false)`.execute(session);
+    try {
+      const { rows } = await sql<{ n: number }>`select count(*) as n from pg_stat_activity
+        where application_name = ${token} and datname = current_database()`.execute(db);
+      return Number(rows[0]?.n) > 0;
+    } finally {
+      await sql`select set_config('application_name', '', false)`.execute(session);
+    }
+  });
 }

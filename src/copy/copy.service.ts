@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import type { Kysely } from 'kysely';
 import type { Connection, Dialect } from '../db/connect.js';
 import { syncIdSequences } from '../db/dialect.js';
@@ -14,7 +15,9 @@ import {
   findHeldValue,
   findOrganizations,
   findPlainIndexes,
+  findSqliteFile,
   insertRows,
+  isSamePostgresDatabase,
   readOrgPage,
   readUniqueValues,
 } from './copy.repository.js';
@@ -121,6 +124,20 @@ export async function requireSourceOrganization(source: Connection, org: string 
   if (org !== undefined && (await findOrganizations(source.db, org)).length === 0) throw noSuchOrganization(org);
 }
 
+/** Refuses a target that is the source itself, however its URL is spelled (another path, host or parameter). */
+async function refuseSameDatabase(source: Connection, target: Connection): Promise<void> {
+  let same = false;
+  if (source.dialect === 'sqlite' && target.dialect === 'sqlite') {
+    // One file by device and inode: a relative path, `..`, a symbolic or hard link all name it.
+    const files = [await findSqliteFile(source.db), await findSqliteFile(target.db)];
+    const [a, b] = files.map((f) => (f === '' ? null : statSync(f))); // '': an in-memory database
+    same = a != null && b != null && a.dev === b.dev && a.ino === b.ino;
+  } else if (source.dialect === 'postgres' && target.dialect === 'postgres') {
+    same = await isSamePostgresDatabase(source.db, target.db);
+  }
+  if (same) throw new CopyError('--to names the source database itself (DATABASE_URL): name another database');
+}
+
 /**
  * `roster copy`: copies every organization (or one) from the source to the
  * target with every row, id and version kept, and verifies it. Each
@@ -128,6 +145,7 @@ export async function requireSourceOrganization(source: Connection, org: string 
  * so an interrupted or failed copy leaves the target without it.
  */
 export async function copyDatabase(source: Connection, target: Connection, options: CopyOptions = {}) {
+  await refuseSameDatabase(source, target);
   await migrateToLatest(target);
   const plans = await planColumns(source, target);
   const batchSize = options.batchSize ?? 5000;

@@ -116,6 +116,19 @@ for (const dialect of DIALECTS) {
       }
     });
 
+    it('the source itself as the target, spelled another way, is refused with nothing written', async () => {
+      const { url } = source.database.target;
+      // Another path to the same SQLite file; the same PostgreSQL database with a connection parameter.
+      const same = dialect === 'sqlite' ? url.replace(/\/roster\.db$/, '/./roster.db') : `${url}?connect_timeout=10`;
+      assert.notEqual(same, url);
+      const before = await countEverything(source.conn);
+      assert.equal(
+        await refusal(url, same),
+        '--to names the source database itself (DATABASE_URL): name another database',
+      );
+      assert.deepEqual(await countEverything(source.conn), before);
+    });
+
     it('a target holding an organization id, or a user_id, of the copy is refused naming it, with nothing written', async () => {
       const t = await target();
       await t.conn.db
