@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import type { Kysely } from 'kysely';
 import type { Connection, Dialect } from '../db/connect.js';
 import { syncIdSequences } from '../db/dialect.js';
-import { migrateToLatest } from '../db/migrator.js';
+import { MigrationError, migrateToLatest } from '../db/migrator.js';
 import { restoreIndexes, setIndexesAside } from '../import/import.tuning.js';
 import type { Database } from '../db/tables.js';
 import { listColumns, type CatalogColumn } from './copy.catalog.js';
@@ -145,8 +145,15 @@ async function refuseSameDatabase(source: Connection, target: Connection): Promi
  * so an interrupted or failed copy leaves the target without it.
  */
 export async function copyDatabase(source: Connection, target: Connection, options: CopyOptions = {}) {
+  try {
+    await migrateToLatest(target);
+  } catch (error) {
+    // The source was opened and migrated just before: a failure here is about --to.
+    if (error instanceof MigrationError) throw new CopyError(`the target database (--to): ${error.message}`);
+    throw error;
+  }
+  // After the migration, which changes nothing in the source (already migrated by the same code).
   await refuseSameDatabase(source, target);
-  await migrateToLatest(target);
   const plans = await planColumns(source, target);
   const batchSize = options.batchSize ?? 5000;
   return inSnapshot(source, async (snap): Promise<CopyReport> => {

@@ -9,7 +9,7 @@ import { migrateToLatest } from '../../src/db/migrator.js';
 import { COPIED_TABLES } from '../../src/copy/copy.tables.js';
 import { countOrgRows } from '../../src/copy/copy.repository.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
-import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/databases.js';
+import { createTestDatabase, DIALECTS, PG_ADMIN_URL, type TestDatabase } from '../support/databases.js';
 import { insertTestUsers } from '../support/users.js';
 import { caller, newUser } from '../support/writes.js';
 import { runCopy } from './helpers.js';
@@ -127,6 +127,20 @@ for (const dialect of DIALECTS) {
         '--to names the source database itself (DATABASE_URL): name another database',
       );
       assert.deepEqual(await countEverything(source.conn), before);
+    });
+
+    it('a target that cannot be reached, or does not exist, is named as the target', async () => {
+      const absent = new URL(PG_ADMIN_URL);
+      absent.pathname = '/roster_test_absent';
+      for (const [to, reason] of [
+        ['postgres://postgres@127.0.0.1:1/roster', 'connect ECONNREFUSED 127.0.0.1:1'],
+        [absent.toString(), 'database "roster_test_absent" does not exist'],
+      ] as const) {
+        assert.equal(
+          await refusal(source.database.target.url, to),
+          `the target database (--to): cannot migrate the database: ${reason}`,
+        );
+      }
     });
 
     it('a target holding an organization id, or a user_id, of the copy is refused naming it, with nothing written', async () => {

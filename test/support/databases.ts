@@ -13,7 +13,7 @@ export const DIALECTS: Dialect[] = (process.env.ROSTER_TEST_DIALECTS ?? 'sqlite,
   .filter((d): d is Dialect => d === 'sqlite' || d === 'postgres');
 
 /** The PostgreSQL server tests create their databases on (an admin connection URL). */
-const PG_ADMIN_URL = process.env.ROSTER_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const PG_ADMIN_URL = process.env.ROSTER_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 export interface TestDatabase {
   readonly target: DatabaseTarget;
