@@ -1,5 +1,6 @@
 import type { FastifyBodyParser, FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError, describeProblemItem, type ProblemItem } from '../errors.js';
+import { jsonParseProblem } from '../shared/json-error.js';
 import { quoteValue } from '../shared/text.js';
 
 /**
@@ -90,9 +91,6 @@ async function refuseIllFormedText(request: FastifyRequest): Promise<void> {
   }
 }
 
-/** Characters of a refused body shown from the place JSON.parse names. */
-const NEAR_CHARS = 24;
-
 /**
  * The 400 of a body that is not one JSON value, saying what is wrong and where: Fastify's own error says only
  * "not valid JSON", so the body is parsed again here, on the error path alone, for JSON.parse's message (what it
@@ -101,20 +99,9 @@ const NEAR_CHARS = 24;
  */
 function malformedJson(body: string): AppError {
   if (body.trim() === '') return new AppError('MALFORMED_JSON', 'The body is empty: send one JSON object.');
-  try {
-    JSON.parse(body);
-  } catch (error) {
-    const reason = (error as Error).message.replace(/\.$/, '');
-    const at = /at position (\d+)/.exec(reason);
-    const from = at ? Number(at[1]) : -1;
-    const near =
-      from < 0
-        ? ''
-        : from >= body.length
-          ? ' (the end of the body)'
-          : `, near ${quoteValue(body.slice(from, from + NEAR_CHARS))}`;
-    return new AppError('MALFORMED_JSON', `The body is not valid JSON: ${reason}${near}. Send one JSON object.`);
-  }
+  const problem = jsonParseProblem(body, 'the body');
+  if (problem !== undefined)
+    return new AppError('MALFORMED_JSON', `The body is not valid JSON: ${problem}. Send one JSON object.`);
   return new AppError(
     'MALFORMED_JSON',
     'The body holds a "__proto__" or "constructor.prototype" key, which is refused: remove it and send one JSON object.',

@@ -401,12 +401,20 @@ for (const dialect of DIALECTS) {
         orgId,
         tempFile(
           'u.ndjson',
-          `${JSON.stringify(user)}\r\n{"username": "x",\n{"username":"y","nope":1,"roles":"reporting","access":{"billing_groups":[1,"a"]}}\n[1]\n`,
+          `${JSON.stringify(user)}\r\n{"username": "x",\n{"username":"y","nope":1,"roles":"reporting","access":{"billing_groups":[1,"a"]}}\n[1]\n{"username": "z" x}\n`,
         ),
       );
-      assert.deepEqual(nd.counts, { imported: 1, updated: 0, unchanged: 0, rejected: 3 });
-      assert.match(nd.messages[0]!, /^line 2, \(line\): is not valid JSON \(.*\); each line must be one user object$/);
-      assert.deepEqual(nd.messages.slice(1), [
+      assert.deepEqual(nd.counts, { imported: 1, updated: 0, unchanged: 0, rejected: 4 });
+      // What JSON.parse stopped at is named: the end of a cut line, or the text where it stopped.
+      assert.match(
+        nd.messages[0]!,
+        /^line 2, \(line\): is not valid JSON \(.* \(the end of the line\)\); each line must be one user object$/,
+      );
+      assert.match(
+        nd.messages[5]!,
+        /^line 5, \(line\): is not valid JSON \(.*position 17.*, near "x}"\); each line must be one user object$/,
+      );
+      assert.deepEqual(nd.messages.slice(1, 5), [
         'line 3, nope: is not a field of the user object (fields: user_id, username, name, email, phone, call_detail_level, restrict_recording_download, status, last_login_date, last_updated_date, deactivation_date, roles, access)',
         'line 3, roles: must be a list of role names like ["reporting"] (got "reporting")',
         'line 3, access.billing_groups: "a" is not a billing group id (positive whole numbers like 1234)',
