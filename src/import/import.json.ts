@@ -1,7 +1,7 @@
 /** Reads NDJSON and JSON-array import files as checked rows, each with the line it starts on and its exact text. */
 import { createInterface } from 'node:readline';
 import { StringDecoder } from 'node:string_decoder';
-import { jsonParseProblem } from '../shared/json-error.js';
+import { describeJsonError } from '../shared/json-error.js';
 import { ImportFileError } from './import.errors.js';
 import { checkJsonUser, type CheckedRow } from './import.rows.js';
 
@@ -16,7 +16,7 @@ export async function* ndjsonRows(input: NodeJS.ReadableStream): AsyncGenerator<
     let value: unknown;
     try {
       value = JSON.parse(text);
-    } catch {
+    } catch (error) {
       yield {
         line,
         raw: text,
@@ -25,7 +25,7 @@ export async function* ndjsonRows(input: NodeJS.ReadableStream): AsyncGenerator<
         problems: [
           {
             field: '(line)',
-            reason: `is not valid JSON (${jsonParseProblem(text, 'the line')}); each line must be one user object`,
+            reason: `is not valid JSON (${describeJsonError(error, text, 'the line')}); each line must be one user object`,
           },
         ],
       };
@@ -55,13 +55,15 @@ export async function* jsonArrayRows(input: NodeJS.ReadableStream, path: string)
     let value: unknown;
     try {
       value = JSON.parse(text);
-    } catch {
+    } catch (error) {
       return {
         line: startLine,
         raw: text,
         source: 'json',
         input: {},
-        problems: [{ field: '(element)', reason: `is not valid JSON (${jsonParseProblem(text, 'the element')})` }],
+        problems: [
+          { field: '(element)', reason: `is not valid JSON (${describeJsonError(error, text, 'the element')})` },
+        ],
       };
     }
     return { line: startLine, raw: text, source: 'json', ...checkJsonUser(value) };
