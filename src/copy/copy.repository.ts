@@ -152,7 +152,7 @@ export async function isSamePostgresDatabase(db: Db, other: Db): Promise<boolean
         where application_name = ${token} and datname = current_database()`.execute(db);
       return Number(rows[0]?.n) > 0;
     } finally {
-      await sql`select set_config('application_name', '', false)`.execute(session);
+      await sql`reset application_name`.execute(session); // the name the connection was opened with
     }
   });
 }
