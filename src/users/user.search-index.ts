@@ -175,7 +175,6 @@ export class OrgSearchIndex {
     if (needle.length > MAX_NEEDLE) return new Uint32Array(0);
     const points = Array.from(needle);
     const column = FOLDS.indexOf(fold);
-    const text = this.texts[column]!;
     const users = this.users;
     if (points.length <= 1) {
       const found: number[] = [];
@@ -193,6 +192,7 @@ export class OrgSearchIndex {
     for (let i = 1; i < lists.length && found.length > 0; i++) found = intersect(found, lists[i]!);
     // Every trigram of the needle is in these folds, not always in its order: check each (built slots in the
     // packed text, whose memory they read in order; appended ones in their row).
+    const text = this.texts[column]!;
     const checked = new Uint32Array(found.length);
     let n = 0;
     for (const slot of found)
