@@ -1,6 +1,6 @@
-import type { QueryCreator, Transaction } from 'kysely';
+import type { QueryCreator, Transaction, UpdateQueryBuilder } from 'kysely';
 import { isSqlite } from '../db/dialect.js';
-import type { AuditEntryRow, Database, Db } from '../db/tables.js';
+import type { AuditEntryRow, Database, Db, UserRow } from '../db/tables.js';
 import type { Actor } from '../shared/actor.js';
 import { nowTimestamp } from '../shared/timestamps.js';
 import type { FieldChanges } from './audit.mapper.js';
@@ -23,38 +23,78 @@ export interface NewAuditEntry {
  * waits. SQLite has no UPDATE in a CTE, and a statement there costs no round trip.
  */
 export async function appendAudit(trx: Transaction<Database>, entry: NewAuditEntry): Promise<void> {
-  const fields = {
-    org_id: entry.orgId,
-    at: nowTimestamp(),
-    actor_key_id: entry.actor.keyId,
-    actor: entry.actor.label,
-    action: entry.action,
-    target_type: entry.targetType,
-    target_id: entry.targetId,
-    changes: JSON.stringify(entry.changes),
-    request_id: entry.actor.requestId ?? null,
-    via: entry.actor.via ?? null,
-  };
-  const nextSeq = (db: QueryCreator<Database>) =>
-    db
-      .updateTable('organizations')
-      .set((eb) => ({ audit_seq: eb('audit_seq', '+', 1) }))
-      .where('id', '=', entry.orgId)
-      .returning('audit_seq');
   if (isSqlite(trx)) {
-    const { audit_seq: seq } = await nextSeq(trx).executeTakeFirstOrThrow();
+    const { audit_seq: seq } = await nextSeq(trx, entry.orgId).executeTakeFirstOrThrow();
     await trx
       .insertInto('audit_entries')
-      .values({ ...fields, org_seq: seq })
+      .values({ ...entryFields(entry), org_seq: seq })
       .execute();
     return;
   }
   await trx
-    .with('seq', nextSeq)
+    .with('seq', (qc) => nextSeq(qc, entry.orgId))
     .insertInto('audit_entries')
-    .values((eb) => ({ ...fields, org_seq: eb.selectFrom('seq').select('seq.audit_seq') }))
+    .values((eb) => ({ ...entryFields(entry), org_seq: eb.selectFrom('seq').select('seq.audit_seq') }))
     .execute();
 }
+
+/** An UPDATE … RETURNING of users (the writes whose entries go with them), built on the query creator given. */
+type UserWrite = (qc: QueryCreator<Database>) => UpdateQueryBuilder<Database, 'users', 'users', UserRow>;
+
+/**
+ * Runs `write` and appends the audit entry of it, in the write's transaction; returns the first row `write`
+ * returned, or undefined when it changed none. On PostgreSQL both go as one statement (the write and the entry
+ * as data-modifying CTEs): one round trip fewer while the organization's next write waits for this one. There
+ * the entry is appended even when `write` changed no row, so a caller that gets undefined must roll its
+ * savepoint or transaction back (SQLite appends nothing then).
+ */
+export async function appendAuditWith(
+  trx: Transaction<Database>,
+  entry: NewAuditEntry,
+  write: UserWrite,
+): Promise<UserRow | undefined> {
+  if (isSqlite(trx)) {
+    const row = await write(trx).executeTakeFirst();
+    if (row !== undefined) await appendAudit(trx, entry);
+    return row;
+  }
+  return (
+    trx
+      .with('seq', (qc) => nextSeq(qc, entry.orgId))
+      // The write reads none of the CTEs before it; its creator's extra table is only in the type.
+      .with('written', (qc) => write(qc as unknown as QueryCreator<Database>))
+      .with('entry', (qc) =>
+        qc
+          .insertInto('audit_entries')
+          .values((eb) => ({ ...entryFields(entry), org_seq: eb.selectFrom('seq').select('seq.audit_seq') })),
+      )
+      .selectFrom('written')
+      .selectAll()
+      .executeTakeFirst()
+  );
+}
+
+/** Takes the organization's next audit number. */
+const nextSeq = (qc: QueryCreator<Database>, orgId: number) =>
+  qc
+    .updateTable('organizations')
+    .set((eb) => ({ audit_seq: eb('audit_seq', '+', 1) }))
+    .where('id', '=', orgId)
+    .returning('audit_seq');
+
+/** An entry's stored columns, but for its number. */
+const entryFields = (entry: NewAuditEntry) => ({
+  org_id: entry.orgId,
+  at: nowTimestamp(),
+  actor_key_id: entry.actor.keyId,
+  actor: entry.actor.label,
+  action: entry.action,
+  target_type: entry.targetType,
+  target_id: entry.targetId,
+  changes: JSON.stringify(entry.changes),
+  request_id: entry.actor.requestId ?? null,
+  via: entry.actor.via ?? null,
+});
 
 /** What `GET audit` filters on; empty lists and nulls filter nothing. */
 export interface AuditFilter {

@@ -7,6 +7,7 @@ import { readTimestamp } from '../shared/timestamps.js';
 import { auditRowToEntry } from './audit.mapper.js';
 import {
   appendAudit,
+  appendAuditWith,
   countAuditEntries,
   findAuditEntries,
   findAuditEntry,
@@ -63,6 +64,13 @@ export function createAuditService(db: Db) {
 
     /** Appends an entry inside the write's transaction, so that both land or neither does. */
     appendEntry: (trx: Transaction<Database>, entry: NewAuditEntry): Promise<void> => appendAudit(trx, entry),
+
+    /**
+     * Runs a write that returns rows (an UPDATE … RETURNING) and appends its entry, as one statement on
+     * PostgreSQL; returns the write's first row, undefined when it changed none (then roll back: the entry
+     * may have been appended).
+     */
+    appendEntryWith: appendAuditWith,
   };
 }
 

@@ -27,11 +27,17 @@ export function isQueryTimeout(error: unknown): boolean {
   return code(error) === 'ROSTER_QUERY_TIMEOUT';
 }
 
-/** A serialization failure or deadlock: the transaction may be retried (PostgreSQL 40001/40P01). */
+/**
+ * A serialization failure or deadlock (PostgreSQL 40001/40P01), or a row changed since it was read: the
+ * transaction (or the savepoint) may be retried.
+ */
 export function isRetryable(error: unknown): boolean {
   const c = code(error);
-  return c === '40001' || c === '40P01';
+  return c === '40001' || c === '40P01' || error instanceof RowChanged;
 }
+
+/** An update found its row at another version than the one it was read at: read it again and retry. */
+export class RowChanged extends Error {}
 
 const UNAVAILABLE_CODES = new Set([
   'ECONNREFUSED',

@@ -1,4 +1,5 @@
-import { sql, type SqlBool, type Transaction } from 'kysely';
+import { sql, type QueryCreator, type SqlBool, type Transaction } from 'kysely';
+import { RowChanged } from '../db/db-errors.js';
 import type { ReadNow } from '../db/connect.js';
 import { isSqlite, precompiled, precompiledRows } from '../db/dialect.js';
 import type { Database, Db, NewUserRow, UserRow } from '../db/tables.js';
@@ -115,16 +116,10 @@ async function writeAccessRows(
 }
 
 /**
- * Rewrites an organization's user row (`before`, the row as read in this write) and, when its access lists
- * changed, the access rows that mirror them; returns the stored row.
+ * The UPDATE of an organization's user row (`before`, as read in this write) to `row`, on condition that it is
+ * still at `before`'s version; it returns the stored row, or none when the row has moved on since it was read.
  */
-export async function updateUser(
-  trx: Transaction<Database>,
-  orgId: number,
-  before: UserRow,
-  row: NewUserRow,
-): Promise<UserRow> {
-  const userPk = before.id;
+export function userUpdate(orgId: number, before: UserRow, row: NewUserRow) {
   // Only the columns that change are set: SQLite maintains every index, and runs every `update of` trigger,
   // whose columns an UPDATE assigns, changed or not (a phone PATCH would rewrite all nine indexes). The
   // organization is never one of them: a user stays in the organization the WHERE names.
@@ -132,16 +127,41 @@ export async function updateUser(
   for (const [column, value] of Object.entries(row))
     if (column !== 'org_id' && value !== undefined && value !== before[column as keyof UserRow])
       (changed as Record<string, unknown>)[column] = value;
-  const updated = await trx
-    .updateTable('users')
-    .set(changed)
-    .where('org_id', '=', orgId)
-    .where('id', '=', userPk)
-    .returningAll()
-    .executeTakeFirstOrThrow();
-  // Most writes (a phone, a name, a status) leave the lists alone: no access rows to rewrite then.
+  return (qc: QueryCreator<Database>) =>
+    qc
+      .updateTable('users')
+      .set(changed)
+      .where('org_id', '=', orgId)
+      .where('id', '=', before.id)
+      .where('version', '=', before.version)
+      .returningAll();
+}
+
+/** Rewrites the access rows of a user updated from `before` to `row` when its lists changed (most writes leave them). */
+export async function updateAccessRows(
+  trx: Transaction<Database>,
+  orgId: number,
+  before: UserRow,
+  row: NewUserRow,
+): Promise<void> {
   if (row.billing_groups !== before.billing_groups || row.group_owners !== before.group_owners)
-    await writeAccessRows(trx, orgId, userPk, row.billing_groups, row.group_owners);
+    await writeAccessRows(trx, orgId, before.id, row.billing_groups, row.group_owners);
+}
+
+/**
+ * Rewrites an organization's user row (`before`, the row as read in this write) and, when its access lists
+ * changed, the access rows that mirror them; returns the stored row. RowChanged when the row has moved on
+ * since it was read.
+ */
+export async function updateUser(
+  trx: Transaction<Database>,
+  orgId: number,
+  before: UserRow,
+  row: NewUserRow,
+): Promise<UserRow> {
+  const updated = await userUpdate(orgId, before, row)(trx).executeTakeFirst();
+  if (!updated) throw new RowChanged(`user ${before.user_id} changed since it was read`);
+  await updateAccessRows(trx, orgId, before, row);
   return updated;
 }
 

@@ -1,6 +1,6 @@
 import type { Transaction } from 'kysely';
 import type { BillingGroupService } from '../billing-groups/billing-group.service.js';
-import type { Database, UserRow } from '../db/tables.js';
+import type { Database, Db, UserRow } from '../db/tables.js';
 import { AppError, invalidFields, notFound, type ProblemItem } from '../errors.js';
 import type { GroupService } from '../groups/group.service.js';
 import { foldUsername, usernameSkeleton } from '../db/username-keys.js';
@@ -17,12 +17,12 @@ type Trx = Transaction<Database>;
 const CONTROL = /\p{Cc}/u;
 
 /** The user a path segment or body field names, or undefined (a value with control characters names no one). */
-async function findRef(trx: Trx, orgId: number, ref: string): Promise<UserRow | undefined> {
+async function findRef(trx: Db, orgId: number, ref: string): Promise<UserRow | undefined> {
   return CONTROL.test(ref) ? undefined : findUserByRef(trx, orgId, ref);
 }
 
 /** The user a path segment names; 404 when this organization has none. */
-export async function requireUser(trx: Trx, orgId: number, ref: string): Promise<UserRow> {
+export async function requireUser(trx: Db, orgId: number, ref: string): Promise<UserRow> {
   const row = await findRef(trx, orgId, ref);
   if (!row) throw notFound(`User "${ref}"`);
   return row;

@@ -5,7 +5,8 @@ import { diffFields } from '../audit/audit.mapper.js';
 import { createAuditService } from '../audit/audit.service.js';
 import { createBillingGroupService } from '../billing-groups/billing-group.service.js';
 import type { ReadNow } from '../db/connect.js';
-import { isUniqueViolation } from '../db/db-errors.js';
+import { isUniqueViolation, RowChanged } from '../db/db-errors.js';
+import { isSqlite } from '../db/dialect.js';
 import { unboundedReads, type Reads } from '../db/reads.js';
 import type { Database, Db, UserRow } from '../db/tables.js';
 import { AppError, invalidFields, notFound, type ProblemItem } from '../errors.js';
@@ -48,7 +49,14 @@ import {
   userToRow,
   type StoredUser,
 } from './user.mapper.js';
-import { findUserByRef, findUserByUserId, insertDeactivation, insertUser, updateUser } from './user.repository.js';
+import {
+  findUserByRef,
+  findUserByUserId,
+  insertDeactivation,
+  insertUser,
+  updateAccessRows,
+  userUpdate,
+} from './user.repository.js';
 import { checkEchoes, checkFields, requireUser, resolveTarget, type AccessLookups } from './user.rules.js';
 import {
   PAGE_SIZE_MAX,
@@ -184,18 +192,23 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
     }
   }
 
-  /** Stores a changed user and appends the audit entry of its changed fields. */
+  /**
+   * Stores a changed user and appends the audit entry of its changed fields (one statement on PostgreSQL).
+   * RowChanged when the user has moved on since `row` was read: the write is then run again (group-commit.ts).
+   */
   async function save(trx: Trx, ctx: WriteContext, row: UserRow, user: StoredUser, action: string): Promise<UserRow> {
-    const saved = await updateUser(trx, ctx.orgId, row, userToRow(ctx.orgId, user, row.version + 1));
-    const changes = diffFields(userRowToUser(row), userRowToUser(saved));
-    await audit.appendEntry(trx, {
+    const next = userToRow(ctx.orgId, user, row.version + 1);
+    const entry = {
       orgId: ctx.orgId,
       actor: ctx.actor,
       action,
-      targetType: 'user',
+      targetType: 'user' as const,
       targetId: row.user_id,
-      changes,
-    });
+      changes: diffFields(userRowToUser(row), userRowToUser({ ...row, ...next })),
+    };
+    const saved = await audit.appendEntryWith(trx, entry, userUpdate(ctx.orgId, row, next));
+    if (!saved) throw new RowChanged(`user ${row.user_id} changed since it was read`);
+    await updateAccessRows(trx, ctx.orgId, row, next);
     return saved;
   }
 
@@ -217,9 +230,9 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
     return save(trx, ctx, row, user, action);
   }
 
-  /** The user `ref` names, checked against If-Match, inside a write. */
+  /** The user `ref` names, checked against If-Match. */
   async function requireCurrent(
-    trx: Trx,
+    trx: Db,
     ctx: WriteContext,
     ref: string,
     ifMatch: IfMatch | undefined,
@@ -227,6 +240,28 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
     const row = await requireUser(trx, ctx.orgId, ref);
     checkIfMatch(ifMatch, userEtag(row), `User "${row.username}"`);
     return row;
+  }
+
+  /**
+   * A write to the user `ref` names: `change` gets its row, checked against If-Match, in the organization's
+   * write transaction. On PostgreSQL the row is read before the write joins its organization's queue, where
+   * every round trip is time the next write waits; the update then stores it only if it is still at the
+   * version read (save), and a user changed meanwhile is read again inside, where no other write can change it.
+   * A 404 or 412 from that first read is the answer: the state it saw was the latest committed one.
+   */
+  async function writeUser(
+    ctx: WriteContext,
+    ref: string,
+    ifMatch: IfMatchHeader,
+    change: (trx: Trx, row: UserRow) => Promise<UserRow>,
+  ): Promise<UserRow> {
+    const precondition = parseIfMatch(ifMatch);
+    let early = isSqlite(db) ? undefined : await requireCurrent(db, ctx, ref, precondition);
+    return write(ctx, async (trx) => {
+      const row = early ?? (await requireCurrent(trx, ctx, ref, precondition));
+      early = undefined;
+      return change(trx, row);
+    });
   }
 
   /**
@@ -396,9 +431,7 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
 
     /** PUT users/{user}: full replace (renaming allowed when the name is free). */
     async replaceUser(ctx: WriteContext, ref: string, body: UserReplace, ifMatch: IfMatchHeader): Promise<UserRow> {
-      const precondition = parseIfMatch(ifMatch);
-      return write(ctx, async (trx) => {
-        const row = await requireCurrent(trx, ctx, ref, precondition);
+      return writeUser(ctx, ref, ifMatch, async (trx, row) => {
         checkEchoes(body, row);
         return replaceFields(trx, ctx, row, bodyToFields(body), 'user.replace');
       });
@@ -406,9 +439,7 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
 
     /** PATCH users/{user}: RFC 7396 merge patch over the writable fields, then the rules of PUT. */
     async patchUser(ctx: WriteContext, ref: string, patch: UserPatch, ifMatch: IfMatchHeader): Promise<UserRow> {
-      const precondition = parseIfMatch(ifMatch);
-      return write(ctx, async (trx) => {
-        const row = await requireCurrent(trx, ctx, ref, precondition);
+      return writeUser(ctx, ref, ifMatch, async (trx, row) => {
         const { user_id, status, last_updated_date: _u, deactivation_date: _d, ...writable } = patch;
         checkEchoes(
           { ...(user_id !== undefined ? { user_id } : {}), ...(status !== undefined ? { status } : {}) },
@@ -421,9 +452,7 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
 
     /** PUT users/{user}/activate. */
     async activateUser(ctx: WriteContext, ref: string, ifMatch: IfMatchHeader): Promise<UserRow> {
-      const precondition = parseIfMatch(ifMatch);
-      return write(ctx, async (trx) => {
-        const row = await requireCurrent(trx, ctx, ref, precondition);
+      return writeUser(ctx, ref, ifMatch, async (trx, row) => {
         const user: StoredUser = {
           ...userRowToStoredUser(row),
           status: 'activated',
@@ -444,9 +473,7 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
       body: UserDeactivation,
       ifMatch: IfMatchHeader,
     ): Promise<UserRow> {
-      const precondition = parseIfMatch(ifMatch);
-      return write(ctx, async (trx) => {
-        const row = await requireCurrent(trx, ctx, ref, precondition);
+      return writeUser(ctx, ref, ifMatch, async (trx, row) => {
         const errors: ProblemItem[] = [];
         const groupsTo = await resolveTarget(
           trx,

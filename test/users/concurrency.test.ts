@@ -8,7 +8,7 @@ import { nowTimestamp } from '../../src/shared/timestamps.js';
 import { userToRow } from '../../src/users/user.mapper.js';
 import { buildTestApp, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/databases.js';
-import { auditCount, caller, newUser, writeVersionOf } from '../support/writes.js';
+import { auditCount, auditOf, caller, newUser, writeVersionOf } from '../support/writes.js';
 
 const statuses = (responses: { statusCode: number }[]) => responses.map((r) => r.statusCode).sort();
 const count = (list: number[], status: number) => list.filter((s) => s === status).length;
@@ -98,6 +98,39 @@ for (const dialect of DIALECTS) {
       const now = await call(1)('GET', 'users/contested', { key: t.demo.read });
       assert.equal(now.json().name, winner.json().name);
       assert.equal(now.headers.etag, winner.headers.etag);
+    });
+
+    it('simultaneous PATCHes of different fields of one user, through two processes: none is lost', async () => {
+      // Each PATCH reads the user before it waits for its turn (PostgreSQL); one that finds the user changed
+      // by the time it writes must read it again, not store its stale copy over the other writes.
+      const created = (await call(0)('POST', 'users', { body: newUser('manyhands') })).json();
+      const patches: Record<string, unknown>[] = [
+        { name: 'Many Hands' },
+        { phone: '206-555-0101' },
+        { email: 'hands@example.com' },
+        { restrict_recording_download: true },
+        { roles: ['administrator', 'reporting'] },
+        { call_detail_level: 'no_caller' },
+        { last_login_date: '2026-11-30T10:00:00' },
+      ];
+      const rounds = 3;
+      const responses = await Promise.all(
+        Array.from({ length: rounds }).flatMap((_, round) =>
+          patches.map((body, i) => call(i + round)('PATCH', `users/${created.user_id}`, { body })),
+        ),
+      );
+      for (const r of responses) assert.equal(r.statusCode, 200, r.body);
+      const now = (await call(1)('GET', `users/${created.user_id}`, { key: t.demo.read })).json();
+      for (const body of patches)
+        for (const [field, value] of Object.entries(body)) assert.deepEqual(now[field], value);
+      const entries = (await auditOf(t, created.user_id)).filter((e) => e.action === 'user.patch');
+      assert.equal(entries.length, patches.length * rounds);
+      // The first round changed one field each; the others changed nothing but the update time.
+      const changedFields = entries.map((e) =>
+        Object.keys(JSON.parse(e.changes) as object).filter((k) => k !== 'last_updated_date'),
+      );
+      assert.equal(changedFields.filter((f) => f.length === 1).length, patches.length, JSON.stringify(changedFields));
+      assert.equal(changedFields.filter((f) => f.length > 1).length, 0, JSON.stringify(changedFields));
     });
 
     it('simultaneous renames to one free username: one wins, the rest 409', async () => {
