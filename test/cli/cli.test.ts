@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/config.js';
 import { connect } from '../../src/db/connect.js';
 import { start, type RunningServer } from '../../src/server.js';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/databases.js';
+import { rosterArgs } from '../support/cli.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const KEY_LINE = /^rst_[A-Za-z0-9_-]{32}\n$/;
@@ -18,12 +19,12 @@ interface Run {
   stderr: string;
 }
 
-/** Runs `roster <args>` as a real process (node --import tsx src/main.ts) against a database. */
+/** Runs `roster <args>` as a real process (support/cli.ts) against a database. */
 function roster(databaseUrl: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', 'src/main.ts', ...args],
+      rosterArgs(...args),
       { cwd: ROOT, env: { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent', ...env }, timeout: 180_000 },
       (error, stdout, stderr) =>
         resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
@@ -45,7 +46,7 @@ async function serve(
   env: Record<string, string>,
   until: RegExp,
 ): Promise<{ child: ChildProcessWithoutNullStreams; out: () => string; err: () => string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
+  const child = spawn(process.execPath, rosterArgs('serve'), {
     cwd: ROOT,
     env: { ...process.env, DATABASE_URL: databaseUrl, PORT: '0', HOST: '127.0.0.1', ...env },
   });

@@ -13,6 +13,7 @@ import { createTestDatabase, DIALECTS, PG_ADMIN_URL, type TestDatabase } from '.
 import { insertTestUsers } from '../support/users.js';
 import { caller, newUser } from '../support/writes.js';
 import { runCopy } from './helpers.js';
+import { rosterArgs } from '../support/cli.js';
 
 /** Every copied table's row count in the whole database (any organization). */
 async function countEverything(conn: Connection): Promise<Record<string, number>> {
@@ -176,18 +177,14 @@ for (const dialect of DIALECTS) {
 
     it('a copy killed (-9) mid-way leaves the target without the organization; the source stayed writable meanwhile', async () => {
       const t = await target();
-      const child = spawn(
-        process.execPath,
-        ['--import', 'tsx', 'src/main.ts', 'copy', '--to', t.url, '--org', 'demo'],
-        {
-          env: {
-            ...process.env,
-            DATABASE_URL: source.database.target.url,
-            LOG_LEVEL: 'silent',
-            ROSTER_COPY_PAUSE_AFTER: 'users',
-          },
+      const child = spawn(process.execPath, rosterArgs('copy', '--to', t.url, '--org', 'demo'), {
+        env: {
+          ...process.env,
+          DATABASE_URL: source.database.target.url,
+          LOG_LEVEL: 'silent',
+          ROSTER_COPY_PAUSE_AFTER: 'users',
         },
-      );
+      });
       // Never left running, whatever fails below.
       after(() => child.kill('SIGKILL'));
       let stderr = '';

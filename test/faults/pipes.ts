@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import type { Readable } from 'node:stream';
 import { newUser, sleep, type RosterProcess } from './support.js';
+import { ROSTER_MAIN, rosterArgs } from '../support/cli.js';
 
 /** What a stack trace, or Node's report of an uncaught error, looks like in a process's output. */
 export const STACK = /\n\s+at |node:internal|Uncaught|Error: /;
@@ -84,7 +85,7 @@ export async function signalAndWait(
 export function rosterChildren(pid: number): number[] {
   const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number);
   return children.filter(
-    (child) => isRunning(child) && readFileSync(`/proc/${child}/cmdline`, 'utf8').includes('src/main.ts'),
+    (child) => isRunning(child) && readFileSync(`/proc/${child}/cmdline`, 'utf8').includes(ROSTER_MAIN),
   );
 }
 
@@ -110,7 +111,7 @@ export async function startRosterIntoHead(
   databaseUrl: string,
   env: Record<string, string> = {},
 ): Promise<HeadedRoster> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
+  const child = spawn(process.execPath, rosterArgs('serve'), {
     env: { ...process.env, DATABASE_URL: databaseUrl, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -147,7 +148,7 @@ export interface Run {
 /** `roster <args>` with a stdout whose reader has gone away before the command writes anything. */
 export function rosterIntoClosedReader(args: string[], env: Record<string, string>): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+    const child = spawn(process.execPath, rosterArgs(...args), {
       env: { ...process.env, LOG_LEVEL: 'silent', ...env },
     });
     child.stdout.destroy();
@@ -161,7 +162,7 @@ export function rosterIntoClosedReader(args: string[], env: Record<string, strin
 /** `roster <args> <output>` in bash, e.g. output `| head -1`; the exit code is roster's (pipefail: head itself exits 0). */
 export function rosterInBash(args: string[], output: string, env: Record<string, string>): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const command = `set -o pipefail; "${process.execPath}" --import tsx src/main.ts ${args.join(' ')} ${output}`;
+    const command = `set -o pipefail; "${process.execPath}" ${rosterArgs(...args).join(' ')} ${output}`;
     const child = spawn('bash', ['-c', command], { env: { ...process.env, LOG_LEVEL: 'silent', ...env } });
     let stdout = '';
     let stderr = '';

@@ -4,6 +4,7 @@ import { connect } from '../../src/db/connect.js';
 import { migrateToLatest } from '../../src/db/migrator.js';
 import { createKeyService } from '../../src/auth/key.service.js';
 import { createOrgService } from '../../src/orgs/org.service.js';
+import { rosterArgs } from '../support/cli.js';
 
 /** A `roster serve` child process. */
 export interface RosterProcess {
@@ -21,7 +22,7 @@ export async function startRoster(
   env: Record<string, string> = {},
   args: string[] = [],
 ): Promise<RosterProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve', ...args], {
+  const child = spawn(process.execPath, rosterArgs('serve', ...args), {
     env: {
       ...process.env,
       DATABASE_URL: databaseUrl,

@@ -11,13 +11,14 @@ import { parseKeyExpiry } from '../../src/auth/key.rules.js';
 import { OrgError } from '../../src/orgs/org.service.js';
 import { bearer, buildTestApp, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/databases.js';
+import { rosterArgs } from '../support/cli.js';
 
 const run = promisify(execFile);
 const USERS = '/api/v1/users?pagesize=1';
 
 /** Runs the real `roster` CLI (from source) against a database. */
 async function roster(databaseUrl: string, ...args: string[]): Promise<{ stdout: string; stderr: string }> {
-  return run(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+  return run(process.execPath, rosterArgs(...args), {
     env: { ...process.env, DATABASE_URL: databaseUrl, ROSTER_DEMO: '0' },
   });
 }

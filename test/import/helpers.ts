@@ -7,6 +7,7 @@ import type { UserRow } from '../../src/db/tables.js';
 import { importUsers, type ImportCounts, type Rejection } from '../../src/import/import.service.js';
 import { openImportSource, type ImportFormat } from '../../src/import/import.source.js';
 import { userToRow, type StoredUser } from '../../src/users/user.mapper.js';
+import { rosterArgs } from '../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'roster-import-'));
 let n = 0;
@@ -54,13 +55,13 @@ export async function importFile(
   return { counts, rejections, messages };
 }
 
-/** Runs the real CLI (`node --import tsx src/main.ts ...`) as a process. */
+/** Runs the real CLI as a process (support/cli.ts). */
 export function runCli(
   args: string[],
   env: Record<string, string>,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+    const child = spawn(process.execPath, rosterArgs(...args), {
       env: { ...process.env, LOG_LEVEL: 'silent', ...env },
     });
     let stdout = '';

@@ -7,6 +7,7 @@ import { createOrgService } from '../../src/orgs/org.service.js';
 import type { UsersQuery } from '../../src/users/user.schemas.js';
 import { createUserService } from '../../src/users/user.service.js';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/databases.js';
+import { rosterArgs } from '../support/cli.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -18,7 +19,7 @@ interface Server {
 
 /** `roster serve [args]` as a real process on a free port; resolves once it prints where it serves. */
 async function serve(databaseUrl: string, args: string[], env: Record<string, string>): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve', ...args], {
+  const child = spawn(process.execPath, rosterArgs('serve', ...args), {
     cwd: ROOT,
     env: {
       ...process.env,
