@@ -1,6 +1,6 @@
-import type { QueryCreator, Transaction, UpdateQueryBuilder } from 'kysely';
+import type { QueryCreator, Transaction } from 'kysely';
 import { isSqlite } from '../db/dialect.js';
-import type { AuditEntryRow, Database, Db, UserRow } from '../db/tables.js';
+import type { AuditEntryRow, Database, Db, UserRow, UserUpdate } from '../db/tables.js';
 import type { Actor } from '../shared/actor.js';
 import { nowTimestamp } from '../shared/timestamps.js';
 import type { FieldChanges } from './audit.mapper.js';
@@ -38,9 +38,6 @@ export async function appendAudit(trx: Transaction<Database>, entry: NewAuditEnt
     .execute();
 }
 
-/** An UPDATE … RETURNING of users (the writes whose entries go with them), built on the query creator given. */
-type UserWrite = (qc: QueryCreator<Database>) => UpdateQueryBuilder<Database, 'users', 'users', UserRow>;
-
 /**
  * Runs `write` and appends the audit entry of it, in the write's transaction; returns the first row `write`
  * returned, or undefined when it changed none. On PostgreSQL both go as one statement (the write and the entry
@@ -51,7 +48,7 @@ type UserWrite = (qc: QueryCreator<Database>) => UpdateQueryBuilder<Database, 'u
 export async function appendAuditWith(
   trx: Transaction<Database>,
   entry: NewAuditEntry,
-  write: UserWrite,
+  write: UserUpdate,
 ): Promise<UserRow | undefined> {
   if (isSqlite(trx)) {
     const row = await write(trx).executeTakeFirst();

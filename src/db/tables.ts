@@ -1,4 +1,4 @@
-import type { ColumnType, Generated, Insertable, Kysely, Selectable } from 'kysely';
+import type { ColumnType, Generated, Insertable, Kysely, QueryCreator, Selectable, UpdateQueryBuilder } from 'kysely';
 
 /** Timestamps are stored as fixed-width text, see shared/timestamps.ts. */
 type Stamp = string;
@@ -175,6 +175,8 @@ export interface Database {
 
 export type Db = Kysely<Database>;
 export type UserRow = Selectable<UsersTable>;
+/** An UPDATE … RETURNING of one user, built on the query creator given (a statement of its own, or a CTE). */
+export type UserUpdate = (qc: QueryCreator<Database>) => UpdateQueryBuilder<Database, 'users', 'users', UserRow>;
 export type NewUserRow = Insertable<UsersTable>;
 export type OrganizationRow = Selectable<OrganizationsTable>;
 export type ApiKeyRow = Selectable<ApiKeysTable>;

@@ -1,8 +1,8 @@
-import { sql, type QueryCreator, type SqlBool, type Transaction } from 'kysely';
+import { sql, type SqlBool, type Transaction } from 'kysely';
 import { RowChanged } from '../db/db-errors.js';
 import type { ReadNow } from '../db/connect.js';
 import { isSqlite, precompiled, precompiledRows } from '../db/dialect.js';
-import type { Database, Db, NewUserRow, UserRow } from '../db/tables.js';
+import type { Database, Db, NewUserRow, UserRow, UserUpdate } from '../db/tables.js';
 import { isUuid } from '../shared/text.js';
 import { foldUsername } from '../db/username-keys.js';
 import { splitIds } from './user.mapper.js';
@@ -116,10 +116,18 @@ async function writeAccessRows(
 }
 
 /**
- * The UPDATE of an organization's user row (`before`, as read in this write) to `row`, on condition that it is
- * still at `before`'s version; it returns the stored row, or none when the row has moved on since it was read.
+ * Rewrites an organization's user row (`before`, as read in this write) to `row` and, when its access lists
+ * changed, the access rows that mirror them; returns the stored row. `execute` runs the UPDATE (the audit
+ * service's appendEntryWith, which sends the write's audit entry with it). The UPDATE stores the row only if
+ * it is still at `before`'s version: RowChanged when it has moved on since it was read.
  */
-export function userUpdate(orgId: number, before: UserRow, row: NewUserRow) {
+export async function updateUser(
+  trx: Transaction<Database>,
+  orgId: number,
+  before: UserRow,
+  row: NewUserRow,
+  execute: (update: UserUpdate) => Promise<UserRow | undefined>,
+): Promise<UserRow> {
   // Only the columns that change are set: SQLite maintains every index, and runs every `update of` trigger,
   // whose columns an UPDATE assigns, changed or not (a phone PATCH would rewrite all nine indexes). The
   // organization is never one of them: a user stays in the organization the WHERE names.
@@ -127,41 +135,19 @@ export function userUpdate(orgId: number, before: UserRow, row: NewUserRow) {
   for (const [column, value] of Object.entries(row))
     if (column !== 'org_id' && value !== undefined && value !== before[column as keyof UserRow])
       (changed as Record<string, unknown>)[column] = value;
-  return (qc: QueryCreator<Database>) =>
+  const updated = await execute((qc) =>
     qc
       .updateTable('users')
       .set(changed)
       .where('org_id', '=', orgId)
       .where('id', '=', before.id)
       .where('version', '=', before.version)
-      .returningAll();
-}
-
-/** Rewrites the access rows of a user updated from `before` to `row` when its lists changed (most writes leave them). */
-export async function updateAccessRows(
-  trx: Transaction<Database>,
-  orgId: number,
-  before: UserRow,
-  row: NewUserRow,
-): Promise<void> {
+      .returningAll(),
+  );
+  if (!updated) throw new RowChanged(`user ${before.user_id} changed since it was read`);
+  // Most writes (a phone, a name, a status) leave the lists alone: no access rows to rewrite then.
   if (row.billing_groups !== before.billing_groups || row.group_owners !== before.group_owners)
     await writeAccessRows(trx, orgId, before.id, row.billing_groups, row.group_owners);
-}
-
-/**
- * Rewrites an organization's user row (`before`, the row as read in this write) and, when its access lists
- * changed, the access rows that mirror them; returns the stored row. RowChanged when the row has moved on
- * since it was read.
- */
-export async function updateUser(
-  trx: Transaction<Database>,
-  orgId: number,
-  before: UserRow,
-  row: NewUserRow,
-): Promise<UserRow> {
-  const updated = await userUpdate(orgId, before, row)(trx).executeTakeFirst();
-  if (!updated) throw new RowChanged(`user ${before.user_id} changed since it was read`);
-  await updateAccessRows(trx, orgId, before, row);
   return updated;
 }
 

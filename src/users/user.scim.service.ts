@@ -103,23 +103,21 @@ export function createUserScimService(db: Db, options: UserScimServiceOptions = 
 
   function writer(trx: Trx, ctx: WriteContext): UserWriter {
     const actor = { ...ctx.actor, via: 'scim' as const };
+    const entry = (row: UserRow | null, saved: UserRow, action: string) => ({
+      orgId: ctx.orgId,
+      actor,
+      action,
+      targetType: 'user' as const,
+      targetId: saved.user_id,
+      changes: diffFields(row ? audited(row) : null, audited(saved)),
+    });
     const record = (row: UserRow | null, saved: UserRow, action: string) =>
-      audit.appendEntry(trx, {
-        orgId: ctx.orgId,
-        actor,
-        action,
-        targetType: 'user',
-        targetId: saved.user_id,
-        changes: diffFields(row ? audited(row) : null, audited(saved)),
-      });
+      audit.appendEntry(trx, entry(row, saved, action));
 
     const store = async (row: UserRow, next: StoredUser, extra: Partial<NewUserRow>, action: string) => {
-      const saved = await updateUser(trx, ctx.orgId, row, {
-        ...userToRow(ctx.orgId, next, row.version + 1),
-        ...extra,
-      });
-      await record(row, saved, action);
-      return saved;
+      const stored = { ...userToRow(ctx.orgId, next, row.version + 1), ...extra };
+      const changes = entry(row, { ...row, ...stored }, action);
+      return updateUser(trx, ctx.orgId, row, stored, (update) => audit.appendEntryWith(trx, changes, update));
     };
 
     const deactivationRecord = (row: UserRow, at: string) =>

@@ -5,7 +5,7 @@ import { diffFields } from '../audit/audit.mapper.js';
 import { createAuditService } from '../audit/audit.service.js';
 import { createBillingGroupService } from '../billing-groups/billing-group.service.js';
 import type { ReadNow } from '../db/connect.js';
-import { isUniqueViolation, RowChanged } from '../db/db-errors.js';
+import { isUniqueViolation } from '../db/db-errors.js';
 import { isSqlite } from '../db/dialect.js';
 import { unboundedReads, type Reads } from '../db/reads.js';
 import type { Database, Db, UserRow } from '../db/tables.js';
@@ -49,14 +49,7 @@ import {
   userToRow,
   type StoredUser,
 } from './user.mapper.js';
-import {
-  findUserByRef,
-  findUserByUserId,
-  insertDeactivation,
-  insertUser,
-  updateAccessRows,
-  userUpdate,
-} from './user.repository.js';
+import { findUserByRef, findUserByUserId, insertDeactivation, insertUser, updateUser } from './user.repository.js';
 import { checkEchoes, checkFields, requireUser, resolveTarget, type AccessLookups } from './user.rules.js';
 import {
   PAGE_SIZE_MAX,
@@ -206,10 +199,7 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
       targetId: row.user_id,
       changes: diffFields(userRowToUser(row), userRowToUser({ ...row, ...next })),
     };
-    const saved = await audit.appendEntryWith(trx, entry, userUpdate(ctx.orgId, row, next));
-    if (!saved) throw new RowChanged(`user ${row.user_id} changed since it was read`);
-    await updateAccessRows(trx, ctx.orgId, row, next);
-    return saved;
+    return updateUser(trx, ctx.orgId, row, next, (update) => audit.appendEntryWith(trx, entry, update));
   }
 
   /** Replaces the writable fields of a user (PUT, and PATCH after merging). */
