@@ -17,13 +17,13 @@ type Trx = Transaction<Database>;
 const CONTROL = /\p{Cc}/u;
 
 /** The user a path segment or body field names, or undefined (a value with control characters names no one). */
-async function findRef(trx: Db, orgId: number, ref: string): Promise<UserRow | undefined> {
-  return CONTROL.test(ref) ? undefined : findUserByRef(trx, orgId, ref);
+async function findRef(db: Db, orgId: number, ref: string): Promise<UserRow | undefined> {
+  return CONTROL.test(ref) ? undefined : findUserByRef(db, orgId, ref);
 }
 
 /** The user a path segment names; 404 when this organization has none. */
-export async function requireUser(trx: Db, orgId: number, ref: string): Promise<UserRow> {
-  const row = await findRef(trx, orgId, ref);
+export async function requireUser(db: Db, orgId: number, ref: string): Promise<UserRow> {
+  const row = await findRef(db, orgId, ref);
   if (!row) throw notFound(`User "${ref}"`);
   return row;
 }

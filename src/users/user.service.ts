@@ -222,12 +222,12 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
 
   /** The user `ref` names, checked against If-Match. */
   async function requireCurrent(
-    trx: Db,
+    reader: Db,
     ctx: WriteContext,
     ref: string,
     ifMatch: IfMatch | undefined,
   ): Promise<UserRow> {
-    const row = await requireUser(trx, ctx.orgId, ref);
+    const row = await requireUser(reader, ctx.orgId, ref);
     checkIfMatch(ifMatch, userEtag(row), `User "${row.username}"`);
     return row;
   }
