@@ -116,8 +116,8 @@ export function createUserScimService(db: Db, options: UserScimServiceOptions = 
 
     const store = async (row: UserRow, next: StoredUser, extra: Partial<NewUserRow>, action: string) => {
       const stored = { ...userToRow(ctx.orgId, next, row.version + 1), ...extra };
-      const changes = entry(row, { ...row, ...stored }, action);
-      return updateUser(trx, ctx.orgId, row, stored, (update) => audit.appendEntryWith(trx, changes, update));
+      const auditEntry = entry(row, { ...row, ...stored }, action);
+      return updateUser(trx, ctx.orgId, row, stored, (update) => audit.appendEntryWith(trx, auditEntry, update));
     };
 
     const deactivationRecord = (row: UserRow, at: string) =>
