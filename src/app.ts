@@ -124,7 +124,9 @@ export async function buildApp(config: Config, conn: Connection, options: AppOpt
 
   await app.register(consoleRoutes, { prefix: CONSOLE_PATH, apiRoot: config.apiRoot });
 
-  const authenticate = createAuthHook(createKeyService(conn.db, { readNow: conn.readNow }));
+  const authenticate = createAuthHook(
+    createKeyService(conn.db, { readNow: conn.readNow, commitStamp: conn.commitStamp }),
+  );
   const limit = await registerRateLimit(app, config, conn);
   await app.register(
     async (api) => {

@@ -20,16 +20,23 @@ import { generateApiKey, hashApiKey, PREFIX_LENGTH } from './key.rules.js';
 
 // Keys looked up by one query at most (a query's parameters stay few).
 const MAX_KEYS_PER_LOOKUP = 100;
+// Keys whose last lookup is kept for a request that finds the database unchanged since (see findActiveKey).
+const KEPT_LOOKUPS = 1000;
+
+/** Whether a kept key row is still active at `now` (the lookup's own condition on expiry, in JS). */
+const activeAt = (row: ActiveKeyRow, now: string) => row.expires_at === null || row.expires_at > now;
 
 /**
  * API keys: created and revoked from the command line (audited), looked up on every API request
  * (synchronously through `readNow` when the connection has it: SQLite's, see db/connect.ts).
  */
-export function createKeyService(db: Db, options: { readNow?: ReadNow } = {}) {
-  const { readNow } = options;
+export function createKeyService(db: Db, options: { readNow?: ReadNow; commitStamp?: () => string | undefined } = {}) {
+  const { readNow, commitStamp } = options;
+  // The last lookup of each key found active, with the commit stamp read before it (SQLite files only).
+  const kept = new Map<string, { stamp: string; row: ActiveKeyRow }>();
   // The lookups asked for during one turn of the event loop share one query, sent after the turn: each
   // request's query still starts after it arrived, so it sees every write and revocation committed
-  // before (docs/performance.md). Nothing is cached from one query to the next.
+  // before (docs/performance.md). Nothing of them is kept from one query to the next.
   const lookups = new DataLoader<{ hash: string; now: string }, ActiveKeyRow | undefined>(
     async (asked) => {
       // The latest time asked (times only grow): a key expiring meanwhile is refused, as if asked now.
@@ -105,8 +112,18 @@ export function createKeyService(db: Db, options: { readNow?: ReadNow } = {}) {
      */
     findActiveKey(key: string, now: string): ActiveKeyRow | undefined | Promise<ActiveKeyRow | undefined> {
       const hash = hashApiKey(key);
+      // No commit since the last lookup of this key (by any process): its row, and its organization's
+      // write_version, stand. The stamp is read before the lookup, so a commit during it only costs a read.
+      const stamp = commitStamp?.();
+      const last = stamp === undefined ? undefined : kept.get(hash);
+      if (last && last.stamp === stamp && activeAt(last.row, now)) return last.row;
       const read = readNow && readActiveKeyNow(db, readNow, hash, now);
-      return read ? read.row : lookups.load({ hash, now });
+      if (!read) return lookups.load({ hash, now });
+      if (stamp !== undefined && read.row) {
+        if (kept.size >= KEPT_LOOKUPS && !kept.has(hash)) kept.clear();
+        kept.set(hash, { stamp, row: read.row });
+      }
+      return read.row;
     },
 
     /** Records when a key was last used. */

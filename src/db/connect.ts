@@ -5,6 +5,7 @@ import { Kysely, PostgresDialect, SqliteDialect, type CompiledQuery } from 'kyse
 import pg from 'pg';
 import type { DatabaseTarget } from '../config.js';
 import { withPgSession, type PgSession } from './session.js';
+import { openCommitStamp } from './commit-stamp.js';
 import type { Database } from './tables.js';
 
 export type Dialect = DatabaseTarget['dialect'];
@@ -17,6 +18,8 @@ export interface Connection {
   readonly withSession?: <T>(work: (session: PgSession) => Promise<T>) => Promise<T>;
   /** SQLite only: runs a compiled read at once (see readAtOnce); undefined when it must wait its turn in Kysely. */
   readonly readNow?: ReadNow;
+  /** SQLite only (a file): the stamp of the last commit (commit-stamp.ts); undefined when it cannot tell. */
+  readonly commitStamp?: () => string | undefined;
   close(): Promise<void>;
 }
 
@@ -106,7 +109,17 @@ export function connect(target: DatabaseTarget, options: { poolSize?: number } =
     sqlite.pragma('mmap_size = 1073741824');
     cacheStatements(sqlite);
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-    return { db, dialect: 'sqlite', readNow: readAtOnce(sqlite), close: () => db.destroy() };
+    const stamp = target.file === ':memory:' ? undefined : openCommitStamp(target.file);
+    return {
+      db,
+      dialect: 'sqlite',
+      readNow: readAtOnce(sqlite),
+      ...(stamp ? { commitStamp: () => stamp.read() } : {}),
+      close: async () => {
+        stamp?.close();
+        await db.destroy();
+      },
+    };
   }
   // count(*) and bigint come back as numbers: every count Roster makes fits in 2^53.
   const types = {
