@@ -1,4 +1,5 @@
 import { closeSync, openSync, readSync } from 'node:fs';
+import { resolve } from 'node:path';
 
 /**
  * What SQLite's last commit looks like from this process, without a read transaction: the WAL index header
@@ -20,7 +21,8 @@ const HEADER_BYTES = 48;
 const IS_INIT = 12;
 
 export function openCommitStamp(file: string): CommitStamp {
-  const path = `${file}-shm`;
+  // Resolved now, as SQLite resolved the file when it opened it: the -shm file is opened on first use.
+  const path = `${resolve(file)}-shm`;
   const buffer = Buffer.alloc(2 * HEADER_BYTES);
   let fd: number | undefined;
   return {
