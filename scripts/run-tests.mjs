@@ -22,7 +22,10 @@ const LONGEST = [
   'test/ops/ops.test.ts',
   'test/users/multi-process.test.ts',
 ];
-const rank = (file) => (LONGEST.includes(file) ? LONGEST.indexOf(file) : LONGEST.length);
+const rank = (file) => {
+  const at = LONGEST.indexOf(file);
+  return at < 0 ? LONGEST.length : at;
+};
 
 const suffix = process.env.ROSTER_TEST_SUFFIX ?? '.test.ts';
 const files =

@@ -7,6 +7,9 @@ import type { Scope } from '../http/caller.js';
 /** An active key's row, with its organization's write_version. */
 export type ActiveKeyRow = ApiKeyRow & { write_version: number };
 
+/** Whether a key row read earlier is still active at `now`: activeKeysQuery's condition on expiry, in JS. */
+export const stillActive = (row: ApiKeyRow, now: string): boolean => row.expires_at === null || row.expires_at > now;
+
 /** The query of the active keys with this hash, or among these hashes. */
 function activeKeysQuery(db: Db, hashes: string | readonly string[], now: string) {
   return db

@@ -13,6 +13,7 @@ import {
   listKeys,
   readActiveKeyNow,
   revokeKeysByPrefix,
+  stillActive,
   touchKey,
   type ActiveKeyRow,
 } from './key.repository.js';
@@ -22,9 +23,6 @@ import { generateApiKey, hashApiKey, PREFIX_LENGTH } from './key.rules.js';
 const MAX_KEYS_PER_LOOKUP = 100;
 // Keys whose last lookup is kept for a request that finds the database unchanged since (see findActiveKey).
 const KEPT_LOOKUPS = 1000;
-
-/** Whether a kept key row is still active at `now` (the lookup's own condition on expiry, in JS). */
-const activeAt = (row: ActiveKeyRow, now: string) => row.expires_at === null || row.expires_at > now;
 
 /**
  * API keys: created and revoked from the command line (audited), looked up on every API request
@@ -116,10 +114,12 @@ export function createKeyService(db: Db, options: { readNow?: ReadNow; commitSta
       // write_version, stand. The stamp is read before the lookup, so a commit during it only costs a read.
       const stamp = commitStamp?.();
       const last = stamp === undefined ? undefined : kept.get(hash);
-      if (last && last.stamp === stamp && activeAt(last.row, now)) return last.row;
+      if (last && last.stamp === stamp && stillActive(last.row, now)) return last.row;
       const read = readNow && readActiveKeyNow(db, readNow, hash, now);
       if (!read) return lookups.load({ hash, now });
-      if (stamp !== undefined && read.row) {
+      if (stamp === undefined || !read.row) {
+        kept.delete(hash);
+      } else {
         if (kept.size >= KEPT_LOOKUPS && !kept.has(hash)) kept.clear();
         kept.set(hash, { stamp, row: read.row });
       }

@@ -4,8 +4,8 @@ import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, type CompiledQuery } from 'kysely';
 import pg from 'pg';
 import type { DatabaseTarget } from '../config.js';
-import { withPgSession, type PgSession } from './session.js';
 import { openCommitStamp } from './commit-stamp.js';
+import { withPgSession, type PgSession } from './session.js';
 import type { Database } from './tables.js';
 
 export type Dialect = DatabaseTarget['dialect'];
