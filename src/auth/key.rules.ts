@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { SCOPES, type Scope } from '../http/caller.js';
 import { OrgError } from '../orgs/org.service.js';
 import { parseTimestamp } from '../shared/timestamps.js';
@@ -18,7 +18,7 @@ export function generateApiKey(): { key: string; prefix: string; hash: string } 
  * values, so there is nothing to brute-force, and lookups stay one indexed read.
  */
 export function hashApiKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex');
+  return hash('sha256', key, 'hex');
 }
 
 /** True when a key of scope `held` may do what `needed` requires (read < write < admin). */
