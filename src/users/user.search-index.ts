@@ -41,18 +41,21 @@ const REBUILD_MIN_CHANGES = 1000;
 /** Reads an organization's rows in (username_fold, user_id) order into a new index. */
 export class SearchIndexBuilder {
   private readonly users: ChangedUser[] = [];
+  /** Each slot's primary key (users.id): a page's rows are read by it. */
+  private readonly rowIds: number[] = [];
   private readonly slotOf = new Map<string, number>();
   private readonly dead: number[] = [];
   private readonly postings = new PostingsBuilder(FOLDS.length);
   private textBytes = 0;
 
   /** Adds the next row; a row met again (changed while the scan ran) kills its earlier slot. */
-  add(row: ChangedUser): void {
+  add(row: ChangedUser & { readonly id: number }): void {
     const user = indexedColumns(row);
     const earlier = this.slotOf.get(user.user_id);
     if (earlier !== undefined) this.dead.push(earlier);
     this.slotOf.set(user.user_id, this.users.length);
     this.users.push(user);
+    this.rowIds.push(row.id);
     this.postings.add(foldsOf(user));
     for (const column of COLUMNS) this.textBytes += String(user[column]).length;
   }
@@ -66,7 +69,8 @@ export class SearchIndexBuilder {
     const postings = await this.postings.finish(pause);
     const texts = FOLDS.map((fold) => new PackedText(this.users.map((user) => user[fold])));
     const bytesPerUser = 200 + (2 * this.textBytes) / Math.max(1, this.users.length);
-    return new OrgSearchIndex(this.users, this.slotOf, this.dead, postings, texts, high, bytesPerUser);
+    const rowIds = Uint32Array.from(this.rowIds);
+    return new OrgSearchIndex(this.users, rowIds, this.slotOf, this.dead, postings, texts, high, bytesPerUser);
   }
 }
 
@@ -74,6 +78,8 @@ export class SearchIndexBuilder {
 export interface IndexPage {
   readonly total: number;
   readonly users?: readonly ChangedUser[];
+  /** Each page row's primary key (users.id), or 0 for a row appended since the build (its id unknown). */
+  readonly rowIds?: readonly number[];
 }
 
 export class OrgSearchIndex {
@@ -83,6 +89,8 @@ export class OrgSearchIndex {
 
   constructor(
     private readonly users: ChangedUser[],
+    /** The built slots' primary keys (appended slots come from the change log, which does not carry them). */
+    private readonly rowIds: Uint32Array,
     private readonly slotOf: Map<string, number>,
     deadSlots: readonly number[],
     private readonly postings: Postings,
@@ -144,8 +152,12 @@ export class OrgSearchIndex {
       const user = this.users[slot]!;
       return { key: userSortKey(user as UserRow, sort.field), userId: user.user_id, slot };
     });
-    const first = smallest(positions, wanted, (a, b) => compareInOrder(a, b, sort.order));
-    return { total: slots.length, users: first.slice(offset).map((p) => this.users[p.slot]!) };
+    const page = smallest(positions, wanted, (a, b) => compareInOrder(a, b, sort.order)).slice(offset);
+    return {
+      total: slots.length,
+      users: page.map((p) => this.users[p.slot]!),
+      rowIds: page.map((p) => (p.slot < this.built ? this.rowIds[p.slot]! : 0)),
+    };
   }
 
   /** The ascending alive slots matching the filter, or undefined when it has no substring list or holds NUL. */

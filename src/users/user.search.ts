@@ -6,10 +6,10 @@ import type { Reads } from '../db/reads.js';
 import { QueryTimeoutError } from '../db/read-pool.js';
 import type { Db, UserRow } from '../db/tables.js';
 import { createOrgService } from '../orgs/org.service.js';
-import type { UserChange } from './user.changes.js';
+import type { ChangedUser, UserChange } from './user.changes.js';
 import { findChangesSince } from './user.changes.repository.js';
 import { countUsers, findUsersAfter, NO_FILTER, type UserFilter, type UserSort } from './user.list.repository.js';
-import { findUsersByUserIds } from './user.repository.js';
+import { findUsersByIds, findUsersByUserIds } from './user.repository.js';
 import { sameIndexedColumns, SearchIndexBuilder, type OrgSearchIndex } from './user.search-index.js';
 
 /**
@@ -160,13 +160,24 @@ export class SearchIndexes {
       if (users.length === 0) return { total: page.total, rows: [] };
       // At most a chunk of rows by primary key: bounded work, read straight on the connection (as a single
       // user is), without the time-limited transaction of costly reads (three more round trips on PostgreSQL).
-      const ids = users.map((u) => u.user_id);
-      const rows = new Map((await findUsersByUserIds(this.db, orgId, ids, this.readNow)).map((r) => [r.user_id, r]));
+      const rows = new Map((await this.pageRows(orgId, users, page.rowIds!)).map((r) => [r.user_id, r]));
       const ordered = users.map((u) => rows.get(u.user_id));
       if (ordered.every((row, i) => row !== undefined && sameIndexedColumns(row, users[i]!)))
         return { total: page.total, rows: ordered as UserRow[] };
     }
     return undefined;
+  }
+
+  /**
+   * A page's rows: by primary key where the index knows it, by user_id for rows appended since its build.
+   * Either way the caller checks each row against its slot, so an id that no longer fits only costs a retry.
+   */
+  private async pageRows(orgId: number, users: readonly ChangedUser[], rowIds: readonly number[]): Promise<UserRow[]> {
+    const ids = rowIds.filter((id) => id !== 0);
+    const rows = ids.length > 0 ? await findUsersByIds(this.db, orgId, ids, this.readNow) : [];
+    if (ids.length === users.length) return rows;
+    const userIds = users.filter((_, i) => rowIds[i] === 0).map((u) => u.user_id);
+    return [...rows, ...(await findUsersByUserIds(this.db, orgId, userIds, this.readNow))];
   }
 
   /** Brings the index up to `version` from the log (one read per organization at a time); false: none now. */
