@@ -111,10 +111,11 @@ export class OrgSearchIndex {
     return this.users.length - this.dead;
   }
 
-  /** Bytes held, estimated: slots (their strings and object), the bitmap, the posting lists and packed folds. */
+  /** Bytes held, estimated: slots (their strings, object and id), the bitmap, the posting lists, packed folds. */
   get bytes(): number {
     const texts = this.texts.reduce((n, text) => n + text.bytes, 0);
-    return this.users.length * this.bytesPerUser + this.alive.byteLength + this.postings.bytes + texts;
+    const arrays = this.rowIds.byteLength + this.alive.byteLength;
+    return this.users.length * this.bytesPerUser + arrays + this.postings.bytes + texts;
   }
 
   /** True when enough slots changed since the build that a fresh build would answer faster. */
