@@ -6,7 +6,7 @@
  */
 
 /** A Uint32Array that grows by doubling. */
-class GrowableU32 {
+export class GrowableU32 {
   data = new Uint32Array(1024);
   length = 0;
 

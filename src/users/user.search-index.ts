@@ -7,7 +7,7 @@ import {
   type UserChange,
 } from './user.changes.js';
 import { MAX_NEEDLE, userSortKey, type UserFilter, type UserSort } from './user.list.repository.js';
-import { forEachGram, PostingsBuilder, type Postings } from './user.postings.js';
+import { forEachGram, GrowableU32, PostingsBuilder, type Postings } from './user.postings.js';
 
 /**
  * One organization's in-memory search index (docs/performance.md, "The in-memory search index"): a slot
@@ -42,7 +42,7 @@ const REBUILD_MIN_CHANGES = 1000;
 export class SearchIndexBuilder {
   private readonly users: ChangedUser[] = [];
   /** Each slot's primary key (users.id): a page's rows are read by it. */
-  private readonly rowIds: number[] = [];
+  private readonly rowIds = new GrowableU32();
   private readonly slotOf = new Map<string, number>();
   private readonly dead: number[] = [];
   private readonly postings = new PostingsBuilder(FOLDS.length);
@@ -69,18 +69,18 @@ export class SearchIndexBuilder {
     const postings = await this.postings.finish(pause);
     const texts = FOLDS.map((fold) => new PackedText(this.users.map((user) => user[fold])));
     const bytesPerUser = 200 + (2 * this.textBytes) / Math.max(1, this.users.length);
-    const rowIds = Uint32Array.from(this.rowIds);
+    const rowIds = this.rowIds.data.slice(0, this.rowIds.length);
     return new OrgSearchIndex(this.users, rowIds, this.slotOf, this.dead, postings, texts, high, bytesPerUser);
   }
 }
 
-/** What the index answers for a page: the exact total and, unless the page lies past the bound, its rows. */
-export interface IndexPage {
-  readonly total: number;
-  readonly users?: readonly ChangedUser[];
-  /** Each page row's primary key (users.id), or 0 for a row appended since the build (its id unknown). */
-  readonly rowIds?: readonly number[];
-}
+/**
+ * What the index answers for a page: the exact total and, unless the page lies past the bound, its rows
+ * with each one's primary key (users.id), or 0 for a row appended since the build (its id unknown).
+ */
+export type IndexPage =
+  | { readonly total: number; readonly users?: undefined }
+  | { readonly total: number; readonly users: readonly ChangedUser[]; readonly rowIds: readonly number[] };
 
 export class OrgSearchIndex {
   private alive: Uint8Array;

@@ -155,12 +155,12 @@ export class SearchIndexes {
       if (!(await this.catchUp(orgId, state, attempt === 0 ? version : (state.index?.high ?? 0) + 1))) return undefined;
       const page = state.index?.page(filter, sort, offset, limit, PAGE_BOUND);
       if (!page) return undefined;
-      const users = page.users;
-      if (!users) return { total: page.total };
+      if (!page.users) return { total: page.total };
+      const { users, rowIds } = page;
       if (users.length === 0) return { total: page.total, rows: [] };
       // At most a chunk of rows by primary key: bounded work, read straight on the connection (as a single
       // user is), without the time-limited transaction of costly reads (three more round trips on PostgreSQL).
-      const rows = new Map((await this.pageRows(orgId, users, page.rowIds!)).map((r) => [r.user_id, r]));
+      const rows = new Map((await this.pageRows(orgId, users, rowIds)).map((r) => [r.user_id, r]));
       const ordered = users.map((u) => rows.get(u.user_id));
       if (ordered.every((row, i) => row !== undefined && sameIndexedColumns(row, users[i]!)))
         return { total: page.total, rows: ordered as UserRow[] };
