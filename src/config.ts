@@ -14,6 +14,8 @@ const EnvSchema = Type.Object({
   ROSTER_DEMO: Type.Union([Type.Literal('0'), Type.Literal('1')], { default: '1' }),
   BODY_LIMIT: Type.Integer({ minimum: 1024, default: 1_048_576 }),
   PG_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
+  // '0' behind a connection pooler that cannot keep named statements (PgBouncer before 1.21): db/pg-prepared.ts.
+  PG_PREPARED_WRITES: Type.Union([Type.Literal('0'), Type.Literal('1')], { default: '1' }),
   // Hardening (docs/security.md).
   RATE_LIMIT: Type.Integer({ minimum: 0, default: 1200 }),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
@@ -79,6 +81,8 @@ export interface Config {
   readonly demo: boolean;
   readonly bodyLimit: number;
   readonly pgPoolSize: number;
+  /** PostgreSQL: run parameterized writes as named prepared statements (db/pg-prepared.ts). */
+  readonly pgPreparedWrites: boolean;
   /** Requests per minute per API key (per client address when unauthenticated); 0 turns limiting off. */
   readonly rateLimit: number;
   /** Redis holding the shared rate-limit counters; null: the database holds them. */
@@ -158,6 +162,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     demo: v.ROSTER_DEMO === '1',
     bodyLimit: v.BODY_LIMIT,
     pgPoolSize: v.PG_POOL_SIZE,
+    pgPreparedWrites: v.PG_PREPARED_WRITES === '1',
     rateLimit: v.RATE_LIMIT,
     redisUrl: v.REDIS_URL ?? null,
     corsOrigins: Object.freeze(splitSetting(v.CORS_ORIGINS ?? '')),

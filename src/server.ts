@@ -25,7 +25,7 @@ export interface RunningServer {
  * the demo key it could never show; on any failure the database is closed before the error is rethrown.
  */
 export async function start(config: Config): Promise<RunningServer> {
-  const conn = connect(config.database, { poolSize: config.pgPoolSize });
+  const conn = connect(config.database, { poolSize: config.pgPoolSize, preparedWrites: config.pgPreparedWrites });
   const logs = createLogDestination();
   let app: FastifyInstance | undefined;
   try {

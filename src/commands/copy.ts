@@ -111,7 +111,7 @@ export async function copyCommand(
   const progress = progressOn(out, err);
   return withDatabase(config, async (source) => {
     await requireSourceOrganization(source, opts.org);
-    const conn = connect(target);
+    const conn = connect(target, { preparedWrites: config.pgPreparedWrites });
     try {
       // One pass over each table: the server's large SQLite cache and memory map would only add to the RSS.
       await tuneForExport(source);

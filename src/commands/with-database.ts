@@ -12,7 +12,7 @@ export async function withDatabase<T>(
   work: (conn: Connection) => Promise<T>,
   options: { migrate?: boolean } = {},
 ): Promise<T> {
-  const conn = connect(config.database);
+  const conn = connect(config.database, { preparedWrites: config.pgPreparedWrites });
   try {
     if (options.migrate !== false) await migrateToLatest(conn);
     return await work(conn);

@@ -5,6 +5,7 @@ import { Kysely, PostgresDialect, SqliteDialect, type CompiledQuery } from 'kyse
 import pg from 'pg';
 import type { DatabaseTarget } from '../config.js';
 import { openCommitStamp } from './commit-stamp.js';
+import { prepareWrites } from './pg-prepared.js';
 import { withPgSession, type PgSession } from './session.js';
 import type { Database } from './tables.js';
 
@@ -95,7 +96,10 @@ function readAtOnce(sqlite: SQLite.Database): ReadNow {
 export const SQLITE_BUSY_TIMEOUT_MS = 10_000;
 
 /** Opens the database a DatabaseTarget names (creating the SQLite file and its folder if needed). */
-export function connect(target: DatabaseTarget, options: { poolSize?: number } = {}): Connection {
+export function connect(
+  target: DatabaseTarget,
+  options: { poolSize?: number; preparedWrites?: boolean } = {},
+): Connection {
   if (target.dialect === 'sqlite') {
     if (target.file !== ':memory:') mkdirSync(dirname(target.file), { recursive: true });
     const sqlite = new SQLite(target.file);
@@ -138,7 +142,10 @@ export function connect(target: DatabaseTarget, options: { poolSize?: number } =
   pool.on('error', () => {});
   // Nor may a checked-out client's (pg-pool listens only to idle ones): the query it was about to run fails as
   // "not queryable", which is a 503, and the pool drops the client on release.
-  pool.on('connect', (client) => client.on('error', () => {}));
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+    if (options.preparedWrites ?? true) prepareWrites(client);
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,

@@ -1,4 +1,5 @@
 /** Recognizes database errors by their driver codes, for both SQLite and PostgreSQL. */
+import { isStalePreparedPlan } from './pg-prepared.js';
 
 interface DriverError {
   code?: unknown;
@@ -28,12 +29,12 @@ export function isQueryTimeout(error: unknown): boolean {
 }
 
 /**
- * A serialization failure or deadlock (PostgreSQL 40001/40P01), or a row changed since it was read: the
- * transaction (or the savepoint) may be retried.
+ * A serialization failure or deadlock (PostgreSQL 40001/40P01), a row changed since it was read, or a
+ * prepared write made stale by a migration (pg-prepared.ts): the transaction (or the savepoint) may be retried.
  */
 export function isRetryable(error: unknown): boolean {
   const c = code(error);
-  return c === '40001' || c === '40P01' || error instanceof RowChanged;
+  return c === '40001' || c === '40P01' || error instanceof RowChanged || isStalePreparedPlan(error);
 }
 
 /** An update found its row at another version than the one it was read at: read it again and retry. */
