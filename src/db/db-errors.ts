@@ -1,5 +1,4 @@
 /** Recognizes database errors by their driver codes, for both SQLite and PostgreSQL. */
-import { isStalePreparedPlan } from './pg-prepared.js';
 
 interface DriverError {
   code?: unknown;
@@ -35,6 +34,14 @@ export function isQueryTimeout(error: unknown): boolean {
 export function isRetryable(error: unknown): boolean {
   const c = code(error);
   return c === '40001' || c === '40P01' || error instanceof RowChanged || isStalePreparedPlan(error);
+}
+
+/**
+ * A prepared write (pg-prepared.ts) whose result columns changed since it was prepared, by a migration run while
+ * the process serves: PostgreSQL 0A000, "cached plan must not change result type". Its transaction is aborted.
+ */
+export function isStalePreparedPlan(error: unknown): boolean {
+  return code(error) === '0A000' && textOf((error as DriverError | null)?.message).includes('cached plan');
 }
 
 /** An update found its row at another version than the one it was read at: read it again and retry. */

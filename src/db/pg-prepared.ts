@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { isStalePreparedPlan } from './db-errors.js';
 
 /** Distinct statements one connection keeps prepared; later ones are planned at each run, as before. */
 const PREPARED_MAX = 200;
@@ -17,23 +18,13 @@ export function isPreparedWrite(text: string, parameters: number): boolean {
 }
 
 /**
- * PostgreSQL refuses a prepared statement whose result columns changed since it was prepared (a migration
- * adding a column to a table it returns whole, while the process runs): 0A000, "cached plan must not change
- * result type". The transaction is aborted; db-errors.ts isRetryable lets the write be run again.
- */
-export function isStalePreparedPlan(error: unknown): boolean {
-  const e = error as { code?: unknown; message?: unknown } | null;
-  return e?.code === '0A000' && typeof e.message === 'string' && e.message.includes('cached plan');
-}
-
-/**
  * Makes a pooled PostgreSQL connection run its parameterized writes as named prepared statements: each is
  * parsed and planned once per connection instead of at every run (docs/performance.md, "PostgreSQL's writes
  * planned once"). Only writes: they touch rows by key, so the generic plan PostgreSQL may settle on after five
  * runs is the plan every value gets. Reads (pages, searches) stay planned for their values: their best plan
  * depends on the organization's size and the term. Statements without parameters (the simple protocol:
- * savepoints, several statements sent together) are left alone. A statement refused as stale
- * (isStalePreparedPlan) is prepared again under a new name at its next run.
+ * savepoints, several statements sent together) are left alone. A statement refused as stale (db-errors.ts
+ * isStalePreparedPlan, which isRetryable counts in) is prepared again under a new name at its next run.
  */
 export function prepareWrites(client: pg.PoolClient): void {
   const names = new Map<string, string>();
@@ -41,10 +32,16 @@ export function prepareWrites(client: pg.PoolClient): void {
   const query = client.query.bind(client) as (...args: unknown[]) => unknown;
   client.query = ((...args: unknown[]) => {
     const [text, values] = args;
-    if (typeof text === 'string' && Array.isArray(values) && isPreparedWrite(text, values.length)) {
+    // Kysely's call: the text and its values, answered by a promise (no callback, no query object).
+    if (
+      args.length === 2 &&
+      typeof text === 'string' &&
+      Array.isArray(values) &&
+      isPreparedWrite(text, values.length)
+    ) {
       let name = names.get(text);
       if (name === undefined && names.size < PREPARED_MAX) names.set(text, (name = `roster_${made++}`));
-      if (name !== undefined && args.length === 2) {
+      if (name !== undefined) {
         const result = query({ name, text, values }) as Promise<unknown>;
         return result.catch((error: unknown) => {
           if (isStalePreparedPlan(error)) names.delete(text);
