@@ -1,4 +1,4 @@
-import type { QueryCreator, Transaction } from 'kysely';
+import { sql, type QueryCreator, type RawBuilder, type Transaction } from 'kysely';
 import { isSqlite } from '../db/dialect.js';
 import type { AuditEntryRow, Database, Db, UserRow, UserUpdate } from '../db/tables.js';
 import type { Actor } from '../shared/actor.js';
@@ -69,6 +69,37 @@ export async function appendAuditWith(
       .selectAll()
       .executeTakeFirst()
   );
+}
+
+/**
+ * PostgreSQL: runs `write` (several users' updates, each row with its `batch_ord`: updateUsersStatement) and
+ * appends `entries[i]` if the update numbered i + 1 stored its row, under the organization's next numbers in
+ * that order, as one statement; returns each update's row, or undefined for one that stored none (and left
+ * no entry).
+ */
+export async function appendAuditsWith(
+  trx: Transaction<Database>,
+  orgId: number,
+  entries: readonly NewAuditEntry[],
+  write: RawBuilder<UserRow>,
+): Promise<Array<UserRow | undefined>> {
+  const { rows } = await sql<UserRow & { batch_ord: string | number }>`with written as (${write}), seq as (
+      update organizations set audit_seq = audit_seq + (select count(*) from written) where id = ${orgId}
+      returning audit_seq
+    ), entry as (
+      insert into audit_entries (org_id, at, actor_key_id, actor, action, target_type, target_id, changes,
+        request_id, via, org_seq)
+      select a.org_id, a.at, a.actor_key_id, a.actor, a.action, a.target_type, a.target_id, a.changes,
+        a.request_id, a.via,
+        (select audit_seq from seq) - (select count(*) from written) + row_number() over (order by t.ord)
+      from jsonb_array_elements(${JSON.stringify(entries.map(entryFields))}::jsonb) with ordinality as t(e, ord)
+        join written w on w.batch_ord = t.ord
+        cross join lateral jsonb_populate_record(null::audit_entries, t.e) a
+    )
+    select * from written`.execute(trx);
+  const byOrd = Array.from({ length: entries.length }, (): UserRow | undefined => undefined);
+  for (const { batch_ord: ord, ...row } of rows) byOrd[Number(ord) - 1] = row;
+  return byOrd;
 }
 
 /** Takes the organization's next audit number. */

@@ -7,6 +7,7 @@ import { readTimestamp } from '../shared/timestamps.js';
 import { auditRowToEntry } from './audit.mapper.js';
 import {
   appendAudit,
+  appendAuditsWith,
   appendAuditWith,
   countAuditEntries,
   findAuditEntries,
@@ -15,6 +16,8 @@ import {
   type NewAuditEntry,
 } from './audit.repository.js';
 import { AUDIT_PAGE_SIZE_MAX, type AuditEntry, type AuditPage, type AuditQuery } from './audit.schemas.js';
+
+export type { NewAuditEntry };
 
 function timeParameter(name: 'since' | 'until', value: string | undefined): string | null {
   if (value === undefined) return null;
@@ -71,6 +74,12 @@ export function createAuditService(db: Db) {
      * may have been appended).
      */
     appendEntryWith: appendAuditWith,
+
+    /**
+     * PostgreSQL: several users' updates (each row with its `batch_ord`) and their entries, in that order, as one
+     * statement; returns each update's row, undefined for one that changed none (then roll back).
+     */
+    appendEntriesWith: appendAuditsWith,
   };
 }
 

@@ -53,10 +53,15 @@ export function createOrgService(db: Db) {
      * after that commit). It first bumps the organization's write_version: on PostgreSQL that row lock queues
      * the organization's writes one after another (so checks made inside see every earlier commit and no two
      * writes deadlock); on SQLite the connection already serializes transactions. A serialization failure or
-     * deadlock is retried; any other error rolls the write back, alone.
+     * deadlock is retried; any other error rolls the write back, alone. A `combinable` write's main statement
+     * may go with the others' as one (GroupCommit.run).
      */
-    inWriteTransaction<T>(orgId: number, work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
-      return commits.run(orgId, work, bumpWriteVersionStatement(orgId));
+    inWriteTransaction<T>(
+      orgId: number,
+      work: (trx: Transaction<Database>) => Promise<T>,
+      combinable = false,
+    ): Promise<T> {
+      return commits.run(orgId, work, bumpWriteVersionStatement(orgId), combinable);
     },
 
     /** Bumps the write_version inside a transaction that learns its organization only as it runs (revoking a key by prefix). */

@@ -1,4 +1,4 @@
-import { sql, type SqlBool, type Transaction } from 'kysely';
+import { sql, type RawBuilder, type SqlBool, type Transaction } from 'kysely';
 import { RowChanged } from '../db/db-errors.js';
 import type { ReadNow } from '../db/connect.js';
 import { isSqlite, precompiled, precompiledRows } from '../db/dialect.js';
@@ -146,6 +146,7 @@ export async function updateUser(
   before: UserRow,
   row: NewUserRow,
   execute: (update: UserUpdate) => Promise<UserRow | undefined>,
+  combine?: (change: UserChange) => Promise<UserRow | undefined> | undefined,
 ): Promise<UserRow> {
   // Only the columns that change are set: SQLite maintains every index, and runs every `update of` trigger,
   // whose columns an UPDATE assigns, changed or not (a phone PATCH would rewrite all nine indexes). The
@@ -154,20 +155,51 @@ export async function updateUser(
   for (const [column, value] of Object.entries(row))
     if (column !== 'org_id' && value !== undefined && value !== before[column as keyof UserRow])
       (changed as Record<string, unknown>)[column] = value;
-  const updated = await execute((qc) =>
-    qc
-      .updateTable('users')
-      .set(changed)
-      .where('org_id', '=', orgId)
-      .where('id', '=', before.id)
-      .where('version', '=', before.version)
-      .returningAll(),
-  );
+  const updated = await (combine?.({ before, changed }) ??
+    execute((qc) =>
+      qc
+        .updateTable('users')
+        .set(changed)
+        .where('org_id', '=', orgId)
+        .where('id', '=', before.id)
+        .where('version', '=', before.version)
+        .returningAll(),
+    ));
   if (!updated) throw new RowChanged(`user ${before.user_id} changed since it was read`);
   // Most writes (a phone, a name, a status) leave the lists alone: no access rows to rewrite then.
   if (row.billing_groups !== before.billing_groups || row.group_owners !== before.group_owners)
     await writeAccessRows(trx, orgId, before.id, row.billing_groups, row.group_owners);
   return updated;
+}
+
+/** One user's update: the row as read, and the columns that change. */
+export interface UserChange {
+  readonly before: UserRow;
+  readonly changed: Partial<NewUserRow>;
+}
+
+/**
+ * PostgreSQL: several users' updates as one UPDATE (the writes of a group commit run together: group-commit.ts
+ * `combined`), for a data-modifying CTE. Each user is stored only if still at the version read; the rows
+ * come back with `batch_ord`, the change's place in `changes` from 1. The columns set are those any of the
+ * changes sets; the others' values for them are the ones they hold.
+ */
+export function updateUsersStatement(orgId: number, changes: readonly UserChange[]): RawBuilder<UserRow> {
+  const columns = [...new Set(changes.flatMap((c) => Object.keys(c.changed)))].sort();
+  const input = changes.map(({ before, changed }) => ({
+    id: before.id,
+    version: before.version,
+    row: Object.fromEntries(
+      columns.map((c) => [c, c in changed ? changed[c as keyof NewUserRow] : before[c as keyof UserRow]]),
+    ),
+  }));
+  const assignments = sql.join(columns.map((c) => sql`${sql.ref(c)} = (i.r).${sql.ref(c)}`));
+  return sql<UserRow>`update users u set ${assignments}
+    from (select (t.e->>'id')::bigint as id, (t.e->>'version')::integer as version, t.ord as batch_ord,
+            jsonb_populate_record(null::users, t.e->'row') as r
+          from jsonb_array_elements(${JSON.stringify(input)}::jsonb) with ordinality as t(e, ord)) i
+    where u.org_id = ${orgId} and u.id = i.id and u.version = i.version
+    returning u.*, i.batch_ord`;
 }
 
 /** The record of one deactivation, with its instructions for the reporting side. */

@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { Transaction } from 'kysely';
 import { diffFields } from '../audit/audit.mapper.js';
-import { createAuditService } from '../audit/audit.service.js';
+import { createAuditService, type NewAuditEntry } from '../audit/audit.service.js';
 import { createBillingGroupService } from '../billing-groups/billing-group.service.js';
 import type { ReadNow } from '../db/connect.js';
 import { isUniqueViolation } from '../db/db-errors.js';
 import { isSqlite } from '../db/dialect.js';
+import { combined, type Combinable } from '../db/group-commit.js';
 import { unboundedReads, type Reads } from '../db/reads.js';
 import type { Database, Db, UserRow } from '../db/tables.js';
 import { AppError, invalidFields, notFound, type ProblemItem } from '../errors.js';
@@ -49,7 +50,15 @@ import {
   userToRow,
   type StoredUser,
 } from './user.mapper.js';
-import { findUserByRef, findUserByUserId, insertDeactivation, insertUser, updateUser } from './user.repository.js';
+import {
+  findUserByRef,
+  findUserByUserId,
+  insertDeactivation,
+  insertUser,
+  updateUser,
+  updateUsersStatement,
+  type UserChange,
+} from './user.repository.js';
 import { checkEchoes, checkFields, requireUser, resolveTarget, type AccessLookups } from './user.rules.js';
 import {
   PAGE_SIZE_MAX,
@@ -173,9 +182,9 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
   const lookups: AccessLookups = { billingGroups: createBillingGroupService(db), groups: createGroupService(db) };
 
   /** Runs a write in the organization's write transaction; a username taken meanwhile by another process is a 409. */
-  async function write(ctx: WriteContext, work: (trx: Trx) => Promise<UserRow>): Promise<UserRow> {
+  async function write(ctx: WriteContext, work: (trx: Trx) => Promise<UserRow>, combinable = false): Promise<UserRow> {
     try {
-      return await orgs.inWriteTransaction(ctx.orgId, work);
+      return await orgs.inWriteTransaction(ctx.orgId, work, combinable);
     } catch (error) {
       if (isUniqueViolation(error))
         throw new AppError('CONFLICT', 'The username is already taken in this organization; choose another.', {
@@ -199,8 +208,32 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
       targetId: row.user_id,
       changes: diffFields(userRowToUser(row), userRowToUser({ ...row, ...next })),
     };
-    return updateUser(trx, ctx.orgId, row, next, (update) => audit.appendEntryWith(trx, entry, update));
+    return updateUser(
+      trx,
+      ctx.orgId,
+      row,
+      next,
+      (update) => audit.appendEntryWith(trx, entry, update),
+      isSqlite(trx) ? undefined : (change) => combined(trx, combinedSaves, { change, entry }),
+    );
   }
+
+  /**
+   * PostgreSQL: the updates of a group commit's combinable writes (PATCH, PUT, activate), with their audit
+   * entries, as one statement (one round trip while the organization's next writes wait).
+   */
+  const combinedSaves: Combinable<{ change: UserChange; entry: NewAuditEntry }, UserRow | undefined> = {
+    runAll: (trx, items) =>
+      audit.appendEntriesWith(
+        trx,
+        items[0]!.entry.orgId,
+        items.map((i) => i.entry),
+        updateUsersStatement(
+          items[0]!.entry.orgId,
+          items.map((i) => i.change),
+        ),
+      ),
+  };
 
   /** Replaces the writable fields of a user (PUT, and PATCH after merging). */
   async function replaceFields(
@@ -244,14 +277,19 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
     ref: string,
     ifMatch: IfMatchHeader,
     change: (trx: Trx, row: UserRow) => Promise<UserRow>,
+    combinable = false,
   ): Promise<UserRow> {
     const precondition = parseIfMatch(ifMatch);
     let early = isSqlite(db) ? undefined : await requireCurrent(db, ctx, ref, precondition);
-    return write(ctx, async (trx) => {
-      const row = early ?? (await requireCurrent(trx, ctx, ref, precondition));
-      early = undefined;
-      return change(trx, row);
-    });
+    return write(
+      ctx,
+      async (trx) => {
+        const row = early ?? (await requireCurrent(trx, ctx, ref, precondition));
+        early = undefined;
+        return change(trx, row);
+      },
+      combinable,
+    );
   }
 
   /**
@@ -421,36 +459,54 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
 
     /** PUT users/{user}: full replace (renaming allowed when the name is free). */
     async replaceUser(ctx: WriteContext, ref: string, body: UserReplace, ifMatch: IfMatchHeader): Promise<UserRow> {
-      return writeUser(ctx, ref, ifMatch, async (trx, row) => {
-        checkEchoes(body, row);
-        return replaceFields(trx, ctx, row, bodyToFields(body), 'user.replace');
-      });
+      return writeUser(
+        ctx,
+        ref,
+        ifMatch,
+        async (trx, row) => {
+          checkEchoes(body, row);
+          return replaceFields(trx, ctx, row, bodyToFields(body), 'user.replace');
+        },
+        true,
+      );
     },
 
     /** PATCH users/{user}: RFC 7396 merge patch over the writable fields, then the rules of PUT. */
     async patchUser(ctx: WriteContext, ref: string, patch: UserPatch, ifMatch: IfMatchHeader): Promise<UserRow> {
-      return writeUser(ctx, ref, ifMatch, async (trx, row) => {
-        const { user_id, status, last_updated_date: _u, deactivation_date: _d, ...writable } = patch;
-        checkEchoes(
-          { ...(user_id !== undefined ? { user_id } : {}), ...(status !== undefined ? { status } : {}) },
-          row,
-        );
-        const merged = applyMergePatch(userRowToFields(row), writable) as UserReplace;
-        return replaceFields(trx, ctx, row, bodyToFields(merged), 'user.patch');
-      });
+      return writeUser(
+        ctx,
+        ref,
+        ifMatch,
+        async (trx, row) => {
+          const { user_id, status, last_updated_date: _u, deactivation_date: _d, ...writable } = patch;
+          checkEchoes(
+            { ...(user_id !== undefined ? { user_id } : {}), ...(status !== undefined ? { status } : {}) },
+            row,
+          );
+          const merged = applyMergePatch(userRowToFields(row), writable) as UserReplace;
+          return replaceFields(trx, ctx, row, bodyToFields(merged), 'user.patch');
+        },
+        true,
+      );
     },
 
     /** PUT users/{user}/activate. */
     async activateUser(ctx: WriteContext, ref: string, ifMatch: IfMatchHeader): Promise<UserRow> {
-      return writeUser(ctx, ref, ifMatch, async (trx, row) => {
-        const user: StoredUser = {
-          ...userRowToStoredUser(row),
-          status: 'activated',
-          deactivation_date: null,
-          last_updated_date: nowTimestamp(),
-        };
-        return save(trx, ctx, row, user, 'user.activate');
-      });
+      return writeUser(
+        ctx,
+        ref,
+        ifMatch,
+        async (trx, row) => {
+          const user: StoredUser = {
+            ...userRowToStoredUser(row),
+            status: 'activated',
+            deactivation_date: null,
+            last_updated_date: nowTimestamp(),
+          };
+          return save(trx, ctx, row, user, 'user.activate');
+        },
+        true,
+      );
     },
 
     /**

@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
 import { GroupCommit } from '../../src/db/group-commit.js';
 import { bumpWriteVersionStatement, findWriteVersion, insertOrganization } from '../../src/orgs/org.repository.js';
 import { bearer, buildTestApp, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/databases.js';
 
-// Group commit (src/db/group-commit.ts): waiting writes of one organization share one transaction, each in its
-// own savepoint; a failing write fails alone, and every write settles only after its commit.
+// Group commit (src/db/group-commit.ts): waiting writes of one organization share one transaction, together
+// when all succeed and each in its own savepoint when one fails; a failing write fails alone, and every write
+// settles only after its commit.
 
 const metric = (text: string, name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1] ?? NaN);
 
@@ -14,7 +16,8 @@ for (const dialect of DIALECTS) {
   describe(`group commit (${dialect})`, () => {
     let t: TestApp;
     before(async () => {
-      t = await buildTestApp(dialect, { RATE_LIMIT: '0' });
+      // One connection on PostgreSQL: pg_prepared_statements, read through it, shows the writes' statements.
+      t = await buildTestApp(dialect, { RATE_LIMIT: '0', PG_POOL_SIZE: '1' });
     });
     after(() => t.close());
 
@@ -84,6 +87,122 @@ for (const dialect of DIALECTS) {
       assert.equal(await version(), before + 5, 'the bumps of the two failed writes were undone');
       const stored = (await orgNames()).filter((n) => /^go-\d$/.test(n)).sort();
       assert.deepEqual(stored, ['go-0', 'go-1', 'go-3', 'go-4', 'go-6']);
+    });
+
+    it('writes that all succeed run once together: one opening for the batch, no savepoint', async () => {
+      const commits = new GroupCommit(t.conn.db);
+      const orgId = await insertOrganization(t.conn.db, 'gt-counter', '2026-12-01T00:00:00.000');
+      const before = await findWriteVersion(t.conn.db, orgId);
+      const bump = bumpWriteVersionStatement(orgId);
+      let runs = 0;
+      const ids = await Promise.all(
+        [0, 1, 2, 3, 4].map((i) =>
+          commits.run(
+            1,
+            async (trx) => {
+              runs++;
+              return insertOrganization(trx, `gt-${i}`, '2026-12-01T00:00:00.000');
+            },
+            bump,
+          ),
+        ),
+      );
+      assert.equal(new Set(ids).size, 5);
+      assert.equal(runs, 5, 'each write ran once');
+      assert.deepEqual(commits.counts, { commits: 1, writes: 5 });
+      assert.equal(await findWriteVersion(t.conn.db, orgId), before + 1, 'one bump for the batch');
+    });
+
+    it('a commit that fails rejects every write of the batch and runs none of them again', async () => {
+      const commits = new GroupCommit(t.conn.db);
+      // A deferred foreign key is checked at the commit: the writes succeed, their commit fails.
+      await sql`create table gc_parent (id integer primary key)`.execute(t.conn.db);
+      await sql`create table gc_child (parent integer references gc_parent (id) deferrable initially deferred)`.execute(
+        t.conn.db,
+      );
+      let runs = 0;
+      const settled = await Promise.allSettled(
+        [1, 2, 3].map((parent) =>
+          commits.run(1, async (trx) => {
+            runs++;
+            await sql`insert into gc_child (parent) values (${parent})`.execute(trx);
+          }),
+        ),
+      );
+      assert.deepEqual(
+        settled.map((s) => s.status),
+        ['rejected', 'rejected', 'rejected'],
+      );
+      assert.equal(runs, 3, 'no write ran twice');
+      assert.deepEqual(commits.counts, { commits: 0, writes: 0 });
+      const rows = await sql<{ n: number }>`select count(*) as n from gc_child`.execute(t.conn.db);
+      assert.equal(Number(rows.rows[0]!.n), 0);
+    });
+
+    it('PATCHes run together go as one update: each keeps its own fields, audit entry and number', async () => {
+      const list = await t.app.inject({ url: '/api/v1/users?pagesize=12&pagenumber=4', headers: bearer(t.demo.read) });
+      const users = list.json().results as Array<Record<string, unknown> & { user_id: string; version?: number }>;
+      // Different columns per write: the one statement sets every column any of them changes.
+      const change = (i: number): Record<string, string> =>
+        i % 3 === 0
+          ? { phone: `206-555-${String(7000 + i)}` }
+          : i % 3 === 1
+            ? { name: `Combined Name ${i}` }
+            : { email: `combined${i}@example.com`, phone: `206-555-${String(7100 + i)}` };
+      const answers = await Promise.all(
+        users.map((u, i) =>
+          t.app.inject({
+            method: 'PATCH',
+            url: `/api/v1/users/${u.user_id}`,
+            headers: { ...bearer(t.demo.admin), 'content-type': 'application/merge-patch+json' },
+            payload: JSON.stringify(change(i)),
+          }),
+        ),
+      );
+      for (const [i, res] of answers.entries()) {
+        assert.equal(res.statusCode, 200, res.body);
+        const stored = (
+          await t.app.inject({ url: `/api/v1/users/${users[i]!.user_id}`, headers: bearer(t.demo.read) })
+        ).json();
+        const { last_updated_date: _a, ...was } = users[i]!;
+        const { last_updated_date: _b, ...now } = stored;
+        assert.deepEqual(now, { ...was, ...change(i) }, `user ${i}: its change, and nothing else`);
+        assert.deepEqual(res.json(), stored);
+      }
+      const entries = await t.conn.db
+        .selectFrom('audit_entries')
+        .select(['target_id', 'changes', 'org_seq'])
+        .where('org_id', '=', t.demo.orgId)
+        .where('action', '=', 'user.patch')
+        .where(
+          'target_id',
+          'in',
+          users.map((u) => u.user_id),
+        )
+        .orderBy('org_seq')
+        .execute();
+      assert.equal(entries.length, users.length);
+      for (const entry of entries) {
+        const i = users.findIndex((u) => u.user_id === entry.target_id);
+        assert.deepEqual(
+          Object.keys(JSON.parse(entry.changes)).sort(),
+          [...Object.keys(change(i)), 'last_updated_date'].sort(),
+        );
+      }
+      const seqs = (
+        await t.conn.db.selectFrom('audit_entries').select('org_seq').where('org_id', '=', t.demo.orgId).execute()
+      ).map((r) => Number(r.org_seq));
+      assert.equal(new Set(seqs).size, seqs.length, 'no audit number twice');
+      assert.equal(Math.max(...seqs), seqs.length, 'no gap in the audit numbers');
+      if (dialect === 'postgres') {
+        const statements = (
+          await sql<{ statement: string }>`select statement from pg_prepared_statements`.execute(t.conn.db)
+        ).rows.map((r) => r.statement);
+        assert.ok(
+          statements.some((text) => text.includes('jsonb_array_elements') && text.includes('update users u')),
+          'the combined update ran',
+        );
+      }
     });
 
     it('writes of different keys never share a transaction', async () => {

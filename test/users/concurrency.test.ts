@@ -80,7 +80,9 @@ for (const dialect of DIALECTS) {
       assert.deepEqual([...new Set(statuses(responses))], [201]);
       assert.equal((await call(1)('GET', 'users?pagesize=1', { key: t.demo.read })).json().paging.total, total + 25);
       assert.equal((await call(0)('GET', 'users?username=crowd', { key: t.demo.read })).json().paging.total, 25);
-      assert.equal(await writeVersionOf(t, t.demo.orgId), version + 25);
+      // Writes that commit together share one write_version bump (db/group-commit.ts): one to 25 bumps.
+      const bumps = (await writeVersionOf(t, t.demo.orgId)) - version;
+      assert.ok(bumps >= 1 && bumps <= 25, `${bumps} bumps`);
     });
 
     it('25 simultaneous PATCHes with the same If-Match: exactly one wins, the rest are 412', async () => {
