@@ -44,8 +44,11 @@ const ATTEMPTS = 3;
 export class GroupCommit {
   private readonly queues = new Map<number, Pending[]>();
   private readonly running = new Set<number>();
-  /** Transactions committed, and the writes they carried, since start (for /metrics). */
-  readonly counts = { commits: 0, writes: 0 };
+  /**
+   * Transactions committed, the writes they carried, and the batches run again in savepoints after one of
+   * their writes failed, since start (for /metrics).
+   */
+  readonly counts = { commits: 0, writes: 0, reruns: 0 };
 
   private readonly fuse: boolean;
 
@@ -89,6 +92,7 @@ export class GroupCommit {
   private async commit(batch: Pending[]): Promise<void> {
     if (batch.length === 1) return this.commitOne(batch[0]!);
     if (await this.commitTogether(batch)) return;
+    this.counts.reruns++;
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
     try {
       await this.db.transaction().execute(async (trx) => {
@@ -162,23 +166,13 @@ async function runInTurn(trx: Transaction<Database>, batch: readonly Pending[]):
   return values;
 }
 
-/** A write run again after a retryable failure, up to ATTEMPTS runs in all. */
-async function runAgain(trx: Transaction<Database>, work: Work<unknown>): Promise<unknown> {
-  for (let n = 2; ; n++) {
-    try {
-      return await work(trx);
-    } catch (error) {
-      if (n < ATTEMPTS && isRetryable(error)) continue;
-      throw error;
-    }
-  }
-}
-
 /**
  * Statements that writes run together can send as one: `runAll` runs the items of several writes, in the
  * batch's order, and returns each one's result (a PATCH's update with its audit entry: users.repository.ts).
  */
 export interface Combinable<I, R> {
+  /** Whether the statement writes: a result other than undefined then means it stored a row. */
+  readonly writes: boolean;
   runAll(trx: Transaction<Database>, items: readonly I[]): Promise<readonly R[]>;
 }
 
@@ -199,9 +193,9 @@ const parkings = new WeakMap<Transaction<Database>, Parking>();
 
 /**
  * Inside a batch of combinable writes run together: parks `item` until every write of the batch has run up to
- * its own (or finished), then runs them all by `kind.runAll` and settles with this one's result. Undefined
- * anywhere else (a write alone, the savepoint path, a write's statements after its parked one): the caller
- * runs its statement itself.
+ * a statement of its own (or finished), then runs the round's items by `kind.runAll` and settles with this
+ * one's result (runCombined). Undefined anywhere else (a write alone, a batch with other writes, the
+ * savepoint path): the caller runs its statement itself.
  */
 export function combined<I, R>(trx: Transaction<Database>, kind: Combinable<I, R>, item: I): Promise<R> | undefined {
   const parking = parkings.get(trx);
@@ -219,56 +213,92 @@ export function combined<I, R>(trx: Transaction<Database>, kind: Combinable<I, R
   });
 }
 
+/** Where one write of a combined batch stands. */
+interface Turn {
+  readonly index: number;
+  /** Runs begun (a write whose parked update stored nothing may run again). */
+  runs: number;
+  done: Promise<unknown> | undefined;
+  parked: Parked | undefined;
+  result: unknown;
+  /** Whether a writing statement of it stored a row: it can no longer run again. */
+  wrote: boolean;
+}
+
 /**
- * The combinable writes of a batch: each runs until it parks its main statement (`combined`) or ends; the
- * parked statements then go as one per kind, and each parked write resumes in turn, in the batch's order, and
- * runs the rest of its work alone. On PostgreSQL that is one round trip for the batch's updates instead of one
- * each. Nothing a write decides depends on another's parked statement (`combinable`), so the outcome, when
- * every write succeeds, is the one the writes would have had one after another; when one fails, the caller
+ * The combinable writes of a batch, in rounds: each write runs until it parks a statement (`combined`) or
+ * ends; the parked statements then go as one per kind (the writing kinds first, so that a read parked in the
+ * same round sees their rows), and the next round resumes each parked write in the batch's order with its
+ * result. On PostgreSQL that is a round trip a round for all of the batch's updates instead of one each. A
+ * write whose parked update stored nothing (its user changed since it read it, by a write of this batch or
+ * before) wrote nothing at all (`combinable`): if it then fails retryably, it runs again in the next round,
+ * reading its user inside. Nothing a write decides depends on another's parked statement, so the outcome,
+ * when every write succeeds, is one the writes could have had one after another; when one fails, the caller
  * rolls everything back and runs the batch again in savepoints.
  */
 async function runCombined(trx: Transaction<Database>, batch: readonly Pending[]): Promise<unknown[]> {
   const parking: Parking = { parked: [], onPark: undefined };
   parkings.set(trx, parking);
   const values: unknown[] = new Array(batch.length);
-  const resumed: Array<{ readonly index: number; readonly done: Promise<unknown>; readonly parked: Parked }> = [];
+  const turns: Turn[] = batch.map((_, index) => ({
+    index,
+    runs: 0,
+    done: undefined,
+    parked: undefined,
+    result: undefined,
+    wrote: false,
+  }));
+  let active = turns;
   try {
-    for (const [index, pending] of batch.entries()) {
-      const parkedNow = new Promise<true>((resolve) => (parking.onPark = () => resolve(true)));
-      const done = pending.work(trx);
-      // A parked write's promise is awaited only after the flush; a failure before that is handled below.
-      done.catch(() => undefined);
-      const parked = await Promise.race([done.then(() => false as const), parkedNow]);
-      parking.onPark = undefined;
-      if (parked) resumed.push({ index, done, parked: parking.parked[parking.parked.length - 1]! });
-      else values[index] = await done;
-    }
-    const results = new Map<Parked, unknown>();
-    for (const kind of new Set(parking.parked.map((p) => p.kind))) {
-      const items = parking.parked.filter((p) => p.kind === kind);
-      const rows = await kind.runAll(
-        trx,
-        items.map((p) => p.item),
-      );
-      items.forEach((p, i) => results.set(p, rows[i]));
-    }
-    while (resumed.length > 0) {
-      const { index, done, parked } = resumed.shift()!;
-      const result = results.get(parked);
-      parked.resolve(result);
-      try {
-        values[index] = await done;
-      } catch (error) {
-        // A write whose statement stored nothing wrote nothing at all (`combinable`): one that failed retryably
-        // (its user changed since it read it, by a write of this batch or before) runs again here, alone.
-        if (result !== undefined || !isRetryable(error)) throw error;
-        values[index] = await runAgain(trx, batch[index]!.work);
+    while (active.length > 0) {
+      const next: Turn[] = [];
+      for (const turn of active) {
+        const parkedNow = new Promise<true>((resolve) => (parking.onPark = () => resolve(true)));
+        const resumed = turn.parked;
+        turn.parked = undefined;
+        if (resumed) resumed.resolve(turn.result);
+        else {
+          turn.runs++;
+          turn.done = batch[turn.index]!.work(trx);
+          // Awaited below or, once parked, in a later round; a failure meanwhile is handled there.
+          turn.done.catch(() => undefined);
+        }
+        const done = turn.done!;
+        try {
+          if (await Promise.race([done.then(() => false as const), parkedNow])) {
+            turn.parked = parking.parked[parking.parked.length - 1];
+            next.push(turn);
+          } else values[turn.index] = await done;
+        } catch (error) {
+          // Another write of the batch may have changed its user first: each round settles at least one of them.
+          if (turn.wrote || !isRetryable(error) || turn.runs >= ATTEMPTS + batch.length) throw error;
+          next.push(turn);
+        } finally {
+          parking.onPark = undefined;
+        }
       }
+      const waiting = next.filter((t) => t.parked !== undefined);
+      const kinds = [...new Set(waiting.map((t) => t.parked!.kind))].sort(
+        (a, b) => Number(b.writes) - Number(a.writes),
+      );
+      for (const kind of kinds) {
+        const group = waiting.filter((t) => t.parked!.kind === kind);
+        const results = await kind.runAll(
+          trx,
+          group.map((t) => t.parked!.item),
+        );
+        group.forEach((t, i) => {
+          t.result = results[i];
+          if (kind.writes && results[i] !== undefined) t.wrote = true;
+        });
+      }
+      parking.parked.length = 0;
+      active = next;
     }
     return values;
   } catch (error) {
     // The writes still parked end with the batch's failure; their own promises are already handled.
-    for (const { parked } of resumed) parked.reject(error);
+    for (const turn of turns) turn.parked?.reject(error);
     throw error;
   } finally {
     parkings.delete(trx);

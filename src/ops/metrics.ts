@@ -11,7 +11,7 @@ export function registerMetrics(
     cachedBytes: () => number;
     answerCacheCounts: () => { kept: number; dropped: number };
     /** Write transactions committed and the writes they carried (db/group-commit.ts). */
-    writeCommitCounts: () => { commits: number; writes: number };
+    writeCommitCounts: () => { commits: number; writes: number; reruns: number };
     searchIndexProgress: () => SearchIndexProgress;
     searchIndexCounts: () => { index: number; database: number };
   },
@@ -78,6 +78,15 @@ export function registerMetrics(
     collect() {
       this.reset();
       this.inc(options.writeCommitCounts().writes);
+    },
+  });
+  new Counter({
+    name: 'roster_write_batches_rerun_total',
+    help: 'Shared write transactions rolled back because one of their writes failed, then run again with a savepoint per write',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(options.writeCommitCounts().reruns);
     },
   });
   if (options.processMetrics) {

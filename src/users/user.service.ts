@@ -19,7 +19,7 @@ import { toStoredId } from '../shared/ids.js';
 import { applyMergePatch } from '../shared/merge-patch.js';
 import { createOrgQueryGate, type OrgQueryGate } from '../shared/org-query-gate.js';
 import { resolvePage, type PageRequest } from '../shared/paging.js';
-import { needleFolds } from '../shared/text.js';
+import { isUuid, needleFolds } from '../shared/text.js';
 import { foldUsername } from '../db/username-keys.js';
 import { nowTimestamp } from '../shared/timestamps.js';
 import type { SearchIndexSettings } from '../config.js';
@@ -53,6 +53,7 @@ import {
 import {
   findUserByRef,
   findUserByUserId,
+  findUsersByUserIds,
   insertDeactivation,
   insertUser,
   updateUser,
@@ -223,6 +224,7 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
    * entries, as one statement (one round trip while the organization's next writes wait).
    */
   const combinedSaves: Combinable<{ change: UserChange; entry: NewAuditEntry }, UserRow | undefined> = {
+    writes: true,
     runAll: (trx, items) =>
       audit.appendEntriesWith(
         trx,
@@ -233,6 +235,20 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
           items.map((i) => i.change),
         ),
       ),
+  };
+
+  /** PostgreSQL: the reads by user_id of a group commit's combinable writes run again, as one query. */
+  const combinedReads: Combinable<{ orgId: number; userId: string }, UserRow | undefined> = {
+    writes: false,
+    runAll: async (trx, items) => {
+      const rows = await findUsersByUserIds(
+        trx,
+        items[0]!.orgId,
+        items.map((i) => i.userId),
+      );
+      const byUserId = new Map(rows.map((r) => [r.user_id, r]));
+      return items.map((i) => byUserId.get(i.userId));
+    },
   };
 
   /** Replaces the writable fields of a user (PUT, and PATCH after merging). */
@@ -265,6 +281,22 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
     return row;
   }
 
+  /** requireCurrent inside a write: a user_id's read goes with the batch's others where it can (`combined`). */
+  async function requireCurrentIn(
+    trx: Trx,
+    ctx: WriteContext,
+    ref: string,
+    ifMatch: IfMatch | undefined,
+  ): Promise<UserRow> {
+    const together =
+      isUuid(ref) && !isSqlite(trx)
+        ? await combined(trx, combinedReads, { orgId: ctx.orgId, userId: ref.toLowerCase() })
+        : undefined;
+    if (!together) return requireCurrent(trx, ctx, ref, ifMatch);
+    checkIfMatch(ifMatch, userEtag(together), `User "${together.username}"`);
+    return together;
+  }
+
   /**
    * A write to the user `ref` names: `change` gets its row, checked against If-Match, in the organization's
    * write transaction. On PostgreSQL the row is read before the write joins its organization's queue, where
@@ -284,7 +316,7 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
     return write(
       ctx,
       async (trx) => {
-        const row = early ?? (await requireCurrent(trx, ctx, ref, precondition));
+        const row = early ?? (await requireCurrentIn(trx, ctx, ref, precondition));
         early = undefined;
         return change(trx, row);
       },

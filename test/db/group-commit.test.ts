@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
-import { GroupCommit } from '../../src/db/group-commit.js';
+import { RowChanged } from '../../src/db/db-errors.js';
+import { combined, GroupCommit, type Combinable } from '../../src/db/group-commit.js';
 import { bumpWriteVersionStatement, findWriteVersion, insertOrganization } from '../../src/orgs/org.repository.js';
 import { bearer, buildTestApp, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/databases.js';
@@ -46,7 +47,7 @@ for (const dialect of DIALECTS) {
       const stored = (await orgNames()).filter((n) => n.startsWith('gc-')).sort();
       assert.deepEqual(stored, ['gc-0', 'gc-1', 'gc-2', 'gc-3', 'gc-4', 'gc-6']);
       // All eight waited together: one transaction carried the six that succeeded.
-      assert.deepEqual(commits.counts, { commits: 1, writes: 6 });
+      assert.deepEqual(commits.counts, { commits: 1, writes: 6, reruns: 1 });
     });
 
     it("each write's opening statement is undone with it, and one that fails fails its write alone", async () => {
@@ -83,7 +84,7 @@ for (const dialect of DIALECTS) {
         settled.map((s) => s.status),
         ['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled'],
       );
-      assert.deepEqual(commits.counts, { commits: 1, writes: 5 });
+      assert.deepEqual(commits.counts, { commits: 1, writes: 5, reruns: 1 });
       assert.equal(await version(), before + 5, 'the bumps of the two failed writes were undone');
       const stored = (await orgNames()).filter((n) => /^go-\d$/.test(n)).sort();
       assert.deepEqual(stored, ['go-0', 'go-1', 'go-3', 'go-4', 'go-6']);
@@ -109,7 +110,7 @@ for (const dialect of DIALECTS) {
       );
       assert.equal(new Set(ids).size, 5);
       assert.equal(runs, 5, 'each write ran once');
-      assert.deepEqual(commits.counts, { commits: 1, writes: 5 });
+      assert.deepEqual(commits.counts, { commits: 1, writes: 5, reruns: 0 });
       assert.equal(await findWriteVersion(t.conn.db, orgId), before + 1, 'one bump for the batch');
     });
 
@@ -134,7 +135,7 @@ for (const dialect of DIALECTS) {
         ['rejected', 'rejected', 'rejected'],
       );
       assert.equal(runs, 3, 'no write ran twice');
-      assert.deepEqual(commits.counts, { commits: 0, writes: 0 });
+      assert.deepEqual(commits.counts, { commits: 0, writes: 0, reruns: 0 });
       const rows = await sql<{ n: number }>`select count(*) as n from gc_child`.execute(t.conn.db);
       assert.equal(Number(rows.rows[0]!.n), 0);
     });
@@ -194,15 +195,153 @@ for (const dialect of DIALECTS) {
       ).map((r) => Number(r.org_seq));
       assert.equal(new Set(seqs).size, seqs.length, 'no audit number twice');
       assert.equal(Math.max(...seqs), seqs.length, 'no gap in the audit numbers');
-      if (dialect === 'postgres') {
-        const statements = (
-          await sql<{ statement: string }>`select statement from pg_prepared_statements`.execute(t.conn.db)
-        ).rows.map((r) => r.statement);
-        assert.ok(
-          statements.some((text) => text.includes('jsonb_array_elements') && text.includes('update users u')),
-          'the combined update ran',
+    });
+
+    it('PATCHes of the same users in one batch: every change lands, one after another', async () => {
+      const list = await t.app.inject({ url: '/api/v1/users?pagesize=3&pagenumber=9', headers: bearer(t.demo.read) });
+      const users = list.json().results as Array<{ user_id: string }>;
+      const versionOf = async (userId: string) =>
+        Number(
+          (
+            await t.conn.db
+              .selectFrom('users')
+              .select('version')
+              .where('user_id', '=', userId)
+              .executeTakeFirstOrThrow()
+          ).version,
         );
+      const versions = await Promise.all(users.map((u) => versionOf(u.user_id)));
+      const changes = [
+        { phone: '206-555-0401' },
+        { name: 'Four Changes' },
+        { email: 'four.changes@example.com' },
+        { call_detail_level: 'no_call' },
+      ];
+      const before = await t.app.inject({ url: '/metrics' });
+      // Each user four times, in one batch: the second PATCH of a user read it before the first was stored.
+      const answers = await Promise.all(
+        changes.flatMap((change) =>
+          users.map((u) =>
+            t.app.inject({
+              method: 'PATCH',
+              url: `/api/v1/users/${u.user_id}`,
+              headers: { ...bearer(t.demo.admin), 'content-type': 'application/merge-patch+json' },
+              payload: JSON.stringify(change),
+            }),
+          ),
+        ),
+      );
+      for (const res of answers) assert.equal(res.statusCode, 200, res.body);
+      // No PATCH failed: the batch was never rolled back and run again in savepoints.
+      const after = await t.app.inject({ url: '/metrics' });
+      assert.equal(
+        metric(after.body, 'roster_write_batches_rerun_total'),
+        metric(before.body, 'roster_write_batches_rerun_total'),
+      );
+      for (const [i, u] of users.entries()) {
+        const stored = (await t.app.inject({ url: `/api/v1/users/${u.user_id}`, headers: bearer(t.demo.read) })).json();
+        for (const change of changes) assert.deepEqual({ ...stored, ...change }, stored, JSON.stringify(change));
+        const entries = await t.conn.db
+          .selectFrom('audit_entries')
+          .select('changes')
+          .where('org_id', '=', t.demo.orgId)
+          .where('target_id', '=', u.user_id)
+          .where('action', '=', 'user.patch')
+          .execute();
+        assert.equal(entries.length, 4, 'one entry for each PATCH');
+        assert.equal(await versionOf(u.user_id), versions[i]! + 4);
       }
+    });
+
+    it('combinable writes park their statements: one runAll a round, in the batch order', async () => {
+      const commits = new GroupCommit(t.conn.db);
+      const calls: string[][] = [];
+      const kind: Combinable<string, string> = {
+        writes: true,
+        runAll: async (_trx, items) => {
+          calls.push([...items]);
+          return items.map((item) => item.toUpperCase());
+        },
+      };
+      const values = await Promise.all(
+        ['a', 'b', 'c', 'd'].map((item) =>
+          commits.run(
+            1,
+            async (trx) => {
+              const stored = await (combined(trx, kind, item) ?? Promise.resolve(`${item} alone`));
+              // A write may park again once resumed: its second statement goes in the next round.
+              return `${stored}${await (combined(trx, kind, `${item}2`) ?? Promise.resolve(' alone'))}`;
+            },
+            undefined,
+            true,
+          ),
+        ),
+      );
+      assert.deepEqual(values, ['AA2', 'BB2', 'CC2', 'DD2']);
+      assert.deepEqual(calls, [
+        ['a', 'b', 'c', 'd'],
+        ['a2', 'b2', 'c2', 'd2'],
+      ]);
+      assert.deepEqual(commits.counts, { commits: 1, writes: 4, reruns: 0 });
+    });
+
+    it('a combinable write whose statement stored nothing runs again in the next round; a failure reruns the batch', async () => {
+      const commits = new GroupCommit(t.conn.db);
+      const calls: string[][] = [];
+      // Stores each item the first time it is seen again: "b" and "d" store nothing on their first run.
+      const seen = new Set<string>();
+      const kind: Combinable<string, string | undefined> = {
+        writes: true,
+        runAll: async (_trx, items) => {
+          calls.push([...items]);
+          return items.map((item) =>
+            (item === 'b' || item === 'd') && !seen.has(item) ? (seen.add(item), undefined) : item,
+          );
+        },
+      };
+      const runs = new Map<string, number>();
+      const write = (item: string) =>
+        commits.run(
+          1,
+          async (trx) => {
+            runs.set(item, (runs.get(item) ?? 0) + 1);
+            const stored = await combined(trx, kind, item);
+            if (stored === undefined) throw new RowChanged(`${item} changed`);
+            return stored;
+          },
+          undefined,
+          true,
+        );
+      assert.deepEqual(await Promise.all(['a', 'b', 'c', 'd'].map(write)), ['a', 'b', 'c', 'd']);
+      assert.deepEqual(calls, [
+        ['a', 'b', 'c', 'd'],
+        ['b', 'd'],
+      ]);
+      assert.deepEqual(Object.fromEntries(runs), { a: 1, b: 2, c: 1, d: 1 + 1 });
+      assert.deepEqual(commits.counts, { commits: 1, writes: 4, reruns: 0 });
+
+      // A write that fails otherwise fails alone, after the batch is run again in savepoints (nothing parks there).
+      calls.length = 0;
+      const settled = await Promise.allSettled(
+        ['e', 'f'].map((item) =>
+          commits.run(
+            1,
+            async (trx) => {
+              const stored = await (combined(trx, kind, item) ?? Promise.resolve(`${item} alone`));
+              if (item === 'f') throw new Error('refused');
+              return stored;
+            },
+            undefined,
+            true,
+          ),
+        ),
+      );
+      assert.deepEqual(
+        settled.map((r) => (r.status === 'fulfilled' ? r.value : String(r.reason))),
+        ['e alone', 'Error: refused'],
+      );
+      assert.deepEqual(calls, [['e', 'f']]);
+      assert.deepEqual(commits.counts, { commits: 2, writes: 5, reruns: 1 });
     });
 
     it('writes of different keys never share a transaction', async () => {
@@ -212,7 +351,7 @@ for (const dialect of DIALECTS) {
           commits.run(key, (trx) => insertOrganization(trx, `gk-${i}`, '2026-12-01T00:00:00.000')),
         ),
       );
-      assert.deepEqual(commits.counts, { commits: 2, writes: 4 });
+      assert.deepEqual(commits.counts, { commits: 2, writes: 4, reruns: 0 });
     });
 
     it('concurrent API writes share commits; each answer is its own, and a refused one changes nothing', async () => {
