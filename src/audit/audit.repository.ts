@@ -83,15 +83,15 @@ export async function appendAuditsWith(
   entries: readonly NewAuditEntry[],
   write: RawBuilder<UserRow>,
 ): Promise<Array<UserRow | undefined>> {
+  const stored = sql<number>`(select count(*) from written)`;
   const { rows } = await sql<UserRow & { batch_ord: string | number }>`with written as (${write}), seq as (
-      update organizations set audit_seq = audit_seq + (select count(*) from written) where id = ${orgId}
-      returning audit_seq
+      ${nextSeq(trx, orgId, stored)}
     ), entry as (
       insert into audit_entries (org_id, at, actor_key_id, actor, action, target_type, target_id, changes,
         request_id, via, org_seq)
       select a.org_id, a.at, a.actor_key_id, a.actor, a.action, a.target_type, a.target_id, a.changes,
         a.request_id, a.via,
-        (select audit_seq from seq) - (select count(*) from written) + row_number() over (order by t.ord)
+        (select audit_seq from seq) - ${stored} + row_number() over (order by t.ord)
       from jsonb_array_elements(${JSON.stringify(entries.map(entryFields))}::jsonb) with ordinality as t(e, ord)
         join written w on w.batch_ord = t.ord
         cross join lateral jsonb_populate_record(null::audit_entries, t.e) a
@@ -102,11 +102,11 @@ export async function appendAuditsWith(
   return byOrd;
 }
 
-/** Takes the organization's next audit number. */
-const nextSeq = (qc: QueryCreator<Database>, orgId: number) =>
+/** Takes the organization's next audit number (`count` numbers: the last of them is returned). */
+const nextSeq = (qc: QueryCreator<Database>, orgId: number, count: number | RawBuilder<number> = 1) =>
   qc
     .updateTable('organizations')
-    .set((eb) => ({ audit_seq: eb('audit_seq', '+', 1) }))
+    .set((eb) => ({ audit_seq: eb('audit_seq', '+', count) }))
     .where('id', '=', orgId)
     .returning('audit_seq');
 

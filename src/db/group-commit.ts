@@ -26,20 +26,20 @@ const ATTEMPTS = 3;
  * transaction: the opening statement (the write_version bump) once for all of them, then each write, no
  * savepoints. When one of them fails, that transaction is rolled back and the batch runs again as SQLite runs
  * every batch: each write in its own savepoint after its own opening; the failing write is rolled back to its
- * savepoint and fails alone; the others commit.
- * Every write is acknowledged (its
- * promise settles) only after the commit that holds it is durable, so a write acknowledged survives kill -9
- * exactly as before, and a read after it, through any process, sees it.
+ * savepoint and fails alone; the others commit. Every write is acknowledged (its promise settles) only after
+ * the commit that holds it is durable, so a write acknowledged survives kill -9 exactly as before, and a read
+ * after it, through any process, sees it.
  *
  * Writes of different keys never share a transaction: on PostgreSQL each transaction locks its organization's
  * row first, and one holding two organizations' rows could deadlock with another process's. On SQLite the
  * connection runs one transaction at a time anyway; each key's batch takes its turn.
  *
  * Round trips: an organization's writes run one after another, so on PostgreSQL every round trip of one is time
- * the next waits, and under load each waits for the event loop's turn too: the plain transaction takes one per
- * write (a PATCH's update with its audit entry), the savepoint path two. There, a write's opening statement (the write_version bump) goes out with its savepoint, and with the
- * release of the savepoint before it, as one query (PostgreSQL's simple protocol runs several statements sent
- * together; the opening has no parameters for that reason). The last savepoint is released by the commit. On
+ * the next waits, and under load each waits for a core and the event loop's turn too. The plain transaction
+ * sends its combinable writes' statements a round at a time (runCombined); the savepoint path takes two round
+ * trips a PATCH. There, a write's opening statement (the write_version bump) goes out with its savepoint, and
+ * with the release of the savepoint before it, as one query (PostgreSQL's simple protocol runs several
+ * statements sent together; the opening has no parameters for that reason). The last savepoint is released by the commit. On
  * SQLite, where a statement costs no round trip, each runs on its own.
  */
 export class GroupCommit {
@@ -189,10 +189,9 @@ interface Parked {
   readonly reject: (error: unknown) => void;
 }
 
-/** The combinable writes of one transaction: `onPark` is set while one of them may still park its statement. */
+/** The combinable writes of one transaction: `onPark` is set while the write running may still park a statement. */
 interface Parking {
-  readonly parked: Parked[];
-  onPark: (() => void) | undefined;
+  onPark: ((parked: Parked) => void) | undefined;
 }
 
 const parkings = new WeakMap<Transaction<Database>, Parking>();
@@ -208,15 +207,7 @@ export function combined<I, R>(trx: Transaction<Database>, kind: Combinable<I, R
   const onPark = parking?.onPark;
   if (!parking || !onPark) return undefined;
   parking.onPark = undefined;
-  return new Promise<R>((resolve, reject) => {
-    parking.parked.push({
-      kind,
-      item,
-      resolve: (value) => resolve(value as R),
-      reject,
-    });
-    onPark();
-  });
+  return new Promise<R>((resolve, reject) => onPark({ kind, item, resolve: (value) => resolve(value as R), reject }));
 }
 
 /** Where one write of a combined batch stands. */
@@ -243,7 +234,7 @@ interface Turn {
  * rolls everything back and runs the batch again in savepoints.
  */
 async function runCombined(trx: Transaction<Database>, batch: readonly Pending[]): Promise<unknown[]> {
-  const parking: Parking = { parked: [], onPark: undefined };
+  const parking: Parking = { onPark: undefined };
   parkings.set(trx, parking);
   const values: unknown[] = new Array(batch.length);
   const turns: Turn[] = batch.map((_, index) => ({
@@ -259,7 +250,7 @@ async function runCombined(trx: Transaction<Database>, batch: readonly Pending[]
     while (active.length > 0) {
       const next: Turn[] = [];
       for (const turn of active) {
-        const parkedNow = new Promise<true>((resolve) => (parking.onPark = () => resolve(true)));
+        const parkedNow = new Promise<Parked>((resolve) => (parking.onPark = resolve));
         const resumed = turn.parked;
         turn.parked = undefined;
         if (resumed) resumed.resolve(turn.result);
@@ -271,8 +262,9 @@ async function runCombined(trx: Transaction<Database>, batch: readonly Pending[]
         }
         const done = turn.done!;
         try {
-          if (await Promise.race([done.then(() => false as const), parkedNow])) {
-            turn.parked = parking.parked[parking.parked.length - 1];
+          const parked = await Promise.race([done.then(() => undefined), parkedNow]);
+          if (parked) {
+            turn.parked = parked;
             next.push(turn);
           } else values[turn.index] = await done;
         } catch (error) {
@@ -298,7 +290,6 @@ async function runCombined(trx: Transaction<Database>, batch: readonly Pending[]
           if (kind.writes && results[i] !== undefined) t.wrote = true;
         });
       }
-      parking.parked.length = 0;
       active = next;
     }
     return values;

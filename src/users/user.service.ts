@@ -276,7 +276,11 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
     ref: string,
     ifMatch: IfMatch | undefined,
   ): Promise<UserRow> {
-    const row = await requireUser(reader, ctx.orgId, ref);
+    return checkedCurrent(await requireUser(reader, ctx.orgId, ref), ifMatch);
+  }
+
+  /** The user's row, if it matches If-Match. */
+  function checkedCurrent(row: UserRow, ifMatch: IfMatch | undefined): UserRow {
     checkIfMatch(ifMatch, userEtag(row), `User "${row.username}"`);
     return row;
   }
@@ -292,9 +296,7 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
       isUuid(ref) && !isSqlite(trx)
         ? await combined(trx, combinedReads, { orgId: ctx.orgId, userId: ref.toLowerCase() })
         : undefined;
-    if (!together) return requireCurrent(trx, ctx, ref, ifMatch);
-    checkIfMatch(ifMatch, userEtag(together), `User "${together.username}"`);
-    return together;
+    return together ? checkedCurrent(together, ifMatch) : requireCurrent(trx, ctx, ref, ifMatch);
   }
 
   /**
