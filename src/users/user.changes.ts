@@ -51,8 +51,8 @@ export type AnswerScope =
   | { readonly kind: 'user'; readonly userIds: readonly string[] };
 
 /** The scope of a cached page: its query and the rows it shows. */
-export function pageScope(filter: UserFilter, sort: UserSort, rows: readonly UserRow[]): AnswerScope {
-  const position = (row: UserRow): SortPosition => ({ key: userSortKey(row, sort.field), userId: row.user_id });
+export function pageScope(filter: UserFilter, sort: UserSort, rows: readonly ChangedUser[]): AnswerScope {
+  const position = (row: ChangedUser): SortPosition => ({ key: userSortKey(row, sort.field), userId: row.user_id });
   return {
     kind: 'page',
     filter,
@@ -109,7 +109,7 @@ export function compareInOrder(a: SortPosition, b: SortPosition, order: UserSort
 
 /** Where a row sits against a non-empty page: before its first row, within its span, or after its last. */
 function region(user: ChangedUser, scope: Extract<AnswerScope, { kind: 'page' }>): -1 | 0 | 1 {
-  const at = { key: userSortKey(user as UserRow, scope.sort.field), userId: user.user_id };
+  const at = { key: userSortKey(user, scope.sort.field), userId: user.user_id };
   if (compareInOrder(at, scope.first!, scope.sort.order) < 0) return -1;
   return compareInOrder(at, scope.last!, scope.sort.order) > 0 ? 1 : 0;
 }

@@ -228,8 +228,11 @@ interface UserKeyset {
   readonly userId: string;
 }
 
+/** The columns a sort order reads (a full row, a logged change and an index slot all have them). */
+export type SortedColumns = Pick<UserRow, 'username_fold' | 'name_fold' | 'last_login_date' | 'last_updated_date'>;
+
 /** The sort key of a row for keyset paging (the same column findUsers orders by). */
-export function userSortKey(row: UserRow, field: SortField): string | null {
+export function userSortKey(row: SortedColumns, field: SortField): string | null {
   return row[
     sortColumn[field].slice('users.'.length) as 'username_fold' | 'name_fold' | 'last_login_date' | 'last_updated_date'
   ];

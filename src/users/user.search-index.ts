@@ -7,6 +7,7 @@ import {
   type UserChange,
 } from './user.changes.js';
 import { MAX_NEEDLE, userSortKey, type UserFilter, type UserSort } from './user.list.repository.js';
+import { userRowToJson } from './user.mapper.js';
 import { forEachGram, GrowableU32, PostingsBuilder, type Postings } from './user.postings.js';
 
 /**
@@ -46,11 +47,13 @@ export class SearchIndexBuilder {
   private readonly slotOf = new Map<string, number>();
   private readonly dead: number[] = [];
   private readonly postings = new PostingsBuilder(FOLDS.length);
+  private readonly answers = new PackedAnswersBuilder();
   private textBytes = 0;
 
   /** Adds the next row; a row met again (changed while the scan ran) kills its earlier slot. */
-  add(row: ChangedUser & { readonly id: number }): void {
+  add(row: UserRow): void {
     const user = indexedColumns(row);
+    this.answers.add(userRowToJson(row));
     const earlier = this.slotOf.get(user.user_id);
     if (earlier !== undefined) this.dead.push(earlier);
     this.slotOf.set(user.user_id, this.users.length);
@@ -70,17 +73,24 @@ export class SearchIndexBuilder {
     const texts = FOLDS.map((fold) => new PackedText(this.users.map((user) => user[fold])));
     const bytesPerUser = 200 + (2 * this.textBytes) / Math.max(1, this.users.length);
     const rowIds = this.rowIds.data.slice(0, this.rowIds.length);
-    return new OrgSearchIndex(this.users, rowIds, this.slotOf, this.dead, postings, texts, high, bytesPerUser);
+    const answers = this.answers.finish();
+    return new OrgSearchIndex(this.users, rowIds, this.slotOf, this.dead, postings, texts, answers, high, bytesPerUser);
   }
 }
 
 /**
  * What the index answers for a page: the exact total and, unless the page lies past the bound, its rows
- * with each one's primary key (users.id), or 0 for a row appended since the build (its id unknown).
+ * with each one's answer (userRowToJson) where the index holds it as it is now, and otherwise its primary
+ * key (users.id) to read it by, or 0 for a row appended since the build (its id unknown).
  */
 export type IndexPage =
   | { readonly total: number; readonly users?: undefined }
-  | { readonly total: number; readonly users: readonly ChangedUser[]; readonly rowIds: readonly number[] };
+  | {
+      readonly total: number;
+      readonly users: readonly ChangedUser[];
+      readonly answers: readonly (string | undefined)[];
+      readonly rowIds: readonly number[];
+    };
 
 export class OrgSearchIndex {
   private alive: Uint8Array;
@@ -96,6 +106,8 @@ export class OrgSearchIndex {
     private readonly postings: Postings,
     /** The built slots' folds, packed, by column number. */
     private readonly texts: readonly PackedText[],
+    /** The built slots' answers as the build read them; a logged change of a slot's row drops its answer. */
+    private readonly answers: PackedAnswers,
     /** The write_version the index reflects: every change up to it is applied. */
     public high: number,
     private readonly bytesPerUser: number,
@@ -115,7 +127,7 @@ export class OrgSearchIndex {
   get bytes(): number {
     const texts = this.texts.reduce((n, text) => n + text.bytes, 0);
     const arrays = this.rowIds.byteLength + this.alive.byteLength;
-    return this.users.length * this.bytesPerUser + arrays + this.postings.bytes + texts;
+    return this.users.length * this.bytesPerUser + arrays + this.postings.bytes + texts + this.answers.bytes;
   }
 
   /** True when enough slots changed since the build that a fresh build would answer faster. */
@@ -130,7 +142,11 @@ export class OrgSearchIndex {
     if (before !== null && before.user_id !== after?.user_id) this.kill(before.user_id);
     if (after === null) return true;
     const slot = this.slotOf.get(after.user_id);
-    if (slot !== undefined && sameIndexedColumns(this.users[slot]!, after)) return true;
+    // Columns the index does not keep may have changed (a phone): the row stays, its answer goes.
+    if (slot !== undefined && sameIndexedColumns(this.users[slot]!, after)) {
+      this.answers.drop(slot);
+      return true;
+    }
     this.kill(after.user_id);
     this.append(indexedColumns(after));
     return true;
@@ -151,12 +167,13 @@ export class OrgSearchIndex {
     }
     const positions = Array.from(candidates, (slot) => {
       const user = this.users[slot]!;
-      return { key: userSortKey(user as UserRow, sort.field), userId: user.user_id, slot };
+      return { key: userSortKey(user, sort.field), userId: user.user_id, slot };
     });
     const page = smallest(positions, wanted, (a, b) => compareInOrder(a, b, sort.order)).slice(offset);
     return {
       total: slots.length,
       users: page.map((p) => this.users[p.slot]!),
+      answers: page.map((p) => this.answers.get(p.slot)),
       rowIds: page.map((p) => (p.slot < this.built ? this.rowIds[p.slot]! : 0)),
     };
   }
@@ -227,6 +244,7 @@ export class OrgSearchIndex {
     const slot = this.slotOf.get(userId);
     if (slot === undefined) return;
     this.alive[slot] = 0;
+    this.answers.drop(slot);
     this.slotOf.delete(userId);
     this.dead++;
   }
@@ -281,6 +299,75 @@ class PackedText {
       return true;
     }
     return false;
+  }
+}
+
+// Bytes of each buffer the build's answers are written into.
+const ANSWER_CHUNK_BYTES = 16 << 20;
+
+/** Collects the built slots' answers as UTF-8, end to end in buffers outside the JavaScript heap. */
+class PackedAnswersBuilder {
+  private readonly chunks: Buffer[] = [];
+  private readonly chunkOf = new GrowableU32();
+  private readonly starts = new GrowableU32();
+  private readonly ends = new GrowableU32();
+  private chunk = Buffer.alloc(0);
+  private at = 0;
+
+  add(answer: string): void {
+    // A UTF-16 unit takes at most 3 bytes of UTF-8.
+    if (this.chunk.length - this.at < 3 * answer.length) {
+      this.chunk = Buffer.allocUnsafeSlow(Math.max(ANSWER_CHUNK_BYTES, 3 * answer.length));
+      this.chunks.push(this.chunk);
+      this.at = 0;
+    }
+    this.chunkOf.push(this.chunks.length - 1);
+    this.starts.push(this.at);
+    this.at += this.chunk.write(answer, this.at);
+    this.ends.push(this.at);
+  }
+
+  finish(): PackedAnswers {
+    const slots = this.starts.length;
+    return new PackedAnswers(
+      this.chunks,
+      this.chunkOf.data.slice(0, slots),
+      this.starts.data.slice(0, slots),
+      this.ends.data.slice(0, slots),
+    );
+  }
+}
+
+/**
+ * The built slots' answers, as the build's scan read their rows (docs/performance.md, "Cold searches: the
+ * rows' answers in memory"). A slot's answer stands until the log brings a change of its row, which drops
+ * it: the page then reads that row from the database. A cold page of built slots reads no row at all.
+ */
+class PackedAnswers {
+  private readonly current: Uint8Array;
+
+  constructor(
+    private readonly chunks: readonly Buffer[],
+    private readonly chunkOf: Uint32Array,
+    private readonly starts: Uint32Array,
+    private readonly ends: Uint32Array,
+  ) {
+    this.current = new Uint8Array(starts.length).fill(1);
+  }
+
+  get bytes(): number {
+    const chunks = this.chunks.reduce((n, chunk) => n + chunk.length, 0);
+    return chunks + this.chunkOf.byteLength + this.starts.byteLength + this.ends.byteLength + this.current.length;
+  }
+
+  /** The slot's answer, if the index holds it as it stands now. */
+  get(slot: number): string | undefined {
+    if (this.current[slot] !== 1) return undefined;
+    return this.chunks[this.chunkOf[slot]!]!.toString('utf8', this.starts[slot], this.ends[slot]);
+  }
+
+  drop(slot: number): void {
+    if (slot < this.current.length) this.current[slot] = 0;
   }
 }
 

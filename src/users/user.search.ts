@@ -10,6 +10,7 @@ import type { ChangedUser, UserChange } from './user.changes.js';
 import { findChangesSince } from './user.changes.repository.js';
 import { countUsers, findUsersAfter, NO_FILTER, type UserFilter, type UserSort } from './user.list.repository.js';
 import { findUsersByIds, findUsersByUserIds } from './user.repository.js';
+import { userRowToJson } from './user.mapper.js';
 import { sameIndexedColumns, SearchIndexBuilder, type OrgSearchIndex } from './user.search-index.js';
 
 /**
@@ -84,10 +85,13 @@ export interface IndexQuery {
   readonly limit: number;
 }
 
-/** An answer from the index: the exact total and the page's rows in order (none past PAGE_BOUND). */
+/**
+ * An answer from the index: the exact total and, but past PAGE_BOUND, the page's rows in order (the columns
+ * the index keeps) with each one's answer (userRowToJson).
+ */
 export interface IndexAnswer {
   readonly total: number;
-  readonly rows?: UserRow[];
+  readonly page?: { readonly users: readonly ChangedUser[]; readonly answers: readonly string[] };
 }
 
 /**
@@ -156,14 +160,23 @@ export class SearchIndexes {
       const page = state.index?.page(filter, sort, offset, limit, PAGE_BOUND);
       if (!page) return undefined;
       if (!page.users) return { total: page.total };
-      const { users, rowIds } = page;
-      if (users.length === 0) return { total: page.total, rows: [] };
-      // At most a chunk of rows by primary key: bounded work, read straight on the connection (as a single
-      // user is), without the time-limited transaction of costly reads (three more round trips on PostgreSQL).
-      const rows = new Map((await this.pageRows(orgId, users, rowIds)).map((r) => [r.user_id, r]));
-      const ordered = users.map((u) => rows.get(u.user_id));
-      if (ordered.every((row, i) => row !== undefined && sameIndexedColumns(row, users[i]!)))
-        return { total: page.total, rows: ordered as UserRow[] };
+      const { users, answers } = page;
+      const unread = users.flatMap((_, i) => (answers[i] === undefined ? [i] : []));
+      if (unread.length === 0) return { total: page.total, page: { users, answers: answers as string[] } };
+      // The rows whose answers the index does not hold: at most a chunk, by primary key, read straight on the
+      // connection (as a single user is), without the time-limited transaction of costly reads (three more
+      // round trips on PostgreSQL).
+      const read = unread.map((i) => users[i]!);
+      const rowIds = unread.map((i) => page.rowIds[i]!);
+      const rows = new Map((await this.pageRows(orgId, read, rowIds)).map((r) => [r.user_id, r]));
+      const filled = [...answers];
+      const fits = unread.every((i) => {
+        const row = rows.get(users[i]!.user_id);
+        if (row === undefined || !sameIndexedColumns(row, users[i]!)) return false;
+        filled[i] = userRowToJson(row);
+        return true;
+      });
+      if (fits) return { total: page.total, page: { users, answers: filled as string[] } };
     }
     return undefined;
   }

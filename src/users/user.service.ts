@@ -24,7 +24,7 @@ import { foldUsername } from '../db/username-keys.js';
 import { nowTimestamp } from '../shared/timestamps.js';
 import type { SearchIndexSettings } from '../config.js';
 import { PageCache, type CachedPage } from './user.cache.js';
-import { pageScope } from './user.changes.js';
+import { pageScope, type ChangedUser } from './user.changes.js';
 import { ChangeTracker } from './user.invalidation.js';
 import { SearchIndexes, type SearchIndexProgress } from './user.search.js';
 import {
@@ -153,11 +153,11 @@ async function* pageRest(
   filter: UserFilter,
   sort: UserSort,
   start: string,
-  last: UserRow,
+  last: ChangedUser,
   remaining: number,
 ) {
   yield start;
-  let after = last;
+  let after: ChangedUser = last;
   while (remaining > 0) {
     const from = { key: userSortKey(after, sort.field), userId: after.user_id };
     const size = Math.min(CHUNK, remaining);
@@ -391,7 +391,8 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
       const filter = filterFromQuery(query);
       const sort = sortFromQuery(query);
       const first = Math.min(page.pageSize, CHUNK);
-      let rows: UserRow[];
+      let rows: readonly ChangedUser[];
+      let answers: readonly string[];
       let total: number;
       // An index answer takes one of the organization's slots too: its work shares the event loop's thread.
       const release = await orgQueries.acquire(orgId);
@@ -399,16 +400,18 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
         const indexed = searches(filter)
           ? await search?.answer({ orgId, version, filter, sort, offset: page.offset, limit: first })
           : undefined;
-        if (indexed?.rows) [rows, total] = [indexed.rows, indexed.total];
-        else
-          [rows, total] = await reads.read(
+        if (indexed?.page) [rows, answers, total] = [indexed.page.users, indexed.page.answers, indexed.total];
+        else {
+          const [read, matched] = await reads.read(
             (rdb) => readPage(rdb, orgId, filter, sort, first, page.offset, indexed?.total),
             signal,
           );
+          [rows, answers, total] = [read, read.map(userRowToJson), matched];
+        }
       } finally {
         release();
       }
-      const start = pageHead(page.pageNumber, page.pageSize, total) + rows.map(userRowToJson).join(',');
+      const start = pageHead(page.pageNumber, page.pageSize, total) + answers.join(',');
       if (rows.length < first || first === page.pageSize) {
         const body = start + PAGE_TAIL;
         cache.set(key, { version, body, total, scope: pageScope(filter, sort, rows) });

@@ -374,6 +374,46 @@ for (const dialect of DIALECTS)
             rows.map((row) => userRowToJson(row)),
           );
         });
+
+        it("keeps a row's answer only until the log brings a change of it, even of a column it does not index", async () => {
+          const page = async () => {
+            const res = await t.app.inject({
+              url: '/api/v1/users?username=bulk.001&pagesize=25',
+              headers: bearer(t.demo.read),
+            });
+            assert.equal(res.statusCode, 200, res.body);
+            return res.json<{ results: { username: string; phone: string }[] }>().results;
+          };
+          const phoneOf = async (username: string) => (await page()).find((u) => u.username === username)?.phone;
+          const first = await phoneOf('bulk.0012');
+          assert.ok(first !== undefined && first !== '206-555-0142');
+          // The phone alone, by raw SQL (last_updated_date untouched): the row keeps its place in the index.
+          for (const phone of ['206-555-0142', '206-555-0143']) {
+            await t.conn.db.transaction().execute(async (trx) => {
+              await sql`update users set phone = ${phone} where org_id = ${t.demo.orgId} and username_fold = 'bulk.0012'`.execute(
+                trx,
+              );
+              await sql`update organizations set write_version = write_version + 1 where id = ${t.demo.orgId}`.execute(
+                trx,
+              );
+            });
+            const before = await searchIndexAnswers(t.app);
+            assert.equal(await phoneOf('bulk.0012'), phone);
+            assert.equal((await searchIndexAnswers(t.app)).index, before.index + 1, 'the index answered it');
+          }
+          const rows = await findUsers(
+            t.conn.db,
+            t.demo.orgId,
+            { usernames: ['bulk.001'], names: [], statuses: [], roles: [], billingGroups: [], groupOwners: [] },
+            { field: 'username', order: 'asc' },
+            25,
+            0,
+          );
+          assert.deepEqual(
+            (await page()).map((u) => JSON.stringify(u)),
+            rows.map((row) => userRowToJson(row)),
+          );
+        });
       }
     });
   }
