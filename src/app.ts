@@ -94,7 +94,7 @@ export async function buildApp(config: Config, conn: Connection, options: AppOpt
   echoRequestId(app);
   logRequestTarget(app);
   addSecurityHeaders(app);
-  drainOnClose(app);
+  const handlers = drainOnClose(app);
   limitRequestSize(app);
   await registerCors(app, config);
   registerErrorHandlers(app);
@@ -145,5 +145,7 @@ export async function buildApp(config: Config, conn: Connection, options: AppOpt
     guard: limitAfterAuthentication(authenticate, limit),
     limit,
   });
+  // Registered last, so it runs first of the onClose hooks (after the server's own close): see drainOnClose.
+  app.addHook('onClose', () => handlers.settled(config.shutdownGraceMs));
   return app;
 }
