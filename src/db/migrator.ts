@@ -1,5 +1,6 @@
 import { Migrator, type Migration, type MigrationResultSet } from 'kysely';
 import type { Connection, Dialect } from './connect.js';
+import { dropChangeLogStatistics } from './statistics.js';
 import { coreMigration } from './migrations/001_core.js';
 import { auditMigration } from './migrations/002_audit.js';
 import { writesMigration } from './migrations/003_writes.js';
@@ -65,7 +66,9 @@ function check({ error, results }: MigrationResultSet): string[] {
 
 /** Applies every pending migration; returns the names applied. Safe to call from several processes at once. */
 export async function migrateToLatest(conn: Connection): Promise<string[]> {
-  return check(await migratorFor(conn).migrateToLatest());
+  const applied = check(await migratorFor(conn).migrateToLatest());
+  await dropChangeLogStatistics(conn);
+  return applied;
 }
 
 /** Reverts the most recent migration; returns its name. */
