@@ -233,9 +233,7 @@ export type SortedColumns = Pick<UserRow, 'username_fold' | 'name_fold' | 'last_
 
 /** The sort key of a row for keyset paging (the same column findUsers orders by). */
 export function userSortKey(row: SortedColumns, field: SortField): string | null {
-  return row[
-    sortColumn[field].slice('users.'.length) as 'username_fold' | 'name_fold' | 'last_login_date' | 'last_updated_date'
-  ];
+  return row[sortColumn[field].slice('users.'.length) as keyof SortedColumns];
 }
 
 /**

@@ -157,7 +157,7 @@ async function* pageRest(
   remaining: number,
 ) {
   yield start;
-  let after: ChangedUser = last;
+  let after = last;
   while (remaining > 0) {
     const from = { key: userSortKey(after, sort.field), userId: after.user_id };
     const size = Math.min(CHUNK, remaining);

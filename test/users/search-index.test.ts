@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { fold } from '../../src/shared/text.js';
 import { foldUsername } from '../../src/db/username-keys.js';
-import { compactUserCounts, findUsers } from '../../src/users/user.list.repository.js';
+import { compactUserCounts, findUsers, NO_FILTER } from '../../src/users/user.list.repository.js';
 import { userRowToJson, userRowToUser } from '../../src/users/user.mapper.js';
 import { bearer, buildTestApp, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/databases.js';
@@ -404,7 +404,7 @@ for (const dialect of DIALECTS)
           const rows = await findUsers(
             t.conn.db,
             t.demo.orgId,
-            { usernames: ['bulk.001'], names: [], statuses: [], roles: [], billingGroups: [], groupOwners: [] },
+            { ...NO_FILTER, usernames: ['bulk.001'] },
             { field: 'username', order: 'asc' },
             25,
             0,
