@@ -233,7 +233,12 @@ export type SortedColumns = Pick<UserRow, 'username_fold' | 'name_fold' | 'last_
 
 /** The sort key of a row for keyset paging (the same column findUsers orders by). */
 export function userSortKey(row: SortedColumns, field: SortField): string | null {
-  return row[sortColumn[field].slice('users.'.length) as keyof SortedColumns];
+  return row[sortedColumn(field)];
+}
+
+/** The column a sort field orders by. */
+export function sortedColumn(field: SortField): keyof SortedColumns {
+  return sortColumn[field].slice('users.'.length) as keyof SortedColumns;
 }
 
 /**

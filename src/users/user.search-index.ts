@@ -6,7 +6,7 @@ import {
   type ChangedUser,
   type UserChange,
 } from './user.changes.js';
-import { MAX_NEEDLE, userSortKey, type UserFilter, type UserSort } from './user.list.repository.js';
+import { MAX_NEEDLE, sortedColumn, userSortKey, type UserFilter, type UserSort } from './user.list.repository.js';
 import { userRowToJson } from './user.mapper.js';
 import { forEachGram, GrowableU32, PostingsBuilder, type Postings } from './user.postings.js';
 
@@ -70,11 +70,11 @@ export class SearchIndexBuilder {
   /** The index of the rows added, reflecting write_version `high`. */
   async finish(high: number, pause: () => Promise<void>): Promise<OrgSearchIndex> {
     const postings = await this.postings.finish(pause);
-    const texts = FOLDS.map((fold) => new PackedText(this.users.map((user) => user[fold])));
+    const slots = new BuiltSlots(this.users);
     const bytesPerUser = 200 + (2 * this.textBytes) / Math.max(1, this.users.length);
     const rowIds = this.rowIds.data.slice(0, this.rowIds.length);
     const answers = this.answers.finish();
-    return new OrgSearchIndex(this.users, rowIds, this.slotOf, this.dead, postings, texts, answers, high, bytesPerUser);
+    return new OrgSearchIndex(slots, rowIds, this.slotOf, this.dead, postings, answers, high, bytesPerUser);
   }
 }
 
@@ -96,43 +96,57 @@ export class OrgSearchIndex {
   private alive: Uint8Array;
   private dead: number;
   private readonly built: number;
+  /** The slots appended since the build (slot `built + i`), as objects: they are few (see worthRebuilding). */
+  private readonly appended: ChangedUser[] = [];
+  /** The built slots' folds, packed, by column number. */
+  private readonly texts: readonly PackedStrings[];
 
   constructor(
-    private readonly users: ChangedUser[],
+    /** The built slots, in columns. */
+    private readonly slots: BuiltSlots,
     /** The built slots' primary keys (appended slots come from the change log, which does not carry them). */
     private readonly rowIds: Uint32Array,
     private readonly slotOf: Map<string, number>,
     deadSlots: readonly number[],
     private readonly postings: Postings,
-    /** The built slots' folds, packed, by column number. */
-    private readonly texts: readonly PackedText[],
     /** The built slots' answers as the build read them; a logged change of a slot's row drops its answer. */
     private readonly answers: PackedAnswers,
     /** The write_version the index reflects: every change up to it is applied. */
     public high: number,
     private readonly bytesPerUser: number,
   ) {
-    this.built = users.length;
-    this.alive = new Uint8Array(Math.max(1024, Math.ceil(users.length * 1.25))).fill(1, 0, users.length);
+    this.built = slots.length;
+    this.texts = FOLDS.map((fold) => slots.strings(fold));
+    this.alive = new Uint8Array(Math.max(1024, Math.ceil(slots.length * 1.25))).fill(1, 0, slots.length);
     for (const slot of deadSlots) this.alive[slot] = 0;
     this.dead = deadSlots.length;
   }
 
   /** Rows the index holds (alive slots). */
   get rows(): number {
-    return this.users.length - this.dead;
+    return this.slotCount - this.dead;
   }
 
-  /** Bytes held, estimated: slots (their strings, object and id), the bitmap, the posting lists, packed folds. */
+  /** Slots built and appended, dead ones included. */
+  private get slotCount(): number {
+    return this.built + this.appended.length;
+  }
+
+  /** A slot's columns: a built slot's are made from its columns when asked for. */
+  private user(slot: number): ChangedUser {
+    return slot < this.built ? this.slots.user(slot) : this.appended[slot - this.built]!;
+  }
+
+  /** Bytes held, estimated: the built slots' columns, the appended slots, the arrays, posting lists and answers. */
   get bytes(): number {
-    const texts = this.texts.reduce((n, text) => n + text.bytes, 0);
     const arrays = this.rowIds.byteLength + this.alive.byteLength;
-    return this.users.length * this.bytesPerUser + arrays + this.postings.bytes + texts + this.answers.bytes;
+    const appended = this.appended.length * this.bytesPerUser;
+    return this.slots.bytes + appended + arrays + this.postings.bytes + this.answers.bytes;
   }
 
   /** True when enough slots changed since the build that a fresh build would answer faster. */
   get worthRebuilding(): boolean {
-    return this.users.length - this.built + this.dead > Math.max(REBUILD_MIN_CHANGES, this.built / 4);
+    return this.appended.length + this.dead > Math.max(REBUILD_MIN_CHANGES, this.built / 4);
   }
 
   /** Applies one logged change (idempotent per user_id); false for a marker, which the index cannot apply. */
@@ -143,7 +157,7 @@ export class OrgSearchIndex {
     if (after === null) return true;
     const slot = this.slotOf.get(after.user_id);
     // Columns the index does not keep may have changed (a phone): the row stays, its answer goes.
-    if (slot !== undefined && sameIndexedColumns(this.users[slot]!, after)) {
+    if (slot !== undefined && sameIndexedColumns(this.user(slot), after)) {
       this.answers.drop(slot);
       return true;
     }
@@ -165,14 +179,18 @@ export class OrgSearchIndex {
       const ends = sort.order === 'asc' ? [0, Math.min(wanted, split)] : [Math.max(0, split - wanted), split];
       candidates = [...slots.subarray(ends[0], ends[1]), ...slots.subarray(split)];
     }
+    // Built slots give their sort key and user_id from their columns: no object per candidate.
+    const keys = this.slots.strings(sortedColumn(sort.field));
+    const userIds = this.slots.strings('user_id');
     const positions = Array.from(candidates, (slot) => {
-      const user = this.users[slot]!;
+      if (slot < this.built) return { key: keys.get(slot), userId: userIds.get(slot)!, slot };
+      const user = this.user(slot);
       return { key: userSortKey(user, sort.field), userId: user.user_id, slot };
     });
     const page = smallest(positions, wanted, (a, b) => compareInOrder(a, b, sort.order)).slice(offset);
     return {
       total: slots.length,
-      users: page.map((p) => this.users[p.slot]!),
+      users: page.map((p) => this.user(p.slot)),
       answers: page.map((p) => this.answers.get(p.slot)),
       rowIds: page.map((p) => (p.slot < this.built ? this.rowIds[p.slot]! : 0)),
     };
@@ -193,7 +211,7 @@ export class OrgSearchIndex {
     const attributes = [filter.statuses, filter.roles, filter.billingGroups, filter.groupOwners].some(
       (l) => l.length > 0,
     );
-    return attributes ? slots?.filter((slot) => matchesAttributes(this.users[slot]!, filter)) : slots;
+    return attributes ? slots?.filter((slot) => matchesAttributes(this.user(slot), filter)) : slots;
   }
 
   /**
@@ -205,11 +223,12 @@ export class OrgSearchIndex {
     if (needle.length > MAX_NEEDLE) return new Uint32Array(0);
     const points = Array.from(needle);
     const column = FOLDS.indexOf(fold);
-    const users = this.users;
+    const text = this.texts[column]!;
+    const holds = (slot: number) =>
+      slot < this.built ? text.holds(slot, needle) : this.appended[slot - this.built]![fold].includes(needle);
     if (points.length <= 1) {
       const found: number[] = [];
-      for (let slot = 0; slot < users.length; slot++)
-        if (this.alive[slot] === 1 && users[slot]![fold].includes(needle)) found.push(slot);
+      for (let slot = 0; slot < this.slotCount; slot++) if (this.alive[slot] === 1 && holds(slot)) found.push(slot);
       return Uint32Array.from(found);
     }
     if (points.length <= 3) return this.aliveOf(this.postings.list(column, needle));
@@ -222,11 +241,9 @@ export class OrgSearchIndex {
     for (let i = 1; i < lists.length && found.length > 0; i++) found = intersect(found, lists[i]!);
     // Every trigram of the needle is in these folds, not always in its order: check each (built slots in the
     // packed text, whose memory they read in order; appended ones in their row).
-    const text = this.texts[column]!;
     const checked = new Uint32Array(found.length);
     let n = 0;
-    for (const slot of found)
-      if (slot < this.built ? text.holds(slot, needle) : users[slot]![fold].includes(needle)) checked[n++] = slot;
+    for (const slot of found) if (holds(slot)) checked[n++] = slot;
     return checked.subarray(0, n);
   }
 
@@ -250,13 +267,13 @@ export class OrgSearchIndex {
   }
 
   private append(user: ChangedUser): void {
-    const slot = this.users.length;
+    const slot = this.slotCount;
     if (slot === this.alive.length) {
       const bigger = new Uint8Array(slot * 2);
       bigger.set(this.alive);
       this.alive = bigger;
     }
-    this.users.push(user);
+    this.appended.push(user);
     this.alive[slot] = 1;
     this.slotOf.set(user.user_id, slot);
     this.postings.append(foldsOf(user), slot);
@@ -264,33 +281,44 @@ export class OrgSearchIndex {
 }
 
 /**
- * One column's folds of the built slots, end to end in one string, with each slot's start: a fold is checked
- * there without reaching its row (a check per candidate read one object and one string, each somewhere in
- * the heap: about 5× slower at 1M users, docs/performance.md).
+ * One column of the built slots, end to end in one string, with each slot's start (and a flag where its value
+ * is null). A fold is checked there without reaching a row (a check per candidate read one object and one
+ * string, each somewhere in the heap: about 5x slower at 1M users), and the garbage collector marks one string
+ * and a few arrays where a string per slot cost it a million visits (docs/performance.md).
  */
-class PackedText {
+class PackedStrings {
   private readonly text: string;
   private readonly starts: Uint32Array;
+  private readonly nulls: Uint8Array | undefined;
 
-  constructor(folds: readonly string[]) {
-    this.starts = new Uint32Array(folds.length + 1);
+  constructor(values: readonly (string | null)[]) {
+    this.starts = new Uint32Array(values.length + 1);
+    let nulls: Uint8Array | undefined;
     let at = 0;
-    folds.forEach((fold, slot) => {
+    values.forEach((value, slot) => {
       this.starts[slot] = at;
-      at += fold.length;
+      if (value === null) (nulls ??= new Uint8Array(values.length))[slot] = 1;
+      else at += value.length;
     });
-    this.starts[folds.length] = at;
-    this.text = folds.join('');
+    this.starts[values.length] = at;
+    this.nulls = nulls;
+    // join writes null as '': a null slot's start is its next slot's.
+    this.text = values.join('');
   }
 
   get bytes(): number {
-    return 2 * this.text.length + this.starts.byteLength;
+    return 2 * this.text.length + this.starts.byteLength + (this.nulls?.byteLength ?? 0);
   }
 
-  /** Whether the fold of `slot` holds `needle` (UTF-16 units, as String.prototype.includes compares). */
+  get(slot: number): string | null {
+    return this.nulls?.[slot] === 1 ? null : this.text.slice(this.starts[slot], this.starts[slot + 1]);
+  }
+
+  /** Whether the value of `slot` holds `needle` (UTF-16 units, as String.prototype.includes compares). */
   holds(slot: number, needle: string): boolean {
     const text = this.text;
     const length = needle.length;
+    if (length === 0) return true;
     const first = needle.charCodeAt(0);
     const last = this.starts[slot + 1]! - length;
     outer: for (let at = this.starts[slot]!; at <= last; at++) {
@@ -299,6 +327,47 @@ class PackedText {
       return true;
     }
     return false;
+  }
+}
+
+type Column = (typeof COLUMNS)[number];
+/** The one column that holds a number (a bit per role); every other holds a string or null. */
+const NUMBER_COLUMN = 'roles_mask' satisfies Column;
+type StringColumn = Exclude<Column, typeof NUMBER_COLUMN>;
+
+/**
+ * The built slots in columns rather than an object per slot: at 1M users the objects and their strings were
+ * about eight million objects for every full collection to mark, and 217 MB of live heap (docs/performance.md,
+ * "The index's slots in columns"). A slot's object is made when a page or a check asks for it.
+ */
+class BuiltSlots {
+  readonly length: number;
+  /** By COLUMNS' index: each string column, packed (none at NUMBER_COLUMN's). */
+  private readonly packed: (PackedStrings | undefined)[];
+  private readonly rolesMasks: Float64Array;
+
+  constructor(users: readonly ChangedUser[]) {
+    this.length = users.length;
+    this.rolesMasks = Float64Array.from(users, (user) => user[NUMBER_COLUMN]);
+    this.packed = COLUMNS.map((column) =>
+      column === NUMBER_COLUMN ? undefined : new PackedStrings(users.map((user) => user[column])),
+    );
+  }
+
+  get bytes(): number {
+    return this.packed.reduce((bytes, strings) => bytes + (strings?.bytes ?? 0), this.rolesMasks.byteLength);
+  }
+
+  strings(column: StringColumn): PackedStrings {
+    return this.packed[COLUMNS.indexOf(column)]!;
+  }
+
+  user(slot: number): ChangedUser {
+    const user: Partial<Record<Column, unknown>> = {};
+    COLUMNS.forEach((column, i) => {
+      user[column] = column === NUMBER_COLUMN ? this.rolesMasks[slot] : this.packed[i]!.get(slot);
+    });
+    return user as ChangedUser;
   }
 }
 
