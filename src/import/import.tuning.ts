@@ -46,6 +46,9 @@ export async function relaxBatchCommit(trx: Trx, dialect: Connection['dialect'])
   await sql`set local enable_bitmapscan = off`.execute(trx);
 }
 
+/** The tables an import of users changes. */
+const IMPORTED_TABLES = ['users', 'user_billing_groups', 'user_group_owners'];
+
 /**
  * After an import changed users: refresh the planner's statistics. A bulk load
  * leaves PostgreSQL's estimates stale until autovacuum gets to it, and with
@@ -54,13 +57,17 @@ export async function relaxBatchCommit(trx: Trx, dialect: Connection['dialect'])
  * (before, `pragma optimize`, which also took the change log's statistics).
  */
 export async function refreshStatistics(conn: Connection): Promise<void> {
-  if (conn.dialect === 'postgres') await sql`analyze users, user_billing_groups, user_group_owners`.execute(conn.db);
-  else {
-    // The tables the import changed, one by one (SQLite's ANALYZE names one), from a sample of each index as
-    // `pragma optimize` takes it; not the change log, whose statistics SQLite must not keep (db/statistics.ts).
-    await sql`pragma analysis_limit = 2000`.execute(conn.db);
-    for (const table of ['users', 'user_billing_groups', 'user_group_owners'])
-      await sql`analyze ${sql.table(table)}`.execute(conn.db);
+  const tables = IMPORTED_TABLES.map((table) => sql.table(table));
+  if (conn.dialect === 'postgres') {
+    await sql`analyze ${sql.join(tables)}`.execute(conn.db);
+    return;
+  }
+  // One by one (SQLite's ANALYZE names one), from a sample of each index as `pragma optimize` takes it; not
+  // the change log, whose statistics SQLite must not keep (db/statistics.ts).
+  await sql`pragma analysis_limit = 2000`.execute(conn.db);
+  try {
+    for (const table of tables) await sql`analyze ${table}`.execute(conn.db);
+  } finally {
     await sql`pragma analysis_limit = 0`.execute(conn.db);
   }
 }

@@ -98,8 +98,6 @@ export class OrgSearchIndex {
   private readonly built: number;
   /** The slots appended since the build (slot `built + i`), as objects: they are few (see worthRebuilding). */
   private readonly appended: ChangedUser[] = [];
-  /** The built slots' folds, packed, by column number. */
-  private readonly texts: readonly PackedStrings[];
 
   constructor(
     /** The built slots, in columns. */
@@ -116,7 +114,6 @@ export class OrgSearchIndex {
     private readonly bytesPerUser: number,
   ) {
     this.built = slots.length;
-    this.texts = FOLDS.map((fold) => slots.strings(fold));
     this.alive = new Uint8Array(Math.max(1024, Math.ceil(slots.length * 1.25))).fill(1, 0, slots.length);
     for (const slot of deadSlots) this.alive[slot] = 0;
     this.dead = deadSlots.length;
@@ -223,7 +220,7 @@ export class OrgSearchIndex {
     if (needle.length > MAX_NEEDLE) return new Uint32Array(0);
     const points = Array.from(needle);
     const column = FOLDS.indexOf(fold);
-    const text = this.texts[column]!;
+    const text = this.slots.strings(fold);
     const holds = (slot: number) =>
       slot < this.built ? text.holds(slot, needle) : this.appended[slot - this.built]![fold].includes(needle);
     if (points.length <= 1) {
