@@ -9,7 +9,7 @@ export function registerMetrics(
   options: {
     processMetrics: boolean;
     cachedBytes: () => number;
-    answerCacheCounts: () => { kept: number; dropped: number };
+    answerCacheCounts: () => { kept: number; dropped: number; refused: number };
     /** Write transactions committed and the writes they carried (db/group-commit.ts). */
     writeCommitCounts: () => { commits: number; writes: number; reruns: number };
     searchIndexProgress: () => SearchIndexProgress;
@@ -62,6 +62,15 @@ export function registerMetrics(
         this.inc(options.answerCacheCounts()[outcome]);
       },
     });
+  new Counter({
+    name: 'roster_answer_cache_refused_total',
+    help: 'Answers the full answer cache turned away because their key came for the first time (its doorkeeper)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(options.answerCacheCounts().refused);
+    },
+  });
   new Counter({
     name: 'roster_write_commits_total',
     help: 'Write transactions committed; several waiting writes of one organization share one (group commit)',

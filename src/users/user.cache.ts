@@ -43,9 +43,42 @@ function scopeCost(scope: AnswerScope | undefined): number {
   return scope.kind === 'page' ? 1024 + scope.ids.size * 100 : scope.userIds.length * 100;
 }
 
+// Keys the doorkeeper remembers (a power of two): 256 KiB of hashes.
+const DOORKEEPER_SLOTS = 1 << 16;
+
+/** FNV-1a over the key's UTF-16 units. */
+function hashOf(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return h;
+}
+
+/**
+ * The keys a full cache turned away, as hashes in a table of fixed size (a newer key takes an older one's
+ * slot): TinyLFU's doorkeeper, as Caffeine uses it. A full cache admits an answer the second time its key
+ * comes, so a stream of queries asked once (a user typing, a crawler) neither evicts the answers asked
+ * again nor makes the garbage collector copy and promote every one-off answer (docs/performance.md,
+ * "One-off answers").
+ */
+class Doorkeeper {
+  private readonly hashes = new Int32Array(DOORKEEPER_SLOTS);
+
+  /** Whether the key came before (since its slot was last taken); it is remembered either way. */
+  cameBefore(key: string): boolean {
+    const h = hashOf(key) | 1; // never 0, an empty slot
+    const slot = (h ^ (h >>> 16)) & (DOORKEEPER_SLOTS - 1);
+    if (this.hashes[slot] === h) return true;
+    this.hashes[slot] = h;
+    return false;
+  }
+}
+
 export class PageCache {
   private readonly entries = new Map<string, CachedPage>();
   private bytes = 0;
+  private readonly doorkeeper = new Doorkeeper();
+  /** Answers a full cache turned away at their key's first coming, since start (for /metrics). */
+  refused = 0;
 
   constructor(
     private readonly budgetBytes: number,
@@ -82,7 +115,10 @@ export class PageCache {
     return hit;
   }
 
-  /** Stores an answer (skipped when bigger than an entry may be). */
+  /**
+   * Stores an answer (skipped when bigger than an entry may be). While the budget has room every answer is
+   * kept; once it has none, an answer whose key the doorkeeper has not met is turned away (and its key noted).
+   */
   set(key: string, page: CachedPage): void {
     const cost = costOf(key, page);
     if (this.budgetBytes === 0 || cost > this.maxEntryBytes || cost > this.budgetBytes) return;
@@ -90,6 +126,9 @@ export class PageCache {
     if (old) {
       this.entries.delete(key);
       this.bytes -= costOf(key, old);
+    } else if (this.bytes + cost > this.budgetBytes && !this.doorkeeper.cameBefore(key)) {
+      this.refused++;
+      return;
     }
     this.entries.set(key, page);
     this.bytes += cost;

@@ -426,8 +426,14 @@ export function createUserService(db: Db, options: UserServiceOptions = {}) {
     /** The bytes the answer cache charges to its budget now (for /metrics). */
     cachedBytes: (): number => cache.chargedBytes,
 
-    /** How many cached answers older than a write were kept, and how many dropped, since start. */
-    answerCacheCounts: (): { readonly kept: number; readonly dropped: number } => ({ ...tracker.counts }),
+    /**
+     * How many cached answers older than a write were kept, and how many dropped, and how many answers the
+     * full cache turned away at their key's first coming, since start.
+     */
+    answerCacheCounts: (): { readonly kept: number; readonly dropped: number; readonly refused: number } => ({
+      ...tracker.counts,
+      refused: cache.refused,
+    }),
 
     /** How far the search indexes are built (for /readyz and /metrics). */
     searchIndexProgress: (): SearchIndexProgress =>

@@ -25,6 +25,26 @@ describe('PageCache accounting', () => {
     assert.equal(cache.chargedBytes, 0);
   });
 
+  it('once full, admits an answer the second time its key comes, evicting the least recently used', () => {
+    const page = { version: 1, body: 'b'.repeat(100), total: 1 };
+    const cost = ENTRY_OVERHEAD_BYTES + 2 + 100;
+    const cache = new PageCache(3 * cost, 3 * cost);
+    for (const key of ['k1', 'k2', 'k3']) cache.set(key, page);
+    assert.equal(cache.chargedBytes, 3 * cost, 'while there is room, every answer is kept');
+    cache.set('k4', page);
+    assert.equal(cache.get('k4', 1), undefined, 'a first coming into a full cache is turned away');
+    assert.ok(cache.get('k1', 1), 'and evicts nothing');
+    assert.equal(cache.refused, 1);
+    cache.set('k4', page);
+    assert.ok(cache.get('k4', 1), 'the second coming is admitted');
+    assert.equal(cache.get('k2', 1), undefined, 'in place of the least recently used');
+    assert.ok(cache.get('k1', 1) && cache.get('k3', 1));
+    assert.equal(cache.chargedBytes, 3 * cost);
+    cache.set('k1', { ...page, version: 2 });
+    assert.equal(cache.get('k1', 2)?.version, 2, 'a key held is replaced, not refused');
+    assert.equal(cache.refused, 1);
+  });
+
   it('an entry whose key alone exceeds the entry limit is not kept', () => {
     const cache = new PageCache(BUDGET, 4096);
     cache.set('k'.repeat(8000), { version: 1, body: '{}', total: 0 });
