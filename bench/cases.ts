@@ -188,7 +188,7 @@ export function buildCases(
     },
     {
       id: 'Q4c',
-      title: `username substring, cold (${options.coldTerms} fresh terms, 1 in 5 of 2–3 characters, each once)`,
+      title: `username substring, cold (fresh terms, 1 in 5 of 2–3 characters, each asked once, after a warm-up on others)`,
       roster: coldSearchTerms(terms, options.coldTerms, big).map((t) => get(`${users}?username=${enc(t)}&pagesize=25`)),
       peer: null,
       ceiling: false,
