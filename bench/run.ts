@@ -434,21 +434,16 @@ async function main(): Promise<void> {
         log(`[${dialect}] Q4c (cold)`);
         // A warm-up on terms of its own (the process's code and autocannon's warm, no measured term asked),
         // then the run on terms never asked before.
+        const base = `http://127.0.0.1:${PORTS.roster}`;
+        const pgUrl = dialect === 'postgres' ? target.url : undefined;
         const warm = cold.roster.slice(0, COLD_RATE_MAX * opts.warmup);
         const fresh = cold.roster.slice(warm.length);
         const h = { read: readHeaders, write: writeHeaders };
-        await measure(autocannon, `http://127.0.0.1:${PORTS.roster}`, warm, h, opts.warmup, opts.connections);
-        await settle(`http://127.0.0.1:${PORTS.roster}`, dialect === 'postgres' ? target.url : undefined);
-        coldResult = await measure(
-          autocannon,
-          `http://127.0.0.1:${PORTS.roster}`,
-          fresh,
-          h,
-          opts.duration,
-          opts.connections,
-        );
+        await measure(autocannon, base, warm, h, opts.warmup, opts.connections);
+        await settle(base, pgUrl);
+        coldResult = await measure(autocannon, base, fresh, h, opts.duration, opts.connections);
         if (coldResult.requests > fresh.length) log(`[${dialect}] Q4c asked some of its ${fresh.length} terms twice`);
-        await settle(`http://127.0.0.1:${PORTS.roster}`, dialect === 'postgres' ? target.url : undefined);
+        await settle(base, pgUrl);
       }
       const bodies = await fetchBodies(cases, readHeaders, writeHeaders);
       bodiesByDialect[dialect] = bodies;

@@ -56,9 +56,8 @@ function hashOf(key: string): number {
 /**
  * The keys a full cache turned away, as hashes in a table of fixed size (a newer key takes an older one's
  * slot): TinyLFU's doorkeeper, as Caffeine uses it. A full cache admits an answer the second time its key
- * comes, so a stream of queries asked once (a user typing, a crawler) neither evicts the answers asked
- * again nor makes the garbage collector copy and promote every one-off answer (docs/performance.md,
- * "One-off answers").
+ * comes, so a stream of queries asked once (a user typing, one tenant's crawler) does not evict the
+ * answers asked again (docs/performance.md, "One-off answers").
  */
 class Doorkeeper {
   private readonly hashes = new Int32Array(DOORKEEPER_SLOTS);
@@ -77,13 +76,17 @@ export class PageCache {
   private readonly entries = new Map<string, CachedPage>();
   private bytes = 0;
   private readonly doorkeeper = new Doorkeeper();
-  /** Answers a full cache turned away at their key's first coming, since start (for /metrics). */
-  refused = 0;
+  private refusals = 0;
 
   constructor(
     private readonly budgetBytes: number,
     private readonly maxEntryBytes: number,
   ) {}
+
+  /** Answers the full cache turned away at their key's first coming, since start (for /metrics). */
+  get refused(): number {
+    return this.refusals;
+  }
 
   /** The bytes charged to the budget now (never more than the budget). */
   get chargedBytes(): number {
@@ -127,7 +130,7 @@ export class PageCache {
       this.entries.delete(key);
       this.bytes -= costOf(key, old);
     } else if (this.bytes + cost > this.budgetBytes && !this.doorkeeper.cameBefore(key)) {
-      this.refused++;
+      this.refusals++;
       return;
     }
     this.entries.set(key, page);
